@@ -1,0 +1,90 @@
+"""Random actors and actions: the invariants of the lifecycle hold whatever happens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from tests.unit.fakes import DEMO_ACTORS
+from tests.unit.helpers import PAYLOADS, Driver
+from workflow import policy as policy_module
+from workflow.errors import WorkflowError
+from workflow.model import replay
+
+POLICY = policy_module.default()
+HANDLES = sorted(DEMO_ACTORS)
+ACTIONS = ["acknowledge", "escalate", "hand-off", "accept-handoff", "decline-handoff",
+           "resolve", "reopen", "debrief", "update", "reassign", "add-watcher",
+           "add-collaborator", "assign-liaison", "legal-hold", "release-hold"]
+
+
+def payload_for(action: str, other: str, to_tier: int | None, trigger: str,
+                amount: str) -> dict[str, Any]:
+    if action == "escalate":
+        body: dict[str, Any] = {"reason": "r", "trigger": trigger}
+        if to_tier is not None:
+            body["to_tier"] = to_tier
+        return body
+    if action == "resolve":
+        return {"summary": "s", "grant": {"kind": "refund",
+                                          "amount": {"value": amount, "currency": "USD"}}}
+    if action == "hand-off":
+        return {"to": other, "context": "c"}
+    if action == "reassign":
+        return {"to": other, "reason": "r"}
+    if action in ("add-watcher", "add-collaborator", "assign-liaison"):
+        return {"handle": other}
+    if action in ("decline-handoff", "legal-hold", "release-hold"):
+        return {"reason": "r"}
+    return dict(PAYLOADS.get(action, {}))
+
+
+class Lifecycle(RuleBasedStateMachine):
+    @initialize(category=st.sampled_from(sorted(POLICY.categories)))
+    def open(self, category: str) -> None:
+        self.d = Driver(POLICY)
+        self.d.open(category=category)
+        self.acknowledged = False
+
+    @rule(who=st.sampled_from(HANDLES), action=st.sampled_from(ACTIONS),
+          other=st.sampled_from(HANDLES), to_tier=st.one_of(st.none(), st.integers(0, 4)),
+          trigger=st.sampled_from(sorted(POLICY.triggers)),
+          amount=st.sampled_from(["0", "400", "900", "4000", "20000", "90000"]))
+    def act(self, who: str, action: str, other: str, to_tier: int | None, trigger: str,
+            amount: str) -> None:
+        before = self.d.get()
+        events_before = list(self.d.uow.events)
+        try:
+            out = self.d.act(who, action, payload_for(action, other, to_tier, trigger, amount))
+        except WorkflowError:
+            assert self.d.get() == before, "a refused action changed the state"
+            assert self.d.uow.events == events_before, "a refused action wrote an event"
+            return
+        assert before.state != "debriefed" or action in ("legal-hold", "release-hold")
+        assert out.event.version == before.version
+        if action == "acknowledge":
+            self.acknowledged = True
+
+    @invariant()
+    def state_equals_replay(self) -> None:
+        assert replay(self.d.uow.history("esc-1")) == self.d.get()
+
+    @invariant()
+    def owner_never_empty_after_first_acknowledgment(self) -> None:
+        esc = self.d.get()
+        if self.acknowledged:
+            assert esc.owner
+        assert esc.owner != esc.governor
+
+    @invariant()
+    def every_event_names_a_rule_and_policy(self) -> None:
+        for e in self.d.uow.events:
+            assert e.rule and e.role and e.policy_version == POLICY.version
+
+
+TestLifecycle = Lifecycle.TestCase
+TestLifecycle.settings = settings(max_examples=150, stateful_step_count=40, deadline=None,
+                                  suppress_health_check=[HealthCheck.too_slow])

@@ -1,0 +1,1 @@
+"""Baton's domain: what MAY happen to an escalation. Pure Python, no I/O, no clock."""

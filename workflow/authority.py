@@ -1,0 +1,195 @@
+"""Authority decisions: may this actor, in one of its roles, take this action now?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from workflow.amounts import format_decimal
+from workflow.model import Actor, Escalation
+from workflow.policy import Policy, Role
+
+# Actions only the accountable owner (or governance over the tier) may take.
+OWNER_ACTIONS = frozenset({"escalate", "hand-off", "resolve", "update", "add-collaborator"})
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Allow or deny, the rule that decided, and a sentence a person understands."""
+
+    allowed: bool
+    rule: str
+    reason: str
+    role: str | None = None
+
+
+def _allow(rule: str, reason: str) -> Decision:
+    return Decision(True, rule, reason)
+
+
+def _deny(rule: str, reason: str) -> Decision:
+    return Decision(False, rule, reason)
+
+
+def _either(names: list[str]) -> str:
+    if not names:
+        return "no role in this policy"
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def target_problem(target: Actor | None, handle: str, esc: Escalation,
+                   policy: Policy) -> str | None:
+    """Why `target` may not own `esc` now, or None when it may."""
+    if target is None:
+        return f"there is no active actor {handle!r}"
+    if target.handle == esc.owner:
+        return f"{handle} already owns this escalation"
+    if target.handle == esc.governor:
+        return f"{handle} governs this escalation and cannot also own it"
+    roles = [policy.roles[r] for r in target.roles if r in policy.roles]
+    fit = [r for r in roles if r.tier is not None and r.tier >= esc.tier and not r.read_only
+           and "accept-handoff" in r.actions]
+    if not fit:
+        return f"{handle} holds no role eligible at tier {esc.tier}"
+    if esc.team and target.team != esc.team and not any(r.governance for r in fit):
+        return f"{handle} is not in team {esc.team}, where this escalation is routed"
+    return None
+
+
+def _owner_check(actor: Actor, role: Role, action: str, esc: Escalation) -> Decision:
+    if actor.handle in (esc.owner, esc.acting_owner):
+        return _allow("owner.acts", f"{actor.handle} is the accountable owner")
+    if role.governance and role.tier is not None and role.tier >= esc.tier:
+        return _allow("governance.override",
+                      f"{role.name} governs tier {esc.tier} and may act for the owner")
+    owner = esc.owner or "nobody yet"
+    return _deny("owner.only", f"only the owner ({owner}) or a governance role over tier "
+                               f"{esc.tier} may {action}")
+
+
+def _escalate(esc: Escalation, payload: dict[str, Any], policy: Policy) -> Decision | None:
+    to_tier = payload.get("to_tier")
+    if not isinstance(to_tier, int) or to_tier - esc.tier <= 1:
+        return None
+    trigger = policy.triggers.get(payload.get("trigger", ""))
+    if trigger is not None and trigger.skip_tiers:
+        return None
+    category = policy.categories.get(esc.category)
+    if category is not None and category.skip_tiers and to_tier <= category.tier:
+        return None
+    skippers = [t.name for t in policy.triggers.values() if t.skip_tiers]
+    return _deny("escalate.skip",
+                 f"trigger {payload.get('trigger')!r} may not skip tiers: escalate one tier "
+                 f"at a time (to tier {esc.tier + 1}) or use a trigger that may skip "
+                 f"({_either(skippers)})")
+
+
+def _resolve(role: Role, esc: Escalation, payload: dict[str, Any],
+             policy: Policy) -> Decision | None:
+    category = policy.categories.get(esc.category)
+    if category is not None and category.resolve_roles and role.name not in category.resolve_roles:
+        return _deny("resolve.category",
+                     f"{esc.category} escalations are resolved by "
+                     f"{_either(list(category.resolve_roles))}, not {role.name}")
+    grant = payload.get("grant")
+    if not grant:
+        return None
+    if grant.get("kind") == "policy-exception" and not role.exceptions:
+        able = [r.name for r in policy.roles.values() if r.exceptions and "resolve" in r.actions]
+        return _deny("resolve.exception",
+                     f"{role.name} may not grant policy exceptions; that needs {_either(able)}")
+    amount = Decimal(grant["amount"]["value"])
+    if amount > role.limit:
+        able = [r.name for r in policy.roles.values()
+                if "resolve" in r.actions and r.limit >= amount]
+        shown = f"{format_decimal(amount)} {grant['amount']['currency']}"
+        return _deny("resolve.limit",
+                     f"{role.name} may resolve amounts up to "
+                     f"{role.limit_text(policy.currency)}; {shown} needs {_either(able)}")
+    return None
+
+
+def _decide_role(actor: Actor, role: Role, action: str, esc: Escalation | None,
+                 payload: dict[str, Any] | None, policy: Policy,
+                 target: Actor | None) -> Decision:
+    if role.read_only:
+        return _deny("role.read-only", f"{role.name} is read-only and may change nothing")
+    if action not in role.actions:
+        return _deny("role.actions", f"{role.name} may not {action}; that needs "
+                                     f"{_either(policy.roles_with(action))}")
+    if esc is None:
+        return _allow("role.actions", f"{role.name} may {action}")
+    if action == "acknowledge":
+        if role.tier is None or role.tier < esc.tier:
+            shown = "no tier" if role.tier is None else f"tier {role.tier}"
+            return _deny("acknowledge.tier",
+                         f"acknowledging at tier {esc.tier} needs a role of tier {esc.tier} "
+                         f"or above; {role.name} is {shown}")
+        if esc.team and actor.team != esc.team and not role.governance:
+            return _deny("acknowledge.team",
+                         f"this escalation is routed to team {esc.team}; {actor.handle} is "
+                         f"in {actor.team or 'no team'}")
+        if actor.handle == esc.governor:
+            return _deny("governance.separation",
+                         f"{actor.handle} governs this escalation and cannot also own it")
+        return _allow("acknowledge.eligible",
+                      f"{role.name} is eligible at tier {esc.tier} for team {esc.team}")
+    if action in ("accept-handoff", "decline-handoff"):
+        if actor.handle != esc.proposed_owner:
+            return _deny("handoff.proposed-only",
+                         f"only the proposed owner ({esc.proposed_owner}) may {action}")
+        return _allow("handoff.proposed-owner", f"{actor.handle} is the proposed owner")
+    if action == "reassign":
+        if not role.governance or role.tier is None or role.tier < esc.tier:
+            return _deny("reassign.governance",
+                         f"only a governance role over tier {esc.tier} may reassign")
+        if payload is not None:
+            problem = target_problem(target, payload.get("to", ""), esc, policy)
+            if problem:
+                return _deny("reassign.target-eligible", problem)
+        return _allow("reassign.governance", f"{role.name} governs tier {esc.tier}")
+    if action == "add-watcher" and payload is not None and payload.get("handle") == actor.handle:
+        return _allow("watcher.self", f"{actor.handle} may watch any escalation")
+    if action == "assign-liaison":
+        if role.governance or (payload is not None and payload.get("handle") == actor.handle):
+            return _allow("liaison.assign", f"{role.name} may assign the liaison")
+        if payload is None:
+            return _allow("liaison.assign", f"{role.name} may take the liaison role")
+        return _deny("liaison.assign",
+                     "a liaison may assign only themselves; governance roles assign others")
+    if action in OWNER_ACTIONS or action == "add-watcher":
+        decision = _owner_check(actor, role, action, esc)
+        if not decision.allowed or payload is None:
+            return decision
+        if action == "escalate":
+            return _escalate(esc, payload, policy) or decision
+        if action == "resolve":
+            return _resolve(role, esc, payload, policy) or decision
+        if action == "hand-off":
+            problem = target_problem(target, payload.get("to", ""), esc, policy)
+            if problem:
+                return _deny("handoff.target-eligible", problem)
+        return decision
+    return _allow("role.actions", f"{role.name} may {action}")
+
+
+def decide(actor: Actor, action: str, escalation: Escalation | None,
+           payload: dict[str, Any] | None, policy: Policy, *,
+           target: Actor | None = None) -> Decision:
+    """Allow or deny `action`; payload None asks 'could this actor do it at all now?'."""
+    roles = [policy.roles[r] for r in actor.roles if r in policy.roles]
+    if not roles:
+        return _deny("actor.no-role", f"{actor.handle} holds no role of this policy")
+    denials: list[Decision] = []
+    for role in roles:
+        d = _decide_role(actor, role, action, escalation, payload, policy, target)
+        if d.allowed:
+            return Decision(True, d.rule, d.reason, role.name)
+        denials.append(Decision(False, d.rule, d.reason, role.name))
+    # Report the most specific refusal: a rule about this case beats "not your role".
+    generic = ("role.actions", "role.read-only")
+    specific = [d for d in denials if d.rule not in generic]
+    return (specific or denials)[0]

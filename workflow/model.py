@@ -1,0 +1,179 @@
+"""The Escalation aggregate, its events, and replay (the fold of events into state)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from workflow.lifecycle import OPENED
+
+# Payload fields that may hold personal data or free text. The ledger keeps only
+# a salted commitment to each; the words live in an erasable content store.
+PERSONAL_FIELDS = frozenset({
+    "title", "description", "customer_name", "customer_contact", "note", "next_steps",
+    "reason", "context", "summary", "what_worked", "what_did_not", "root_cause",
+    "lessons", "actions",
+})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Someone (or something) acting: a handle, the roles it holds, its team."""
+
+    handle: str
+    roles: tuple[str, ...]
+    team: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One accepted action: everything needed to replay it and to audit it."""
+
+    escalation_id: str
+    version: int
+    action: str
+    actor: str
+    role: str
+    at: datetime
+    from_state: str | None
+    to_state: str
+    from_owner: str | None
+    to_owner: str | None
+    tier: int
+    payload: dict[str, Any]
+    policy_version: str
+    rule: str
+
+    def facts(self) -> dict[str, Any]:
+        """The event without its payload's personal fields (what replay needs)."""
+        data = asdict(self)
+        data["payload"] = {k: v for k, v in self.payload.items() if k not in PERSONAL_FIELDS}
+        return data
+
+
+@dataclass
+class Escalation:
+    """The current state of one escalation: what replaying its events yields."""
+
+    id: str
+    category: str = ""
+    severity: str = ""
+    customer_id: str = ""
+    customer_value: str = "standard"
+    amount: dict[str, str] | None = None
+    state: str = ""
+    tier: int = 0
+    team: str = ""
+    owner: str | None = None
+    acting_owner: str | None = None
+    governor: str = ""
+    proposed_owner: str | None = None
+    awaiting_ack: bool = True
+    return_to: str | None = None
+    watchers: list[str] = field(default_factory=list)
+    collaborators: list[str] = field(default_factory=list)
+    liaison: str | None = None
+    legal_hold: bool = False
+    reopen_count: int = 0
+    version: int = 0
+    opened_by: str = ""
+    policy_version: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def apply(self, event: Event) -> None:
+        """Fold one event into the state. The only place state changes."""
+        if event.version != self.version:
+            raise ValueError(
+                f"event {event.version} applied to escalation at version {self.version}"
+            )
+        p = event.payload
+        if event.action == "open":
+            self.category = p["category"]
+            self.severity = p["severity"]
+            self.customer_id = p["customer_id"]
+            self.customer_value = p.get("customer_value") or "standard"
+            self.amount = p.get("amount")
+            self.team = p["team"]
+            self.governor = p["governor"]
+            self.opened_by = event.actor
+            self.policy_version = event.policy_version
+            self.created_at = event.at
+        elif event.action == "escalate":
+            self.tier = p["to_tier"]
+            self.team = p["team"]
+            self.governor = p["governor"]
+            self.awaiting_ack = True
+        elif event.action in ("acknowledge", "reassign"):
+            self.awaiting_ack = False
+        elif event.action == "hand-off":
+            self.proposed_owner = p["to"]
+            self.return_to = event.from_state
+        elif event.action in ("accept-handoff", "decline-handoff"):
+            self.proposed_owner = None
+            self.return_to = None
+        elif event.action == "resolve":
+            self.return_to = event.from_state
+        elif event.action == "reopen":
+            self.return_to = None
+            self.reopen_count += 1
+        elif event.action == "add-watcher":
+            _add(self.watchers, p["handle"])
+        elif event.action == "add-collaborator":
+            _add(self.collaborators, p["handle"])
+        elif event.action == "assign-liaison":
+            self.liaison = p["handle"]
+        elif event.action == "legal-hold":
+            self.legal_hold = True
+        elif event.action == "release-hold":
+            self.legal_hold = False
+        elif event.action == "sla-breached":
+            self.acting_owner = p.get("acting_owner") or self.acting_owner
+        elif event.action == "acting-owner-released":
+            self.acting_owner = None
+        # Ownership maintenance: an owner who hands over stays in the loop.
+        if event.from_owner and event.to_owner != event.from_owner:
+            _add(self.watchers, event.from_owner)
+        if event.to_owner and event.to_owner in self.watchers:
+            self.watchers.remove(event.to_owner)
+        self.owner = event.to_owner
+        self.state = event.to_state
+        self.version += 1
+        self.updated_at = event.at
+
+    def snapshot(self) -> dict[str, Any]:
+        """The state as plain data (datetimes as RFC 3339 strings)."""
+        data = asdict(self)
+        for key in ("created_at", "updated_at"):
+            value = data[key]
+            data[key] = rfc3339(value) if value else None
+        return data
+
+
+def _add(items: list[str], handle: str) -> None:
+    if handle not in items:
+        items.append(handle)
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC, microseconds, 'Z': the one timestamp format of the ledger."""
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def replay(events: Iterable[Event]) -> Escalation:
+    """Rebuild an escalation by folding its events from the first."""
+    escalation: Escalation | None = None
+    for event in events:
+        if escalation is None:
+            if event.action != "open" or event.version != 0:
+                raise ValueError("an escalation's history starts with its open event")
+            escalation = Escalation(id=event.escalation_id, state=OPENED)
+        escalation.apply(event)
+    if escalation is None:
+        raise ValueError("no events to replay")
+    return escalation
