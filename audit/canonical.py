@@ -1,0 +1,55 @@
+"""Canonical event bytes (sorted-key compact JSON, RFC 8785-compatible) and commitments."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any
+
+MAX_SAFE_INT = 2**53 - 1
+
+
+def _check(value: Any, path: str) -> None:
+    if value is None or isinstance(value, (str, bool)):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INT:
+            raise ValueError(f"{path}: integer {value} is beyond 2^53")
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ValueError(f"{path}: keys must be strings")
+            _check(v, f"{path}.{k}")
+        return
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            _check(v, f"{path}[{i}]")
+        return
+    raise ValueError(f"{path}: {type(value).__name__} is not allowed in canonical JSON "
+                     "(use strings for decimals and timestamps)")
+
+
+def canonical_bytes(value: dict[str, Any]) -> bytes:
+    """Sorted-key compact UTF-8 JSON of strings, safe integers, booleans and null."""
+    _check(value, "$")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def content_text(value: Any) -> str:
+    """The text a commitment covers: the string itself, or the canonical JSON of a list."""
+    if isinstance(value, str):
+        return value
+    return canonical_bytes({"v": value}).decode("utf-8")[5:-1]
+
+
+def commitment(salt: bytes, text: str) -> str:
+    """SHA-256(salt || UTF-8 text), hex: binds the ledger to text it does not hold."""
+    return hashlib.sha256(salt + text.encode("utf-8")).hexdigest()
+
+
+def new_salt() -> bytes:
+    """A fresh random 32-byte salt (one per field)."""
+    return os.urandom(32)

@@ -1,0 +1,218 @@
+"""The append-only ledger: append (the only write), checkpoints, proofs, reads.
+
+There is deliberately no function here that updates or deletes a ledger row.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from audit import merkle, note
+from audit.canonical import canonical_bytes, commitment, content_text, new_salt
+from audit.errors import CheckpointMissing, LedgerRefused, ProofUnavailable
+from audit.schema import checkpoints, content, ledger, log_head, merkle_nodes
+from workflow.model import PERSONAL_FIELDS, Event, rfc3339
+
+FORMAT = 1
+NODE_LEVEL_MIN = 4  # subtrees of 16+ leaves are stored; smaller ones are rehashed
+
+
+@dataclass
+class Signer:
+    """The checkpoint signing key, the log's origin line and when to sign."""
+
+    key: Ed25519PrivateKey
+    origin: str
+    every: int = 1000
+    interval_seconds: int = 300
+
+    @property
+    def vkey(self) -> str:
+        """The public verifier key."""
+        return note.verifier_key(self.origin, self.key.public_key())
+
+
+@dataclass
+class Head:
+    """The log head as read at the start of an append."""
+
+    size: int
+    chain: bytes
+    range: merkle.CompactRange
+    checkpoint_size: int
+    checkpoint_at: str | None
+
+
+@dataclass
+class Appended:
+    """What one append wrote."""
+
+    seq: int
+    leaf: bytes
+    chain: bytes
+    body: bytes
+    contents: list[tuple[str, bytes, str]] = field(default_factory=list)
+
+
+def read_head(conn: Connection, lock: bool = True) -> Head:
+    """The log head; on PostgreSQL `lock` takes the row lock that serialises appends."""
+    query = select(log_head).where(log_head.c.id == 1)
+    if lock and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    row = conn.execute(query).one()
+    return Head(row.size, row.chain_hash,
+                merkle.CompactRange.from_bytes(row.size, row.compact_range),
+                row.checkpoint_size, row.checkpoint_at)
+
+
+def event_body(event: Event, seq: int) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The hashed record of an event, with personal fields replaced by commitments
+    (filled in by append), and the (field, text) pairs to store beside it."""
+    payload: dict[str, Any] = {}
+    personal: list[tuple[str, str]] = []
+    for key, value in event.payload.items():
+        if key in PERSONAL_FIELDS:
+            personal.append((key, content_text(value)))
+            payload[key] = {"commitment": None, "list": not isinstance(value, str)}
+        else:
+            payload[key] = value
+    body = {
+        "v": FORMAT, "seq": seq, "escalation_id": event.escalation_id,
+        "version": event.version, "action": event.action, "actor": event.actor,
+        "role": event.role, "at": rfc3339(event.at), "from_state": event.from_state,
+        "to_state": event.to_state, "from_owner": event.from_owner,
+        "to_owner": event.to_owner, "tier": event.tier, "payload": payload,
+        "policy_version": event.policy_version, "rule": event.rule,
+    }
+    return body, personal
+
+
+def append(conn: Connection, head: Head, record: dict[str, Any],
+           personal: list[tuple[str, str]], *, customer_id: str | None = None) -> Appended:
+    """Append one record to the ledger and the head; personal text goes to `content`."""
+    seq = head.size
+    record["seq"] = seq
+    stored: list[tuple[str, bytes, str]] = []
+    payload = record.get("payload", {})
+    for key, text in personal:
+        salt = new_salt()
+        payload[key]["commitment"] = commitment(salt, text)
+        stored.append((key, salt, text))
+    body = canonical_bytes(record)
+    leaf = merkle.leaf_hash(body)
+    chain = merkle.chain_hash(head.chain, leaf)
+    made = head.range.append(leaf)
+    try:
+        conn.execute(insert(ledger).values(
+            seq=seq, escalation_id=record.get("escalation_id"),
+            escalation_seq=record.get("version"), action=record["action"],
+            actor=record["actor"], owner=record.get("to_owner"), at=record["at"], body=body,
+            leaf_hash=leaf, prev_chain=head.chain, chain_hash=chain))
+    except IntegrityError as exc:
+        raise LedgerRefused(str(exc.orig)) from None
+    nodes = [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in made if lv >= NODE_LEVEL_MIN]
+    if nodes:
+        conn.execute(insert(merkle_nodes), nodes)
+    if stored:
+        conn.execute(insert(content), [
+            {"seq": seq, "field": k, "escalation_id": record.get("escalation_id"),
+             "customer_id": customer_id, "salt": s, "text": t} for k, s, t in stored])
+    head.size += 1
+    head.chain = chain
+    return Appended(seq, leaf, chain, body, stored)
+
+
+def write_head(conn: Connection, head: Head) -> None:
+    """Store the head after the appends of this transaction."""
+    conn.execute(update(log_head).where(log_head.c.id == 1).values(
+        size=head.size, chain_hash=head.chain, compact_range=head.range.to_bytes(),
+        checkpoint_size=head.checkpoint_size, checkpoint_at=head.checkpoint_at))
+
+
+def checkpoint_due(head: Head, signer: Signer | None, now: datetime) -> bool:
+    """Every `every` events, or `interval_seconds` after the last one if anything is new."""
+    if signer is None or head.size == head.checkpoint_size:
+        return False
+    if head.size - head.checkpoint_size >= signer.every or head.checkpoint_at is None:
+        return True
+    last = datetime.fromisoformat(head.checkpoint_at.replace("Z", "+00:00"))
+    return (now - last).total_seconds() >= signer.interval_seconds
+
+
+def sign_checkpoint(conn: Connection, head: Head, signer: Signer, now: datetime) -> str:
+    """Sign the head's tree size and root; store the note; returns it."""
+    root = head.range.root()
+    text = note.sign(signer.origin, head.size, root, signer.key, signer.origin)
+    existing = conn.execute(select(checkpoints.c.note).where(
+        checkpoints.c.size == head.size)).scalar()
+    if existing is None:
+        conn.execute(insert(checkpoints).values(size=head.size, root=root, note=text,
+                                                created_at=rfc3339(now)))
+    head.checkpoint_size = head.size
+    head.checkpoint_at = rfc3339(now)
+    return existing or text
+
+
+def latest_checkpoint(conn: Connection) -> str:
+    """The newest signed note."""
+    found = conn.execute(select(checkpoints.c.note).order_by(
+        checkpoints.c.size.desc()).limit(1)).scalar()
+    if found is None:
+        raise CheckpointMissing("no checkpoint has been signed yet")
+    return str(found)
+
+
+def subtree_hasher(conn: Connection) -> merkle.SubtreeHash:
+    """mth(start, end) over the stored log, using stored nodes where it can."""
+
+    def mth(start: int, end: int) -> bytes:
+        n = end - start
+        if n & (n - 1) == 0 and start % n == 0:
+            level = n.bit_length() - 1
+            if level >= NODE_LEVEL_MIN:
+                found = conn.execute(select(merkle_nodes.c.hash).where(
+                    merkle_nodes.c.level == level, merkle_nodes.c.idx == start >> level)).scalar()
+                if found is not None:
+                    return bytes(found)
+            if n <= 1 << NODE_LEVEL_MIN:
+                leaves = conn.execute(select(ledger.c.leaf_hash).where(
+                    ledger.c.seq >= start, ledger.c.seq < end).order_by(ledger.c.seq)).scalars()
+                return merkle.root_of([bytes(x) for x in leaves])
+        k = 1 << ((n - 1).bit_length() - 1)
+        return merkle.node_hash(mth(start, start + k), mth(start + k, end))
+
+    return mth
+
+
+def inclusion(conn: Connection, seq: int, size: int) -> dict[str, Any]:
+    """An RFC 9162 inclusion proof of event `seq` in the tree of `size` events."""
+    head = read_head(conn, lock=False)
+    if not 0 <= seq < size <= head.size:
+        raise ProofUnavailable(f"need 0 <= seq < size <= {head.size} (the log size)")
+    mth = subtree_hasher(conn)
+    leaf = conn.execute(select(ledger.c.leaf_hash).where(ledger.c.seq == seq)).scalar_one()
+    proof = merkle.inclusion_proof(seq, size, mth)
+    return {"seq": seq, "size": size, "leaf_hash": _b64(leaf), "root": _b64(mth(0, size)),
+            "proof": [_b64(p) for p in proof]}
+
+
+def consistency(conn: Connection, first: int, second: int) -> dict[str, Any]:
+    """An RFC 9162 consistency proof between two tree sizes."""
+    head = read_head(conn, lock=False)
+    if not 0 < first <= second <= head.size:
+        raise ProofUnavailable(f"need 0 < from <= to <= {head.size} (the log size)")
+    mth = subtree_hasher(conn)
+    proof = merkle.consistency_proof(first, second, mth)
+    return {"from": first, "to": second, "from_root": _b64(mth(0, first)),
+            "to_root": _b64(mth(0, second)), "proof": [_b64(p) for p in proof]}
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(bytes(value)).decode()

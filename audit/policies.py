@@ -1,0 +1,57 @@
+"""Policy versions in the database: applying one is an audited event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import Connection, insert, select
+
+from audit.schema import policies
+from audit.uow import SqlUnitOfWork
+from workflow import policy as policy_module
+from workflow.model import rfc3339
+from workflow.policy import Policy
+
+
+@lru_cache(maxsize=32)
+def _parse(text: str) -> Policy:
+    return policy_module.loads(text, "stored policy")
+
+
+def active(conn: Connection) -> Policy | None:
+    """The policy in force (the last applied), or None before `baton init`."""
+    text = conn.execute(select(policies.c.text).order_by(policies.c.ordinal.desc())
+                        .limit(1)).scalar()
+    return _parse(text) if text is not None else None
+
+
+def by_version(conn: Connection, version: str) -> tuple[Policy, str, str] | None:
+    """A policy by its version: (policy, text, applied_at), or None."""
+    row = conn.execute(select(policies).where(policies.c.version == version)
+                       .order_by(policies.c.ordinal).limit(1)).first()
+    if row is None:
+        return None
+    return _parse(row.text), row.text, row.applied_at
+
+
+def apply(uow: SqlUnitOfWork, text: str, *, actor: str, role: str, now: datetime,
+          source: str = "<policy>") -> tuple[Policy, int | None]:
+    """Validate and apply policy text; an unchanged policy writes nothing (seq None)."""
+    new = policy_module.loads(text, source)
+    current = active(uow.conn)
+    if current is not None and current.version == new.version:
+        return new, None
+    record = {
+        "v": 1, "escalation_id": None, "version": None, "action": "policy-applied",
+        "actor": actor, "role": role, "at": rfc3339(now), "from_state": None,
+        "to_state": None, "from_owner": None, "to_owner": None, "tier": None,
+        "payload": {"name": new.name, "version": new.version,
+                    "previous_version": current.version if current else None},
+        "policy_version": new.version, "rule": "policy.apply",
+    }
+    seq = uow.append(record, [], now)
+    uow.conn.execute(insert(policies).values(
+        version=new.version, name=new.name, text=text, applied_at=rfc3339(now),
+        applied_by=actor, seq=seq))
+    return new, seq

@@ -1,0 +1,74 @@
+"""Ledger rows decoded for people: personal text joined back, erased fields marked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from audit.projection import parse_time
+from audit.schema import content, erasures, ledger
+from workflow.model import Event
+
+
+def _joined(conn: Connection, seqs: list[int]) -> tuple[dict[tuple[int, str], Any],
+                                                         dict[tuple[int, str], dict[str, str]]]:
+    texts: dict[tuple[int, str], Any] = {}
+    erased: dict[tuple[int, str], dict[str, str]] = {}
+    for i in range(0, len(seqs), 500):
+        part = seqs[i:i + 500]
+        for row in conn.execute(select(content.c.seq, content.c.field, content.c.text)
+                                .where(content.c.seq.in_(part))):
+            texts[(row.seq, row.field)] = row.text
+        for row in conn.execute(select(erasures).where(erasures.c.seq.in_(part))):
+            erased[(row.seq, row.field)] = {"at": row.erased_at, "by": row.erased_by,
+                                            "erasure_seq": row.erase_seq}
+    return texts, erased
+
+
+def decode(rows: Iterable[Any], conn: Connection) -> list[dict[str, Any]]:
+    """Ledger rows as records: the event's facts, its texts, and what was erased."""
+    rows = list(rows)
+    texts, erased = _joined(conn, [r.seq for r in rows])
+    out = []
+    for row in rows:
+        body = json.loads(row.body)
+        payload = {}
+        gone: dict[str, Any] = {}
+        for key, value in body.get("payload", {}).items():
+            if isinstance(value, dict) and "commitment" in value:
+                text = texts.get((row.seq, key))
+                if text is None:
+                    payload[key] = None
+                    gone[key] = erased.get((row.seq, key), {"at": None, "by": None})
+                else:
+                    payload[key] = json.loads(text) if value.get("list") else text
+            else:
+                payload[key] = value
+        body["payload"] = payload
+        body["erased"] = gone
+        out.append(body)
+    return out
+
+
+def history(conn: Connection, escalation_id: str) -> list[dict[str, Any]]:
+    """Every record of one escalation, in order."""
+    rows = conn.execute(select(ledger).where(ledger.c.escalation_id == escalation_id)
+                        .order_by(ledger.c.seq)).all()
+    return decode(rows, conn)
+
+
+def to_event(record: dict[str, Any]) -> Event:
+    """A domain Event from a record (texts are not needed to replay)."""
+    at = parse_time(record["at"])
+    assert at is not None
+    return Event(
+        escalation_id=record["escalation_id"], version=record["version"],
+        action=record["action"], actor=record["actor"], role=record["role"], at=at,
+        from_state=record["from_state"], to_state=record["to_state"],
+        from_owner=record["from_owner"], to_owner=record["to_owner"], tier=record["tier"],
+        payload=record["payload"], policy_version=record["policy_version"],
+        rule=record["rule"],
+    )

@@ -1,0 +1,202 @@
+"""The database tables: the append-only ledger and the state derived from it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    DDL,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+)
+
+metadata = MetaData()
+
+# One row per event; seq is gap-free from 0 across all escalations.
+ledger = Table(
+    "ledger", metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("escalation_id", String(64), nullable=True),
+    Column("escalation_seq", Integer, nullable=True),
+    Column("action", String(40), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("owner", String(64), nullable=True),
+    Column("at", String(32), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Column("prev_chain", LargeBinary(32), nullable=False),
+    Column("chain_hash", LargeBinary(32), nullable=False),
+    UniqueConstraint("escalation_id", "escalation_seq", name="uq_ledger_escalation_seq"),
+)
+Index("ix_ledger_actor_at", ledger.c.actor, ledger.c.at)
+Index("ix_ledger_owner", ledger.c.owner)
+Index("ix_ledger_action_at", ledger.c.action, ledger.c.at)
+Index("ix_ledger_at", ledger.c.at)
+
+# The single log head row: size, chain head and Merkle compact range, read and
+# written with every append (on PostgreSQL it is the append lock).
+log_head = Table(
+    "log_head", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", BigInteger, nullable=False),
+    Column("chain_hash", LargeBinary(32), nullable=False),
+    Column("compact_range", LargeBinary, nullable=False),
+    Column("checkpoint_size", BigInteger, nullable=False),
+    Column("checkpoint_at", String(32), nullable=True),
+)
+
+# Perfect-subtree hashes of level >= NODE_LEVEL_MIN, so proofs need no full scan.
+merkle_nodes = Table(
+    "merkle_nodes", metadata,
+    Column("level", Integer, nullable=False),
+    Column("idx", BigInteger, nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    PrimaryKeyConstraint("level", "idx"),
+)
+
+checkpoints = Table(
+    "checkpoints", metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+# Personal and free-text fields, out of the hashed bytes: erasable.
+content = Table(
+    "content", metadata,
+    Column("seq", BigInteger, nullable=False),
+    Column("field", String(40), nullable=False),
+    Column("escalation_id", String(64), nullable=True),
+    Column("customer_id", String(200), nullable=True),
+    Column("salt", LargeBinary, nullable=False),
+    Column("text", Text, nullable=False),
+    PrimaryKeyConstraint("seq", "field"),
+)
+Index("ix_content_customer", content.c.customer_id)
+Index("ix_content_escalation", content.c.escalation_id)
+
+# What was erased, when and by whom (no personal data here).
+erasures = Table(
+    "erasures", metadata,
+    Column("seq", BigInteger, nullable=False),
+    Column("field", String(40), nullable=False),
+    Column("escalation_id", String(64), nullable=True),
+    Column("erased_at", String(32), nullable=False),
+    Column("erased_by", String(64), nullable=False),
+    Column("erase_seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("seq", "field"),
+)
+
+# The projection: each escalation's current state, equal to the replay of its events.
+escalations = Table(
+    "escalations", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("state", String(40), nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("team", String(64), nullable=False),
+    Column("owner", String(64), nullable=True),
+    Column("acting_owner", String(64), nullable=True),
+    Column("category", String(64), nullable=False),
+    Column("severity", String(64), nullable=False),
+    Column("customer_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("snapshot", Text, nullable=False),
+)
+Index("ix_escalations_state_tier", escalations.c.state, escalations.c.tier)
+Index("ix_escalations_owner", escalations.c.owner)
+Index("ix_escalations_customer", escalations.c.customer_id)
+
+policies = Table(
+    "policies", metadata,
+    Column("ordinal", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("applied_at", String(32), nullable=False),
+    Column("applied_by", String(64), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+)
+Index("ix_policies_version", policies.c.version)
+
+actors = Table(
+    "actors", metadata,
+    Column("handle", String(64), primary_key=True),
+    Column("roles", Text, nullable=False),
+    Column("team", String(64), nullable=True),
+    Column("token_hash", String(64), nullable=True, unique=True),
+    Column("created_at", String(32), nullable=False),
+    Column("revoked_at", String(32), nullable=True),
+)
+
+idempotency = Table(
+    "idempotency", metadata,
+    Column("actor", String(64), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("escalation_id", String(64), nullable=True, index=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("headers", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    PrimaryKeyConstraint("actor", "key"),
+)
+
+meta_flags = Table(
+    "baton_meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("flag", Boolean, nullable=False, default=False),
+)
+
+# SQLite: the database itself refuses edits. The insert guard requires the next
+# seq and the previous chain hash, which also defeats INSERT OR REPLACE / upserts.
+SQLITE_GUARDS = [
+    """CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON ledger
+       BEGIN SELECT RAISE(ABORT, 'ledger is append-only: UPDATE refused'); END""",
+    """CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON ledger
+       BEGIN SELECT RAISE(ABORT, 'ledger is append-only: DELETE refused'); END""",
+    """CREATE TRIGGER IF NOT EXISTS ledger_insert_guard BEFORE INSERT ON ledger
+       BEGIN
+         SELECT RAISE(ABORT, 'ledger append refused: seq must be the last seq + 1')
+          WHERE NEW.seq IS NOT (SELECT COALESCE(MAX(seq), -1) + 1 FROM ledger);
+         SELECT RAISE(ABORT, 'ledger append refused: prev_chain must be the last chain_hash')
+          WHERE NEW.prev_chain IS NOT COALESCE(
+            (SELECT chain_hash FROM ledger WHERE seq = NEW.seq - 1), zeroblob(32));
+       END""",
+    """CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
+       BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: UPDATE refused'); END""",
+    """CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+       BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE refused'); END""",
+]
+
+POSTGRES_GUARDS = [
+    """CREATE OR REPLACE FUNCTION baton_refuse_edit() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP; END;
+       $$ LANGUAGE plpgsql""",
+    """CREATE OR REPLACE TRIGGER ledger_no_update_delete BEFORE UPDATE OR DELETE ON ledger
+       FOR EACH ROW EXECUTE FUNCTION baton_refuse_edit()""",
+    """CREATE OR REPLACE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger
+       FOR EACH STATEMENT EXECUTE FUNCTION baton_refuse_edit()""",
+    """CREATE OR REPLACE TRIGGER checkpoints_no_update_delete BEFORE UPDATE OR DELETE
+       ON checkpoints FOR EACH ROW EXECUTE FUNCTION baton_refuse_edit()""",
+    """CREATE OR REPLACE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints
+       FOR EACH STATEMENT EXECUTE FUNCTION baton_refuse_edit()""",
+]
+
+for _sql in SQLITE_GUARDS:
+    event.listen(metadata, "after_create", DDL(_sql).execute_if(dialect="sqlite"))
+for _sql in POSTGRES_GUARDS:
+    event.listen(metadata, "after_create", DDL(_sql).execute_if(dialect="postgresql"))

@@ -1,0 +1,166 @@
+"""Post-mortem timelines: every event, the milestones, the durations between them."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from audit.projection import parse_time
+from audit.trails import trail
+
+TEXT_FIELDS = ("note", "reason", "context", "summary", "next_steps", "title", "description")
+
+
+def _between(a: str | None, b: str | None) -> float | None:
+    if a is None or b is None:
+        return None
+    x, y = parse_time(a), parse_time(b)
+    assert x is not None and y is not None
+    return (y - x).total_seconds()
+
+
+def _text(rec: dict[str, Any]) -> str | None:
+    p = rec["payload"]
+    parts = [str(p[k]) for k in TEXT_FIELDS if p.get(k)]
+    if rec["action"] == "debrief":
+        parts = [f"{k}: {p[k]}" for k in ("what_worked", "what_did_not", "root_cause",
+                                          "lessons", "actions") if p.get(k)]
+    return " | ".join(parts) if parts else None
+
+
+def build(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The timeline of one escalation from its ledger records."""
+    if not records:
+        raise ValueError("no records")
+    events = []
+    milestones: dict[str, Any] = {"opened": None, "first_acknowledged": None,
+                                  "tiers_reached": {}, "first_workaround": None,
+                                  "resolved": None, "reopened": [], "debriefed": None}
+    handoffs: list[dict[str, Any]] = []
+    tier_entered: dict[int, str] = {}
+    time_per_tier: dict[str, float] = {}
+    current_tier, tier_since = 0, records[0]["at"]
+    for rec in records:
+        events.append({
+            "seq": rec["seq"], "at": rec["at"], "action": rec["action"],
+            "actor": rec["actor"], "role": rec["role"], "from_state": rec["from_state"],
+            "to_state": rec["to_state"], "from_owner": rec["from_owner"],
+            "to_owner": rec["to_owner"], "tier": rec["tier"], "rule": rec["rule"],
+            "text": _text(rec), "erased_fields": sorted(rec["erased"]),
+        })
+        action, at = rec["action"], rec["at"]
+        if action == "open":
+            milestones["opened"] = at
+            tier_entered[0] = at
+        elif action == "acknowledge" and milestones["first_acknowledged"] is None:
+            milestones["first_acknowledged"] = at
+        elif action == "escalate":
+            to_tier = rec["payload"]["to_tier"]
+            milestones["tiers_reached"].setdefault(str(to_tier), at)
+            spent = _between(tier_since, at) or 0.0
+            time_per_tier[str(current_tier)] = time_per_tier.get(str(current_tier), 0) + spent
+            current_tier, tier_since = to_tier, at
+        elif action == "resolve":
+            milestones["resolved"] = at
+        elif action == "reopen":
+            milestones["reopened"].append(at)
+            milestones["resolved"] = None
+        elif action == "debrief":
+            milestones["debriefed"] = at
+        if rec["payload"].get("workaround") and milestones["first_workaround"] is None:
+            milestones["first_workaround"] = at
+        if action == "hand-off":
+            handoffs.append({"from": rec["from_owner"], "to": rec["payload"].get("to"),
+                             "proposed_at": at, "outcome": "pending", "decided_at": None,
+                             "seconds_to_decision": None})
+        elif action in ("accept-handoff", "decline-handoff") and handoffs:
+            last = handoffs[-1]
+            last.update(outcome="accepted" if action == "accept-handoff" else "declined",
+                        decided_at=at, seconds_to_decision=_between(last["proposed_at"], at))
+    end = milestones["resolved"] or records[-1]["at"]
+    spent = _between(tier_since, end) or 0.0
+    time_per_tier[str(current_tier)] = time_per_tier.get(str(current_tier), 0) + spent
+    opened = milestones["opened"]
+    return {
+        "escalation_id": records[0]["escalation_id"],
+        "title": records[0]["payload"].get("title"),
+        "events": events,
+        "milestones": milestones,
+        "durations": {
+            "time_to_first_response": _between(opened, milestones["first_acknowledged"]),
+            "time_to_containment": _between(opened, milestones["first_workaround"]),
+            "time_to_resolution": _between(opened, milestones["resolved"]),
+            "time_per_tier": time_per_tier,
+        },
+        "handoffs": handoffs,
+        "ownership": trail(records),
+    }
+
+
+CSV_COLUMNS = ("seq", "at", "action", "actor", "role", "from_state", "to_state",
+               "from_owner", "to_owner", "tier", "rule", "text", "erased_fields")
+
+
+def to_csv(timeline: dict[str, Any]) -> str:
+    """One row per event."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for event in timeline["events"]:
+        row = dict(event)
+        row["erased_fields"] = ";".join(event["erased_fields"])
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def _md(value: Any) -> str:
+    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes, sec = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m {sec:02d}s" if hours else f"{minutes}m {sec:02d}s"
+
+
+def to_markdown(timeline: dict[str, Any]) -> str:
+    """A post-mortem page: milestones, durations, handoffs, ownership, events."""
+    m, d = timeline["milestones"], timeline["durations"]
+    lines = [f"# Escalation {timeline['escalation_id']}: {_md(timeline['title'] or '(erased)')}",
+             "", "## Milestones", ""]
+    for key in ("opened", "first_acknowledged", "first_workaround", "resolved", "debriefed"):
+        lines.append(f"- {key.replace('_', ' ')}: {m[key] or '—'}")
+    for tier, at in sorted(m["tiers_reached"].items()):
+        lines.append(f"- tier {tier} reached: {at}")
+    for at in m["reopened"]:
+        lines.append(f"- reopened: {at}")
+    lines += ["", "## Durations", "",
+              f"- time to first response: {_duration(d['time_to_first_response'])}",
+              f"- time to containment: {_duration(d['time_to_containment'])}",
+              f"- time to resolution: {_duration(d['time_to_resolution'])}"]
+    for tier, secs in sorted(d["time_per_tier"].items()):
+        lines.append(f"- time at tier {tier}: {_duration(secs)}")
+    if timeline["handoffs"]:
+        lines += ["", "## Handoffs", "", "| from | to | proposed | outcome | took |",
+                  "|---|---|---|---|---|"]
+        for h in timeline["handoffs"]:
+            lines.append(f"| {h['from']} | {h['to']} | {h['proposed_at']} | {h['outcome']} "
+                         f"| {_duration(h['seconds_to_decision'])} |")
+    lines += ["", "## Ownership", "", "| owner | kind | from | to | began | ended |",
+              "|---|---|---|---|---|---|"]
+    for s in timeline["ownership"]:
+        lines.append(f"| {s['owner']} | {s['kind']} | {s['from']} | {s['to'] or 'now'} "
+                     f"| {s['began']} ({s['began_by']}) | {_md(s['ended']) or '—'} |")
+    lines += ["", "## Events", "", "| seq | at | action | actor (role) | state | owner | note |",
+              "|---|---|---|---|---|---|---|"]
+    for e in timeline["events"]:
+        state = f"{e['from_state'] or '—'} → {e['to_state']}"
+        owner = f"{e['from_owner'] or '—'} → {e['to_owner'] or '—'}"
+        text = _md(e["text"]) + (" *(erased: " + ", ".join(e["erased_fields"]) + ")*"
+                                 if e["erased_fields"] else "")
+        lines.append(f"| {e['seq']} | {e['at']} | {e['action']} | {e['actor']} ({e['role']}) "
+                     f"| {state} | {owner} | {text} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,108 @@
+"""Ownership trails: who owned an escalation (and who covered for them), when and why."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from audit.projection import parse_time
+from audit.records import history
+from audit.schema import ledger
+
+BEGAN = {"acknowledge": "acknowledged", "accept-handoff": "accepted-handoff",
+         "reassign": "reassigned", "sla-breached": "temporary-cover"}
+ENDS_ALL = ("debrief",)
+
+
+def _seconds(start: str, end: str | None) -> float | None:
+    if end is None:
+        return None
+    a, b = parse_time(start), parse_time(end)
+    assert a is not None and b is not None
+    return (b - a).total_seconds()
+
+
+def _span(owner: str, kind: str, rec: dict[str, Any]) -> dict[str, Any]:
+    return {"owner": owner, "kind": kind, "from": rec["at"], "to": None,
+            "duration_seconds": None, "began": BEGAN.get(rec["action"], rec["action"]),
+            "began_by": rec["actor"], "began_rule": rec["rule"], "began_seq": rec["seq"],
+            "ended": None, "ended_by": None, "ended_rule": None, "ended_seq": None}
+
+
+def _close(span: dict[str, Any], rec: dict[str, Any], how: str) -> None:
+    span.update(to=rec["at"], ended=how, ended_by=rec["actor"], ended_rule=rec["rule"],
+                ended_seq=rec["seq"], duration_seconds=_seconds(span["from"], rec["at"]))
+
+
+def trail(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The spans of owner and acting owner of one escalation, from its records."""
+    spans: list[dict[str, Any]] = []
+    owner: dict[str, Any] | None = None
+    acting: dict[str, Any] | None = None
+    for rec in records:
+        if rec["to_owner"] != rec["from_owner"]:
+            if owner is not None:
+                _close(owner, rec, f"{BEGAN.get(rec['action'], rec['action'])} by "
+                                   f"{rec['to_owner']}")
+            if rec["to_owner"]:
+                owner = _span(rec["to_owner"], "owner", rec)
+                spans.append(owner)
+        covering = rec["payload"].get("acting_owner")
+        if rec["action"] == "sla-breached" and covering and (
+                acting is None or acting["owner"] != covering):
+            if acting is not None:
+                _close(acting, rec, "replaced")
+            acting = _span(covering, "acting", rec)
+            spans.append(acting)
+        if rec["action"] == "acting-owner-released" and acting is not None:
+            _close(acting, rec, "released")
+            acting = None
+        if rec["action"] in ENDS_ALL:
+            for open_span in (owner, acting):
+                if open_span is not None:
+                    _close(open_span, rec, "debriefed")
+            owner = acting = None
+    return spans
+
+
+def owner_at(spans: list[dict[str, Any]], moment: datetime) -> dict[str, Any]:
+    """Who owned (and who was acting) at an instant."""
+    found: dict[str, Any] = {"at": moment.isoformat(), "owner": None, "acting_owner": None,
+                             "owner_span": None, "acting_span": None}
+    for span in spans:
+        start = parse_time(span["from"])
+        end = parse_time(span["to"])
+        assert start is not None
+        if start <= moment and (end is None or moment < end):
+            key = "owner" if span["kind"] == "owner" else "acting_owner"
+            found[key] = span["owner"]
+            found[f"{'owner' if key == 'owner' else 'acting'}_span"] = span
+    return found
+
+
+def actor_spans(conn: Connection, handle: str, since: datetime | None,
+                until: datetime | None) -> list[dict[str, Any]]:
+    """Every span in which `handle` owned or covered an escalation, overlapping a period."""
+    ids = conn.execute(select(ledger.c.escalation_id).where(
+        ledger.c.owner == handle, ledger.c.escalation_id.is_not(None)).distinct()).scalars().all()
+    covering = conn.execute(select(ledger.c.escalation_id, ledger.c.body).where(
+        ledger.c.action == "sla-breached")).all()
+    extra = {r.escalation_id for r in covering
+             if json.loads(r.body)["payload"].get("acting_owner") == handle}
+    out = []
+    for escalation_id in sorted(set(ids) | extra):
+        for span in trail(history(conn, escalation_id)):
+            if span["owner"] != handle:
+                continue
+            start, end = parse_time(span["from"]), parse_time(span["to"])
+            assert start is not None
+            if until is not None and start >= until:
+                continue
+            if since is not None and end is not None and end <= since:
+                continue
+            out.append({"escalation_id": escalation_id, **span})
+    out.sort(key=lambda s: s["from"])
+    return out

@@ -1,0 +1,132 @@
+"""The SQL unit of work: workflow's port, with state and ledger in one transaction."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from audit import db, ledger, projection
+from audit.schema import actors
+from workflow.model import Actor, Escalation, Event
+
+
+class SqlEscalations:
+    """Escalation states read inside the unit of work's transaction."""
+
+    def __init__(self, uow: SqlUnitOfWork):
+        self._uow = uow
+
+    def get(self, escalation_id: str) -> Escalation | None:
+        """The escalation, or None."""
+        return projection.load(self._uow.conn, escalation_id)
+
+
+class SqlActors:
+    """Active actors."""
+
+    def __init__(self, uow: SqlUnitOfWork):
+        self._uow = uow
+
+    def get(self, handle: str) -> Actor | None:
+        """The active actor, or None."""
+        row = self._uow.conn.execute(select(actors).where(
+            actors.c.handle == handle, actors.c.revoked_at.is_(None))).first()
+        if row is None:
+            return None
+        return Actor(row.handle, tuple(json.loads(row.roles)), row.team)
+
+
+class SqlUnitOfWork:
+    """One write transaction (BEGIN IMMEDIATE on SQLite); rolls back unless committed."""
+
+    def __init__(self, engine: Engine, signer: ledger.Signer | None = None):
+        self.engine = engine
+        self.signer = signer
+        self.escalations = SqlEscalations(self)
+        self.actors = SqlActors(self)
+        self._conn: Connection | None = None
+        self._head: ledger.Head | None = None
+        self._lock = db.write_lock(engine) if db.is_sqlite(engine) else None
+        self._last_at: datetime | None = None
+        self.appended: list[ledger.Appended] = []
+
+    @property
+    def conn(self) -> Connection:
+        """The open connection (inside `with`)."""
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._conn
+
+    def __enter__(self) -> SqlUnitOfWork:
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            self._conn = self.engine.connect().execution_options(baton_write=True)
+            self._conn.begin()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
+        self._head = None
+        self.appended = []
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.rollback()
+                self._conn.close()
+        finally:
+            self._conn = None
+            if self._lock is not None:
+                self._lock.release()
+
+    def head(self) -> ledger.Head:
+        """The log head, read once per transaction under the append lock."""
+        if self._head is None:
+            self._head = ledger.read_head(self.conn)
+        return self._head
+
+    def append(self, record: dict[str, Any], personal: list[tuple[str, str]],
+               at: datetime, customer_id: str | None = None) -> int:
+        """Append a raw record (system events: policy changes, erasures)."""
+        done = ledger.append(self.conn, self.head(), record, personal, customer_id=customer_id)
+        self.appended.append(done)
+        self._last_at = at
+        return done.seq
+
+    def record(self, escalation: Escalation, event: Event) -> int:
+        """Write the new state and its event together; returns the ledger seq."""
+        head = self.head()
+        body, personal = ledger.event_body(event, head.size)
+        seq = self.append(body, personal, event.at, customer_id=escalation.customer_id)
+        projection.save(self.conn, escalation)
+        return seq
+
+    def checkpoint(self, now: datetime, force: bool = False) -> str | None:
+        """Sign a checkpoint now when forced or due; returns the note."""
+        if self.signer is None:
+            return None
+        head = self.head()
+        if force or ledger.checkpoint_due(head, self.signer, now):
+            return ledger.sign_checkpoint(self.conn, head, self.signer, now)
+        return None
+
+    def commit(self) -> None:
+        """Write the head (and a due checkpoint) and commit."""
+        if self._head is not None:
+            if self._last_at is not None:
+                self.checkpoint(self._last_at)
+            ledger.write_head(self.conn, self._head)
+        self.conn.commit()
+        self._head = None
+
+    def rollback(self) -> None:
+        """Discard this transaction's writes."""
+        self.conn.rollback()
+        self._head = None

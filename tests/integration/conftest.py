@@ -1,0 +1,93 @@
+"""A real SQLite ledger in a temporary directory, with the default policy and actors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine
+
+from audit import actors, db, policies
+from audit.ledger import Signer
+from audit.uow import SqlUnitOfWork
+from tests.unit.fakes import DEMO_ACTORS
+from tests.unit.helpers import OPEN, PAYLOADS
+from workflow import policy as policy_module
+from workflow import services
+from workflow.policy import Policy
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+@dataclass
+class Ledger:
+    engine: Engine
+    path: Path
+    signer: Signer
+    policy: Policy
+    now: datetime = T0
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.signer)
+
+    def tick(self, minutes: float = 1) -> datetime:
+        self.now += timedelta(minutes=minutes)
+        return self.now
+
+    def open(self, escalation_id: str, who: str = "alice", **changes: Any) -> services.Outcome:
+        with self.uow() as uow:
+            out = services.open_escalation(
+                uow=uow, actor=DEMO_ACTORS[who], escalation_id=escalation_id,
+                payload={**OPEN, **changes}, policy=self.policy, now=self.tick())
+            uow.commit()
+        return out
+
+    def act(self, escalation_id: str, who: str, action: str,
+            payload: dict[str, Any] | None = None) -> services.Outcome:
+        with self.uow() as uow:
+            out = services.act(
+                uow=uow, actor=DEMO_ACTORS[who], escalation_id=escalation_id, action=action,
+                payload=PAYLOADS.get(action, {}) if payload is None else payload,
+                policy=self.policy, now=self.tick())
+            uow.commit()
+        return out
+
+    def lifecycle(self, escalation_id: str, **changes: Any) -> None:
+        """open -> acknowledge -> escalate -> acknowledge -> hand-off -> accept -> resolve
+        -> debrief, on a billing case."""
+        self.open(escalation_id, **changes)
+        self.act(escalation_id, "alice", "acknowledge")
+        self.act(escalation_id, "alice", "escalate")
+        self.act(escalation_id, "fiona", "acknowledge")
+        self.act(escalation_id, "fiona", "hand-off", {"to": "sue", "context": "over to you"})
+        self.act(escalation_id, "sue", "accept-handoff", {})
+        self.act(escalation_id, "sue", "resolve")
+        self.act(escalation_id, "fay", "debrief")
+
+
+def make_ledger(url: str, path: Path, every: int = 5) -> Ledger:
+    engine = db.make_engine(url)
+    db.create_schema(engine)
+    signer = Signer(Ed25519PrivateKey.generate(), "baton.test/ledger", every=every,
+                    interval_seconds=3600)
+    led = Ledger(engine, path, signer, policy_module.default())
+    with led.uow() as uow:
+        policies.apply(uow, policy_module.default_text(), actor="root", role="admin",
+                       now=T0, source="default")
+        for actor in DEMO_ACTORS.values():
+            actors.add(uow.conn, actor.handle, list(actor.roles), actor.team, T0)
+        uow.commit()
+    return led
+
+
+@pytest.fixture
+def led(tmp_path: Path) -> Iterator[Ledger]:
+    path = tmp_path / "baton.db"
+    ledger = make_ledger(f"sqlite:///{path}", path)
+    yield ledger
+    ledger.engine.dispose()

@@ -1,0 +1,133 @@
+"""The SQLite ledger: same-transaction writes, replay, guards, checkpoints, proofs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+
+import pytest
+from sqlalchemy import select, text
+
+from audit import ledger, merkle, note, records
+from audit.export import verify_db
+from audit.schema import checkpoints, escalations
+from audit.schema import ledger as ledger_table
+from tests.integration.conftest import Ledger
+from workflow.errors import AuthorityDenied
+from workflow.model import replay
+
+
+def test_every_projection_equals_the_replay_of_its_events(led: Ledger) -> None:
+    led.lifecycle("esc-a")
+    led.lifecycle("esc-b", category="billing")
+    led.open("esc-c", category="technical")
+    with led.engine.connect() as conn:
+        for escalation_id in ("esc-a", "esc-b", "esc-c"):
+            events = [records.to_event(r) for r in records.history(conn, escalation_id)]
+            with led.uow() as uow:
+                assert replay(events) == uow.escalations.get(escalation_id)
+        states = dict(conn.execute(select(escalations.c.id, escalations.c.state)).all())
+    assert states == {"esc-a": "debriefed", "esc-b": "debriefed", "esc-c": "opened"}
+
+
+def test_a_refused_action_writes_neither_state_nor_event(led: Ledger) -> None:
+    led.open("esc-a")
+    with led.engine.connect() as conn:
+        size = ledger.read_head(conn, lock=False).size
+    with pytest.raises(AuthorityDenied):
+        led.act("esc-a", "aud", "acknowledge")
+    with led.engine.connect() as conn:
+        assert ledger.read_head(conn, lock=False).size == size
+        assert conn.execute(select(escalations.c.version)).scalar() == 1
+
+
+def test_seq_is_gap_free_and_bytes_hash_to_their_leaves(led: Ledger) -> None:
+    led.lifecycle("esc-a")
+    with led.engine.connect() as conn:
+        rows = conn.execute(select(ledger_table).order_by(ledger_table.c.seq)).all()
+        head = ledger.read_head(conn, lock=False)
+    assert [r.seq for r in rows] == list(range(len(rows)))
+    chain = merkle.GENESIS
+    for r in rows:
+        assert merkle.leaf_hash(r.body) == r.leaf_hash
+        assert r.prev_chain == chain
+        chain = merkle.chain_hash(chain, r.leaf_hash)
+        assert json.loads(r.body)["seq"] == r.seq
+    assert head.chain == chain and head.size == len(rows)
+    assert head.range.root() == merkle.root_of([r.leaf_hash for r in rows])
+    body = json.loads(rows[1].body)
+    assert body["payload"]["title"]["commitment"]
+    assert "Ada Lovelace" not in rows[1].body.decode()
+
+
+@pytest.mark.parametrize("sql,message", [
+    ("UPDATE ledger SET actor = 'mallory' WHERE seq = 1", "UPDATE refused"),
+    ("DELETE FROM ledger WHERE seq = 3", "DELETE refused"),
+    ("DELETE FROM ledger", "DELETE refused"),
+    ("INSERT OR REPLACE INTO ledger SELECT * FROM ledger WHERE seq = 2", "seq must be"),
+    ("INSERT INTO ledger SELECT * FROM ledger WHERE seq = 2 "
+     "ON CONFLICT(seq) DO UPDATE SET actor = 'mallory'", "seq must be"),
+    ("INSERT INTO ledger (seq, action, actor, at, body, leaf_hash, prev_chain, chain_hash) "
+     "SELECT MAX(seq) + 2, 'x', 'x', 'x', x'00', zeroblob(32), zeroblob(32), zeroblob(32) "
+     "FROM ledger", "seq must be"),
+    ("INSERT INTO ledger (seq, action, actor, at, body, leaf_hash, prev_chain, chain_hash) "
+     "SELECT MAX(seq) + 1, 'x', 'x', 'x', x'00', zeroblob(32), zeroblob(32), zeroblob(32) "
+     "FROM ledger", "prev_chain must be"),
+    ("UPDATE checkpoints SET note = 'forged'", "UPDATE refused"),
+    ("DELETE FROM checkpoints", "DELETE refused"),
+])
+def test_the_sqlite_file_itself_refuses_edits(led: Ledger, sql: str, message: str) -> None:
+    led.lifecycle("esc-a")
+    raw = sqlite3.connect(led.path)
+    try:
+        before = raw.execute("SELECT COUNT(*), MAX(seq) FROM ledger").fetchone()
+        with pytest.raises(sqlite3.IntegrityError, match=message):
+            raw.execute(sql)
+        raw.rollback()
+        assert raw.execute("SELECT COUNT(*), MAX(seq) FROM ledger").fetchone() == before
+    finally:
+        raw.close()
+
+
+def test_checkpoints_are_signed_every_n_events_and_verify(led: Ledger) -> None:
+    led.lifecycle("esc-a")  # 1 policy event + 8 lifecycle events
+    with led.engine.connect() as conn:
+        notes = conn.execute(select(checkpoints).order_by(checkpoints.c.size)).all()
+        head = ledger.read_head(conn, lock=False)
+        latest = ledger.latest_checkpoint(conn)
+    assert [n.size for n in notes] == [1, 6]  # first append, then every 5
+    for n in notes:
+        cp = note.open_note(n.note, led.signer.vkey, "baton.test/ledger")
+        assert cp.root == n.root
+    assert latest == notes[-1].note
+    assert head.checkpoint_size == 6
+    with led.uow() as uow:
+        forced = uow.checkpoint(led.now, force=True)
+        uow.commit()
+    assert forced is not None
+    assert note.open_note(forced, led.signer.vkey).size == 9
+
+
+def test_proofs_from_the_database_verify_against_signed_roots(led: Ledger) -> None:
+    for i in range(6):
+        led.lifecycle(f"esc-{i}")  # 49 events: stored nodes at level 4 and 5 are used
+    with led.engine.connect() as conn:
+        size = ledger.read_head(conn, lock=False).size
+        all_leaves = [bytes(x) for x in conn.execute(
+            select(ledger_table.c.leaf_hash).order_by(ledger_table.c.seq)).scalars()]
+        for seq in (0, 7, 16, 31, 32, size - 1):
+            proof = ledger.inclusion(conn, seq, size)
+            merkle.verify_inclusion(seq, size, base64.b64decode(proof["leaf_hash"]),
+                                    [base64.b64decode(p) for p in proof["proof"]],
+                                    merkle.root_of(all_leaves))
+        for first in (1, 6, 16, 17, 33, size):
+            proof = ledger.consistency(conn, first, size)
+            merkle.verify_consistency(first, size, merkle.root_of(all_leaves[:first]),
+                                      merkle.root_of(all_leaves),
+                                      [base64.b64decode(p) for p in proof["proof"]])
+        stored = conn.execute(text("SELECT COUNT(*) FROM merkle_nodes")).scalar()
+        assert stored == size // 16 + size // 32
+        report = verify_db(conn, led.signer.vkey, "baton.test/ledger")
+    assert report.ok, report.problems
+    assert report.events == size and report.checkpoints >= 9

@@ -1,0 +1,65 @@
+"""Canonical bytes are RFC 8785 output; commitments bind text without holding it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
+
+from audit.canonical import canonical_bytes, commitment, content_text
+
+names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**53) + 1, 2**53 - 1),
+                    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",))))
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(names, inner, max_size=4)), max_leaves=12)
+
+events = st.fixed_dictionaries({
+    "v": st.just(1), "seq": st.integers(0, 2**40), "action": st.sampled_from(
+        ["open", "acknowledge", "escalate", "hand-off"]),
+    "actor": st.from_regex(r"[a-z][a-z0-9-]{0,15}", fullmatch=True),
+    "at": st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.%fZ")),
+    "tier": st.integers(0, 9), "to_owner": st.one_of(st.none(), names),
+    "payload": st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), values,
+                               max_size=6),
+})
+
+
+@given(events)
+def test_event_bytes_equal_rfc8785(event: dict) -> None:
+    assert canonical_bytes(event) == rfc8785.dumps(event)
+
+
+@given(st.dictionaries(names, values, max_size=6))
+def test_arbitrary_documents_with_ascii_and_bmp_keys_equal_rfc8785(doc: dict) -> None:
+    # Python sorts keys by code point, RFC 8785 by UTF-16 unit: they agree below U+D800,
+    # and every key Baton writes is ASCII.
+    if all(max(map(ord, k), default=0) < 0xD800 for k in _keys(doc)):
+        assert canonical_bytes(doc) == rfc8785.dumps(doc)
+
+
+def _keys(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return list(value) + [k for v in value.values() for k in _keys(v)]
+    if isinstance(value, list):
+        return [k for v in value for k in _keys(v)]
+    return []
+
+
+@pytest.mark.parametrize("bad", [{"x": 1.5}, {"x": 2**53}, {"x": {1: "a"}}, {"x": b"b"}])
+def test_floats_big_integers_and_other_types_are_refused(bad: dict) -> None:
+    with pytest.raises(ValueError):
+        canonical_bytes(bad)
+
+
+def test_commitment_binds_salt_and_text() -> None:
+    salt = bytes(range(32))
+    c = commitment(salt, "Ada Lovelace")
+    assert c == commitment(salt, "Ada Lovelace")
+    assert c != commitment(salt, "Ada Lovelac3")
+    assert c != commitment(bytes(32), "Ada Lovelace")
+    assert content_text(["a", "é"]) == json.dumps(["a", "é"], ensure_ascii=False,
+                                                  separators=(",", ":"))
