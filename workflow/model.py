@@ -77,6 +77,7 @@ class Escalation:
     liaison: str | None = None
     legal_hold: bool = False
     reopen_count: int = 0
+    deadlines: dict[str, str] = field(default_factory=dict)
     version: int = 0
     opened_by: str = ""
     policy_version: str = ""
@@ -133,6 +134,11 @@ class Escalation:
             self.acting_owner = p.get("acting_owner") or self.acting_owner
         elif event.action == "acting-owner-released":
             self.acting_owner = None
+        if event.action in ("acknowledge", "reassign"):
+            self.deadlines.pop("acknowledge", None)
+        elif event.action in ("resolve", "debrief"):
+            self.deadlines.clear()
+        self.deadlines.update(p.get("deadlines") or {})
         # Ownership maintenance: an owner who hands over stays in the loop.
         if event.from_owner and event.to_owner != event.from_owner:
             _add(self.watchers, event.from_owner)

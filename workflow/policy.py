@@ -131,6 +131,15 @@ class Policy:
             return cat.team
         return self.tier(level).team
 
+    def governor_for(self, team: str, owner: str | None) -> str | None:
+        """The team's governor, or, when that is the owner, the nearest one above it:
+        governance is never held by the person it watches."""
+        level = self.teams[team].tier
+        candidates = [self.teams[team].governor]
+        candidates += [self.teams[t.team].governor for t in self.tiers if t.level > level]
+        candidates += [t.governor for t in self.teams.values()]
+        return next((c for c in candidates if c != owner), None)
+
     def roles_with(self, action: str) -> list[str]:
         """Names of roles that may take `action`, in policy order."""
         return [r.name for r in self.roles.values() if action in r.actions]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workflow import payloads
+from workflow import payloads, sla
 from workflow.authority import Decision, decide
 from workflow.errors import (
     AuthorityDenied,
@@ -68,6 +68,7 @@ def open_escalation(*, uow: UnitOfWork, actor: Actor, escalation_id: str,
     team = policy.team_for(data["category"], 0)
     data["team"] = team
     data["governor"] = policy.teams[team].governor
+    data["deadlines"] = sla.started(policy, data["severity"], "open", now)
     event = Event(
         escalation_id=escalation_id, version=0, action="open", actor=actor.handle,
         role=decision.role or "", at=now, from_state=None, to_state=OPENED,
@@ -103,7 +104,12 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
         data["to_tier"] = to_tier
         data["from_tier"] = esc.tier
         data["team"] = policy.team_for(esc.category, to_tier)
-        data["governor"] = policy.teams[data["team"]].governor
+        governor = policy.governor_for(data["team"], esc.owner)
+        if governor is None:
+            raise AuthorityDenied("governance.separation",
+                                  f"no governor other than the owner {esc.owner} exists for "
+                                  f"team {data['team']}")
+        data["governor"] = governor
     to_state = machine.fire(esc.state, action, **_context(esc, to_tier))
     if to_state is None:
         why = "already acknowledged at this tier" if action == "acknowledge" else ""
@@ -118,6 +124,9 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
         raise PayloadInvalid({"handle": f"there is no active actor {data['handle']!r}"})
     decision = decide(actor, action, esc, data, policy, target=target)
     _raise_if_denied(decision)
+    deadlines = sla.started(policy, esc.severity, action, now)
+    if deadlines:
+        data["deadlines"] = deadlines
     to_owner = esc.owner
     if action in ("acknowledge", "accept-handoff"):
         to_owner = actor.handle

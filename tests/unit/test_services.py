@@ -253,3 +253,28 @@ def test_allowed_actions_are_per_caller(d: Driver) -> None:
     assert "resolve" not in services.allowed_actions(esc, DEMO_ACTORS["andy"], d.policy)
     assert services.allowed_actions(esc, DEMO_ACTORS["aud"], d.policy) == []
     assert decide(DEMO_ACTORS["aud"], "update", esc, None, d.policy).rule == "role.read-only"
+
+
+def test_an_owner_escalating_into_a_team_they_govern_gets_the_next_governor(d: Driver) -> None:
+    d.open(category="regulatory")
+    d.act("sam", "reassign", {"to": "maria", "reason": "manager takes it"})
+    esc = d.act("maria", "escalate", {"reason": "legal", "trigger": "regulatory"}).escalation
+    assert (esc.team, esc.owner) == ("legal", "maria")
+    assert esc.governor == "erin", "maria governs legal but owns this case"
+
+
+def test_sla_deadlines_start_and_stop_with_the_lifecycle(d: Driver) -> None:
+    from workflow import sla
+
+    esc = d.open(severity="urgent").escalation
+    assert esc.deadlines == {"acknowledge": "2026-03-02T09:11:00.000000Z",
+                             "resolve": "2026-03-02T11:01:00.000000Z"}
+    esc = d.act("alice", "acknowledge").escalation
+    assert esc.deadlines == {"update": "2026-03-02T09:32:00.000000Z",
+                             "resolve": "2026-03-02T11:01:00.000000Z"}
+    status = sla.status(esc, d.now.replace(hour=10))
+    assert status["breached"] == ["update"] and status["acknowledge_by"] is None
+    esc = d.act("alice", "resolve").escalation
+    assert esc.deadlines == {}
+    esc = d.act("alice", "reopen").escalation
+    assert set(esc.deadlines) == {"update", "resolve"}
