@@ -257,6 +257,7 @@ def test_allowed_actions_are_per_caller(d: Driver) -> None:
 
 def test_an_owner_escalating_into_a_team_they_govern_gets_the_next_governor(d: Driver) -> None:
     d.open(category="regulatory")
+    d.act("alice", "acknowledge")
     d.act("sam", "reassign", {"to": "maria", "reason": "manager takes it"})
     esc = d.act("maria", "escalate", {"reason": "legal", "trigger": "regulatory"}).escalation
     assert (esc.team, esc.owner) == ("legal", "maria")
