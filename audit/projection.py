@@ -43,6 +43,7 @@ def save(conn: Connection, esc: Escalation) -> None:
         "acting_owner": esc.acting_owner, "category": esc.category,
         "severity": esc.severity, "customer_id": esc.customer_id, "version": esc.version,
         "created_at": snap["created_at"], "updated_at": snap["updated_at"],
+        "next_due": min(esc.deadlines.values()) if esc.deadlines else None,
         "snapshot": json.dumps(snap, sort_keys=True, separators=(",", ":")),
     }
     if esc.version == 1:

@@ -72,3 +72,21 @@ def to_event(record: dict[str, Any]) -> Event:
         payload=record["payload"], policy_version=record["policy_version"],
         rule=record["rule"],
     )
+
+
+def escalation_texts(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The personal fields given at opening (title, description, customer name and
+    contact) of each escalation, with what was erased."""
+    if not ids:
+        return {}
+    rows = conn.execute(select(ledger).where(ledger.c.escalation_id.in_(ids),
+                                             ledger.c.escalation_seq == 0)).all()
+    out = {}
+    for rec in decode(rows, conn):
+        p = rec["payload"]
+        out[rec["escalation_id"]] = {
+            "title": p.get("title"), "description": p.get("description"),
+            "customer_name": p.get("customer_name"),
+            "customer_contact": p.get("customer_contact"), "erased": rec["erased"],
+        }
+    return out

@@ -113,8 +113,11 @@ escalations = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
+    # The earliest running SLA deadline (RFC 3339), for breach queries by index.
+    Column("next_due", String(32), nullable=True),
     Column("snapshot", Text, nullable=False),
 )
+Index("ix_escalations_next_due", escalations.c.next_due)
 Index("ix_escalations_state_tier", escalations.c.state, escalations.c.tier)
 Index("ix_escalations_owner", escalations.c.owner)
 Index("ix_escalations_customer", escalations.c.customer_id)

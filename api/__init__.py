@@ -1,0 +1,72 @@
+"""Baton's doors: the Flask app factory, the HTTP API and the `baton` CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from api import auth, config, problems, writes
+from api.baton import Baton
+from api.views import escalations, ops, reads
+
+DESCRIPTION = """Baton keeps customer escalations owned: every escalation is a state machine,
+every move is checked against the authority of the role asking for it under a versioned
+policy, and every move is written, in the same transaction, to an append-only,
+hash-chained ledger with signed checkpoints that auditors verify offline.
+
+Personal data: titles, descriptions, customer names and contacts, notes, reasons, handoff
+context, resolution summaries and debrief texts are stored outside the hashed ledger bytes
+(which hold a salted SHA-256 commitment to each) and can be erased (POST
+/api/v1/admin/erasures). Kept forever: who did what, when, in which role, under which rule
+and policy version; states, tiers, owners, amounts, the customer id, every hash and
+checkpoint."""
+
+
+class BatonApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api with RFC 9457 problems documented and returned."""
+
+    ERROR_SCHEMA = problems.ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        return problems.from_http(error)
+
+    def _register_responses(self) -> None:
+        saved = self.DEFAULT_RESPONSE_CONTENT_TYPE
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = problems.PROBLEM
+        try:
+            super()._register_responses()
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = saved
+
+
+def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
+    """The app factory: settings, wiring, error handling, authentication, blueprints."""
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="Baton", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {"description": DESCRIPTION},
+            "components": {"securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+        JSON_SORT_KEYS=False,
+    )
+    overrides = dict(config_overrides or {})
+    clock = overrides.pop("BATON_CLOCK", None)
+    app.config.update(config.settings(overrides))
+    baton = Baton(app.config, clock) if clock else Baton(app.config)
+    app.extensions["baton"] = baton
+    problems.init_app(app)
+    app.register_error_handler(writes.Replay, lambda e: e.response)
+    auth.init_app(app)
+    api = BatonApi(app)
+    app.extensions["baton_api"] = api
+    for blueprint in (escalations.blp, reads.blp, ops.blp):
+        api.register_blueprint(blueprint)
+    ops.init_app(app)
+    return app

@@ -1,0 +1,50 @@
+"""Bearer-token authentication and the role checks of the read side."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, g, request
+
+from api.problems import problem
+from audit import actors
+from workflow.errors import AuthorityDenied
+from workflow.model import Actor
+
+PUBLIC = ("/api/v1/healthz", "/healthz", "/api/v1/openapi.json", "/api/v1/docs")
+AUDIT_ROLES = ("auditor", "admin")
+
+
+def current_actor() -> Actor:
+    """The authenticated actor of this request."""
+    actor: Actor = g.actor
+    return actor
+
+
+def _authenticate() -> Response | None:
+    if request.path in PUBLIC or not (request.path.startswith("/api/")
+                                      or request.path == "/metrics"):
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return problem(401, "unauthenticated", "Unauthenticated",
+                       "send Authorization: Bearer TOKEN")
+    baton = current_app.extensions["baton"]
+    with baton.engine.connect() as conn:
+        actor = actors.by_token(conn, token.strip())
+    if actor is None:
+        return problem(401, "unauthenticated", "Unauthenticated",
+                       "the token is unknown or revoked")
+    g.actor = actor
+    return None
+
+
+def require_roles(roles: tuple[str, ...], what: str) -> None:
+    """Refuse (403) unless the actor holds one of `roles`."""
+    if not set(current_actor().roles) & set(roles):
+        raise AuthorityDenied(f"api.{what}", f"{what} needs one of the roles "
+                                             f"{', '.join(roles)}")
+
+
+def init_app(app: Flask) -> None:
+    """Authenticate every request but health and the API documents."""
+    app.before_request(_authenticate)

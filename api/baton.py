@@ -1,0 +1,81 @@
+"""The wiring: one object that owns the engine, the signer and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from audit import db, note, policies
+from audit.errors import AuditError
+from audit.ledger import Signer
+from audit.uow import SqlUnitOfWork
+from workflow.policy import Policy
+
+
+class NotInitialised(AuditError):
+    """The database has no policy yet: `baton init` has not run."""
+
+
+def utcnow() -> datetime:
+    """The wall clock, in UTC (only the doors read it; the domain is handed it)."""
+    return datetime.now(timezone.utc)
+
+
+class Baton:
+    """Engine, signer and clock for one database."""
+
+    def __init__(self, settings: dict[str, Any], clock: Callable[[], datetime] = utcnow):
+        self.settings = settings
+        self.engine: Engine = db.make_engine(settings["BATON_DATABASE_URL"])
+        self.origin: str = settings["BATON_LOG_ORIGIN"]
+        self.clock = clock
+        self._signer: Signer | None = None
+
+    @property
+    def signer(self) -> Signer | None:
+        """The checkpoint signer, when the private key file exists."""
+        if self._signer is None:
+            path = Path(self.settings["BATON_SIGNING_KEY"])
+            if path.exists():
+                self._signer = Signer(note.load_private_key(path), self.origin,
+                                      every=self.settings["BATON_CHECKPOINT_EVERY"],
+                                      interval_seconds=self.settings["BATON_CHECKPOINT_INTERVAL"])
+        return self._signer
+
+    def ensure_key(self) -> bool:
+        """Create the signing key if it is missing; True when created."""
+        _, created = note.ensure_private_key(self.settings["BATON_SIGNING_KEY"])
+        self._signer = None
+        return created
+
+    @property
+    def vkey(self) -> str:
+        """The public verifier key."""
+        signer = self.signer
+        if signer is None:
+            raise NotInitialised(f"no signing key at {self.settings['BATON_SIGNING_KEY']}: "
+                                 "run `baton init`")
+        return signer.vkey
+
+    def uow(self) -> SqlUnitOfWork:
+        """A new unit of work."""
+        return SqlUnitOfWork(self.engine, self.signer)
+
+    def policy(self, conn: Any = None) -> Policy:
+        """The policy in force."""
+        if conn is None:
+            with self.engine.connect() as c:
+                found = policies.active(c)
+        else:
+            found = policies.active(conn)
+        if found is None:
+            raise NotInitialised("no policy has been applied: run `baton init`")
+        return found
+
+    def now(self) -> datetime:
+        """The current time from the configured clock."""
+        return self.clock()

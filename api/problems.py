@@ -1,0 +1,135 @@
+"""RFC 9457 problem details: every error of the app, mapped in this one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, Response, json
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from api.baton import NotInitialised
+from audit.errors import (
+    AuditError,
+    BundleError,
+    CheckpointMissing,
+    KeyFileError,
+    ProofUnavailable,
+)
+from workflow.errors import (
+    ActorNotFound,
+    AuthorityDenied,
+    EscalationNotFound,
+    InvalidTransition,
+    PayloadInvalid,
+    PolicyError,
+    VersionConflict,
+    WorkflowError,
+)
+
+PROBLEM = "application/problem+json"
+TYPE = "urn:baton:problem:"
+log = logging.getLogger("baton.api")
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, with Baton's extensions."""
+
+    type = ma.fields.String(metadata={"description": "A URI naming the kind of problem"})
+    title = ma.fields.String(metadata={"description": "Short summary of the kind"})
+    status = ma.fields.Integer(metadata={"description": "The HTTP status"})
+    detail = ma.fields.String(metadata={"description": "What went wrong this time"})
+    rule = ma.fields.String(metadata={"description": "403: the policy rule that refused"})
+    state = ma.fields.String(metadata={"description": "409: the escalation's state"})
+    allowed_actions = ma.fields.List(ma.fields.String(),
+                                     metadata={"description": "409: possible actions"})
+    errors = ma.fields.Dict(metadata={"description": "422: errors per field"})
+
+
+def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Response:
+    """A problem+json response."""
+    body = {"type": TYPE + slug if slug else "about:blank", "title": title,
+            "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="baton"'
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM, headers=headers)
+
+
+def _flatten(messages: Any) -> dict[str, str]:
+    """webargs errors {location: {field: [msgs]}} -> {field: "msg; msg"}."""
+    out: dict[str, str] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[prefix or "_body"] = "; ".join(value)
+        else:
+            out[prefix or "_body"] = str(value)
+
+    if isinstance(messages, dict):
+        for location, fields in messages.items():
+            walk("" if location in ("json", "query", "path", "headers") else location, fields)
+    return out
+
+
+def from_http(error: HTTPException) -> Response:
+    """Werkzeug/webargs HTTP errors as problems."""
+    code = error.code or 500
+    data = getattr(error, "data", None) or {}
+    if code == 422 and "messages" in data:
+        return problem(422, "validation", "Validation failed",
+                       "the request does not match the schema", errors=_flatten(data["messages"]))
+    if code == 400:
+        return problem(400, "malformed", "Malformed request",
+                       data.get("message") or "the request body is not valid JSON")
+    response = problem(code, "", error.name, error.description or error.name)
+    if code == 405 and error.get_headers():
+        for key, value in error.get_headers():
+            if key.lower() == "allow":
+                response.headers["Allow"] = value
+    return response
+
+
+def from_exception(error: Exception) -> Response:
+    """Domain and audit errors as problems; anything else as a logged 500 problem."""
+    if isinstance(error, HTTPException):
+        return from_http(error)
+    if isinstance(error, PayloadInvalid):
+        return problem(422, "validation", "Validation failed", str(error),
+                       errors=error.errors)
+    if isinstance(error, AuthorityDenied):
+        return problem(403, "authority-denied", "Beyond this role's authority",
+                       error.reason, rule=error.rule)
+    if isinstance(error, InvalidTransition):
+        return problem(409, "invalid-transition", "Not possible from this state", str(error),
+                       state=error.state, allowed_actions=error.allowed_actions)
+    if isinstance(error, VersionConflict):
+        return problem(409, "version-conflict", "Changed by someone else", str(error))
+    if isinstance(error, (EscalationNotFound, ActorNotFound, CheckpointMissing)):
+        return problem(404, "not-found", "Not found", str(error))
+    if isinstance(error, PolicyError):
+        return problem(422, "invalid-policy", "Invalid policy", str(error),
+                       errors={k or "_policy": v for k, v in error.problems})
+    if isinstance(error, ProofUnavailable):
+        return problem(422, "proof-unavailable", "No such proof", str(error))
+    if isinstance(error, NotInitialised):
+        return problem(503, "not-initialised", "Not initialised", str(error))
+    if isinstance(error, (BundleError, KeyFileError)):
+        return problem(422, "invalid-input", "Invalid input", str(error))
+    if isinstance(error, (WorkflowError, AuditError)):
+        return problem(400, "refused", "Refused", str(error))
+    if isinstance(error, OperationalError) and "locked" in str(error):
+        return problem(503, "busy", "Busy", "the database is busy; retry")
+    log.exception("unhandled error")
+    return problem(500, "internal", "Internal error", "an unexpected error occurred")
+
+
+def init_app(app: Flask) -> None:
+    """Route every exception through from_exception."""
+    app.register_error_handler(Exception, from_exception)

@@ -1,0 +1,337 @@
+"""Request and response schemas (marshmallow); the OpenAPI document is built from them."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields as f
+from marshmallow import validate as v
+
+DECIMAL = v.Regexp(r"^\d{1,15}(\.\d{1,4})?$", error="a decimal string such as \"1200.00\"")
+CURRENCY = v.Regexp(r"^[A-Z]{3}$", error="a three-letter currency code such as USD")
+TEXT = v.Length(min=1, max=20_000)
+HANDLE = v.Length(min=1, max=64)
+ERASABLE = ("Personal or free text: kept out of the hashed ledger bytes (which hold a salted "
+            "commitment) and erasable; null once erased.")
+
+
+def text(required: bool = False, erasable: bool = True, **kw: object) -> f.String:
+    meta = {"description": ERASABLE} if erasable else {}
+    return f.String(required=required, validate=TEXT, metadata=meta, **kw)  # type: ignore[arg-type]
+
+
+class AmountSchema(ma.Schema):
+    value = f.String(required=True, validate=DECIMAL)
+    currency = f.String(required=True, validate=CURRENCY)
+
+
+class CustomerInSchema(ma.Schema):
+    id = f.String(required=True, validate=v.Length(min=1, max=200),
+                  metadata={"description": "Your identifier for the customer; kept forever "
+                            "(not personal by itself): erasure is requested by it"})
+    name = text()
+    contact = text()
+    value = f.String(metadata={"description": "Customer value from the policy "
+                                              "(standard, high, strategic)"})
+
+
+class EscalationCreateSchema(ma.Schema):
+    title = text(required=True)
+    description = text()
+    category = f.String(required=True, validate=v.Length(min=1, max=64))
+    severity = f.String(required=True, validate=v.Length(min=1, max=64))
+    customer = f.Nested(CustomerInSchema, required=True)
+    amount = f.Nested(AmountSchema)
+
+
+class SlaSchema(ma.Schema):
+    acknowledge_by = f.String(allow_none=True)
+    next_update_by = f.String(allow_none=True)
+    resolve_by = f.String(allow_none=True)
+    breached = f.List(f.String())
+
+
+class CustomerSchema(ma.Schema):
+    id = f.String()
+    name = f.String(allow_none=True, metadata={"description": ERASABLE})
+    contact = f.String(allow_none=True, metadata={"description": ERASABLE})
+    value = f.String()
+
+
+class ErasedSchema(ma.Schema):
+    at = f.String(allow_none=True)
+    by = f.String(allow_none=True)
+    erasure_seq = f.Integer(allow_none=True)
+
+
+class EscalationSchema(ma.Schema):
+    id = f.String()
+    title = f.String(allow_none=True, metadata={"description": ERASABLE})
+    description = f.String(allow_none=True, metadata={"description": ERASABLE})
+    category = f.String()
+    severity = f.String()
+    customer = f.Nested(CustomerSchema)
+    amount = f.Nested(AmountSchema, allow_none=True)
+    state = f.String()
+    tier = f.Integer()
+    team = f.String()
+    owner = f.String(allow_none=True)
+    acting_owner = f.String(allow_none=True)
+    governor = f.String()
+    proposed_owner = f.String(allow_none=True)
+    watchers = f.List(f.String())
+    collaborators = f.List(f.String())
+    liaison = f.String(allow_none=True)
+    legal_hold = f.Boolean()
+    reopen_count = f.Integer()
+    version = f.Integer()
+    created_at = f.String()
+    updated_at = f.String()
+    sla = f.Nested(SlaSchema)
+    erased = f.Dict(keys=f.String(), values=f.Nested(ErasedSchema),
+                    metadata={"description": "Fields erased, with when and by whom"})
+    allowed_actions = f.List(f.String(), metadata={
+        "description": "Actions the caller may take now"})
+
+
+class EscalationListSchema(ma.Schema):
+    items = f.List(f.Nested(EscalationSchema))
+    next_cursor = f.String(allow_none=True)
+
+
+class ListArgsSchema(ma.Schema):
+    state = f.String()
+    tier = f.Integer(validate=v.Range(min=0, max=99))
+    owner = f.String()
+    team = f.String()
+    category = f.String()
+    severity = f.String()
+    customer = f.String()
+    breached = f.Boolean()
+    limit = f.Integer(load_default=50, validate=v.Range(min=1, max=200))
+    cursor = f.String()
+
+
+class EventInfoSchema(ma.Schema):
+    action = f.String()
+    actor = f.String()
+    role = f.String()
+    rule = f.String()
+    at = f.String()
+    policy_version = f.String()
+
+
+class ActionResultSchema(ma.Schema):
+    seq = f.Integer(metadata={"description": "Ledger seq of the event written"})
+    event = f.Nested(EventInfoSchema)
+    escalation = f.Nested(EscalationSchema)
+
+
+# One schema per action: the OpenAPI document shows each.
+class AcknowledgeSchema(ma.Schema):
+    note = text()
+
+
+class EscalateSchema(ma.Schema):
+    reason = text(required=True)
+    trigger = f.String(required=True, metadata={"description": "A trigger of the policy"})
+    to_tier = f.Integer(validate=v.Range(min=1, max=99))
+
+
+class HandOffSchema(ma.Schema):
+    to = f.String(required=True, validate=HANDLE)
+    context = text(required=True)
+
+
+class AcceptSchema(ma.Schema):
+    note = text()
+
+
+class ReasonSchema(ma.Schema):
+    reason = text(required=True)
+
+
+class GrantSchema(ma.Schema):
+    kind = f.String(required=True, validate=v.OneOf(
+        ["refund", "credit", "goodwill", "policy-exception"]))
+    amount = f.Nested(AmountSchema, required=True)
+
+
+class ResolveSchema(ma.Schema):
+    summary = text()
+    grant = f.Nested(GrantSchema)
+    workaround = f.Boolean()
+
+
+class DebriefSchema(ma.Schema):
+    what_worked = text()
+    what_did_not = text()
+    root_cause = text()
+    lessons = f.List(f.String(validate=TEXT), validate=v.Length(min=1, max=100))
+    actions = f.List(f.String(validate=TEXT), validate=v.Length(min=1, max=100))
+
+
+class UpdateSchema(ma.Schema):
+    note = text()
+    next_steps = text()
+    workaround = f.Boolean(metadata={"description": "A workaround was given (containment)"})
+
+
+class ReassignSchema(ma.Schema):
+    to = f.String(required=True, validate=HANDLE)
+    reason = text(required=True)
+
+
+class HandleSchema(ma.Schema):
+    handle = f.String(required=True, validate=HANDLE)
+
+
+class CollaboratorSchema(ma.Schema):
+    handle = f.String(required=True, validate=HANDLE)
+    note = text()
+
+
+ACTION_SCHEMAS: dict[str, type[ma.Schema]] = {
+    "acknowledge": AcknowledgeSchema, "escalate": EscalateSchema, "hand-off": HandOffSchema,
+    "accept-handoff": AcceptSchema, "decline-handoff": ReasonSchema,
+    "resolve": ResolveSchema, "reopen": ReasonSchema, "debrief": DebriefSchema,
+    "update": UpdateSchema, "reassign": ReassignSchema, "add-watcher": HandleSchema,
+    "add-collaborator": CollaboratorSchema, "assign-liaison": HandleSchema,
+    "legal-hold": ReasonSchema, "release-hold": ReasonSchema,
+}
+
+
+class TimelineArgsSchema(ma.Schema):
+    format = f.String(load_default="json", validate=v.OneOf(["json", "csv", "markdown"]))
+
+
+class AtArgsSchema(ma.Schema):
+    at = f.AwareDateTime(format="iso", default_timezone=None)
+
+
+class PeriodArgsSchema(ma.Schema):
+    since = f.AwareDateTime(format="iso")
+    until = f.AwareDateTime(format="iso")
+
+
+class SpanSchema(ma.Schema):
+    escalation_id = f.String()
+    owner = f.String()
+    kind = f.String(metadata={"description": "owner or acting (temporary cover)"})
+    began = f.String()
+    began_by = f.String()
+    began_rule = f.String()
+    began_seq = f.Integer()
+    ended = f.String(allow_none=True)
+    ended_by = f.String(allow_none=True)
+    ended_rule = f.String(allow_none=True)
+    ended_seq = f.Integer(allow_none=True)
+    duration_seconds = f.Float(allow_none=True)
+    from_ = f.String(data_key="from", attribute="from")
+    to = f.String(allow_none=True)
+
+
+class OwnerAtSchema(ma.Schema):
+    at = f.String()
+    owner = f.String(allow_none=True)
+    acting_owner = f.String(allow_none=True)
+    owner_span = f.Nested(SpanSchema, allow_none=True)
+    acting_span = f.Nested(SpanSchema, allow_none=True)
+
+
+class OwnershipSchema(ma.Schema):
+    escalation_id = f.String()
+    spans = f.List(f.Nested(SpanSchema))
+    at = f.Nested(OwnerAtSchema, allow_none=True)
+
+
+class ActorOwnershipSchema(ma.Schema):
+    handle = f.String()
+    spans = f.List(f.Nested(SpanSchema))
+
+
+class TimelineSchema(ma.Schema):
+    escalation_id = f.String()
+    title = f.String(allow_none=True)
+    events = f.List(f.Dict())
+    milestones = f.Dict()
+    durations = f.Dict()
+    handoffs = f.List(f.Dict())
+    ownership = f.List(f.Nested(SpanSchema))
+
+
+class AuditArgsSchema(ma.Schema):
+    escalation = f.String()
+    actor = f.String()
+    action = f.String()
+    since = f.AwareDateTime(format="iso")
+    until = f.AwareDateTime(format="iso")
+    after = f.Integer(validate=v.Range(min=-1), metadata={
+        "description": "Return events with seq greater than this"})
+    limit = f.Integer(load_default=100, validate=v.Range(min=1, max=1000))
+
+
+class AuditEventsSchema(ma.Schema):
+    items = f.List(f.Dict())
+    next_after = f.Integer(allow_none=True)
+
+
+class CheckpointSchema(ma.Schema):
+    size = f.Integer()
+    root = f.String()
+    note = f.String(metadata={"description": "C2SP signed note (tlog-checkpoint)"})
+
+
+class InclusionArgsSchema(ma.Schema):
+    seq = f.Integer(required=True, validate=v.Range(min=0))
+    size = f.Integer(required=True, validate=v.Range(min=1))
+
+
+class ConsistencyArgsSchema(ma.Schema):
+    from_ = f.Integer(required=True, data_key="from", validate=v.Range(min=1))
+    to = f.Integer(required=True, validate=v.Range(min=1))
+
+
+class InclusionSchema(ma.Schema):
+    seq = f.Integer()
+    size = f.Integer()
+    leaf_hash = f.String()
+    root = f.String()
+    proof = f.List(f.String())
+
+
+class ConsistencySchema(ma.Schema):
+    from_ = f.Integer(data_key="from", attribute="from")
+    to = f.Integer()
+    from_root = f.String()
+    to_root = f.String()
+    proof = f.List(f.String())
+
+
+class PublicKeySchema(ma.Schema):
+    origin = f.String()
+    verifier_key = f.String(metadata={"description": "NAME+KEYID+BASE64(0x01||Ed25519 key)"})
+
+
+class PolicySchema(ma.Schema):
+    version = f.String()
+    name = f.String()
+    applied_at = f.String()
+    text = f.String(metadata={"description": "The TOML as applied"})
+    content = f.Dict(metadata={"description": "The canonical content the version hashes"})
+
+
+class HealthSchema(ma.Schema):
+    status = f.String()
+    database = f.String()
+
+
+class ErasureInSchema(ma.Schema):
+    customer_id = f.String(required=True, validate=v.Length(min=1, max=200))
+
+
+class ErasureSchema(ma.Schema):
+    customer_id = f.String()
+    events = f.Dict(keys=f.String(), values=f.Integer(),
+                    metadata={"description": "escalation id -> seq of its content-erased event"})
+    fields = f.Integer()
+    held = f.List(f.String(), metadata={"description": "Escalations under legal hold, kept"})

@@ -1,0 +1,210 @@
+"""Escalations: open, list, read, act, timeline, ownership."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Any
+
+from flask import Response, current_app, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import and_, or_, select
+
+from api import representation, writes
+from api.auth import current_actor
+from api.schemas import (
+    ACTION_SCHEMAS,
+    ActionResultSchema,
+    AtArgsSchema,
+    EscalationCreateSchema,
+    EscalationListSchema,
+    EscalationSchema,
+    ListArgsSchema,
+    OwnershipSchema,
+    TimelineArgsSchema,
+    TimelineSchema,
+)
+from audit import projection, records, timeline, trails
+from audit.schema import escalations
+from audit.uow import SqlUnitOfWork
+from workflow import services
+from workflow.errors import EscalationNotFound, PayloadInvalid
+from workflow.model import rfc3339
+
+blp = Blueprint("escalations", __name__, url_prefix="/api/v1/escalations",
+                description="Open escalations, act on them, read their timelines and trails")
+
+
+def _baton() -> Any:
+    return current_app.extensions["baton"]
+
+
+def _etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+@blp.route("")
+class Escalations(MethodView):
+    @blp.arguments(ListArgsSchema, location="query")
+    @blp.response(200, EscalationListSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List escalations, filtered, newest last, with a cursor that survives writes."""
+        baton = _baton()
+        now = baton.now()
+        query = select(escalations.c.pk, escalations.c.snapshot).order_by(escalations.c.pk)
+        for key in ("state", "tier", "owner", "team", "category", "severity"):
+            if key in args:
+                query = query.where(escalations.c[key] == args[key])
+        if "customer" in args:
+            query = query.where(escalations.c.customer_id == args["customer"])
+        if "breached" in args:
+            late = and_(escalations.c.next_due.is_not(None),
+                        escalations.c.next_due < rfc3339(now))
+            query = query.where(late if args["breached"] else or_(
+                escalations.c.next_due.is_(None), escalations.c.next_due >= rfc3339(now)))
+        if "cursor" in args:
+            try:
+                after = int(base64.urlsafe_b64decode(args["cursor"].encode()).decode())
+            except (ValueError, binascii.Error, UnicodeDecodeError):
+                raise PayloadInvalid({"cursor": "not a cursor from this API"}) from None
+            query = query.where(escalations.c.pk > after)
+        limit = args["limit"]
+        with baton.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit + 1)).all()
+            page = rows[:limit]
+            items = representation.many(
+                conn, [projection.from_snapshot(json.loads(r.snapshot)) for r in page],
+                current_actor(), baton.policy(conn), now)
+        cursor = None
+        if len(rows) > limit:
+            cursor = base64.urlsafe_b64encode(str(page[-1].pk).encode()).decode()
+        return {"items": items, "next_cursor": cursor}
+
+    @blp.arguments(EscalationCreateSchema)
+    @blp.response(201, EscalationSchema)
+    def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Open an escalation at tier 0; its team and governor come from the policy."""
+        baton = _baton()
+        actor = current_actor()
+
+        def work(uow: SqlUnitOfWork, _expected: int | None) -> writes.Result:
+            policy = baton.policy(uow.conn)
+            out = services.open_escalation(uow=uow, actor=actor,
+                                           escalation_id=str(uuid.uuid4()), payload=body,
+                                           policy=policy, now=baton.now())
+            texts = records.escalation_texts(uow.conn, [out.escalation.id])
+            data = representation.escalation(out.escalation, texts[out.escalation.id], actor,
+                                             policy, baton.now())
+            headers = {"Location": url_for("escalations.Escalation",
+                                           escalation_id=out.escalation.id),
+                       **_etag(out.escalation.version)}
+            return data, 201, headers
+
+        return writes.run(work, body)
+
+
+def load_or_404(conn: Any, escalation_id: str) -> Any:
+    esc = projection.load(conn, escalation_id)
+    if esc is None:
+        raise EscalationNotFound(escalation_id)
+    return esc
+
+
+@blp.route("/<string:escalation_id>")
+class Escalation(MethodView):
+    @blp.response(200, EscalationSchema)
+    def get(self, escalation_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """One escalation, with the actions the caller may take now; ETag is its version."""
+        baton = _baton()
+        with baton.engine.connect() as conn:
+            esc = load_or_404(conn, escalation_id)
+            data = representation.many(conn, [esc], current_actor(), baton.policy(conn),
+                                       baton.now())[0]
+        return data, 200, _etag(esc.version)
+
+
+def _action_view(action: str) -> None:
+    schema = ACTION_SCHEMAS[action]
+
+    class ActionView(MethodView):
+        @blp.arguments(schema)
+        @blp.response(200, ActionResultSchema)
+        @blp.doc(summary=f"{action}", parameters=[
+            {"in": "header", "name": "If-Match", "required": False,
+             "schema": {"type": "string"}, "description": "Expected version (ETag); 412 if stale"},
+            {"in": "header", "name": "Idempotency-Key", "required": False,
+             "schema": {"type": "string"},
+             "description": "Retries with the same key and body return the first response"}])
+        def post(self, body: dict[str, Any],
+                 escalation_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+            baton = _baton()
+            actor = current_actor()
+
+            def work(uow: SqlUnitOfWork, expected: int | None) -> writes.Result:
+                policy = baton.policy(uow.conn)
+                now = baton.now()
+                out = services.act(uow=uow, actor=actor, escalation_id=escalation_id,
+                                   action=action, payload=body, policy=policy, now=now,
+                                   expected_version=expected)
+                texts = records.escalation_texts(uow.conn, [escalation_id])
+                data = {
+                    "seq": out.seq,
+                    "event": {"action": action, "actor": actor.handle,
+                              "role": out.event.role, "rule": out.event.rule,
+                              "at": rfc3339(out.event.at),
+                              "policy_version": out.event.policy_version},
+                    "escalation": representation.escalation(
+                        out.escalation, texts.get(escalation_id, {}), actor, policy, now),
+                }
+                return data, 200, _etag(out.escalation.version)
+
+            return writes.run(work, body, escalation_id)
+
+    ActionView.__name__ = f"Action_{action.replace('-', '_')}"
+    ActionView.__doc__ = f"{action} an escalation"
+    blp.route(f"/<string:escalation_id>/actions/{action}",
+              endpoint=f"action-{action}")(ActionView)
+
+
+for _action in ACTION_SCHEMAS:
+    _action_view(_action)
+
+
+@blp.route("/<string:escalation_id>/timeline")
+class Timeline(MethodView):
+    @blp.arguments(TimelineArgsSchema, location="query")
+    @blp.response(200, TimelineSchema)
+    @blp.alt_response(200, success=True, content_type="text/csv",
+                      description="format=csv: one row per event")
+    @blp.alt_response(200, success=True, content_type="text/markdown",
+                      description="format=markdown: a post-mortem page")
+    def get(self, args: dict[str, Any], escalation_id: str) -> Any:
+        """Every event, milestones and durations, for a post-mortem."""
+        with _baton().engine.connect() as conn:
+            recs = records.history(conn, escalation_id)
+        if not recs:
+            raise EscalationNotFound(escalation_id)
+        built = timeline.build(recs)
+        if args["format"] == "csv":
+            return Response(timeline.to_csv(built), mimetype="text/csv")
+        if args["format"] == "markdown":
+            return Response(timeline.to_markdown(built), mimetype="text/markdown")
+        return built
+
+
+@blp.route("/<string:escalation_id>/ownership")
+class Ownership(MethodView):
+    @blp.arguments(AtArgsSchema, location="query")
+    @blp.response(200, OwnershipSchema)
+    def get(self, args: dict[str, Any], escalation_id: str) -> dict[str, Any]:
+        """The ownership trail; with ?at=, who owned it at that instant."""
+        with _baton().engine.connect() as conn:
+            recs = records.history(conn, escalation_id)
+        if not recs:
+            raise EscalationNotFound(escalation_id)
+        spans = trails.trail(recs)
+        at = trails.owner_at(spans, args["at"]) if "at" in args else None
+        return {"escalation_id": escalation_id, "spans": spans, "at": at}

@@ -1,0 +1,84 @@
+"""One write per request: a unit of work, If-Match, and Idempotency-Key replays."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, request
+from sqlalchemy import insert, select
+
+from api.auth import current_actor
+from api.problems import problem
+from audit.schema import idempotency
+from audit.uow import SqlUnitOfWork
+from workflow.errors import VersionConflict
+from workflow.model import rfc3339
+
+Result = tuple[dict[str, Any], int, dict[str, str]]
+
+
+class Replay(Exception):
+    """Carries a stored (or refused) idempotent response out of the view."""
+
+    def __init__(self, response: Any):
+        self.response = response
+
+
+def if_match() -> int | None:
+    """The version the caller expects, from If-Match ("3", W/"3" or *)."""
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise Replay(problem(412, "precondition-failed", "Precondition failed",
+                             f"If-Match {raw!r} is not an escalation version"))
+    return int(value)
+
+
+def _request_hash(body: Any) -> str:
+    text = json.dumps({"m": request.method, "p": request.path, "b": body}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run(work: Callable[[SqlUnitOfWork, int | None], Result], body: Any,
+        escalation_id: str | None = None) -> Result:
+    """Run `work` in one transaction, honouring If-Match and Idempotency-Key."""
+    baton = current_app.extensions["baton"]
+    key = request.headers.get("Idempotency-Key")
+    actor = current_actor().handle
+    expected = if_match()
+    with baton.uow() as uow:
+        if key is not None:
+            if not 0 < len(key) <= 200:
+                raise Replay(problem(400, "malformed", "Malformed request",
+                                     "Idempotency-Key must be 1 to 200 characters"))
+            found = uow.conn.execute(select(idempotency).where(
+                idempotency.c.actor == actor, idempotency.c.key == key)).first()
+            if found is not None:
+                if found.request_hash != _request_hash(body):
+                    raise Replay(problem(
+                        422, "idempotency-key-reused", "Idempotency key reused",
+                        "this Idempotency-Key was used with a different request",
+                        errors={"Idempotency-Key": "already used with another body"}))
+                headers = json.loads(found.headers)
+                headers["Idempotent-Replayed"] = "true"
+                return json.loads(found.body), found.status, headers
+        try:
+            data, status, headers = work(uow, expected)
+        except VersionConflict as exc:
+            if expected is not None:
+                raise Replay(problem(412, "precondition-failed", "Precondition failed",
+                                     str(exc))) from None
+            raise
+        if key is not None:
+            uow.conn.execute(insert(idempotency).values(
+                actor=actor, key=key, escalation_id=escalation_id or data.get("id")
+                or (data.get("escalation") or {}).get("id"),
+                request_hash=_request_hash(body), status=status, body=json.dumps(data),
+                headers=json.dumps(headers), created_at=rfc3339(baton.now())))
+        uow.commit()
+    return data, status, headers

@@ -1,0 +1,29 @@
+"""Rebuild every projection from the ledger and report any difference."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import Connection, select
+
+from audit import projection, records
+from audit.schema import escalations, ledger
+from workflow.model import replay
+
+
+def differences(conn: Connection) -> Iterator[str]:
+    """One line per escalation whose stored state differs from the replay of its events."""
+    in_ledger = set(conn.execute(select(ledger.c.escalation_id).where(
+        ledger.c.escalation_id.is_not(None)).distinct()).scalars())
+    stored = set(conn.execute(select(escalations.c.id)).scalars())
+    for missing in sorted(in_ledger - stored):
+        yield f"{missing}: events in the ledger but no stored state"
+    for orphan in sorted(stored - in_ledger):
+        yield f"{orphan}: stored state but no events in the ledger"
+    for escalation_id in sorted(in_ledger & stored):
+        rebuilt = replay(records.to_event(r) for r in records.history(conn, escalation_id))
+        current = projection.load(conn, escalation_id)
+        if current != rebuilt:
+            assert current is not None
+            diff = [k for k, v in rebuilt.snapshot().items() if current.snapshot()[k] != v]
+            yield f"{escalation_id}: stored state differs from replay in {', '.join(diff)}"
