@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ class NotInitialised(AuditError):
 
 def utcnow() -> datetime:
     """The wall clock, in UTC (only the doors read it; the domain is handed it)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Baton:

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ def info(message: str) -> None:
 def parse_now(value: str | None) -> datetime:
     """--now RFC3339, or the wall clock."""
     if value is None:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -285,7 +285,12 @@ def audit_group() -> None:
               help="Bundle file (default: stdout)")
 @with_baton
 def audit_export(baton: Baton, output: str) -> None:
-    """Write a JSON Lines bundle: events, content, checkpoints and the public key."""
+    """Write a JSON Lines bundle: events, content, checkpoints and the public key.
+    A checkpoint of the whole log is signed first, so every event is under a signature."""
+    with baton.uow() as uow:
+        if uow.head().size > uow.head().checkpoint_size:
+            uow.checkpoint(baton.now(), force=True)
+        uow.commit()
     with baton.engine.connect() as conn:
         if output == "-":
             count = write_bundle(conn, sys.stdout, baton.origin, baton.vkey, baton.now())
@@ -393,7 +398,7 @@ def diagram(baton: Baton) -> None:
     """Print the lifecycle as a Mermaid state diagram (from the policy's tier count)."""
     try:
         tiers = baton.policy().max_tier
-    except AuditError:
+    except (AuditError, SQLAlchemyError):  # no database yet: the shipped policy
         tiers = policy_module.default().max_tier
     click.echo(lifecycle(tiers).mermaid(), nl=False)
 

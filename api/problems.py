@@ -7,7 +7,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, Response, json
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from werkzeug.exceptions import HTTPException
 
 from api.baton import NotInitialised
@@ -124,8 +124,13 @@ def from_exception(error: Exception) -> Response:
         return problem(422, "invalid-input", "Invalid input", str(error))
     if isinstance(error, (WorkflowError, AuditError)):
         return problem(400, "refused", "Refused", str(error))
-    if isinstance(error, OperationalError) and "locked" in str(error):
-        return problem(503, "busy", "Busy", "the database is busy; retry")
+    if isinstance(error, (OperationalError, ProgrammingError)):
+        text = str(error)
+        if "no such table" in text or "does not exist" in text:
+            return problem(503, "not-initialised", "Not initialised",
+                           "the database has no schema: run `baton init`")
+        if "locked" in text:
+            return problem(503, "busy", "Busy", "the database is busy; retry")
     log.exception("unhandled error")
     return problem(500, "internal", "Internal error", "an unexpected error occurred")
 

@@ -35,7 +35,7 @@ def decode(rows: Iterable[Any], conn: Connection) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         body = json.loads(row.body)
-        payload = {}
+        payload: dict[str, Any] = {}
         gone: dict[str, Any] = {}
         for key, value in body.get("payload", {}).items():
             if isinstance(value, dict) and "commitment" in value:

@@ -1,0 +1,72 @@
+"""Build an initialised app (SQLite file, key, default policy, demo actors) for tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from api import create_app
+from api.cli import DEMO
+from audit import actors, db, policies
+from workflow import policy as policy_module
+
+OPEN = {"title": "Card charged twice", "description": "March invoice charged twice",
+        "category": "billing", "severity": "high",
+        "customer": {"id": "cust-42", "name": "Ada Lovelace", "value": "strategic"},
+        "amount": {"value": "1200.00", "currency": "USD"}}
+
+
+@dataclass
+class Client:
+    app: Flask
+    tokens: dict[str, str]
+    http: FlaskClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.http = self.app.test_client()
+
+    def h(self, who: str | None, **extra: str) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        headers.update(extra)
+        return headers
+
+    def post(self, path: str, who: str | None, body: Any = None, **headers: str) -> Any:
+        return self.http.post(f"/api/v1{path}", json=body, headers=self.h(who, **headers))
+
+    def get(self, path: str, who: str | None, **headers: str) -> Any:
+        return self.http.get(f"/api/v1{path}", headers=self.h(who, **headers))
+
+    def act(self, eid: str, who: str, action: str, body: Any = None, **headers: str) -> Any:
+        return self.post(f"/escalations/{eid}/actions/{action}", who, body or {}, **headers)
+
+    def open(self, who: str = "alice", **changes: Any) -> str:
+        r = self.post("/escalations", who, {**OPEN, **changes})
+        assert r.status_code == 201, r.json
+        return str(r.json["id"])
+
+
+def make_client(tmp_path: Path, clock: Callable[[], datetime] | None = None,
+                policy_text: str | None = None) -> Client:
+    config: dict[str, Any] = {"BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
+                              "BATON_SIGNING_KEY": str(tmp_path / "signing.key"),
+                              "BATON_CHECKPOINT_EVERY": 10}
+    if clock is not None:
+        config["BATON_CLOCK"] = clock
+    app = create_app(config)
+    baton = app.extensions["baton"]
+    db.create_schema(baton.engine)
+    baton.ensure_key()
+    tokens = {}
+    with baton.uow() as uow:
+        policies.apply(uow, policy_text or policy_module.default_text(), actor="root",
+                       role="admin", now=baton.now())
+        for handle, roles, team in DEMO:
+            tokens[handle] = actors.add(uow.conn, handle, roles, team, baton.now())
+        uow.commit()
+    return Client(app, tokens)

@@ -1,0 +1,84 @@
+"""A real `baton serve` (gunicorn, several workers) on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from api.cli import DEMO
+
+BATON = [sys.executable, "-m", "api.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    tokens: dict[str, str]
+    env: dict[str, str]
+    cwd: Path
+
+    def baton(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*BATON, *args], cwd=self.cwd, env=self.env, text=True,
+                              capture_output=True, check=check, timeout=120)
+
+    def session(self, who: str) -> requests.Session:
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {self.tokens[who]}"
+        return s
+
+
+def start(cwd: Path, env: dict[str, str], workers: int = 2) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([*BATON, "serve", "--port", str(port), "--workers", str(workers)],
+                            cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError("baton serve exited at start")
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("baton serve did not answer in 30 s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    cwd = tmp_path_factory.mktemp("e2e")
+    env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{cwd / 'baton.db'}",
+           "BATON_SIGNING_KEY": str(cwd / "signing.key"), "BATON_CHECKPOINT_EVERY": "5"}
+    tokens = {}
+    subprocess.run([*BATON, "init"], cwd=cwd, env=env, check=True, capture_output=True)
+    for handle, roles, team in DEMO:
+        args = ["actors", "add", handle, *[f"--role={r}" for r in roles]]
+        if team:
+            args.append(f"--team={team}")
+        out = subprocess.run([*BATON, *args], cwd=cwd, env=env, check=True, text=True,
+                             capture_output=True)
+        tokens[handle] = out.stdout.strip()
+    proc, url = start(cwd, env)
+    try:
+        yield Server(url, tokens, env, cwd)
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)

@@ -1,0 +1,133 @@
+"""The whole lifecycle over HTTP against gunicorn, then the record checked every way."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+
+from tests.apphelpers import OPEN
+from tests.e2e.conftest import Server
+
+
+def test_full_lifecycle_timeline_trail_and_offline_verification(server: Server) -> None:
+    alice, fiona, sue, fay = (server.session(h) for h in ("alice", "fiona", "sue", "fay"))
+    api = f"{server.url}/api/v1"
+    r = alice.post(f"{api}/escalations", json=OPEN)
+    assert r.status_code == 201
+    eid = r.json()["id"]
+
+    def act(session, action, body):  # type: ignore[no-untyped-def]
+        resp = session.post(f"{api}/escalations/{eid}/actions/{action}", json=body)
+        assert resp.status_code == 200, (action, resp.json())
+        return resp.json()
+
+    seqs = [act(alice, "acknowledge", {"note": "Looking now"})["seq"]]
+    out = act(alice, "escalate", {"reason": "Refund above my limit", "trigger": "authority"})
+    assert (out["escalation"]["state"], out["escalation"]["team"]) == ("escalated-tier-1",
+                                                                      "finance")
+    seqs.append(out["seq"])
+    seqs.append(act(fiona, "acknowledge", {"note": "Finance has it"})["seq"])
+    seqs.append(act(fiona, "hand-off", {"to": "sue", "context": "needs a supervisor"})["seq"])
+    out = act(sue, "accept-handoff", {})
+    assert out["escalation"]["owner"] == "sue" and out["escalation"]["state"] == \
+        "escalated-tier-1"
+    seqs.append(out["seq"])
+    out = act(sue, "resolve", {"summary": "Refunded 1,200 USD",
+                               "grant": {"kind": "refund",
+                                         "amount": {"value": "1200.00", "currency": "USD"}}})
+    assert out["event"]["rule"] == "owner.acts" and out["event"]["role"] == "supervisor"
+    seqs.append(out["seq"])
+    out = act(fay, "debrief", {"what_worked": "quick ack", "what_did_not": "two handoffs",
+                               "root_cause": "retry bug", "lessons": ["watch retries"],
+                               "actions": ["fix the retry"]})
+    assert out["escalation"]["state"] == "debriefed"
+    assert seqs == sorted(seqs)
+
+    tl = alice.get(f"{api}/escalations/{eid}/timeline").json()
+    assert [e["action"] for e in tl["events"]] == [
+        "open", "acknowledge", "escalate", "acknowledge", "hand-off", "accept-handoff",
+        "resolve", "debrief"]
+    assert tl["milestones"]["tiers_reached"].keys() == {"1"}
+    assert tl["handoffs"][0]["outcome"] == "accepted"
+    assert tl["durations"]["time_to_resolution"] > 0
+    md = alice.get(f"{api}/escalations/{eid}/timeline?format=markdown")
+    assert md.headers["Content-Type"].startswith("text/markdown")
+    assert "| fiona | sue |" in md.text
+    csv_text = alice.get(f"{api}/escalations/{eid}/timeline?format=csv").text
+    assert csv_text.splitlines()[0].startswith("seq,at,action,actor")
+
+    trail = alice.get(f"{api}/escalations/{eid}/ownership").json()["spans"]
+    assert [(s["owner"], s["began"]) for s in trail] == [
+        ("alice", "acknowledged"), ("fiona", "acknowledged"), ("sue", "accepted-handoff")]
+    at = alice.get(f"{api}/escalations/{eid}/ownership",
+                   params={"at": trail[1]["from"]}).json()["at"]
+    assert at["owner"] == "fiona"
+    mine = alice.get(f"{api}/actors/fiona/ownership").json()["spans"]
+    assert any(s["escalation_id"] == eid for s in mine)
+
+    held = server.cwd / "held-checkpoint.txt"
+    held.write_text(alice.get(f"{api}/audit/checkpoint").json()["note"])
+    key = server.cwd / "baton.pub"
+    key.write_text(alice.get(f"{api}/audit/public-key").json()["verifier_key"])
+    bundle = server.cwd / "export.jsonl"
+    server.baton("audit", "export", "-o", str(bundle))
+    verified = server.baton("audit", "verify", str(bundle), "--public-key", str(key),
+                            "--trusted-checkpoint", str(held))
+    assert verified.stdout.startswith("OK: ")
+    lines = bundle.read_text().splitlines()
+    target = next(i for i, line in enumerate(lines) if line.startswith('{"type":"event","seq":2,'))
+    lines[target] = lines[target].replace('"seq":2,', '"seq":3,', 1)
+    (server.cwd / "bad.jsonl").write_text("\n".join(lines) + "\n")
+    bad = server.baton("audit", "verify", str(server.cwd / "bad.jsonl"), "--public-key",
+                       str(key), check=False)
+    assert bad.returncode == 1
+    assert bad.stdout == "FAILED: seq 2: missing (the next event is seq 3)\n"
+    assert server.baton("audit", "verify", "--db").stdout.startswith("OK: ")
+    assert server.baton("audit", "replay", "--check").stdout.startswith("OK")
+
+
+def test_32_clients_race_to_acknowledge_one_escalation(server: Server) -> None:
+    api = f"{server.url}/api/v1"
+    eid = server.session("alice").post(f"{api}/escalations", json=OPEN).json()["id"]
+    handles = ["alice", "andy"] * 16
+    barrier = threading.Barrier(len(handles))
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def race(handle: str) -> None:
+        session = server.session(handle)
+        barrier.wait()
+        r = session.post(f"{api}/escalations/{eid}/actions/acknowledge",
+                         json={"note": f"{handle} here"}, headers={"If-Match": '"1"'})
+        with lock:
+            results.append(r.status_code)
+
+    threads = [threading.Thread(target=race, args=(h,)) for h in handles]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    counts = Counter(results)
+    assert counts[200] == 1, counts
+    assert counts[200] + counts[409] + counts[412] == 32, counts
+    events = server.session("aud").get(f"{api}/audit/events",
+                                       params={"escalation": eid}).json()["items"]
+    assert [e["action"] for e in events] == ["open", "acknowledge"]
+
+
+def test_cli_messages_are_one_line_and_exit_non_zero(server: Server) -> None:
+    out = server.baton("actors", "add", "zed", "--role", "wizard", check=False)
+    assert out.returncode == 1 and out.stderr.startswith("error: unknown role 'wizard'")
+    assert "Traceback" not in out.stderr
+    out = server.baton("audit", "verify", str(server.cwd / "nope.jsonl"), check=False)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    bad = server.cwd / "bad-policy.toml"
+    bad.write_text("[policy]\nname = 1\n")
+    out = server.baton("policy", "check", str(bad), check=False)
+    assert out.returncode == 1 and out.stderr.startswith(f"error: {bad}: ")
+    out = server.baton("content", "sweep", "--now", "yesterday", check=False)
+    assert out.returncode == 2 and "RFC 3339" in out.stderr
+    shown = server.baton("policy", "show")
+    assert "[roles.agent]" in shown.stdout
+    assert json.loads(server.baton("content", "sweep").stdout)["events"] == {}
