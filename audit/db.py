@@ -5,12 +5,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from audit import merkle
-from audit.schema import log_head, metadata
 
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -65,11 +63,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table and guard (idempotent) and the log head row."""
-    metadata.create_all(engine)
-    with engine.connect().execution_options(baton_write=True) as conn:
-        with conn.begin():
-            if conn.execute(select(log_head.c.id)).first() is None:
-                conn.execute(insert(log_head).values(
-                    id=1, size=0, chain_hash=merkle.GENESIS, compact_range=b"",
-                    checkpoint_size=0, checkpoint_at=None))
+    """Bring the schema to the newest migration (idempotent)."""
+    from audit import migrate  # alembic is only needed by whoever migrates
+
+    migrate.upgrade(engine)

@@ -1,11 +1,13 @@
-"""The database tables: the append-only ledger and the state derived from it."""
+"""The database tables: the append-only ledger and the state derived from it.
+
+The schema is created and upgraded by the Alembic migrations in audit/migrations, which
+also install the guards (triggers, grants) that refuse edits of the ledger.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import (
-    DDL,
     BigInteger,
-    Boolean,
     Column,
     Index,
     Integer,
@@ -16,7 +18,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    event,
 )
 
 metadata = MetaData()
@@ -156,50 +157,3 @@ idempotency = Table(
     Column("created_at", String(32), nullable=False),
     PrimaryKeyConstraint("actor", "key"),
 )
-
-meta_flags = Table(
-    "baton_meta", metadata,
-    Column("key", String(64), primary_key=True),
-    Column("value", Text, nullable=False),
-    Column("flag", Boolean, nullable=False, default=False),
-)
-
-# SQLite: the database itself refuses edits. The insert guard requires the next
-# seq and the previous chain hash, which also defeats INSERT OR REPLACE / upserts.
-SQLITE_GUARDS = [
-    """CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON ledger
-       BEGIN SELECT RAISE(ABORT, 'ledger is append-only: UPDATE refused'); END""",
-    """CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON ledger
-       BEGIN SELECT RAISE(ABORT, 'ledger is append-only: DELETE refused'); END""",
-    """CREATE TRIGGER IF NOT EXISTS ledger_insert_guard BEFORE INSERT ON ledger
-       BEGIN
-         SELECT RAISE(ABORT, 'ledger append refused: seq must be the last seq + 1')
-          WHERE NEW.seq IS NOT (SELECT COALESCE(MAX(seq), -1) + 1 FROM ledger);
-         SELECT RAISE(ABORT, 'ledger append refused: prev_chain must be the last chain_hash')
-          WHERE NEW.prev_chain IS NOT COALESCE(
-            (SELECT chain_hash FROM ledger WHERE seq = NEW.seq - 1), zeroblob(32));
-       END""",
-    """CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
-       BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: UPDATE refused'); END""",
-    """CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
-       BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE refused'); END""",
-]
-
-POSTGRES_GUARDS = [
-    """CREATE OR REPLACE FUNCTION baton_refuse_edit() RETURNS trigger AS $$
-       BEGIN RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP; END;
-       $$ LANGUAGE plpgsql""",
-    """CREATE OR REPLACE TRIGGER ledger_no_update_delete BEFORE UPDATE OR DELETE ON ledger
-       FOR EACH ROW EXECUTE FUNCTION baton_refuse_edit()""",
-    """CREATE OR REPLACE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger
-       FOR EACH STATEMENT EXECUTE FUNCTION baton_refuse_edit()""",
-    """CREATE OR REPLACE TRIGGER checkpoints_no_update_delete BEFORE UPDATE OR DELETE
-       ON checkpoints FOR EACH ROW EXECUTE FUNCTION baton_refuse_edit()""",
-    """CREATE OR REPLACE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints
-       FOR EACH STATEMENT EXECUTE FUNCTION baton_refuse_edit()""",
-]
-
-for _sql in SQLITE_GUARDS:
-    event.listen(metadata, "after_create", DDL(_sql).execute_if(dialect="sqlite"))
-for _sql in POSTGRES_GUARDS:
-    event.listen(metadata, "after_create", DDL(_sql).execute_if(dialect="postgresql"))

@@ -11,3 +11,27 @@ from workflow.policy import Policy
 @pytest.fixture(scope="session")
 def policy() -> Policy:
     return policy_module.default()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():  # type: ignore[no-untyped-def]
+    """The run's PostgreSQL cluster; reported as skipped, with the reason, when the
+    server binaries are missing (.ci/test installs them, so CI always has them)."""
+    from tests.pg import Cluster
+
+    try:
+        cluster = Cluster()
+    except FileNotFoundError as exc:
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    cluster.start()
+    cluster.wait()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):  # type: ignore[no-untyped-def]
+    """A fresh empty database on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'baton.db'}"
+    return request.getfixturevalue("pg_cluster").new_database()

@@ -86,7 +86,16 @@ def make_ledger(url: str, path: Path, every: int = 5) -> Ledger:
 
 
 @pytest.fixture
-def led(tmp_path: Path) -> Iterator[Ledger]:
+def led(database_url: str, tmp_path: Path) -> Iterator[Ledger]:
+    """A ledger on each backend (the contract suite runs against both)."""
+    ledger = make_ledger(database_url, tmp_path / "baton.db")
+    yield ledger
+    ledger.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_led(tmp_path: Path) -> Iterator[Ledger]:
+    """A ledger in an SQLite file, for tests that open the raw file."""
     path = tmp_path / "baton.db"
     ledger = make_ledger(f"sqlite:///{path}", path)
     yield ledger

@@ -192,16 +192,16 @@ def test_wrong_key_and_unknown_origin(led: Ledger, bundle: list[dict]) -> None:
     assert "unknown checkpoint origin 'baton.test/ledger'" in first_problem(check(led, bundle))
 
 
-def test_live_database_edits_are_found_by_verify_db(led: Ledger) -> None:
-    led.lifecycle("esc-a")
-    raw = sqlite3.connect(led.path)
+def test_live_database_edits_are_found_by_verify_db(sqlite_led: Ledger) -> None:
+    sqlite_led.lifecycle("esc-a")
+    raw = sqlite3.connect(sqlite_led.path)
     raw.execute("DROP TRIGGER ledger_no_update")  # what an attacker with the file can do
     raw.execute("UPDATE ledger SET body = CAST(REPLACE(CAST(body AS TEXT), 'fiona', 'bobby')"
                 " AS BLOB) WHERE seq = 4")
     raw.commit()
     raw.close()
-    with led.engine.connect() as conn:
-        report = verify_db(conn, led.signer.vkey, ORIGIN)
+    with sqlite_led.engine.connect() as conn:
+        report = verify_db(conn, sqlite_led.signer.vkey, ORIGIN)
     assert first_problem(report) == "seq 4: bytes do not match leaf hash"
 
 

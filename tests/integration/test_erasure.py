@@ -35,19 +35,19 @@ def export(led: Ledger) -> tuple[str, list]:
     return text, [json.loads(line) for line in text.splitlines()]
 
 
-def test_erase_a_customer_keeps_the_record_and_loses_the_words(led: Ledger) -> None:
-    seed(led)
-    before_text, before = export(led)
+def test_erase_a_customer_keeps_the_record_and_loses_the_words(sqlite_led: Ledger) -> None:
+    seed(sqlite_led)
+    before_text, before = export(sqlite_led)
     held = [i["note"] for i in before if i["type"] == "checkpoint"]
     assert SECRET in before_text and NOTE in before_text
-    with led.uow() as uow:
+    with sqlite_led.uow() as uow:
         done = erasure.erase_customer(uow, "cust-42", actor="root", role="admin",
-                                      now=led.tick(), policy=led.policy)
+                                      now=sqlite_led.tick(), policy=sqlite_led.policy)
         uow.commit()
     assert sorted(done.events) == ["esc-a", "esc-c"] and done.fields > 0
 
-    with led.engine.connect() as conn:
-        report = verify_db(conn, led.signer.vkey, "baton.test/ledger", held)
+    with sqlite_led.engine.connect() as conn:
+        report = verify_db(conn, sqlite_led.signer.vkey, "baton.test/ledger", held)
         assert report.ok, report.problems
         assert report.erased == done.fields
         recs = records.history(conn, "esc-c")
@@ -61,33 +61,33 @@ def test_erase_a_customer_keeps_the_record_and_loses_the_words(led: Ledger) -> N
     assert [(s["owner"], s["began"]) for s in trails.trail(recs)] == [("alice", "acknowledged")]
     assert "*(erased: " in timeline.to_markdown(t)
 
-    after_text, after = export(led)
+    after_text, after = export(sqlite_led)
     assert SECRET not in after_text and NOTE not in after_text
-    offline = verify_bundle(after_text.splitlines(keepends=True), led.signer.vkey, held)
+    offline = verify_bundle(after_text.splitlines(keepends=True), sqlite_led.signer.vkey, held)
     assert offline.ok, offline.problems
     assert offline.erased == done.fields
 
-    raw = sqlite3.connect(led.path)
+    raw = sqlite3.connect(sqlite_led.path)
     raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     raw.execute("VACUUM")
     raw.close()
-    led.engine.dispose()
-    for path in led.path.parent.glob("baton.db*"):
+    sqlite_led.engine.dispose()
+    for path in sqlite_led.path.parent.glob("baton.db*"):
         data = path.read_bytes()
         assert SECRET.encode() not in data, path
         assert NOTE.encode() not in data, path
-    assert b"Grace Hopper" in led.path.read_bytes()
+    assert b"Grace Hopper" in sqlite_led.path.read_bytes()
 
 
-def test_edited_content_row_is_caught_online(led: Ledger) -> None:
-    seed(led)
-    raw = sqlite3.connect(led.path)
+def test_edited_content_row_is_caught_online(sqlite_led: Ledger) -> None:
+    seed(sqlite_led)
+    raw = sqlite3.connect(sqlite_led.path)
     raw.execute("UPDATE content SET text = 'Ada Byron' WHERE field = 'customer_name' "
                 "AND escalation_id = 'esc-c'")
     raw.commit()
     raw.close()
-    with led.engine.connect() as conn:
-        report = verify_db(conn, led.signer.vkey, "baton.test/ledger")
+    with sqlite_led.engine.connect() as conn:
+        report = verify_db(conn, sqlite_led.signer.vkey, "baton.test/ledger")
     assert not report.ok
     assert report.problems[0].endswith(
         "field customer_name: content does not match its commitment (edited)")
@@ -130,19 +130,19 @@ def test_legal_hold_stops_erasure_and_retention(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("field", ["title", "description", "customer_name"])
-def test_a_forged_text_cannot_match_an_erased_commitment(led: Ledger, field: str) -> None:
-    seed(led)
-    with led.uow() as uow:
-        erasure.erase_customer(uow, "cust-42", actor="root", role="admin", now=led.tick(),
-                               policy=led.policy)
+def test_a_forged_text_cannot_match_an_erased_commitment(sqlite_led: Ledger, field: str) -> None:
+    seed(sqlite_led)
+    with sqlite_led.uow() as uow:
+        erasure.erase_customer(uow, "cust-42", actor="root", role="admin", now=sqlite_led.tick(),
+                               policy=sqlite_led.policy)
         uow.commit()
-    raw = sqlite3.connect(led.path)
+    raw = sqlite3.connect(sqlite_led.path)
     raw.execute("INSERT INTO content VALUES (?, ?, 'esc-c', 'cust-42', ?, ?)",
-                (_open_seq(led), field, bytes(32), "Anything at all"))
+                (_open_seq(sqlite_led), field, bytes(32), "Anything at all"))
     raw.commit()
     raw.close()
-    with led.engine.connect() as conn:
-        report = verify_db(conn, led.signer.vkey, "baton.test/ledger")
+    with sqlite_led.engine.connect() as conn:
+        report = verify_db(conn, sqlite_led.signer.vkey, "baton.test/ledger")
     assert not report.ok and "does not match its commitment" in report.problems[0]
 
 

@@ -77,9 +77,9 @@ def test_seq_is_gap_free_and_bytes_hash_to_their_leaves(led: Ledger) -> None:
     ("UPDATE checkpoints SET note = 'forged'", "UPDATE refused"),
     ("DELETE FROM checkpoints", "DELETE refused"),
 ])
-def test_the_sqlite_file_itself_refuses_edits(led: Ledger, sql: str, message: str) -> None:
-    led.lifecycle("esc-a")
-    raw = sqlite3.connect(led.path)
+def test_the_sqlite_file_itself_refuses_edits(sqlite_led: Ledger, sql: str, message: str) -> None:
+    sqlite_led.lifecycle("esc-a")
+    raw = sqlite3.connect(sqlite_led.path)
     try:
         before = raw.execute("SELECT COUNT(*), MAX(seq) FROM ledger").fetchone()
         with pytest.raises(sqlite3.IntegrityError, match=message):

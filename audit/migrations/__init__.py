@@ -1,0 +1,1 @@
+"""Alembic migrations for Baton's schema (SQLite and PostgreSQL)."""
