@@ -73,6 +73,14 @@ class SqlUnitOfWork:
             raise
         self._head = None
         self.appended = []
+        if self._lock is None:
+            # PostgreSQL: take the log head's row lock first, so every writer reads the
+            # escalation it changes only after the previous writer committed.
+            try:
+                self.head()
+            except BaseException:
+                self.__exit__(None, None, None)
+                raise
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

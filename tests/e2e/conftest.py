@@ -9,12 +9,14 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 
 from api.cli import DEMO
+from audit import actors, db
 
 BATON = [sys.executable, "-m", "api.cli"]
 
@@ -62,20 +64,34 @@ def start(cwd: Path, env: dict[str, str], workers: int = 2) -> tuple[subprocess.
     raise RuntimeError("baton serve did not answer in 30 s")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def add_actors(env: dict[str, str], who: list[tuple[str, list[str], str | None]]
+               ) -> dict[str, str]:
+    """Create actors directly in the database (the CLI's own path is tested elsewhere)."""
+    engine = db.make_engine(env["BATON_DATABASE_URL"])
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        tokens = {h: actors.add(conn, h, roles, team, now) for h, roles, team in who}
+    engine.dispose()
+    return tokens
+
+
+def prepare(request: pytest.FixtureRequest, cwd: Path) -> dict[str, str]:
+    """Environment for a server on the backend the test is parametrized with."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_cluster").new_database()
+    else:
+        url = f"sqlite:///{cwd / 'baton.db'}"
+    return {**os.environ, "BATON_DATABASE_URL": url,
+            "BATON_SIGNING_KEY": str(cwd / "signing.key"), "BATON_CHECKPOINT_EVERY": "5"}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     cwd = tmp_path_factory.mktemp("e2e")
-    env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{cwd / 'baton.db'}",
-           "BATON_SIGNING_KEY": str(cwd / "signing.key"), "BATON_CHECKPOINT_EVERY": "5"}
-    tokens = {}
+    env = prepare(request, cwd)
     subprocess.run([*BATON, "init"], cwd=cwd, env=env, check=True, capture_output=True)
-    for handle, roles, team in DEMO:
-        args = ["actors", "add", handle, *[f"--role={r}" for r in roles]]
-        if team:
-            args.append(f"--team={team}")
-        out = subprocess.run([*BATON, *args], cwd=cwd, env=env, check=True, text=True,
-                             capture_output=True)
-        tokens[handle] = out.stdout.strip()
+    tokens = add_actors(env, DEMO)
     proc, url = start(cwd, env)
     try:
         yield Server(url, tokens, env, cwd)
