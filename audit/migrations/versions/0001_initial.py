@@ -49,7 +49,8 @@ POSTGRES_GUARDS = [
            RAISE EXCEPTION 'ledger append refused: seq must be the last seq + 1'
              USING ERRCODE = 'integrity_constraint_violation';
          END IF;
-         IF NEW.prev_chain IS DISTINCT FROM COALESCE(last_chain, decode(repeat('00', 32), 'hex')) THEN
+         IF NEW.prev_chain IS DISTINCT FROM
+            COALESCE(last_chain, decode(repeat('00', 32), 'hex')) THEN
            RAISE EXCEPTION 'ledger append refused: prev_chain must be the last chain_hash'
              USING ERRCODE = 'integrity_constraint_violation';
          END IF;
