@@ -129,6 +129,22 @@ def init(baton: Baton, policy_file: str | None) -> None:
     info("initialised")
 
 
+@main.group("db")
+def db_group() -> None:
+    """Schema migrations."""
+
+
+@db_group.command("upgrade")
+@with_baton
+def db_upgrade(baton: Baton) -> None:
+    """Upgrade an existing database to the newest schema (Alembic)."""
+    from audit import migrate
+
+    before = migrate.current(baton.engine)
+    migrate.upgrade(baton.engine)
+    info(f"schema {before or 'empty'} -> {migrate.current(baton.engine)}")
+
+
 @main.group("actors")
 def actors_group() -> None:
     """Create, list and revoke actors and their API tokens."""
