@@ -408,6 +408,33 @@ def content_sweep(baton: Baton, now_text: str | None) -> None:
     click.echo(json.dumps({"events": done.events, "fields": done.fields, "held": done.held}))
 
 
+@main.group("sla")
+def sla_group() -> None:
+    """SLA clocks: sweep for breaches."""
+
+
+@sla_group.command("sweep")
+@click.option("--now", "now_text", default=None, help="RFC 3339 time (default: now)")
+@click.option("--loop", is_flag=True, help="Keep sweeping every --interval seconds")
+@click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(0.1))
+@with_baton
+def sla_sweep(baton: Baton, now_text: str | None, loop: bool, interval: float) -> None:
+    """Record every breach now due, once: the breach, a temporary owner, the notice.
+    Safe to run on several processes or machines at once."""
+    import time
+
+    from audit.sweeper import sweep
+
+    while True:
+        now = parse_now(now_text)
+        done = sweep(baton.uow, lambda uow: baton.policy(uow.conn), now)
+        click.echo(json.dumps({"at": now.isoformat(), "escalations": done.escalations,
+                               "events": done.events}))
+        if not loop:
+            return
+        time.sleep(interval)
+
+
 @main.command("diagram")
 @with_baton
 def diagram(baton: Baton) -> None:

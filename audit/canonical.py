@@ -31,10 +31,22 @@ def _check(value: Any, path: str) -> None:
                      "(use strings for decimals and timestamps)")
 
 
+def _utf16_sorted(value: Any) -> Any:
+    # RFC 8785 orders keys by UTF-16 code units, which differs from code-point order
+    # only for keys holding characters above U+FFFF next to U+E000..U+FFFF.
+    if isinstance(value, dict):
+        return {k: _utf16_sorted(value[k])
+                for k in sorted(value, key=lambda k: k.encode("utf-16-be"))}
+    if isinstance(value, list):
+        return [_utf16_sorted(v) for v in value]
+    return value
+
+
 def canonical_bytes(value: dict[str, Any]) -> bytes:
-    """Sorted-key compact UTF-8 JSON of strings, safe integers, booleans and null."""
+    """RFC 8785 JSON (keys in UTF-16 order, compact, UTF-8) of strings, safe integers,
+    booleans and null."""
     _check(value, "$")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"),
+    return json.dumps(_utf16_sorted(value), separators=(",", ":"),
                       ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 

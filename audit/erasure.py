@@ -63,6 +63,7 @@ def erase_customer(uow: SqlUnitOfWork, customer_id: str, *, actor: str, role: st
     out = Erased()
     ids = uow.conn.execute(select(escalations.c.id).where(
         escalations.c.customer_id == customer_id).order_by(escalations.c.pk)).scalars().all()
+    uow.escalations.lock(list(ids))
     for escalation_id in ids:
         erase_escalation(uow, escalation_id, actor=actor, role=role, basis="request",
                          now=now, policy=policy, out=out)
@@ -81,6 +82,7 @@ def retention_sweep(uow: SqlUnitOfWork, *, actor: str, role: str, now: datetime,
             escalations.c.category == name,
             escalations.c.state.in_(("resolved", "debriefed")),
             escalations.c.updated_at <= cutoff)).scalars().all()
+        uow.escalations.lock(list(ids))
         for escalation_id in ids:
             erase_escalation(uow, escalation_id, actor=actor, role=role, basis="retention",
                              now=now, policy=policy, out=out)

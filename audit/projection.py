@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from audit.schema import escalations
+from workflow import sla
 from workflow.errors import VersionConflict
 from workflow.model import Escalation
 
@@ -28,11 +29,22 @@ def from_snapshot(data: dict[str, Any]) -> Escalation:
     return Escalation(**data)
 
 
-def load(conn: Connection, escalation_id: str) -> Escalation | None:
-    """The stored state of one escalation, or None."""
-    text = conn.execute(select(escalations.c.snapshot).where(
-        escalations.c.id == escalation_id)).scalar()
+def load(conn: Connection, escalation_id: str, lock: bool = False) -> Escalation | None:
+    """The stored state of one escalation, or None (with `lock`, FOR UPDATE on PostgreSQL;
+    SQLite's writers are already serialised by BEGIN IMMEDIATE)."""
+    query = select(escalations.c.snapshot).where(escalations.c.id == escalation_id)
+    if lock and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    text = conn.execute(query).scalar()
     return from_snapshot(json.loads(text)) if text is not None else None
+
+
+def lock(conn: Connection, escalation_ids: list[str]) -> None:
+    """Lock escalation rows in the given order (PostgreSQL; a no-op on SQLite)."""
+    if conn.dialect.name == "sqlite" or not escalation_ids:
+        return
+    conn.execute(select(escalations.c.id).where(escalations.c.id.in_(escalation_ids))
+                 .order_by(escalations.c.id).with_for_update())
 
 
 def save(conn: Connection, esc: Escalation) -> None:
@@ -43,7 +55,7 @@ def save(conn: Connection, esc: Escalation) -> None:
         "acting_owner": esc.acting_owner, "category": esc.category,
         "severity": esc.severity, "customer_id": esc.customer_id, "version": esc.version,
         "created_at": snap["created_at"], "updated_at": snap["updated_at"],
-        "next_due": min(esc.deadlines.values()) if esc.deadlines else None,
+        "next_due": sla.next_due(esc),
         "snapshot": json.dumps(snap, sort_keys=True, separators=(",", ":")),
     }
     if esc.version == 1:

@@ -21,8 +21,14 @@ class SqlEscalations:
         self._uow = uow
 
     def get(self, escalation_id: str) -> Escalation | None:
-        """The escalation, or None."""
-        return projection.load(self._uow.conn, escalation_id)
+        """The escalation, or None; on PostgreSQL its row stays locked until the end of
+        the transaction. Lock order everywhere: escalation rows, then the log head."""
+        return projection.load(self._uow.conn, escalation_id, lock=True)
+
+    def lock(self, escalation_ids: list[str]) -> None:
+        """Lock several escalation rows up front, in id order (no deadlock between
+        writers that touch several)."""
+        projection.lock(self._uow.conn, sorted(escalation_ids))
 
 
 class SqlActors:
@@ -73,14 +79,6 @@ class SqlUnitOfWork:
             raise
         self._head = None
         self.appended = []
-        if self._lock is None:
-            # PostgreSQL: take the log head's row lock first, so every writer reads the
-            # escalation it changes only after the previous writer committed.
-            try:
-                self.head()
-            except BaseException:
-                self.__exit__(None, None, None)
-                raise
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -78,6 +78,7 @@ class Escalation:
     legal_hold: bool = False
     reopen_count: int = 0
     deadlines: dict[str, str] = field(default_factory=dict)
+    breached: dict[str, str] = field(default_factory=dict)
     version: int = 0
     opened_by: str = ""
     policy_version: str = ""
@@ -131,6 +132,7 @@ class Escalation:
         elif event.action == "release-hold":
             self.legal_hold = False
         elif event.action == "sla-breached":
+            self.breached[p["clock"]] = p["deadline"]
             self.acting_owner = p.get("acting_owner") or self.acting_owner
         elif event.action == "acting-owner-released":
             self.acting_owner = None

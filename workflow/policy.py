@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from workflow.amounts import format_decimal, parse_decimal
+from workflow.calendar import Calendar
+from workflow.calendar import parse as parse_calendar
 from workflow.errors import PolicyError
 from workflow.lifecycle import ACTIONS
 
@@ -50,12 +52,14 @@ class Role:
 
 @dataclass(frozen=True)
 class Team:
-    """A team: the tier it works at, its governor and its SLA fallback owners."""
+    """A team: the tier it works at, its governor, its SLA fallback owners, and the
+    business-hours calendar its clocks run on (None: 24x7)."""
 
     name: str
     tier: int
     governor: str
     fallback: tuple[str, ...]
+    calendar: Calendar | None = None
 
 
 @dataclass(frozen=True)
@@ -293,9 +297,15 @@ def _validate(doc: dict[str, Any]) -> tuple[Policy | None, list[tuple[str, str]]
         level = c.level(t, f"{key}.tier", levels)
         if "tier" not in t:
             c.fail(f"{key}.tier", "missing value")
+        calendar = None
+        if "calendar" in t:
+            try:
+                calendar = parse_calendar(t["calendar"])
+            except ValueError as exc:
+                c.fail(f"{key}.{exc}".split(": ", 1)[0], str(exc).split(": ", 1)[-1])
         teams[tname] = Team(
             tname, level or 0, c.text(t, f"{key}.governor"),
-            tuple(c.names(t, f"{key}.fallback")),
+            tuple(c.names(t, f"{key}.fallback")), calendar,
         )
     for i, tier in enumerate(tiers):
         if tier.team and tier.team not in teams:

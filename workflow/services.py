@@ -68,7 +68,7 @@ def open_escalation(*, uow: UnitOfWork, actor: Actor, escalation_id: str,
     team = policy.team_for(data["category"], 0)
     data["team"] = team
     data["governor"] = policy.teams[team].governor
-    data["deadlines"] = sla.started(policy, data["severity"], "open", now)
+    data["deadlines"] = sla.started(policy, data["severity"], team, "open", now)
     event = Event(
         escalation_id=escalation_id, version=0, action="open", actor=actor.handle,
         role=decision.role or "", at=now, from_state=None, to_state=OPENED,
@@ -124,7 +124,7 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
         raise PayloadInvalid({"handle": f"there is no active actor {data['handle']!r}"})
     decision = decide(actor, action, esc, data, policy, target=target)
     _raise_if_denied(decision)
-    deadlines = sla.started(policy, esc.severity, action, now)
+    deadlines = sla.started(policy, esc.severity, data.get("team", esc.team), action, now)
     if deadlines:
         data["deadlines"] = deadlines
     to_owner = esc.owner
@@ -140,4 +140,72 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
     )
     esc.apply(event)
     seq = uow.record(esc, event)
+    if esc.acting_owner and not sla.outstanding(esc):
+        release_acting_owner(uow=uow, escalation=esc, policy=policy, now=now,
+                             cleared_by=event.action)
     return Outcome(esc, event, seq)
+
+
+SYSTEM = Actor("system", ("system",), None)
+
+
+def _system_event(esc: Escalation, action: str, payload: dict[str, Any], policy: Policy,
+                  now: datetime, rule: str) -> Event:
+    return Event(
+        escalation_id=esc.id, version=esc.version, action=action, actor=SYSTEM.handle,
+        role="system", at=now, from_state=esc.state, to_state=esc.state,
+        from_owner=esc.owner, to_owner=esc.owner, tier=esc.tier, payload=payload,
+        policy_version=policy.version, rule=rule,
+    )
+
+
+def release_acting_owner(*, uow: UnitOfWork, escalation: Escalation, policy: Policy,
+                         now: datetime, cleared_by: str) -> int:
+    """The blocker cleared: the temporary owner steps back, on the record."""
+    event = _system_event(escalation, "acting-owner-released",
+                          {"acting_owner": escalation.acting_owner, "cleared_by": cleared_by},
+                          policy, now, "sla.cleared")
+    escalation.apply(event)
+    return uow.record(escalation, event)
+
+
+def choose_acting_owner(esc: Escalation, policy: Policy, uow: UnitOfWork) -> str:
+    """The first free fallback of the team (active, neither owner nor governor), else
+    the governor."""
+    team = policy.teams.get(esc.team)
+    for handle in team.fallback if team else ():
+        if handle not in (esc.owner, esc.governor) and uow.actors.get(handle) is not None:
+            return handle
+    return esc.governor
+
+
+def sweep_escalation(*, uow: UnitOfWork, escalation_id: str, policy: Policy,
+                     now: datetime) -> list[int]:
+    """Record each breach now due on one escalation, once: the breach, the temporary
+    owner it brings, and who was notified. Returns the ledger seqs written."""
+    esc = uow.escalations.get(escalation_id)
+    if esc is None:
+        return []
+    written = []
+    for clock, deadline in sla.due(esc, now):
+        late = int((now - datetime.fromisoformat(deadline.replace("Z", "+00:00")))
+                   .total_seconds())
+        payload: dict[str, Any] = {
+            "clock": clock, "deadline": deadline, "late_by_seconds": late,
+            "target_seconds": policy.severities[esc.severity].sla[clock],
+            "severity": esc.severity,
+        }
+        if not esc.acting_owner:
+            payload["acting_owner"] = choose_acting_owner(esc, policy, uow)
+        event = _system_event(esc, "sla-breached", payload, policy, now,
+                              f"sla.{esc.severity}.{clock}")
+        esc.apply(event)
+        written.append(uow.record(esc, event))
+        recipients = [h for h in dict.fromkeys(
+            [esc.owner, esc.acting_owner, esc.governor, *esc.watchers]) if h]
+        notice = _system_event(esc, "notified",
+                               {"about": "sla-breached", "clock": clock,
+                                "recipients": recipients}, policy, now, "sla.notify")
+        esc.apply(notice)
+        written.append(uow.record(esc, notice))
+    return written

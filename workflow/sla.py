@@ -20,15 +20,43 @@ STARTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def deadline(policy: Policy, severity: str, clock: str, start: datetime) -> datetime:
-    """When `clock` started at `start` must be met, under `policy`."""
-    return start + timedelta(seconds=policy.severities[severity].sla[clock])
+def deadline(policy: Policy, severity: str, team: str, clock: str,
+             start: datetime) -> datetime:
+    """When `clock`, started at `start`, must be met: in the team's working time when
+    the policy gives it a calendar, else round the clock."""
+    seconds = policy.severities[severity].sla[clock]
+    calendar = policy.teams[team].calendar if team in policy.teams else None
+    if calendar is None:
+        return start + timedelta(seconds=seconds)
+    return calendar.add(start, seconds)
 
 
-def started(policy: Policy, severity: str, action: str, now: datetime) -> dict[str, str]:
+def started(policy: Policy, severity: str, team: str, action: str,
+            now: datetime) -> dict[str, str]:
     """The deadlines an action sets, as RFC 3339 strings for the event."""
-    return {clock: rfc3339(deadline(policy, severity, clock, now))
+    return {clock: rfc3339(deadline(policy, severity, team, clock, now))
             for clock in STARTS.get(action, ())}
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def due(esc: Escalation, now: datetime) -> list[tuple[str, str]]:
+    """(clock, deadline) of each running clock past its deadline and not yet recorded."""
+    return [(clock, when) for clock, when in sorted(esc.deadlines.items())
+            if _at(when) < now and esc.breached.get(clock) != when]
+
+
+def outstanding(esc: Escalation) -> list[str]:
+    """Clocks whose recorded breach still stands (the clock was not stopped or moved)."""
+    return [clock for clock, when in esc.breached.items() if esc.deadlines.get(clock) == when]
+
+
+def next_due(esc: Escalation) -> str | None:
+    """The earliest deadline not yet recorded as breached: what the sweeper looks at."""
+    pending = [when for clock, when in esc.deadlines.items() if esc.breached.get(clock) != when]
+    return min(pending) if pending else None
 
 
 def status(esc: Escalation, now: datetime) -> dict[str, Any]:
@@ -42,6 +70,6 @@ def status(esc: Escalation, now: datetime) -> dict[str, Any]:
         if due is None:
             continue
         out[key] = due
-        if datetime.fromisoformat(due.replace("Z", "+00:00")) < now:
+        if _at(due) < now:
             out["breached"].append(clock)
     return out
