@@ -25,8 +25,13 @@ class ActorDirectory(Protocol):
 class UnitOfWork(Protocol):
     """One transaction: rolls back unless commit() is called."""
 
-    escalations: EscalationRepository
-    actors: ActorDirectory
+    @property
+    def escalations(self) -> EscalationRepository:
+        """Escalation states."""
+
+    @property
+    def actors(self) -> ActorDirectory:
+        """Active actors."""
 
     def record(self, escalation: Escalation, event: Event) -> int:
         """Write the new state and its event together; returns the ledger seq."""
