@@ -435,6 +435,48 @@ def sla_sweep(baton: Baton, now_text: str | None, loop: bool, interval: float) -
         time.sleep(interval)
 
 
+@main.group("metrics")
+def metrics_group() -> None:
+    """Escalation metrics from the ledger."""
+
+
+@metrics_group.command("report")
+@click.option("--since", "since_text", default=None, help="RFC 3339 (inclusive)")
+@click.option("--until", "until_text", default=None, help="RFC 3339 (exclusive)")
+@click.option("--group-by", type=click.Choice(["team", "role", "category", "severity",
+                                               "tier"]), default=None)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
+              default="table", show_default=True)
+@with_baton
+def metrics_report(baton: Baton, since_text: str | None, until_text: str | None,
+                   group_by: str | None, fmt: str) -> None:
+    """The same figures as GET /api/v1/metrics/escalations, in the terminal."""
+    import csv
+
+    from audit import metrics
+
+    since = parse_now(since_text) if since_text else None
+    until = parse_now(until_text) if until_text else None
+    with baton.engine.connect() as conn:
+        data = metrics.report(conn, since, until, group_by, baton.policy(conn).max_tier)
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+        return
+    rows = metrics.flat(data)
+    if fmt == "csv":
+        fields = list(dict.fromkeys(k for r in rows for k in r))
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    for row in rows:
+        click.echo(f"== {group_by or 'all'}: {row['key']}")
+        for key, value in row.items():
+            if key != "key":
+                shown = f"{value:.3f}" if isinstance(value, float) else value
+                click.echo(f"  {key:40} {shown}")
+
+
 @main.command("diagram")
 @with_baton
 def diagram(baton: Baton) -> None:

@@ -256,6 +256,7 @@ class TimelineSchema(ma.Schema):
     milestones = f.Dict()
     durations = f.Dict()
     handoffs = f.List(f.Dict())
+    breaches = f.List(f.Dict())
     ownership = f.List(f.Nested(SpanSchema))
 
 
@@ -335,3 +336,21 @@ class ErasureSchema(ma.Schema):
                     metadata={"description": "escalation id -> seq of its content-erased event"})
     fields = f.Integer()
     held = f.List(f.String(), metadata={"description": "Escalations under legal hold, kept"})
+
+
+class MetricsArgsSchema(ma.Schema):
+    since = f.AwareDateTime(format="iso")
+    until = f.AwareDateTime(format="iso")
+    group_by = f.String(validate=v.OneOf(["team", "role", "category", "severity", "tier"]))
+
+
+class MetricsSchema(ma.Schema):
+    since = f.String(allow_none=True)
+    until = f.String(allow_none=True)
+    group_by = f.String(allow_none=True)
+    groups = f.List(f.Dict(), metadata={
+        "description": "Per group: opened, time_to_first_response / time_to_containment / "
+                       "time_to_resolution / time_to_handoff_acceptance {p50, p90, n} in "
+                       "seconds, time_per_tier (mean seconds), sla_compliance per clock, "
+                       "breaches, ownership_changes_per_escalation, handoffs, reopen_rate, "
+                       "escalation_rate_per_tier"})

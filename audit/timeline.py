@@ -38,6 +38,7 @@ def build(records: list[dict[str, Any]]) -> dict[str, Any]:
                                   "tiers_reached": {}, "first_workaround": None,
                                   "resolved": None, "reopened": [], "debriefed": None}
     handoffs: list[dict[str, Any]] = []
+    breaches: list[dict[str, Any]] = []
     tier_entered: dict[int, str] = {}
     time_per_tier: dict[str, float] = {}
     current_tier, tier_since = 0, records[0]["at"]
@@ -68,6 +69,11 @@ def build(records: list[dict[str, Any]]) -> dict[str, Any]:
             milestones["resolved"] = None
         elif action == "debrief":
             milestones["debriefed"] = at
+        elif action == "sla-breached":
+            breaches.append({"clock": rec["payload"]["clock"], "at": at,
+                             "deadline": rec["payload"]["deadline"],
+                             "late_by_seconds": rec["payload"]["late_by_seconds"],
+                             "acting_owner": rec["payload"].get("acting_owner")})
         if rec["payload"].get("workaround") and milestones["first_workaround"] is None:
             milestones["first_workaround"] = at
         if action == "hand-off":
@@ -94,6 +100,7 @@ def build(records: list[dict[str, Any]]) -> dict[str, Any]:
             "time_per_tier": time_per_tier,
         },
         "handoffs": handoffs,
+        "breaches": breaches,
         "ownership": trail(records),
     }
 
@@ -149,6 +156,12 @@ def to_markdown(timeline: dict[str, Any]) -> str:
         for h in timeline["handoffs"]:
             lines.append(f"| {h['from']} | {h['to']} | {h['proposed_at']} | {h['outcome']} "
                          f"| {_duration(h['seconds_to_decision'])} |")
+    if timeline["breaches"]:
+        lines += ["", "## SLA breaches", "", "| clock | at | late by | acting owner |",
+                  "|---|---|---|---|"]
+        for b in timeline["breaches"]:
+            lines.append(f"| {b['clock']} | {b['at']} | {_duration(b['late_by_seconds'])} "
+                         f"| {b['acting_owner'] or '—'} |")
     lines += ["", "## Ownership", "", "| owner | kind | from | to | began | ended |",
               "|---|---|---|---|---|---|"]
     for s in timeline["ownership"]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -65,6 +67,10 @@ class LedgerCollector:
             actions = conn.execute(select(ledger_table.c.action, func.count()).group_by(
                 ledger_table.c.action)).all()
             head = ledger.read_head(conn, lock=False)
+            clocks = Counter(json.loads(body)["payload"]["clock"] for body in conn.execute(
+                select(ledger_table.c.body).where(ledger_table.c.action == "sla-breached"))
+                .scalars())
+            by_clock = sorted(clocks.items())
             acks = conn.execute(text(
                 "SELECT o.at AS opened, MIN(a.at) AS acked FROM ledger o JOIN ledger a "
                 "ON a.escalation_id = o.escalation_id AND a.action = 'acknowledge' "
@@ -79,6 +85,11 @@ class LedgerCollector:
         for action, count in actions:
             e.add_metric([action], count)
         yield e
+        breaches = GaugeMetricFamily("baton_sla_breaches", "SLA breaches recorded, by clock",
+                                     labels=["clock"])
+        for clock, count in by_clock:
+            breaches.add_metric([clock], count)
+        yield breaches
         yield GaugeMetricFamily("baton_ledger_size", "Events in the ledger", value=head.size)
         yield GaugeMetricFamily("baton_checkpoint_size", "Tree size of the last checkpoint",
                                 value=head.checkpoint_size)

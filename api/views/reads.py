@@ -22,11 +22,13 @@ from api.schemas import (
     ConsistencySchema,
     InclusionArgsSchema,
     InclusionSchema,
+    MetricsArgsSchema,
+    MetricsSchema,
     PeriodArgsSchema,
     PolicySchema,
     PublicKeySchema,
 )
-from audit import ledger, note, policies, records, trails
+from audit import ledger, metrics, note, policies, records, trails
 from audit.schema import actors
 from audit.schema import ledger as ledger_table
 from audit.schema import policies as policies_table
@@ -53,6 +55,19 @@ class ActorOwnership(MethodView):
                 raise ActorNotFound(handle)
             spans = trails.actor_spans(conn, handle, args.get("since"), args.get("until"))
         return {"handle": handle, "spans": spans}
+
+
+@blp.route("/metrics/escalations")
+class EscalationMetrics(MethodView):
+    @blp.arguments(MetricsArgsSchema, location="query")
+    @blp.response(200, MetricsSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Escalation metrics for the escalations opened in [since, until), computed from
+        the ledger (so they agree with the timelines), overall or per group."""
+        baton = _baton()
+        with baton.engine.connect() as conn:
+            return metrics.report(conn, args.get("since"), args.get("until"),
+                                  args.get("group_by"), baton.policy(conn).max_tier)
 
 
 @blp.route("/audit/events")

@@ -128,6 +128,14 @@ def test_cli_messages_are_one_line_and_exit_non_zero(server: Server) -> None:
     assert out.returncode == 1 and out.stderr.startswith(f"error: {bad}: ")
     out = server.baton("content", "sweep", "--now", "yesterday", check=False)
     assert out.returncode == 2 and "RFC 3339" in out.stderr
+    swept = json.loads(server.baton("sla", "sweep", "--now", "2099-01-01T00:00:00Z").stdout)
+    assert swept["escalations"] >= 1 and swept["events"] >= 2
+    again = json.loads(server.baton("sla", "sweep", "--now", "2099-01-01T00:00:00Z").stdout)
+    assert again["events"] == 0
+    report = server.baton("metrics", "report", "--format", "csv", "--group-by", "category")
+    assert report.stdout.splitlines()[0].startswith("key,opened,")
+    table = server.baton("metrics", "report")
+    assert "== all: all" in table.stdout
     shown = server.baton("policy", "show")
     assert "[roles.agent]" in shown.stdout
     assert json.loads(server.baton("content", "sweep").stdout)["events"] == {}

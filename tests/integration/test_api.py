@@ -233,3 +233,18 @@ def test_uninitialised_database_is_a_503_problem(tmp_path: Path) -> None:
                       "BATON_SIGNING_KEY": str(tmp_path / "k")})
     r = app.test_client().get("/api/v1/escalations", headers={"Authorization": "Bearer x"})
     assert_problem(r, 503, "not-initialised")
+
+
+def test_metrics_routes(c: Client) -> None:
+    eid = c.open(category="technical")
+    c.act(eid, "alice", "acknowledge", {"note": "x"})
+    c.open(category="billing")
+    body = c.get("/metrics/escalations?group_by=category", "aud").json
+    groups = {g["key"]: g for g in body["groups"]}
+    assert groups["technical"]["opened"] == 1 and groups["billing"]["opened"] == 1
+    assert groups["technical"]["time_to_first_response"]["n"] == 1
+    assert_problem(c.get("/metrics/escalations?group_by=colour", "aud"), 422, "validation")
+    text = c.http.get("/metrics", headers=c.h("aud")).get_data(as_text=True)
+    assert 'baton_escalations{state="acknowledged",tier="0"} 1.0' in text
+    assert "baton_time_to_acknowledge_seconds_count 1.0" in text
+    assert "# TYPE baton_sla_breaches gauge" in text
