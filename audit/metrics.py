@@ -122,19 +122,19 @@ def report(conn: Connection, since: datetime | None, until: datetime | None,
     }
 
 
+def _walk(prefix: str, value: Any, row: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _walk(f"{prefix}.{k}" if prefix else k, v, row)
+    else:
+        row[prefix] = value
+
+
 def flat(report_: dict[str, Any]) -> list[dict[str, Any]]:
     """One flat row per group (for CSV and tables)."""
     rows = []
     for g in report_["groups"]:
         row: dict[str, Any] = {}
-
-        def walk(prefix: str, value: Any) -> None:
-            if isinstance(value, dict):
-                for k, v in value.items():
-                    walk(f"{prefix}.{k}" if prefix else k, v)
-            else:
-                row[prefix] = value
-
-        walk("", g)
+        _walk("", g, row)
         rows.append(row)
     return rows
