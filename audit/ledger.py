@@ -24,6 +24,15 @@ FORMAT = 1
 NODE_LEVEL_MIN = 4  # subtrees of 16+ leaves are stored; smaller ones are rehashed
 
 
+# The hot path's statements, built once: per-call .values() costs more than the commit.
+_INSERT_LEDGER = insert(ledger)
+_INSERT_NODE = insert(merkle_nodes)
+_INSERT_CONTENT = insert(content)
+_UPDATE_HEAD = update(log_head).where(log_head.c.id == 1)
+_HEAD = select(log_head).where(log_head.c.id == 1)
+_HEAD_LOCKED = _HEAD.with_for_update()
+
+
 @dataclass
 class Signer:
     """The checkpoint signing key, the log's origin line and when to sign."""
@@ -63,10 +72,8 @@ class Appended:
 
 def read_head(conn: Connection, lock: bool = True) -> Head:
     """The log head; on PostgreSQL `lock` takes the row lock that serialises appends."""
-    query = select(log_head).where(log_head.c.id == 1)
-    if lock and conn.dialect.name != "sqlite":
-        query = query.with_for_update()
-    row = conn.execute(query).one()
+    locked = lock and conn.dialect.name != "sqlite"
+    row = conn.execute(_HEAD_LOCKED if locked else _HEAD).one()
     return Head(row.size, row.chain_hash,
                 merkle.CompactRange.from_bytes(row.size, row.compact_range),
                 row.checkpoint_size, row.checkpoint_at)
@@ -110,18 +117,18 @@ def append(conn: Connection, head: Head, record: dict[str, Any],
     chain = merkle.chain_hash(head.chain, leaf)
     made = head.range.append(leaf)
     try:
-        conn.execute(insert(ledger).values(
-            seq=seq, escalation_id=record.get("escalation_id"),
-            escalation_seq=record.get("version"), action=record["action"],
-            actor=record["actor"], owner=record.get("to_owner"), at=record["at"], body=body,
-            leaf_hash=leaf, prev_chain=head.chain, chain_hash=chain))
+        conn.execute(_INSERT_LEDGER, {
+            "seq": seq, "escalation_id": record.get("escalation_id"),
+            "escalation_seq": record.get("version"), "action": record["action"],
+            "actor": record["actor"], "owner": record.get("to_owner"), "at": record["at"],
+            "body": body, "leaf_hash": leaf, "prev_chain": head.chain, "chain_hash": chain})
     except IntegrityError as exc:
         raise LedgerRefused(str(exc.orig)) from None
     nodes = [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in made if lv >= NODE_LEVEL_MIN]
     if nodes:
-        conn.execute(insert(merkle_nodes), nodes)
+        conn.execute(_INSERT_NODE, nodes)
     if stored:
-        conn.execute(insert(content), [
+        conn.execute(_INSERT_CONTENT, [
             {"seq": seq, "field": k, "escalation_id": record.get("escalation_id"),
              "customer_id": customer_id, "salt": s, "text": t} for k, s, t in stored])
     head.size += 1
@@ -131,9 +138,9 @@ def append(conn: Connection, head: Head, record: dict[str, Any],
 
 def write_head(conn: Connection, head: Head) -> None:
     """Store the head after the appends of this transaction."""
-    conn.execute(update(log_head).where(log_head.c.id == 1).values(
-        size=head.size, chain_hash=head.chain, compact_range=head.range.to_bytes(),
-        checkpoint_size=head.checkpoint_size, checkpoint_at=head.checkpoint_at))
+    conn.execute(_UPDATE_HEAD, {
+        "size": head.size, "chain_hash": head.chain, "compact_range": head.range.to_bytes(),
+        "checkpoint_size": head.checkpoint_size, "checkpoint_at": head.checkpoint_at})
 
 
 def checkpoint_due(head: Head, signer: Signer | None, now: datetime) -> bool:

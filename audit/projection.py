@@ -6,12 +6,19 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from audit.schema import escalations
 from workflow import sla
 from workflow.errors import VersionConflict
 from workflow.model import Escalation
+
+_INSERT = insert(escalations)
+# Compare-and-swap on the version: built once, bound per call.
+_UPDATE = update(escalations).where(escalations.c.id == bindparam("b_id"),
+                                    escalations.c.version == bindparam("b_version"))
+_LOAD = select(escalations.c.snapshot).where(escalations.c.id == bindparam("b_id"))
+_LOAD_LOCKED = _LOAD.with_for_update()
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -32,10 +39,8 @@ def from_snapshot(data: dict[str, Any]) -> Escalation:
 def load(conn: Connection, escalation_id: str, lock: bool = False) -> Escalation | None:
     """The stored state of one escalation, or None (with `lock`, FOR UPDATE on PostgreSQL;
     SQLite's writers are already serialised by BEGIN IMMEDIATE)."""
-    query = select(escalations.c.snapshot).where(escalations.c.id == escalation_id)
-    if lock and conn.dialect.name != "sqlite":
-        query = query.with_for_update()
-    text = conn.execute(query).scalar()
+    locked = lock and conn.dialect.name != "sqlite"
+    text = conn.execute(_LOAD_LOCKED if locked else _LOAD, {"b_id": escalation_id}).scalar()
     return from_snapshot(json.loads(text)) if text is not None else None
 
 
@@ -59,10 +64,9 @@ def save(conn: Connection, esc: Escalation) -> None:
         "snapshot": json.dumps(snap, sort_keys=True, separators=(",", ":")),
     }
     if esc.version == 1:
-        conn.execute(insert(escalations).values(id=esc.id, **values))
+        conn.execute(_INSERT, {"id": esc.id, **values})
         return
-    result = conn.execute(update(escalations).where(
-        escalations.c.id == esc.id, escalations.c.version == esc.version - 1).values(**values))
+    result = conn.execute(_UPDATE, {"b_id": esc.id, "b_version": esc.version - 1, **values})
     if result.rowcount != 1:
         actual = conn.execute(select(escalations.c.version).where(
             escalations.c.id == esc.id)).scalar() or 0

@@ -33,7 +33,8 @@ def _free_port() -> int:
 class Cluster:
     """initdb + pg_ctl on a free loopback port; as `postgres` when we are root."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable
         initdb, pg_ctl = find("initdb"), find("pg_ctl")
         if not initdb or not pg_ctl:
             raise FileNotFoundError("PostgreSQL server binaries (initdb, pg_ctl) not found")
@@ -54,8 +55,10 @@ class Cluster:
     def start(self) -> None:
         self._run(self.initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres",
                   "--no-sync", "-E", "UTF8")
+        # Tests trade durability for speed; benchmarks (durable=True) keep fsync on.
+        fsync = "on" if self.durable else "off"
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} "
-                   f"-c unix_socket_directories={self.dir} -c fsync=off "
+                   f"-c unix_socket_directories={self.dir} -c fsync={fsync} "
                    "-c max_connections=200")
         self._run(self.pg_ctl, "-D", str(self.data), "-o", options, "-l",
                   str(self.dir / "log"), "-w", "-t", "60", "start")

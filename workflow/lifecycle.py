@@ -135,6 +135,15 @@ class _Token:
         self.state = ""
 
 
+class _Probe:
+    """What a condition sees of an event: its keyword arguments."""
+
+    __slots__ = ("kwargs",)
+
+    def __init__(self, kwargs: dict[str, Any]):
+        self.kwargs = kwargs
+
+
 class Lifecycle:
     """One shared transitions.Machine for every escalation of a given tier count."""
 
@@ -153,10 +162,23 @@ class Lifecycle:
         self._lock = threading.Lock()
 
     def fire(self, state: str, action: str, **context: Any) -> str | None:
-        """The state after `action` from `state`, or None when it is not possible."""
+        """The state after `action` from `state`, or None when it is not possible.
+
+        Reads the shared Machine's own event table (the transitions it would try, with
+        their conditions) instead of attaching a model per call: same answer, none of
+        add_model/remove_model's cost, and nothing shared is mutated."""
+        event = self._machine.events.get(action)
+        if event is None:
+            return None
+        probe = _Probe(context)
+        for transition in event.transitions.get(state, ()):
+            if all(bool(c.func(probe)) == c.target for c in transition.conditions):
+                return str(transition.dest) if transition.dest is not None else state
+        return None
+
+    def fire_attached(self, state: str, action: str, **context: Any) -> str | None:
+        """The same answer through add_model/trigger/remove_model (kept to check fire)."""
         token = _Token()
-        # add_model/remove_model mutate the machine's model list: keep it per-call
-        # and short, and never leave a model attached.
         with self._lock:
             self._machine.add_model(token, initial=state)
             try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -153,11 +153,21 @@ class Escalation:
 
     def snapshot(self) -> dict[str, Any]:
         """The state as plain data (datetimes as RFC 3339 strings)."""
-        data = asdict(self)
+        # Hand-rolled instead of dataclasses.asdict: this runs on every write.
+        data = {name: getattr(self, name) for name in _FIELDS}
+        for key in ("watchers", "collaborators"):
+            data[key] = list(data[key])
+        for key in ("deadlines", "breached"):
+            data[key] = dict(data[key])
+        if data["amount"] is not None:
+            data["amount"] = dict(data["amount"])
         for key in ("created_at", "updated_at"):
             value = data[key]
             data[key] = rfc3339(value) if value else None
         return data
+
+
+_FIELDS = tuple(f.name for f in fields(Escalation))
 
 
 def _add(items: list[str], handle: str) -> None:

@@ -59,7 +59,9 @@ CONTEXTS = [
 @pytest.mark.parametrize("action", [a for a in ACTIONS if a != "open"])
 def test_every_action_from_every_state(state: str, action: str) -> None:
     for ctx in CONTEXTS:
-        assert L.fire(state, action, **ctx) == expected(state, action, ctx), (state, action, ctx)
+        want = expected(state, action, ctx)
+        assert L.fire(state, action, **ctx) == want, (state, action, ctx)
+        assert L.fire_attached(state, action, **ctx) == want, (state, action, ctx)
 
 
 def test_debriefed_is_final_for_the_lifecycle() -> None:
@@ -72,8 +74,8 @@ def test_debriefed_is_final_for_the_lifecycle() -> None:
 def test_one_machine_per_tier_count_and_no_model_left_attached() -> None:
     assert lifecycle(3) is L
     for _ in range(50):
-        L.fire("opened", "acknowledge")
-        L.fire("opened", "resolve")
+        L.fire_attached("opened", "acknowledge")
+        L.fire_attached("opened", "resolve")
     assert L._machine.models == []
 
 

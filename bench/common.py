@@ -1,0 +1,100 @@
+"""Shared bench helpers: the machine, medians, results files, throwaway databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    pg = None
+    try:
+        from tests.pg import find
+
+        postgres = find("postgres")
+        if postgres:
+            pg = subprocess.run([postgres, "--version"], capture_output=True,
+                                text=True).stdout.strip()
+    except (OSError, ImportError):
+        pass
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=Path(__file__).parent).stdout.strip()
+    return {"cores": os.cpu_count(), "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version, "postgresql": pg,
+            "platform": platform.platform(), "commit": commit,
+            "at": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def print_machine() -> dict[str, Any]:
+    info = machine()
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
+    return info
+
+
+def rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds else float("inf")
+
+
+def quantiles(samples: list[float]) -> dict[str, float]:
+    """p50/p95/p99 in milliseconds."""
+    ordered = sorted(samples)
+
+    def q(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+    return {"p50_ms": round(q(0.50), 3), "p95_ms": round(q(0.95), 3),
+            "p99_ms": round(q(0.99), 3), "n": len(ordered)}
+
+
+def median_of(runs: int, fn: Callable[[], float]) -> float:
+    """The median of `runs` measurements (the machines are shared and noisy)."""
+    return statistics.median(fn() for _ in range(runs))
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def save(name: str, info: dict[str, Any], figures: dict[str, Any]) -> Path:
+    """Write the figures to bench/results/NAME-COMMIT.json for comparison across commits."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}-{info['commit'] or 'nocommit'}.json"
+    path.write_text(json.dumps({"machine": info, "figures": figures}, indent=2) + "\n")
+    print(f"figures written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    return path
+
+
+@contextmanager
+def postgres(durable: bool = True) -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster (fsync on unless asked otherwise)."""
+    from tests.pg import Cluster
+
+    cluster = Cluster(durable=durable)
+    cluster.start()
+    cluster.wait()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def ensure_repo_on_path() -> None:
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
