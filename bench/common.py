@@ -76,7 +76,7 @@ def save(name: str, info: dict[str, Any], figures: dict[str, Any]) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}-{info['commit'] or 'nocommit'}.json"
     path.write_text(json.dumps({"machine": info, "figures": figures}, indent=2) + "\n")
-    print(f"figures written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    print(f"figures written to {path}")
     return path
 
 

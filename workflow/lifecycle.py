@@ -135,6 +135,13 @@ class _Token:
         self.state = ""
 
 
+def _holds(condition: Any, probe: _Probe) -> bool:
+    func = condition.func
+    if not callable(func):  # our table only uses callables, never callback names
+        raise TypeError(f"condition {func!r} is not callable")
+    return bool(func(probe)) == condition.target
+
+
 class _Probe:
     """What a condition sees of an event: its keyword arguments."""
 
@@ -172,7 +179,7 @@ class Lifecycle:
             return None
         probe = _Probe(context)
         for transition in event.transitions.get(state, ()):
-            if all(bool(c.func(probe)) == c.target for c in transition.conditions):
+            if all(_holds(c, probe) for c in transition.conditions):
                 return str(transition.dest) if transition.dest is not None else state
         return None
 
