@@ -19,11 +19,22 @@ def _parse(text: str) -> Policy:
     return policy_module.loads(text, "stored policy")
 
 
+_BY_VERSION: dict[str, Policy] = {}
+
+
 def active(conn: Connection) -> Policy | None:
-    """The policy in force (the last applied), or None before `baton init`."""
-    text = conn.execute(select(policies.c.text).order_by(policies.c.ordinal.desc())
-                        .limit(1)).scalar()
-    return _parse(text) if text is not None else None
+    """The policy in force (the last applied), or None before `baton init`. Only the
+    version is read per call; the text is parsed once per process and version."""
+    version = conn.execute(select(policies.c.version).order_by(policies.c.ordinal.desc())
+                           .limit(1)).scalar()
+    if version is None:
+        return None
+    found = _BY_VERSION.get(version)
+    if found is None:
+        text = conn.execute(select(policies.c.text).where(policies.c.version == version)
+                            .limit(1)).scalar_one()
+        found = _BY_VERSION.setdefault(version, _parse(text))
+    return found
 
 
 def by_version(conn: Connection, version: str) -> tuple[Policy, str, str] | None:

@@ -13,8 +13,8 @@ from audit.schema import content, erasures, ledger
 from workflow.model import Event
 
 
-def _joined(conn: Connection, seqs: list[int]) -> tuple[dict[tuple[int, str], Any],
-                                                         dict[tuple[int, str], dict[str, str]]]:
+def _joined(conn: Connection, seqs: list[int], expected: int
+            ) -> tuple[dict[tuple[int, str], Any], dict[tuple[int, str], dict[str, str]]]:
     texts: dict[tuple[int, str], Any] = {}
     erased: dict[tuple[int, str], dict[str, str]] = {}
     for i in range(0, len(seqs), 500):
@@ -22,6 +22,10 @@ def _joined(conn: Connection, seqs: list[int]) -> tuple[dict[tuple[int, str], An
         for row in conn.execute(select(content.c.seq, content.c.field, content.c.text)
                                 .where(content.c.seq.in_(part))):
             texts[(row.seq, row.field)] = row.text
+    if len(texts) == expected:
+        return texts, erased  # nothing missing: no erasure to look up
+    for i in range(0, len(seqs), 500):
+        part = seqs[i:i + 500]
         for row in conn.execute(select(erasures).where(erasures.c.seq.in_(part))):
             erased[(row.seq, row.field)] = {"at": row.erased_at, "by": row.erased_by,
                                             "erasure_seq": row.erase_seq}
@@ -31,10 +35,12 @@ def _joined(conn: Connection, seqs: list[int]) -> tuple[dict[tuple[int, str], An
 def decode(rows: Iterable[Any], conn: Connection) -> list[dict[str, Any]]:
     """Ledger rows as records: the event's facts, its texts, and what was erased."""
     rows = list(rows)
-    texts, erased = _joined(conn, [r.seq for r in rows])
+    bodies = [json.loads(row.body) for row in rows]
+    expected = sum(1 for b in bodies for v in b.get("payload", {}).values()
+                   if isinstance(v, dict) and "commitment" in v)
+    texts, erased = _joined(conn, [r.seq for r in rows], expected)
     out = []
-    for row in rows:
-        body = json.loads(row.body)
+    for row, body in zip(rows, bodies, strict=True):
         payload: dict[str, Any] = {}
         gone: dict[str, Any] = {}
         for key, value in body.get("payload", {}).items():
