@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 from collections import Counter
 
 from tests.apphelpers import OPEN
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import BATON, Server
 
 
 def test_full_lifecycle_timeline_trail_and_offline_verification(server: Server) -> None:
@@ -139,3 +140,38 @@ def test_cli_messages_are_one_line_and_exit_non_zero(server: Server) -> None:
     shown = server.baton("policy", "show")
     assert "[roles.agent]" in shown.stdout
     assert json.loads(server.baton("content", "sweep").stdout)["events"] == {}
+
+
+def test_two_sweepers_and_api_writers_at_once_never_duplicate_a_breach(server: Server) -> None:
+    api = f"{server.url}/api/v1"
+    alice = server.session("alice")
+    ids = [alice.post(f"{api}/escalations", json={**OPEN, "severity": "urgent"}).json()["id"]
+           for _ in range(12)]
+    stop = threading.Event()
+    writes: list[int] = []
+
+    def writer() -> None:
+        s = server.session("alice")
+        while not stop.is_set():
+            r = s.post(f"{api}/escalations", json={**OPEN, "severity": "urgent"})
+            writes.append(r.status_code)
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    sweepers = [subprocess.Popen(
+        [*BATON, "sla", "sweep",
+         "--now", "2099-06-01T00:00:00Z"], cwd=server.cwd, env=server.env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120) for p in sweepers]
+    stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    assert all(p.returncode == 0 for p in sweepers), outputs
+    assert writes and set(writes) == {201}
+    events = server.session("aud").get(f"{api}/audit/events",
+                                       params={"action": "sla-breached", "limit": 1000}).json()
+    per_clock = Counter((e["escalation_id"], e["payload"]["clock"]) for e in events["items"])
+    assert set(per_clock.values()) == {1}, "one breach event per breach"
+    assert all((eid, "acknowledge") in per_clock for eid in ids)
+    assert server.baton("audit", "verify", "--db").stdout.startswith("OK: ")
