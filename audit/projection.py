@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from audit.schema import escalations
+from audit.schema import escalations, ownership_spans
 from workflow import sla
 from workflow.errors import VersionConflict
-from workflow.model import Escalation
+from workflow.model import Escalation, Event, rfc3339
 
 _INSERT = insert(escalations)
 # Compare-and-swap on the version: built once, bound per call.
@@ -71,3 +71,38 @@ def save(conn: Connection, esc: Escalation) -> None:
         actual = conn.execute(select(escalations.c.version).where(
             escalations.c.id == esc.id)).scalar() or 0
         raise VersionConflict(esc.id, esc.version - 1, actual)
+
+
+_OPEN_SPAN = insert(ownership_spans)
+_CLOSE_SPAN = update(ownership_spans).where(
+    ownership_spans.c.escalation_id == bindparam("b_id"),
+    ownership_spans.c.kind == bindparam("b_kind"),
+    ownership_spans.c.ended_at.is_(None))
+
+
+def track_spans(conn: Connection, event: Event) -> None:
+    """Keep ownership_spans in step with an event (the same rules as audit.trails)."""
+    at = rfc3339(event.at)
+
+    def close(kind: str) -> None:
+        conn.execute(_CLOSE_SPAN, {"b_id": event.escalation_id, "b_kind": kind,
+                                   "ended_at": at})
+
+    def open_(owner: str, kind: str) -> None:
+        conn.execute(_OPEN_SPAN, {"escalation_id": event.escalation_id, "owner": owner,
+                                  "kind": kind, "started_at": at, "ended_at": None})
+
+    if event.to_owner != event.from_owner:
+        if event.from_owner:
+            close("owner")
+        if event.to_owner:
+            open_(event.to_owner, "owner")
+    covering = event.payload.get("acting_owner")
+    if event.action == "sla-breached" and covering:
+        close("acting")
+        open_(covering, "acting")
+    elif event.action == "acting-owner-released":
+        close("acting")
+    elif event.action == "debrief":
+        close("owner")
+        close("acting")

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from sqlalchemy import Connection, select
 
 from audit import projection, records
-from audit.schema import escalations, ledger
+from audit.schema import escalations, ledger, ownership_spans
+from audit.trails import trail
 from workflow.model import replay
 
 
@@ -23,6 +24,14 @@ def differences(conn: Connection) -> Iterator[str]:
     for escalation_id in sorted(in_ledger & stored):
         rebuilt = replay(records.to_event(r) for r in records.history(conn, escalation_id))
         current = projection.load(conn, escalation_id)
+        recs = records.history(conn, escalation_id)
+        want = sorted((s["owner"], s["kind"], s["from"], s["to"]) for s in trail(recs))
+        have = sorted(tuple(r) for r in conn.execute(
+            select(ownership_spans.c.owner, ownership_spans.c.kind,
+                   ownership_spans.c.started_at, ownership_spans.c.ended_at)
+            .where(ownership_spans.c.escalation_id == escalation_id)))
+        if want != have:
+            yield f"{escalation_id}: ownership spans differ from the ledger's trail"
         if current != rebuilt:
             assert current is not None
             diff = [k for k, v in rebuilt.snapshot().items() if current.snapshot()[k] != v]

@@ -123,6 +123,21 @@ Index("ix_escalations_state_tier", escalations.c.state, escalations.c.tier)
 Index("ix_escalations_owner", escalations.c.owner)
 Index("ix_escalations_customer", escalations.c.customer_id)
 
+# Who owned (or covered) which escalation when: a projection of the ledger, written with
+# each ownership change, so "all spans of one actor over a period" is one index range.
+ownership_spans = Table(
+    "ownership_spans", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("escalation_id", String(64), nullable=False),
+    Column("owner", String(64), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("started_at", String(32), nullable=False),
+    Column("ended_at", String(32), nullable=True),
+)
+Index("ix_ownership_spans_owner", ownership_spans.c.owner, ownership_spans.c.started_at)
+Index("ix_ownership_spans_open", ownership_spans.c.escalation_id, ownership_spans.c.kind,
+      ownership_spans.c.ended_at)
+
 policies = Table(
     "policies", metadata,
     Column("ordinal", Integer, primary_key=True, autoincrement=True),

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from audit.projection import parse_time
 from audit.records import history
-from audit.schema import ledger
+from audit.schema import ownership_spans
+from workflow.model import rfc3339
 
 BEGAN = {"acknowledge": "acknowledged", "accept-handoff": "accepted-handoff",
          "reassign": "reassigned", "sla-breached": "temporary-cover"}
@@ -85,15 +85,17 @@ def owner_at(spans: list[dict[str, Any]], moment: datetime) -> dict[str, Any]:
 
 def actor_spans(conn: Connection, handle: str, since: datetime | None,
                 until: datetime | None) -> list[dict[str, Any]]:
-    """Every span in which `handle` owned or covered an escalation, overlapping a period."""
-    ids = conn.execute(select(ledger.c.escalation_id).where(
-        ledger.c.owner == handle, ledger.c.escalation_id.is_not(None)).distinct()).scalars().all()
-    covering = conn.execute(select(ledger.c.escalation_id, ledger.c.body).where(
-        ledger.c.action == "sla-breached")).all()
-    extra = {r.escalation_id for r in covering
-             if json.loads(r.body)["payload"].get("acting_owner") == handle}
+    """Every span in which `handle` owned or covered an escalation, overlapping a period
+    (candidates from the ownership_spans projection, details from the ledger)."""
+    query = select(ownership_spans.c.escalation_id).where(ownership_spans.c.owner == handle)
+    if until is not None:
+        query = query.where(ownership_spans.c.started_at < rfc3339(until))
+    if since is not None:
+        query = query.where(or_(ownership_spans.c.ended_at.is_(None),
+                                ownership_spans.c.ended_at > rfc3339(since)))
+    ids = sorted(set(conn.execute(query).scalars()))
     out = []
-    for escalation_id in sorted(set(ids) | extra):
+    for escalation_id in ids:
         for span in trail(history(conn, escalation_id)):
             if span["owner"] != handle:
                 continue

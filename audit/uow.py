@@ -112,6 +112,7 @@ class SqlUnitOfWork:
         body, personal = ledger.event_body(event, head.size)
         seq = self.append(body, personal, event.at, customer_id=escalation.customer_id)
         projection.save(self.conn, escalation)
+        projection.track_spans(self.conn, event)
         return seq
 
     def checkpoint(self, now: datetime, force: bool = False) -> str | None:

@@ -17,6 +17,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from hashlib import sha256 as _sha256
 from typing import Any, TextIO
 
 from audit import merkle, note
@@ -60,7 +61,8 @@ class Verifier:
         self.range = merkle.CompactRange()
         self.chain = merkle.GENESIS
         self.want_roots: dict[int, list[tuple[str, bytes]]] = {}
-        self.payload: dict[str, Any] = {}
+        self.payload: dict[str, Any] | None = {}
+        self.data = b""
         self.seq = -1
         self.progress = progress
         self.total = total
@@ -90,28 +92,33 @@ class Verifier:
             if seq > expected:
                 raise Failed(f"seq {expected}: missing (the next event is seq {seq})")
             raise Failed(f"seq {seq}: out of order or repeated after seq {self.seq}")
-        if merkle.leaf_hash(data) != leaf:
+        if _sha256(b"\x00" + data).digest() != leaf:
             raise Failed(f"seq {seq}: bytes do not match leaf hash")
-        try:
-            body = json.loads(data)
-        except ValueError:
-            raise Failed(f"seq {seq}: stored bytes are not JSON") from None
-        if body.get("seq") != seq:
-            raise Failed(f"seq {seq}: the event's bytes say seq {body.get('seq')} "
+        # In canonical JSON a quote inside a string is escaped, so the last `"seq":` is the
+        # top-level key (it sorts after "payload"): no need to parse every event.
+        at = data.rfind(b'"seq":')
+        end = data.find(b",", at)
+        if at < 0 or data[at + 6:end if end > 0 else None] != str(seq).encode():
+            found = data[at + 6:end].decode(errors="replace") if at >= 0 else "nothing"
+            raise Failed(f"seq {seq}: the event's bytes say seq {found} "
                          "(rows reordered or replaced)")
         if prev != self.chain:
             raise Failed(f"seq {seq}: prev_chain does not match the chain so far")
-        if merkle.chain_hash(prev, leaf) != chain:
+        if _sha256(b"\x02" + prev + leaf).digest() != chain:
             raise Failed(f"seq {seq}: chain hash does not match prev_chain and leaf")
         self.chain = chain
         self.seq = seq
         self.range.append(leaf)
-        self.payload = body.get("payload", {}) or {}
+        self.data = data
+        self.payload = None
         self.report.events += 1
-        for what, root in self.want_roots.get(self.range.size, []):
-            if self.range.root() != root:
-                raise Failed(f"{what} at size {self.range.size}: root does not match the log "
-                             f"(history before seq {seq + 1} differs)")
+        size = self.range.size
+        if size in self.want_roots:
+            root = self.range.root()
+            for what, want in self.want_roots[size]:
+                if root != want:
+                    raise Failed(f"{what} at size {size}: root does not match the log "
+                                 f"(history before seq {seq + 1} differs)")
         if self.progress is not None and seq % 50_000 == 0 and seq:
             of = f"/{self.total}" if self.total else ""
             self.progress.write(f"\rverified {seq}{of} events")
@@ -123,6 +130,11 @@ class Verifier:
             raise Failed(f"seq {self.seq + 1}: missing (content for seq {seq} is present)")
         if seq != self.seq:
             raise Failed(f"seq {seq} field {name}: content out of place")
+        if self.payload is None:
+            try:
+                self.payload = json.loads(self.data).get("payload") or {}
+            except ValueError:
+                raise Failed(f"seq {seq}: stored bytes are not JSON") from None
         slot = self.payload.get(name)
         if not isinstance(slot, dict) or "commitment" not in slot:
             raise Failed(f"seq {seq} field {name}: no commitment for this content")
@@ -214,9 +226,13 @@ def verify_bundle(lines: Iterable[str], public_key: str | None = None,
                     data = base64.b64decode(item["bytes"], validate=True)
                 except (KeyError, TypeError, binascii.Error):
                     raise Failed(f"seq {seq}: bytes are not base64") from None
-                v.event(seq, data, _hex(item.get("leaf_hash"), f"seq {seq}"),
-                        _hex(item.get("prev_chain"), f"seq {seq}"),
-                        _hex(item.get("chain_hash"), f"seq {seq}"))
+                try:
+                    hashes = (bytes.fromhex(item["leaf_hash"]),
+                              bytes.fromhex(item["prev_chain"]),
+                              bytes.fromhex(item["chain_hash"]))
+                except (KeyError, TypeError, ValueError):
+                    raise Failed(f"seq {seq}: hashes are missing or not hex") from None
+                v.event(seq, data, *hashes)
             elif kind == "content":
                 v.content(item.get("seq", -1), str(item.get("field")),
                           _hex(item.get("salt"), f"seq {item.get('seq')}"),

@@ -92,3 +92,24 @@ def test_timeline_milestones_durations_and_handoffs(led: Ledger) -> None:
     assert md.startswith("# Escalation esc-a: Card charged twice")
     assert "| bob | bea | 2026-03-02T09:06:00.000000Z | accepted | 10m 00s |" in md
     assert "- time to resolution: 18m 00s" in md
+
+
+def test_replay_check_finds_drift_in_state_and_spans(sqlite_led: Ledger) -> None:
+    import sqlite3
+
+    from audit.replaycheck import differences
+
+    sqlite_led.lifecycle("esc-a")
+    sqlite_led.lifecycle("esc-b")
+    with sqlite_led.engine.connect() as conn:
+        assert list(differences(conn)) == []
+    raw = sqlite3.connect(sqlite_led.path)
+    raw.execute("UPDATE ownership_spans SET owner = 'mallory' WHERE escalation_id = 'esc-a'")
+    raw.execute("UPDATE escalations SET snapshot = replace(snapshot, '\"tier\":1', "
+                "'\"tier\":2') WHERE id = 'esc-b'")
+    raw.commit()
+    raw.close()
+    with sqlite_led.engine.connect() as conn:
+        found = list(differences(conn))
+    assert found == ["esc-a: ownership spans differ from the ledger's trail",
+                     "esc-b: stored state differs from replay in tier"]

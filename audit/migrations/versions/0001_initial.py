@@ -75,7 +75,7 @@ POSTGRES_GUARDS = [
     "GRANT SELECT, INSERT ON ledger, checkpoints, merkle_nodes, policies, erasures "
     "TO baton_app",
     "GRANT SELECT, UPDATE ON log_head TO baton_app",
-    "GRANT SELECT, INSERT, UPDATE ON escalations, actors TO baton_app",
+    "GRANT SELECT, INSERT, UPDATE ON escalations, actors, ownership_spans TO baton_app",
     "GRANT SELECT, INSERT, DELETE ON content, idempotency TO baton_app",
     "GRANT SELECT ON alembic_version TO baton_app",
     "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO baton_app",
@@ -169,6 +169,18 @@ def upgrade() -> None:
     op.create_index("ix_escalations_owner", "escalations", ["owner"])
     op.create_index("ix_escalations_customer", "escalations", ["customer_id"])
     op.create_index("ix_escalations_next_due", "escalations", ["next_due"])
+    op.create_table(
+        "ownership_spans",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("escalation_id", sa.String(64), nullable=False),
+        sa.Column("owner", sa.String(64), nullable=False),
+        sa.Column("kind", sa.String(10), nullable=False),
+        sa.Column("started_at", sa.String(32), nullable=False),
+        sa.Column("ended_at", sa.String(32), nullable=True),
+    )
+    op.create_index("ix_ownership_spans_owner", "ownership_spans", ["owner", "started_at"])
+    op.create_index("ix_ownership_spans_open", "ownership_spans",
+                    ["escalation_id", "kind", "ended_at"])
     op.create_table(
         "policies",
         sa.Column("ordinal", sa.Integer, primary_key=True, autoincrement=True),

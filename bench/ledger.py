@@ -1,0 +1,226 @@
+"""The ledger at size: append, offline verify and read-model queries on SQLite.
+
+    python -m bench.ledger [--escalations 100000] [--samples 300]
+
+Builds a ledger of 10 events per escalation (1,000,000 events for 100,000 escalations)
+through the real append path (uow.record: canonical bytes, commitments, leaf, chain,
+compact range, projection), in batches. Then measures, each next to its baseline in the
+same run: durable single-event appends vs raw sqlite3 single-row commits with the same
+settings (WAL, synchronous=FULL); offline verification vs plain hashlib chaining of the
+same bytes; p50/p95 of timeline, owner-at-instant and actor-trail queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import random
+import sqlite3
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from audit import actors, db, policies, records, timeline, trails
+from audit.export import write_bundle
+from audit.ledger import Signer
+from audit.uow import SqlUnitOfWork
+from audit.verify import verify_bundle
+from bench.common import print_machine, quantiles, rate, save
+from tests.unit.fakes import DEMO_ACTORS
+from workflow import policy as policy_module
+from workflow import services
+from workflow.model import Escalation, Event
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+AGENTS = [f"agent-{i}" for i in range(500)]
+FINANCE = [f"fin-{i}" for i in range(200)]
+
+
+def history_for(eid: str, i: int, version: str) -> list[Event]:
+    """Ten events of a billing escalation, the shape the use cases produce."""
+    agent, fin, fin2 = AGENTS[i % 500], FINANCE[i % 200], FINANCE[(i + 1) % 200]
+    at = T0 + timedelta(seconds=i * 30)
+    steps: list[tuple[str, str, str, str | None, str | None, int, dict[str, Any]]] = [
+        ("open", agent, "opened", None, None, 0,
+         {"title": f"Case {i}", "description": "charged twice", "category": "billing",
+          "severity": "high", "customer_id": f"cust-{i % 20000}", "customer_name": "Name",
+          "customer_value": "standard", "team": "frontline", "governor": "sam",
+          "deadlines": {"acknowledge": "2026-01-01T00:30:00.000000Z"}}),
+        ("acknowledge", agent, "acknowledged", None, agent, 0, {"note": "mine"}),
+        ("escalate", agent, "escalated-tier-1", agent, agent, 1,
+         {"reason": "limit", "trigger": "authority", "to_tier": 1, "from_tier": 0,
+          "team": "finance", "governor": "sam"}),
+        ("acknowledge", fin, "escalated-tier-1", agent, fin, 1, {"note": "finance"}),
+        ("update", fin, "escalated-tier-1", fin, fin, 1, {"note": "n", "next_steps": "s"}),
+        ("hand-off", fin, "handed-off", fin, fin, 1, {"to": fin2, "context": "c"}),
+        ("accept-handoff", fin2, "escalated-tier-1", fin, fin2, 1, {}),
+        ("update", fin2, "escalated-tier-1", fin2, fin2, 1, {"note": "n", "next_steps": "s"}),
+        ("resolve", fin2, "resolved", fin2, fin2, 1, {"summary": "refunded"}),
+        ("debrief", "fay", "debriefed", fin2, fin2, 1,
+         {"what_worked": "a", "what_did_not": "b", "root_cause": "c", "lessons": ["d"],
+          "actions": ["e"]}),
+    ]
+    events, state = [], None
+    for n, (action, actor, to_state, from_owner, to_owner, tier, payload) in enumerate(steps):
+        events.append(Event(eid, n, action, actor, "agent", at + timedelta(minutes=n),
+                            state, to_state, from_owner, to_owner, tier, payload, version,
+                            "bench"))
+        state = to_state
+    return events
+
+
+def build(engine: Any, signer: Signer, escalations: int) -> float:
+    policy = policy_module.default()
+    start = time.perf_counter()
+    batch = 100
+    for first in range(0, escalations, batch):
+        with SqlUnitOfWork(engine, signer) as uow:
+            for i in range(first, min(first + batch, escalations)):
+                esc = Escalation(id=f"e{i}", state="opened")
+                for event in history_for(f"e{i}", i, policy.version):
+                    esc.apply(event)
+                    uow.record(esc, event)
+            uow.commit()
+        if first and first % 10000 == 0:
+            done = first * 10
+            print(f"  built {done} events ({rate(done, time.perf_counter() - start):.0f}/s)",
+                  flush=True)
+    return time.perf_counter() - start
+
+
+def durable_appends(engine: Any, signer: Signer, path: Path, n: int) -> dict[str, float]:
+    policy = policy_module.default()
+    # The real use case, one durable transaction per event, on the big ledger.
+    with SqlUnitOfWork(engine, signer) as uow:
+        services.open_escalation(uow=uow, actor=DEMO_ACTORS["alice"], escalation_id="hot",
+                                 payload={"title": "t", "category": "billing",
+                                          "severity": "high", "customer": {"id": "c"}},
+                                 policy=policy, now=datetime.now(UTC))
+        services.act(uow=uow, actor=DEMO_ACTORS["alice"], escalation_id="hot",
+                     action="acknowledge", payload={"note": "x"}, policy=policy,
+                     now=datetime.now(UTC))
+        uow.commit()
+    start = time.perf_counter()
+    for _ in range(n):
+        with SqlUnitOfWork(engine, signer) as uow:
+            services.act(uow=uow, actor=DEMO_ACTORS["alice"], escalation_id="hot",
+                         action="update", payload={"note": "n", "next_steps": "s"},
+                         policy=policy, now=datetime.now(UTC))
+            uow.commit()
+    baton = rate(n, time.perf_counter() - start)
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("PRAGMA journal_mode=WAL")
+    raw.execute("PRAGMA synchronous=FULL")
+    raw.execute("CREATE TABLE IF NOT EXISTS bench_raw (id INTEGER PRIMARY KEY, body BLOB)")
+    body = b"x" * 600
+    start = time.perf_counter()
+    for _ in range(n):
+        raw.execute("BEGIN IMMEDIATE")
+        raw.execute("INSERT INTO bench_raw (body) VALUES (?)", (body,))
+        raw.execute("COMMIT")
+    raw_rate = rate(n, time.perf_counter() - start)
+    raw.close()
+    return {"append_per_s": round(baton, 1), "raw_sqlite_commit_per_s": round(raw_rate, 1),
+            "ratio": round(baton / raw_rate, 3)}
+
+
+def verify_rates(engine: Any, signer: Signer, tmp: Path) -> dict[str, float]:
+    bundle = tmp / "bundle.jsonl"
+    with engine.connect() as conn, open(bundle, "w") as fh:
+        start = time.perf_counter()
+        events = write_bundle(conn, fh, signer.origin, signer.vkey, datetime.now(UTC))
+        export_s = time.perf_counter() - start
+    start = time.perf_counter()
+    with open(bundle) as fh:
+        report = verify_bundle(fh, signer.vkey)
+    verify_s = time.perf_counter() - start
+    assert report.ok, report.problems
+    bodies = []
+    with open(bundle) as fh:
+        for line in fh:
+            if line.startswith('{"type":"event"'):
+                bodies.append(base64.b64decode(json.loads(line)["bytes"]))
+    start = time.perf_counter()
+    chain = bytes(32)
+    for b in bodies:
+        leaf = hashlib.sha256(b"\x00" + b).digest()
+        chain = hashlib.sha256(b"\x02" + chain + leaf).digest()
+    hash_s = time.perf_counter() - start
+    return {"events": events, "export_per_s": round(rate(events, export_s)),
+            "verify_per_s": round(rate(events, verify_s)),
+            "raw_hashlib_chain_per_s": round(rate(len(bodies), hash_s)),
+            "verify_vs_hashlib": round(hash_s / verify_s, 3),
+            "bundle_mb": round(bundle.stat().st_size / 1e6, 1)}
+
+
+def query_latencies(engine: Any, escalations: int, samples: int) -> dict[str, Any]:
+    rng = random.Random(7)
+    out: dict[str, list[float]] = {"timeline": [], "owner_at": [], "actor_trail": []}
+    with engine.connect() as conn:
+        for _ in range(samples):
+            i = rng.randrange(escalations)
+            t0 = time.perf_counter()
+            timeline.build(records.history(conn, f"e{i}"))
+            out["timeline"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            spans = trails.trail(records.history(conn, f"e{i}"))
+            trails.owner_at(spans, T0 + timedelta(seconds=i * 30, minutes=4))
+            out["owner_at"].append(time.perf_counter() - t0)
+            actor = FINANCE[rng.randrange(200)]
+            since = T0 + timedelta(seconds=rng.randrange(escalations) * 30)
+            t0 = time.perf_counter()
+            trails.actor_spans(conn, actor, since, since + timedelta(hours=2))
+            out["actor_trail"].append(time.perf_counter() - t0)
+    return {k: quantiles(v) for k, v in out.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--escalations", type=int, default=100_000)
+    parser.add_argument("--appends", type=int, default=1000)
+    parser.add_argument("--samples", type=int, default=300)
+    args = parser.parse_args()
+    info = print_machine()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        path = tmp / "ledger.db"
+        engine = db.make_engine(f"sqlite:///{path}")
+        db.create_schema(engine)
+        signer = Signer(Ed25519PrivateKey.generate(), "bench/ledger", every=100_000)
+        with SqlUnitOfWork(engine, signer) as uow:
+            policies.apply(uow, policy_module.default_text(), actor="root", role="admin",
+                           now=T0)
+            for a in DEMO_ACTORS.values():
+                actors.add(uow.conn, a.handle, list(a.roles), a.team, T0)
+            uow.commit()
+        built = build(engine, signer, args.escalations)
+        n_events = args.escalations * 10
+        print(f"built {n_events} events over {args.escalations} escalations in "
+              f"{built:.0f} s ({rate(n_events, built):.0f} events/s, 100 escalations per "
+              f"transaction); file {path.stat().st_size / 1e6:.0f} MB")
+        appends = durable_appends(engine, signer, path, args.appends)
+        print(f"append, one durable transaction per event: {appends['append_per_s']}/s vs "
+              f"raw sqlite3 single-row commit {appends['raw_sqlite_commit_per_s']}/s "
+              f"(ratio {appends['ratio']})")
+        verify = verify_rates(engine, signer, tmp)
+        print(f"offline verify: {verify['verify_per_s']} events/s vs raw hashlib chaining "
+              f"{verify['raw_hashlib_chain_per_s']}/s (ratio {verify['verify_vs_hashlib']}); "
+              f"export {verify['export_per_s']} events/s, bundle {verify['bundle_mb']} MB")
+        queries = query_latencies(engine, args.escalations, args.samples)
+        for name, q in queries.items():
+            print(f"query {name:12} p50 {q['p50_ms']} ms  p95 {q['p95_ms']} ms "
+                  f"(n={q['n']})")
+        engine.dispose()
+    save("ledger", info, {"escalations": args.escalations, "events": n_events,
+                          "build_events_per_s": round(rate(n_events, built)),
+                          "append": appends, "verify": verify, "queries": queries})
+
+
+if __name__ == "__main__":
+    main()
