@@ -175,3 +175,91 @@ def test_two_sweepers_and_api_writers_at_once_never_duplicate_a_breach(server: S
     assert set(per_clock.values()) == {1}, "one breach event per breach"
     assert all((eid, "acknowledge") in per_clock for eid in ids)
     assert server.baton("audit", "verify", "--db").stdout.startswith("OK: ")
+
+
+def test_32_clients_each_drive_their_own_escalation_through_the_lifecycle(
+        server: Server) -> None:
+    api = f"{server.url}/api/v1"
+    steps = [("alice", "acknowledge", {"note": "mine"}),
+             ("alice", "escalate", {"reason": "limit", "trigger": "authority"}),
+             ("fiona", "acknowledge", {"note": "finance"}),
+             ("fiona", "hand-off", {"to": "sue", "context": "over"}),
+             ("sue", "accept-handoff", {}),
+             ("sue", "resolve", {"summary": "refunded"}),
+             ("fay", "debrief", {"what_worked": "a", "what_did_not": "b", "root_cause": "c",
+                                 "lessons": ["d"], "actions": ["e"]})]
+    acknowledged: list[tuple[str, str, int]] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(32)
+
+    def client() -> None:
+        sessions = {h: server.session(h) for h in ("alice", "fiona", "sue", "fay")}
+        barrier.wait()
+        r = sessions["alice"].post(f"{api}/escalations", json=OPEN)
+        if r.status_code != 201:
+            with lock:
+                failures.append(f"open {r.status_code}")
+            return
+        eid = r.json()["id"]
+        for who, action, body in steps:
+            r = sessions[who].post(f"{api}/escalations/{eid}/actions/{action}", json=body)
+            with lock:
+                if r.status_code == 200:
+                    acknowledged.append((eid, action, r.json()["seq"]))
+                else:
+                    failures.append(f"{action} {r.status_code} {r.text[:200]}")
+                    return
+
+    threads = [threading.Thread(target=client) for _ in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert failures == []
+    assert len(acknowledged) == 32 * len(steps)
+    aud = server.session("aud")
+    for eid in {a[0] for a in acknowledged}:
+        events = aud.get(f"{api}/audit/events", params={"escalation": eid}).json()["items"]
+        by_seq = {e["seq"]: e["action"] for e in events}
+        for _, action, seq in (a for a in acknowledged if a[0] == eid):
+            assert by_seq[seq] == action
+        assert events[-1]["to_state"] == "debriefed"
+    assert server.baton("audit", "verify", "--db").stdout.startswith("OK: ")
+    assert server.baton("audit", "replay", "--check").stdout.startswith("OK")
+
+
+def test_error_statuses_idempotency_and_if_match_over_http(server: Server) -> None:
+    api = f"{server.url}/api/v1"
+    alice, aud = server.session("alice"), server.session("aud")
+    eid = alice.post(f"{api}/escalations", json=OPEN).json()["id"]
+
+    def problem(r, status: int) -> dict:  # type: ignore[no-untyped-def]
+        assert r.status_code == status, (r.status_code, r.text)
+        assert r.headers["Content-Type"] == "application/problem+json"
+        return r.json()
+
+    problem(alice.post(f"{api}/escalations", data="{oops",
+                       headers={"Content-Type": "application/json"}), 400)
+    problem(server.session("alice").get(f"{api}/escalations",
+                                        headers={"Authorization": "Bearer wrong"}), 401)
+    assert problem(aud.post(f"{api}/escalations/{eid}/actions/acknowledge",
+                            json={"note": "x"}), 403)["rule"] == "role.read-only"
+    problem(alice.get(f"{api}/escalations/does-not-exist"), 404)
+    assert problem(alice.post(f"{api}/escalations/{eid}/actions/resolve",
+                              json={"summary": "x"}), 409)["state"] == "opened"
+    problem(alice.post(f"{api}/escalations/{eid}/actions/acknowledge", json={"note": "x"},
+                       headers={"If-Match": '"9"'}), 412)
+    assert "note" in problem(alice.post(f"{api}/escalations/{eid}/actions/acknowledge",
+                                        json={}), 422)["errors"]
+    key = {"Idempotency-Key": f"ack-{eid}"}
+    first = alice.post(f"{api}/escalations/{eid}/actions/acknowledge", json={"note": "x"},
+                       headers={**key, "If-Match": '"1"'})
+    again = alice.post(f"{api}/escalations/{eid}/actions/acknowledge", json={"note": "x"},
+                       headers={**key, "If-Match": '"1"'})
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json() and again.headers["Idempotent-Replayed"] == "true"
+    problem(alice.post(f"{api}/escalations/{eid}/actions/acknowledge", json={"note": "y"},
+                       headers=key), 422)
+    events = aud.get(f"{api}/audit/events", params={"escalation": eid}).json()["items"]
+    assert [e["action"] for e in events] == ["open", "acknowledge"]
