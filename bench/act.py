@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, insert, update
@@ -22,7 +20,7 @@ from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, in
 from audit import actors, db, policies
 from audit.ledger import Signer
 from audit.uow import SqlUnitOfWork
-from bench.common import median_of, postgres, print_machine, rate, save
+from bench.common import median_of, on_both_backends, print_machine, rate, save
 from tests.unit.fakes import DEMO_ACTORS
 from tests.unit.helpers import OPEN, PAYLOADS
 from workflow import policy as policy_module
@@ -127,14 +125,9 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     info = print_machine()
-    figures = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        figures["sqlite"] = measure("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}",
-                                    args.escalations, args.runs)
-    if not args.no_postgres:
-        with postgres(durable=True) as cluster:
-            figures["postgresql"] = measure("postgresql", cluster.new_database(),
-                                            args.escalations, args.runs)
+    figures = on_both_backends(
+        lambda name, url: measure(name, url, args.escalations, args.runs),
+        not args.no_postgres)
     save("act", info, figures)
 
 

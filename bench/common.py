@@ -8,7 +8,6 @@ import platform
 import sqlite3
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -94,7 +93,15 @@ def postgres(durable: bool = True) -> Iterator[Any]:
         cluster.stop()
 
 
-def ensure_repo_on_path() -> None:
-    root = str(Path(__file__).resolve().parents[1])
-    if root not in sys.path:
-        sys.path.insert(0, root)
+def on_both_backends(measure: Callable[[str, str], dict[str, Any]],
+                     with_postgres: bool) -> dict[str, Any]:
+    """measure(name, url) on a fresh SQLite file, then on a durable throwaway PostgreSQL."""
+    import tempfile
+
+    figures = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        figures["sqlite"] = measure("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}")
+    if with_postgres:
+        with postgres(durable=True) as cluster:
+            figures["postgresql"] = measure("postgresql", cluster.new_database())
+    return figures

@@ -24,18 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from api.cli import DEMO
-from bench.common import postgres, print_machine, quantiles, save
-from tests.apphelpers import OPEN
+from bench.common import on_both_backends, print_machine, quantiles, save
+from tests.apphelpers import LIFECYCLE, OPEN
 from tests.e2e.conftest import add_actors, start
-
-LIFECYCLE = [("alice", "acknowledge", {"note": "mine"}),
-             ("alice", "escalate", {"reason": "limit", "trigger": "authority"}),
-             ("fiona", "acknowledge", {"note": "finance"}),
-             ("fiona", "hand-off", {"to": "sue", "context": "over"}),
-             ("sue", "accept-handoff", {}),
-             ("sue", "resolve", {"summary": "refunded"}),
-             ("fay", "debrief", {"what_worked": "a", "what_did_not": "b", "root_cause": "c",
-                                 "lessons": ["d"], "actions": ["e"]})]
 
 
 def _client(args: tuple[str, dict[str, str], str, float, float]) -> tuple[int, list[float], int]:
@@ -127,14 +118,9 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     info = print_machine()
-    figures = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        figures["sqlite"] = measure("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}",
-                                    args.clients, args.workers, args.seconds)
-    if not args.no_postgres:
-        with postgres(durable=True) as cluster:
-            figures["postgresql"] = measure("postgresql", cluster.new_database(),
-                                            args.clients, args.workers, args.seconds)
+    figures = on_both_backends(
+        lambda name, url: measure(name, url, args.clients, args.workers, args.seconds),
+        not args.no_postgres)
     save("http", info, figures)
 
 

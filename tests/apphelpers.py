@@ -21,6 +21,16 @@ OPEN = {"title": "Card charged twice", "description": "March invoice charged twi
         "customer": {"id": "cust-42", "name": "Ada Lovelace", "value": "strategic"},
         "amount": {"value": "1200.00", "currency": "USD"}}
 
+# After open: who takes each step of a billing case to its debrief.
+LIFECYCLE = [("alice", "acknowledge", {"note": "mine"}),
+             ("alice", "escalate", {"reason": "limit", "trigger": "authority"}),
+             ("fiona", "acknowledge", {"note": "finance"}),
+             ("fiona", "hand-off", {"to": "sue", "context": "over"}),
+             ("sue", "accept-handoff", {}),
+             ("sue", "resolve", {"summary": "refunded"}),
+             ("fay", "debrief", {"what_worked": "a", "what_did_not": "b", "root_cause": "c",
+                                 "lessons": ["d"], "actions": ["e"]})]
+
 
 @dataclass
 class Client:

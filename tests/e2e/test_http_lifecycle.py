@@ -7,7 +7,7 @@ import subprocess
 import threading
 from collections import Counter
 
-from tests.apphelpers import OPEN
+from tests.apphelpers import LIFECYCLE, OPEN
 from tests.e2e.conftest import BATON, Server
 
 
@@ -180,14 +180,7 @@ def test_two_sweepers_and_api_writers_at_once_never_duplicate_a_breach(server: S
 def test_32_clients_each_drive_their_own_escalation_through_the_lifecycle(
         server: Server) -> None:
     api = f"{server.url}/api/v1"
-    steps = [("alice", "acknowledge", {"note": "mine"}),
-             ("alice", "escalate", {"reason": "limit", "trigger": "authority"}),
-             ("fiona", "acknowledge", {"note": "finance"}),
-             ("fiona", "hand-off", {"to": "sue", "context": "over"}),
-             ("sue", "accept-handoff", {}),
-             ("sue", "resolve", {"summary": "refunded"}),
-             ("fay", "debrief", {"what_worked": "a", "what_did_not": "b", "root_cause": "c",
-                                 "lessons": ["d"], "actions": ["e"]})]
+    steps = LIFECYCLE
     acknowledged: list[tuple[str, str, int]] = []
     failures: list[str] = []
     lock = threading.Lock()
