@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from typing import Any
 
@@ -9,8 +11,37 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
-_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS: dict[str, WriteLock] = {}
 _LOCKS_GUARD = threading.Lock()
+
+
+class WriteLock:
+    """Serialises SQLite writers: threads of this process on a lock, processes (gunicorn
+    workers, sweepers) on an flock'd file beside the database. Waiters wake the moment
+    the writer is done instead of sleeping in SQLite's busy-retry backoff."""
+
+    def __init__(self, database: str | None):
+        self._thread = threading.Lock()
+        self._path = f"{database}-writer.lock" if database else None
+
+    def acquire(self) -> None:
+        self._thread.acquire()
+        if self._path is None:
+            return
+        try:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            if self._path is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                os.close(self._fd)
+        finally:
+            self._thread.release()
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -18,12 +49,17 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def write_lock(engine: Engine) -> threading.Lock:
-    """One lock per database per process: SQLite writers queue here instead of
-    sleeping in SQLite's busy-retry backoff."""
+def write_lock(engine: Engine) -> WriteLock:
+    """The writer lock of an SQLite database (one per database per process)."""
     key = str(engine.url)
+    database = engine.url.database
     with _LOCKS_GUARD:
-        return _WRITE_LOCKS.setdefault(key, threading.Lock())
+        if key not in _WRITE_LOCKS:
+            if database is None or database in ("", ":memory:"):
+                _WRITE_LOCKS[key] = WriteLock(None)
+            else:
+                _WRITE_LOCKS[key] = WriteLock(os.path.abspath(database))
+        return _WRITE_LOCKS[key]
 
 
 def make_engine(url: str, **kw: Any) -> Engine:
