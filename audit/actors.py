@@ -7,7 +7,7 @@ import json
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from audit.errors import AuditError
 from audit.schema import actors
@@ -48,10 +48,13 @@ def revoke(conn: Connection, handle: str, now: datetime) -> None:
         raise ActorError(f"no active actor {handle!r}")
 
 
+_BY_TOKEN = select(actors).where(actors.c.token_hash == bindparam("h"),
+                                 actors.c.revoked_at.is_(None))
+
+
 def by_token(conn: Connection, token: str) -> Actor | None:
     """The active actor holding a token, or None."""
-    row = conn.execute(select(actors).where(
-        actors.c.token_hash == token_hash(token), actors.c.revoked_at.is_(None))).first()
+    row = conn.execute(_BY_TOKEN, {"h": token_hash(token)}).first()
     if row is None:
         return None
     return Actor(row.handle, tuple(json.loads(row.roles)), row.team)

@@ -20,13 +20,13 @@ def _parse(text: str) -> Policy:
 
 
 _BY_VERSION: dict[str, Policy] = {}
+_LATEST = select(policies.c.version).order_by(policies.c.ordinal.desc()).limit(1)
 
 
 def active(conn: Connection) -> Policy | None:
     """The policy in force (the last applied), or None before `baton init`. Only the
     version is read per call; the text is parsed once per process and version."""
-    version = conn.execute(select(policies.c.version).order_by(policies.c.ordinal.desc())
-                           .limit(1)).scalar()
+    version = conn.execute(_LATEST).scalar()
     if version is None:
         return None
     found = _BY_VERSION.get(version)

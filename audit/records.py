@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from audit.projection import parse_time
 from audit.schema import content, erasures, ledger
@@ -80,11 +80,37 @@ def to_event(record: dict[str, Any]) -> Event:
     )
 
 
+_OPEN_EVENT = select(ledger.c.seq, ledger.c.body).where(
+    ledger.c.escalation_id == bindparam("e"), ledger.c.escalation_seq == 0)
+_CONTENT_OF = select(content.c.field, content.c.text).where(content.c.seq == bindparam("s"))
+_ERASED_OF = select(erasures).where(erasures.c.seq == bindparam("s"))
+OPENING_TEXTS = ("title", "description", "customer_name", "customer_contact")
+
+
+def _one_escalation_texts(conn: Connection, escalation_id: str) -> dict[str, dict[str, Any]]:
+    row = conn.execute(_OPEN_EVENT, {"e": escalation_id}).first()
+    if row is None:
+        return {}
+    payload = json.loads(row.body).get("payload", {})
+    committed = [k for k, v in payload.items() if isinstance(v, dict) and "commitment" in v]
+    texts = dict(conn.execute(_CONTENT_OF, {"s": row.seq}).all())
+    erased: dict[str, Any] = {}
+    if len(texts) < len(committed):
+        erased = {r.field: {"at": r.erased_at, "by": r.erased_by, "erasure_seq": r.erase_seq}
+                  for r in conn.execute(_ERASED_OF, {"s": row.seq})}
+    out: dict[str, Any] = {k: texts.get(k) for k in OPENING_TEXTS}
+    out["erased"] = {k: erased.get(k, {"at": None, "by": None}) for k in committed
+                     if k not in texts}
+    return {escalation_id: out}
+
+
 def escalation_texts(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
     """The personal fields given at opening (title, description, customer name and
     contact) of each escalation, with what was erased."""
     if not ids:
         return {}
+    if len(ids) == 1:
+        return _one_escalation_texts(conn, ids[0])
     rows = conn.execute(select(ledger).where(ledger.c.escalation_id.in_(ids),
                                              ledger.c.escalation_seq == 0)).all()
     out = {}

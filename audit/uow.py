@@ -7,11 +7,13 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from audit import db, ledger, projection
 from audit.schema import actors
 from workflow.model import Actor, Escalation, Event
+
+_ACTOR = select(actors).where(actors.c.handle == bindparam("h"), actors.c.revoked_at.is_(None))
 
 
 class SqlEscalations:
@@ -39,8 +41,7 @@ class SqlActors:
 
     def get(self, handle: str) -> Actor | None:
         """The active actor, or None."""
-        row = self._uow.conn.execute(select(actors).where(
-            actors.c.handle == handle, actors.c.revoked_at.is_(None))).first()
+        row = self._uow.conn.execute(_ACTOR, {"h": handle}).first()
         if row is None:
             return None
         return Actor(row.handle, tuple(json.loads(row.roles)), row.team)
