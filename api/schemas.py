@@ -341,7 +341,10 @@ class ErasureSchema(ma.Schema):
 class MetricsArgsSchema(ma.Schema):
     since = f.AwareDateTime(format="iso")
     until = f.AwareDateTime(format="iso")
-    group_by = f.String(validate=v.OneOf(["team", "role", "category", "severity", "tier"]))
+    group_by = f.String(validate=v.OneOf(["team", "role", "category", "severity", "tier"]),
+                        metadata={"description": "team: where the escalation is now; role: "
+                                  "the role of its first responder; tier: the highest "
+                                  "tier it reached"})
 
 
 class MetricsSchema(ma.Schema):
