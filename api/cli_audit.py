@@ -1,0 +1,217 @@
+"""`baton audit|content|sla|metrics|diagram`: the ledger, erasure, SLA sweeps, figures."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.baton import Baton
+from api.cli_common import fail, info, parse_now, with_baton
+from audit import erasure, note
+from audit.errors import AuditError
+from audit.export import verify_db, write_bundle
+from audit.replaycheck import differences
+from audit.verify import print_report, verify_bundle
+from workflow import policy as policy_module
+from workflow.lifecycle import lifecycle
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Export, verify, checkpoint and replay the ledger."""
+
+
+@audit_group.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="-",
+              help="Bundle file (default: stdout)")
+@with_baton
+def audit_export(baton: Baton, output: str) -> None:
+    """Write a JSON Lines bundle: events, content, checkpoints and the public key.
+    A checkpoint of the whole log is signed first, so every event is under a signature."""
+    with baton.uow() as uow:
+        if uow.head().size > uow.head().checkpoint_size:
+            uow.checkpoint(baton.now(), force=True)
+        uow.commit()
+    with baton.engine.connect() as conn:
+        if output == "-":
+            count = write_bundle(conn, sys.stdout, baton.origin, baton.vkey, baton.now())
+        else:
+            with open(output, "w", encoding="utf-8") as fh:
+                count = write_bundle(conn, fh, baton.origin, baton.vkey, baton.now())
+    info(f"exported {count} events")
+
+
+@audit_group.command("verify")
+@click.argument("bundle", required=False, type=click.Path(dir_okay=False))
+@click.option("--db", "live", is_flag=True, help="Verify the live database instead")
+@click.option("--public-key", type=click.Path(dir_okay=False),
+              help="Verifier key file you trust (default: the bundle's own / the configured)")
+@click.option("--trusted-checkpoint", multiple=True, type=click.Path(dir_okay=False),
+              help="A checkpoint note you held earlier (repeatable)")
+@with_baton
+def audit_verify(baton: Baton, bundle: str | None, live: bool, public_key: str | None,
+                 trusted_checkpoint: tuple[str, ...]) -> None:
+    """Check signatures, sequence, leaves, chain, roots, held checkpoints and content."""
+    vkey = note.read_verifier_key(public_key) if public_key else None
+    held = [Path(p).read_text(encoding="utf-8") for p in trusted_checkpoint]
+    if live == (bundle is not None):
+        fail("give a BUNDLE or --db", 2)
+    if live:
+        with baton.engine.connect() as conn:
+            report = verify_db(conn, vkey or baton.vkey, baton.origin, held,
+                               progress=sys.stderr)
+    else:
+        assert bundle is not None
+        with open(bundle, encoding="utf-8") as fh:
+            report = verify_bundle(fh, vkey, held, progress=sys.stderr)
+    sys.exit(print_report(report))
+
+
+@audit_group.command("checkpoint")
+@with_baton
+def audit_checkpoint(baton: Baton) -> None:
+    """Sign a checkpoint of the log now and print it."""
+    with baton.uow() as uow:
+        text = uow.checkpoint(baton.now(), force=True)
+        uow.commit()
+    if text is None:
+        fail("no signing key: run `baton init`")
+    click.echo(text, nl=False)
+
+
+@audit_group.command("public-key")
+@with_baton
+def audit_public_key(baton: Baton) -> None:
+    """Print the checkpoint verifier key (save it for `audit verify --public-key`)."""
+    click.echo(baton.vkey)
+
+
+@audit_group.command("replay")
+@click.option("--check", is_flag=True, required=True,
+              help="Rebuild every projection from the ledger and compare")
+@with_baton
+def audit_replay(baton: Baton, check: bool) -> None:
+    """Report every escalation whose stored state differs from its replayed events."""
+    with baton.engine.connect() as conn:
+        found = list(differences(conn))
+    for line in found:
+        click.echo(line)
+    if found:
+        fail(f"{len(found)} escalation(s) differ from their replay")
+    click.echo("OK: every stored state equals the replay of its events")
+
+
+@click.group("content")
+def content_group() -> None:
+    """Erase personal content (the record of who did what stays)."""
+
+
+@content_group.command("erase")
+@click.option("--customer", required=True, help="The customer id given at opening")
+@click.option("--as", "handle", default="system", help="Who erases (recorded)")
+@with_baton
+def content_erase(baton: Baton, customer: str, handle: str) -> None:
+    """Erase the content of every escalation of a customer (legal holds are kept)."""
+    with baton.uow() as uow:
+        done = erasure.erase_customer(uow, customer, actor=handle, role="admin",
+                                      now=baton.now(), policy=baton.policy(uow.conn))
+        uow.commit()
+    click.echo(json.dumps({"customer_id": customer, "events": done.events,
+                           "fields": done.fields, "held": done.held}))
+
+
+@content_group.command("sweep")
+@click.option("--now", "now_text", default=None, help="RFC 3339 time (default: now)")
+@with_baton
+def content_sweep(baton: Baton, now_text: str | None) -> None:
+    """Erase content whose category's retention period has passed (not under hold)."""
+    now = parse_now(now_text)
+    with baton.uow() as uow:
+        done = erasure.retention_sweep(uow, actor="system", role="system", now=now,
+                                       policy=baton.policy(uow.conn))
+        uow.commit()
+    click.echo(json.dumps({"events": done.events, "fields": done.fields, "held": done.held}))
+
+
+@click.group("sla")
+def sla_group() -> None:
+    """SLA clocks: sweep for breaches."""
+
+
+@sla_group.command("sweep")
+@click.option("--now", "now_text", default=None, help="RFC 3339 time (default: now)")
+@click.option("--loop", is_flag=True, help="Keep sweeping every --interval seconds")
+@click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(0.1))
+@with_baton
+def sla_sweep(baton: Baton, now_text: str | None, loop: bool, interval: float) -> None:
+    """Record every breach now due, once: the breach, a temporary owner, the notice.
+    Safe to run on several processes or machines at once."""
+    import time
+
+    from audit.sweeper import sweep
+
+    while True:
+        now = parse_now(now_text)
+        done = sweep(baton.uow, lambda uow: baton.policy(uow.conn), now)
+        click.echo(json.dumps({"at": now.isoformat(), "escalations": done.escalations,
+                               "events": done.events}))
+        if not loop:
+            return
+        time.sleep(interval)
+
+
+@click.group("metrics")
+def metrics_group() -> None:
+    """Escalation metrics from the ledger."""
+
+
+@metrics_group.command("report")
+@click.option("--since", "since_text", default=None, help="RFC 3339 (inclusive)")
+@click.option("--until", "until_text", default=None, help="RFC 3339 (exclusive)")
+@click.option("--group-by", type=click.Choice(["team", "role", "category", "severity",
+                                               "tier"]), default=None)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
+              default="table", show_default=True)
+@with_baton
+def metrics_report(baton: Baton, since_text: str | None, until_text: str | None,
+                   group_by: str | None, fmt: str) -> None:
+    """The same figures as GET /api/v1/metrics/escalations, in the terminal."""
+    import csv
+
+    from audit import metrics
+
+    since = parse_now(since_text) if since_text else None
+    until = parse_now(until_text) if until_text else None
+    with baton.engine.connect() as conn:
+        data = metrics.report(conn, since, until, group_by, baton.policy(conn).max_tier)
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+        return
+    rows = metrics.flat(data)
+    if fmt == "csv":
+        fields = list(dict.fromkeys(k for r in rows for k in r))
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    for row in rows:
+        click.echo(f"== {group_by or 'all'}: {row['key']}")
+        for key, value in row.items():
+            if key != "key":
+                shown = f"{value:.3f}" if isinstance(value, float) else value
+                click.echo(f"  {key:40} {shown}")
+
+
+@click.command("diagram")
+@with_baton
+def diagram(baton: Baton) -> None:
+    """Print the lifecycle as a Mermaid state diagram (from the policy's tier count)."""
+    try:
+        tiers = baton.policy().max_tier
+    except (AuditError, SQLAlchemyError):  # no database yet: the shipped policy
+        tiers = policy_module.default().max_tier
+    click.echo(lifecycle(tiers).mermaid(), nl=False)

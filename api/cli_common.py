@@ -1,0 +1,64 @@
+"""Shared pieces of the `baton` commands: one-line errors, messages on stderr, --now."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.baton import Baton
+from api.config import settings
+from audit.errors import AuditError
+from workflow.errors import WorkflowError
+
+
+def fail(message: str, code: int = 1) -> None:
+    """One line on stderr and a non-zero exit: never a traceback."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def info(message: str) -> None:
+    """A message for people: stderr, so stdout stays clean for pipes."""
+    click.echo(message, err=True)
+
+
+def parse_now(value: str | None) -> datetime:
+    """--now RFC3339, or the wall clock."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("give a time zone, e.g. 2026-03-02T09:00:00Z")
+    return moment
+
+
+def with_baton(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --database-url and --signing-key, build the Baton, and turn errors into
+    one-line messages."""
+
+    @click.option("--database-url", envvar="BATON_DATABASE_URL", default=None,
+                  help="SQLAlchemy URL (default: BATON_DATABASE_URL or sqlite:///baton.db)")
+    @click.option("--signing-key", envvar="BATON_SIGNING_KEY", default=None,
+                  help="Ed25519 private key file for checkpoints")
+    @functools.wraps(func)
+    def wrapper(*args: Any, database_url: str | None, signing_key: str | None,
+                **kwargs: Any) -> Any:
+        try:
+            baton = Baton(settings({"BATON_DATABASE_URL": database_url,
+                                    "BATON_SIGNING_KEY": signing_key}))
+            return func(baton, *args, **kwargs)
+        except (WorkflowError, AuditError, ValueError, OSError) as exc:
+            fail(str(exc))
+        except SQLAlchemyError as exc:
+            fail(f"database: {str(exc.orig) if hasattr(exc, 'orig') else exc}".splitlines()[0])
+
+    return wrapper
