@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -53,12 +54,22 @@ def health() -> tuple[dict[str, str], int]:
 
 
 class LedgerCollector:
-    """Figures read from the database at scrape time (every worker sees the same)."""
+    """Figures read from the database at scrape time (every worker sees the same), kept
+    for a few seconds so that frequent scrapes of a large ledger stay cheap."""
+
+    TTL_SECONDS = 10.0
 
     def __init__(self, app: Flask):
         self.app = app
+        self._cached: tuple[float, list[Any]] | None = None
 
     def collect(self) -> Iterator[Any]:
+        now = time.monotonic()
+        if self._cached is None or now - self._cached[0] > self.TTL_SECONDS:
+            self._cached = (now, list(self._read()))
+        yield from self._cached[1]
+
+    def _read(self) -> Iterator[Any]:
         baton = self.app.extensions["baton"]
         with baton.engine.connect() as conn:
             by_state = conn.execute(select(escalations.c.state, escalations.c.tier,
