@@ -6,31 +6,24 @@ There is deliberately no function here that updates or deletes a ledger row.
 from __future__ import annotations
 
 import base64
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, insert, select
 
 from audit import merkle, note
 from audit.canonical import canonical_bytes, commitment, content_text, new_salt
 from audit.errors import CheckpointMissing, LedgerRefused, ProofUnavailable
-from audit.schema import checkpoints, content, ledger, log_head, merkle_nodes
+from audit.rawsql import Raw
+from audit.schema import checkpoints, ledger, merkle_nodes
 from workflow.model import PERSONAL_FIELDS, Event, rfc3339
 
 FORMAT = 1
 NODE_LEVEL_MIN = 4  # subtrees of 16+ leaves are stored; smaller ones are rehashed
-
-
-# The hot path's statements, built once: per-call .values() costs more than the commit.
-_INSERT_LEDGER = insert(ledger)
-_INSERT_NODE = insert(merkle_nodes)
-_INSERT_CONTENT = insert(content)
-_UPDATE_HEAD = update(log_head).where(log_head.c.id == 1)
-_HEAD = select(log_head).where(log_head.c.id == 1)
-_HEAD_LOCKED = _HEAD.with_for_update()
 
 
 @dataclass
@@ -70,13 +63,27 @@ class Appended:
     contents: list[tuple[str, bytes, str]] = field(default_factory=list)
 
 
+_HEAD_SQL = ("SELECT size, chain_hash, compact_range, checkpoint_size, checkpoint_at "
+             "FROM log_head WHERE id = 1")
+_INSERT_LEDGER_SQL = (
+    "INSERT INTO ledger (seq, escalation_id, escalation_seq, action, actor, owner, at, body, "
+    "leaf_hash, prev_chain, chain_hash) VALUES (:seq, :escalation_id, :escalation_seq, "
+    ":action, :actor, :owner, :at, :body, :leaf_hash, :prev_chain, :chain_hash)")
+_INSERT_NODE_SQL = "INSERT INTO merkle_nodes (level, idx, hash) VALUES (:level, :idx, :hash)"
+_INSERT_CONTENT_SQL = ("INSERT INTO content (seq, field, escalation_id, customer_id, salt, text)"
+                       " VALUES (:seq, :field, :escalation_id, :customer_id, :salt, :text)")
+_UPDATE_HEAD_SQL = ("UPDATE log_head SET size = :size, chain_hash = :chain_hash, "
+                    "compact_range = :compact_range, checkpoint_size = :checkpoint_size, "
+                    "checkpoint_at = :checkpoint_at WHERE id = 1")
+
+
 def read_head(conn: Connection, lock: bool = True) -> Head:
     """The log head; on PostgreSQL `lock` takes the row lock that serialises appends."""
-    locked = lock and conn.dialect.name != "sqlite"
-    row = conn.execute(_HEAD_LOCKED if locked else _HEAD).one()
-    return Head(row.size, row.chain_hash,
-                merkle.CompactRange.from_bytes(row.size, row.compact_range),
-                row.checkpoint_size, row.checkpoint_at)
+    raw = Raw(conn)
+    sql = _HEAD_SQL + (" FOR UPDATE" if lock and raw.postgres else "")
+    size, chain, compact, cp_size, cp_at = raw.one(sql, {})
+    return Head(size, bytes(chain), merkle.CompactRange.from_bytes(size, bytes(compact)),
+                cp_size, cp_at)
 
 
 def event_body(event: Event, seq: int) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -116,19 +123,20 @@ def append(conn: Connection, head: Head, record: dict[str, Any],
     leaf = merkle.leaf_hash(body)
     chain = merkle.chain_hash(head.chain, leaf)
     made = head.range.append(leaf)
+    raw = Raw(conn)
     try:
-        conn.execute(_INSERT_LEDGER, {
+        raw.run(_INSERT_LEDGER_SQL, {
             "seq": seq, "escalation_id": record.get("escalation_id"),
             "escalation_seq": record.get("version"), "action": record["action"],
             "actor": record["actor"], "owner": record.get("to_owner"), "at": record["at"],
             "body": body, "leaf_hash": leaf, "prev_chain": head.chain, "chain_hash": chain})
-    except IntegrityError as exc:
-        raise LedgerRefused(str(exc.orig)) from None
+    except (sqlite3.IntegrityError, psycopg.errors.IntegrityError) as exc:
+        raise LedgerRefused(str(exc)) from None
     nodes = [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in made if lv >= NODE_LEVEL_MIN]
     if nodes:
-        conn.execute(_INSERT_NODE, nodes)
+        raw.many(_INSERT_NODE_SQL, nodes)
     if stored:
-        conn.execute(_INSERT_CONTENT, [
+        raw.many(_INSERT_CONTENT_SQL, [
             {"seq": seq, "field": k, "escalation_id": record.get("escalation_id"),
              "customer_id": customer_id, "salt": s, "text": t} for k, s, t in stored])
     head.size += 1
@@ -138,7 +146,7 @@ def append(conn: Connection, head: Head, record: dict[str, Any],
 
 def write_head(conn: Connection, head: Head) -> None:
     """Store the head after the appends of this transaction."""
-    conn.execute(_UPDATE_HEAD, {
+    Raw(conn).run(_UPDATE_HEAD_SQL, {
         "size": head.size, "chain_hash": head.chain, "compact_range": head.range.to_bytes(),
         "checkpoint_size": head.checkpoint_size, "checkpoint_at": head.checkpoint_at})
 

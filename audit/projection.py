@@ -6,19 +6,26 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, select
 
-from audit.schema import escalations, ownership_spans
+from audit.rawsql import Raw
+from audit.schema import escalations
 from workflow import sla
 from workflow.errors import VersionConflict
 from workflow.model import Escalation, Event, rfc3339
 
-_INSERT = insert(escalations)
-# Compare-and-swap on the version: built once, bound per call.
-_UPDATE = update(escalations).where(escalations.c.id == bindparam("b_id"),
-                                    escalations.c.version == bindparam("b_version"))
-_LOAD = select(escalations.c.snapshot).where(escalations.c.id == bindparam("b_id"))
-_LOAD_LOCKED = _LOAD.with_for_update()
+_COLUMNS = ("state", "tier", "team", "owner", "acting_owner", "category", "severity",
+            "customer_id", "version", "created_at", "updated_at", "next_due", "snapshot")
+_INSERT_SQL = (f"INSERT INTO escalations (id, {', '.join(_COLUMNS)}) VALUES (:id, "
+               + ", ".join(f":{c}" for c in _COLUMNS) + ")")
+# Compare-and-swap on the version.
+_UPDATE_SQL = ("UPDATE escalations SET " + ", ".join(f"{c} = :{c}" for c in _COLUMNS)
+               + " WHERE id = :id AND version = :expected")
+_LOAD_SQL = "SELECT snapshot FROM escalations WHERE id = :id"
+_OPEN_SPAN_SQL = ("INSERT INTO ownership_spans (escalation_id, owner, kind, started_at, "
+                  "ended_at) VALUES (:escalation_id, :owner, :kind, :started_at, NULL)")
+_CLOSE_SPAN_SQL = ("UPDATE ownership_spans SET ended_at = :ended_at WHERE escalation_id = "
+                   ":escalation_id AND kind = :kind AND ended_at IS NULL")
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -39,9 +46,10 @@ def from_snapshot(data: dict[str, Any]) -> Escalation:
 def load(conn: Connection, escalation_id: str, lock: bool = False) -> Escalation | None:
     """The stored state of one escalation, or None (with `lock`, FOR UPDATE on PostgreSQL;
     SQLite's writers are already serialised by BEGIN IMMEDIATE)."""
-    locked = lock and conn.dialect.name != "sqlite"
-    text = conn.execute(_LOAD_LOCKED if locked else _LOAD, {"b_id": escalation_id}).scalar()
-    return from_snapshot(json.loads(text)) if text is not None else None
+    raw = Raw(conn)
+    sql = _LOAD_SQL + (" FOR UPDATE" if lock and raw.postgres else "")
+    row = raw.one(sql, {"id": escalation_id})
+    return from_snapshot(json.loads(row[0])) if row is not None else None
 
 
 def lock(conn: Connection, escalation_ids: list[str]) -> None:
@@ -63,34 +71,29 @@ def save(conn: Connection, esc: Escalation) -> None:
         "next_due": sla.next_due(esc),
         "snapshot": json.dumps(snap, sort_keys=True, separators=(",", ":")),
     }
+    raw = Raw(conn)
     if esc.version == 1:
-        conn.execute(_INSERT, {"id": esc.id, **values})
+        raw.run(_INSERT_SQL, {"id": esc.id, **values})
         return
-    result = conn.execute(_UPDATE, {"b_id": esc.id, "b_version": esc.version - 1, **values})
-    if result.rowcount != 1:
+    if raw.run(_UPDATE_SQL, {"id": esc.id, "expected": esc.version - 1, **values}) != 1:
         actual = conn.execute(select(escalations.c.version).where(
             escalations.c.id == esc.id)).scalar() or 0
         raise VersionConflict(esc.id, esc.version - 1, actual)
 
 
-_OPEN_SPAN = insert(ownership_spans)
-_CLOSE_SPAN = update(ownership_spans).where(
-    ownership_spans.c.escalation_id == bindparam("b_id"),
-    ownership_spans.c.kind == bindparam("b_kind"),
-    ownership_spans.c.ended_at.is_(None))
-
 
 def track_spans(conn: Connection, event: Event) -> None:
     """Keep ownership_spans in step with an event (the same rules as audit.trails)."""
     at = rfc3339(event.at)
+    raw = Raw(conn)
 
     def close(kind: str) -> None:
-        conn.execute(_CLOSE_SPAN, {"b_id": event.escalation_id, "b_kind": kind,
-                                   "ended_at": at})
+        raw.run(_CLOSE_SPAN_SQL, {"escalation_id": event.escalation_id, "kind": kind,
+                                  "ended_at": at})
 
     def open_(owner: str, kind: str) -> None:
-        conn.execute(_OPEN_SPAN, {"escalation_id": event.escalation_id, "owner": owner,
-                                  "kind": kind, "started_at": at, "ended_at": None})
+        raw.run(_OPEN_SPAN_SQL, {"escalation_id": event.escalation_id, "owner": owner,
+                                 "kind": kind, "started_at": at})
 
     if event.to_owner != event.from_owner:
         if event.from_owner:

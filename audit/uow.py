@@ -7,13 +7,13 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine
 
 from audit import db, ledger, projection
-from audit.schema import actors
+from audit.rawsql import Raw
 from workflow.model import Actor, Escalation, Event
 
-_ACTOR = select(actors).where(actors.c.handle == bindparam("h"), actors.c.revoked_at.is_(None))
+_ACTOR_SQL = "SELECT handle, roles, team FROM actors WHERE handle = :h AND revoked_at IS NULL"
 
 
 class SqlEscalations:
@@ -41,10 +41,10 @@ class SqlActors:
 
     def get(self, handle: str) -> Actor | None:
         """The active actor, or None."""
-        row = self._uow.conn.execute(_ACTOR, {"h": handle}).first()
+        row = Raw(self._uow.conn).one(_ACTOR_SQL, {"h": handle})
         if row is None:
             return None
-        return Actor(row.handle, tuple(json.loads(row.roles)), row.team)
+        return Actor(row[0], tuple(json.loads(row[1])), row[2])
 
 
 class SqlUnitOfWork:
