@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
+import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.baton import Baton
@@ -212,6 +214,7 @@ def diagram(baton: Baton) -> None:
     """Print the lifecycle as a Mermaid state diagram (from the policy's tier count)."""
     try:
         tiers = baton.policy().max_tier
-    except (AuditError, SQLAlchemyError):  # no database yet: the shipped policy
+    except (AuditError, SQLAlchemyError, sqlite3.Error, psycopg.Error):
+        # no database yet: draw the shipped policy's lifecycle
         tiers = policy_module.default().max_tier
     click.echo(lifecycle(tiers).mermaid(), nl=False)

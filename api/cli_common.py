@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import click
+import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.baton import Baton
@@ -60,5 +62,7 @@ def with_baton(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(str(exc))
         except SQLAlchemyError as exc:
             fail(f"database: {str(exc.orig) if hasattr(exc, 'orig') else exc}".splitlines()[0])
+        except (sqlite3.Error, psycopg.Error) as exc:
+            fail(f"database: {exc}".splitlines()[0])
 
     return wrapper

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 import marshmallow as ma
+import psycopg
 from flask import Flask, Response, json
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from werkzeug.exceptions import HTTPException
@@ -124,7 +126,8 @@ def from_exception(error: Exception) -> Response:
         return problem(422, "invalid-input", "Invalid input", str(error))
     if isinstance(error, (WorkflowError, AuditError)):
         return problem(400, "refused", "Refused", str(error))
-    if isinstance(error, (OperationalError, ProgrammingError)):
+    if isinstance(error, (OperationalError, ProgrammingError, sqlite3.OperationalError,
+                          psycopg.ProgrammingError, psycopg.OperationalError)):
         text = str(error)
         if "no such table" in text or "does not exist" in text:
             return problem(503, "not-initialised", "Not initialised",

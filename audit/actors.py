@@ -7,9 +7,10 @@ import json
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from audit.errors import AuditError
+from audit.rawsql import Raw
 from audit.schema import actors
 from workflow.model import Actor, rfc3339
 
@@ -48,16 +49,16 @@ def revoke(conn: Connection, handle: str, now: datetime) -> None:
         raise ActorError(f"no active actor {handle!r}")
 
 
-_BY_TOKEN = select(actors).where(actors.c.token_hash == bindparam("h"),
-                                 actors.c.revoked_at.is_(None))
+_BY_TOKEN_SQL = ("SELECT handle, roles, team FROM actors "
+                 "WHERE token_hash = :h AND revoked_at IS NULL")
 
 
 def by_token(conn: Connection, token: str) -> Actor | None:
     """The active actor holding a token, or None."""
-    row = conn.execute(_BY_TOKEN, {"h": token_hash(token)}).first()
+    row = Raw(conn).one(_BY_TOKEN_SQL, {"h": token_hash(token)})
     if row is None:
         return None
-    return Actor(row.handle, tuple(json.loads(row.roles)), row.team)
+    return Actor(row[0], tuple(json.loads(row[1])), row[2])
 
 
 def listing(conn: Connection) -> list[dict[str, object]]:

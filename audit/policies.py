@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from sqlalchemy import Connection, insert, select
 
+from audit.rawsql import Raw
 from audit.schema import policies
 from audit.uow import SqlUnitOfWork
 from workflow import policy as policy_module
@@ -20,15 +21,16 @@ def _parse(text: str) -> Policy:
 
 
 _BY_VERSION: dict[str, Policy] = {}
-_LATEST = select(policies.c.version).order_by(policies.c.ordinal.desc()).limit(1)
+_LATEST_SQL = "SELECT version FROM policies ORDER BY ordinal DESC LIMIT 1"
 
 
 def active(conn: Connection) -> Policy | None:
     """The policy in force (the last applied), or None before `baton init`. Only the
     version is read per call; the text is parsed once per process and version."""
-    version = conn.execute(_LATEST).scalar()
-    if version is None:
+    row = Raw(conn).one(_LATEST_SQL, {})
+    if row is None:
         return None
+    version = row[0]
     found = _BY_VERSION.get(version)
     if found is None:
         text = conn.execute(select(policies.c.text).where(policies.c.version == version)

@@ -256,3 +256,16 @@ def test_error_statuses_idempotency_and_if_match_over_http(server: Server) -> No
                        headers=key), 422)
     events = aud.get(f"{api}/audit/events", params={"escalation": eid}).json()["items"]
     assert [e["action"] for e in events] == ["open", "acknowledge"]
+
+
+def test_commands_on_a_database_that_was_never_initialised(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}",
+           "BATON_SIGNING_KEY": str(tmp_path / "none.key")}
+    out = subprocess.run([*BATON, "actors", "list"], cwd=tmp_path, env=env, text=True,
+                         capture_output=True)
+    assert out.returncode == 1 and out.stderr.startswith("error: database: no such table")
+    out = subprocess.run([*BATON, "diagram"], cwd=tmp_path, env=env, text=True,
+                         capture_output=True)
+    assert out.returncode == 0 and out.stdout.startswith("stateDiagram-v2")
