@@ -17,10 +17,9 @@ from typing import Any
 
 from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, insert, update
 
-from audit import actors, db, policies
 from audit.ledger import Signer
 from audit.uow import SqlUnitOfWork
-from bench.common import median_of, on_both_backends, print_machine, rate, save
+from bench.common import initialised, median_of, on_both_backends, print_machine, rate, save
 from tests.unit.fakes import DEMO_ACTORS
 from tests.unit.helpers import OPEN, PAYLOADS
 from workflow import policy as policy_module
@@ -46,18 +45,8 @@ plain_state = Table(
 
 
 def prepare(url: str) -> Any:
-    engine = db.make_engine(url)
-    db.create_schema(engine)
+    engine, signer = initialised(url, "bench/log", 1000, datetime.now(UTC))
     plain.create_all(engine)
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    signer = Signer(Ed25519PrivateKey.generate(), "bench/log", every=1000)
-    now = datetime.now(UTC)
-    with SqlUnitOfWork(engine, signer) as uow:
-        policies.apply(uow, policy_module.default_text(), actor="root", role="admin", now=now)
-        for a in DEMO_ACTORS.values():
-            actors.add(uow.conn, a.handle, list(a.roles), a.team, now)
-        uow.commit()
     return engine, signer
 
 

@@ -105,3 +105,24 @@ def on_both_backends(measure: Callable[[str, str], dict[str, Any]],
         with postgres(durable=True) as cluster:
             figures["postgresql"] = measure("postgresql", cluster.new_database())
     return figures
+
+
+def initialised(url: str, origin: str, every: int, now: datetime) -> tuple[Any, Any]:
+    """A migrated database with the default policy and the demo actors, and its signer."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from audit import actors, db, policies
+    from audit.ledger import Signer
+    from audit.uow import SqlUnitOfWork
+    from tests.unit.fakes import DEMO_ACTORS
+    from workflow import policy as policy_module
+
+    engine = db.make_engine(url)
+    db.create_schema(engine)
+    signer = Signer(Ed25519PrivateKey.generate(), origin, every=every)
+    with SqlUnitOfWork(engine, signer) as uow:
+        policies.apply(uow, policy_module.default_text(), actor="root", role="admin", now=now)
+        for a in DEMO_ACTORS.values():
+            actors.add(uow.conn, a.handle, list(a.roles), a.team, now)
+        uow.commit()
+    return engine, signer

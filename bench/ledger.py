@@ -24,14 +24,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from audit import actors, db, policies, records, timeline, trails
+from audit import records, timeline, trails
 from audit.export import write_bundle
 from audit.ledger import Signer
 from audit.uow import SqlUnitOfWork
 from audit.verify import verify_bundle
-from bench.common import print_machine, quantiles, rate, save
+from bench.common import initialised, print_machine, quantiles, rate, save
 from tests.unit.fakes import DEMO_ACTORS
 from workflow import policy as policy_module
 from workflow import services
@@ -201,15 +199,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         path = tmp / "ledger.db"
-        engine = db.make_engine(f"sqlite:///{path}")
-        db.create_schema(engine)
-        signer = Signer(Ed25519PrivateKey.generate(), "bench/ledger", every=100_000)
-        with SqlUnitOfWork(engine, signer) as uow:
-            policies.apply(uow, policy_module.default_text(), actor="root", role="admin",
-                           now=T0)
-            for a in DEMO_ACTORS.values():
-                actors.add(uow.conn, a.handle, list(a.roles), a.team, T0)
-            uow.commit()
+        engine, signer = initialised(f"sqlite:///{path}", "bench/ledger", 100_000, T0)
         built = build(engine, signer, args.escalations)
         n_events = args.escalations * 10
         print(f"built {n_events} events over {args.escalations} escalations in "

@@ -17,16 +17,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from audit import actors, db, policies
-from audit.ledger import Signer
 from audit.schema import escalations
 from audit.sweeper import candidates_query, sweep
 from audit.uow import SqlUnitOfWork
-from bench.common import print_machine, save
-from tests.unit.fakes import DEMO_ACTORS
+from bench.common import initialised, print_machine, save
 from workflow import policy as policy_module
 from workflow import sla
 from workflow.model import Escalation, Event, rfc3339
@@ -77,15 +73,8 @@ def main() -> None:
     info = print_machine()
     policy = policy_module.default()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = db.make_engine(f"sqlite:///{Path(tmp) / 'sweep.db'}")
-        db.create_schema(engine)
-        signer = Signer(Ed25519PrivateKey.generate(), "bench/sweep", every=100_000)
-        with SqlUnitOfWork(engine, signer) as uow:
-            policies.apply(uow, policy_module.default_text(), actor="root", role="admin",
-                           now=NOW)
-            for a in DEMO_ACTORS.values():
-                actors.add(uow.conn, a.handle, list(a.roles), a.team, NOW)
-            uow.commit()
+        engine, signer = initialised(f"sqlite:///{Path(tmp) / 'sweep.db'}", "bench/sweep",
+                                     100_000, NOW)
         t0 = time.perf_counter()
         build(engine, signer, args.escalations, args.due)
         print(f"built {args.escalations} open escalations ({args.due} late) in "
