@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 
+from api.baton import current as current_baton
 from api.problems import problem
 from audit import actors
 from workflow.errors import AuthorityDenied
@@ -28,8 +29,7 @@ def _authenticate() -> Response | None:
     if scheme.lower() != "bearer" or not token.strip():
         return problem(401, "unauthenticated", "Unauthenticated",
                        "send Authorization: Bearer TOKEN")
-    baton = current_app.extensions["baton"]
-    with baton.engine.connect() as conn:
+    with current_baton().engine.connect() as conn:
         actor = actors.by_token(conn, token.strip())
     if actor is None:
         return problem(401, "unauthenticated", "Unauthenticated",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Engine
 
 from audit import db, note, policies
@@ -18,6 +19,12 @@ from workflow.policy import Policy
 
 class NotInitialised(AuditError):
     """The database has no policy yet: `baton init` has not run."""
+
+
+def current() -> Baton:
+    """The Baton of the app handling this request."""
+    baton: Baton = current_app.extensions["baton"]
+    return baton
 
 
 def utcnow() -> datetime:

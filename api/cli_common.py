@@ -17,6 +17,7 @@ from api.baton import Baton
 from api.config import settings
 from audit.errors import AuditError
 from workflow.errors import WorkflowError
+from workflow.model import parse_rfc3339
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -35,7 +36,7 @@ def parse_now(value: str | None) -> datetime:
     if value is None:
         return datetime.now(UTC)
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = parse_rfc3339(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an RFC 3339 time") from None
     if moment.tzinfo is None:

@@ -7,10 +7,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from sqlalchemy import insert, select
 
 from api.auth import current_actor
+from api.baton import current as current_baton
 from api.problems import problem
 from audit.schema import idempotency
 from audit.uow import SqlUnitOfWork
@@ -47,10 +48,11 @@ def _request_hash(body: Any) -> str:
 def run(work: Callable[[SqlUnitOfWork, int | None], Result], body: Any,
         escalation_id: str | None = None) -> Result:
     """Run `work` in one transaction, honouring If-Match and Idempotency-Key."""
-    baton = current_app.extensions["baton"]
+    baton = current_baton()
     key = request.headers.get("Idempotency-Key")
     actor = current_actor().handle
     expected = if_match()
+    request_hash = _request_hash(body) if key is not None else ""
     with baton.uow() as uow:
         if key is not None:
             if not 0 < len(key) <= 200:
@@ -59,7 +61,7 @@ def run(work: Callable[[SqlUnitOfWork, int | None], Result], body: Any,
             found = uow.conn.execute(select(idempotency).where(
                 idempotency.c.actor == actor, idempotency.c.key == key)).first()
             if found is not None:
-                if found.request_hash != _request_hash(body):
+                if found.request_hash != request_hash:
                     raise Replay(problem(
                         422, "idempotency-key-reused", "Idempotency key reused",
                         "this Idempotency-Key was used with a different request",
@@ -78,7 +80,7 @@ def run(work: Callable[[SqlUnitOfWork, int | None], Result], body: Any,
             uow.conn.execute(insert(idempotency).values(
                 actor=actor, key=key, escalation_id=escalation_id or data.get("id")
                 or (data.get("escalation") or {}).get("id"),
-                request_hash=_request_hash(body), status=status, body=json.dumps(data),
+                request_hash=request_hash, status=status, body=json.dumps(data),
                 headers=json.dumps(headers), created_at=rfc3339(baton.now())))
         uow.commit()
     return data, status, headers

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from audit.canonical import canonical_bytes, commitment, content_text, new_salt
 from audit.errors import CheckpointMissing, LedgerRefused, ProofUnavailable
 from audit.rawsql import Raw
 from audit.schema import checkpoints, ledger, merkle_nodes
-from workflow.model import PERSONAL_FIELDS, Event, rfc3339
+from workflow.model import PERSONAL_FIELDS, Event, parse_rfc3339, rfc3339
 
 FORMAT = 1
 NODE_LEVEL_MIN = 4  # subtrees of 16+ leaves are stored; smaller ones are rehashed
@@ -50,17 +50,6 @@ class Head:
     range: merkle.CompactRange
     checkpoint_size: int
     checkpoint_at: str | None
-
-
-@dataclass
-class Appended:
-    """What one append wrote."""
-
-    seq: int
-    leaf: bytes
-    chain: bytes
-    body: bytes
-    contents: list[tuple[str, bytes, str]] = field(default_factory=list)
 
 
 _HEAD_SQL = ("SELECT size, chain_hash, compact_range, checkpoint_size, checkpoint_at "
@@ -109,8 +98,9 @@ def event_body(event: Event, seq: int) -> tuple[dict[str, Any], list[tuple[str, 
 
 
 def append(conn: Connection, head: Head, record: dict[str, Any],
-           personal: list[tuple[str, str]], *, customer_id: str | None = None) -> Appended:
-    """Append one record to the ledger and the head; personal text goes to `content`."""
+           personal: list[tuple[str, str]], *, customer_id: str | None = None) -> int:
+    """Append one record to the ledger and the head (personal text goes to `content`);
+    returns its seq."""
     seq = head.size
     record["seq"] = seq
     stored: list[tuple[str, bytes, str]] = []
@@ -141,7 +131,7 @@ def append(conn: Connection, head: Head, record: dict[str, Any],
              "customer_id": customer_id, "salt": s, "text": t} for k, s, t in stored])
     head.size += 1
     head.chain = chain
-    return Appended(seq, leaf, chain, body, stored)
+    return seq
 
 
 def write_head(conn: Connection, head: Head) -> None:
@@ -157,7 +147,7 @@ def checkpoint_due(head: Head, signer: Signer | None, now: datetime) -> bool:
         return False
     if head.size - head.checkpoint_size >= signer.every or head.checkpoint_at is None:
         return True
-    last = datetime.fromisoformat(head.checkpoint_at.replace("Z", "+00:00"))
+    last = parse_rfc3339(head.checkpoint_at)
     return (now - last).total_seconds() >= signer.interval_seconds
 
 

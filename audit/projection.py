@@ -12,7 +12,7 @@ from audit.rawsql import Raw
 from audit.schema import escalations
 from workflow import sla
 from workflow.errors import VersionConflict
-from workflow.model import Escalation, Event, rfc3339
+from workflow.model import Escalation, Event, parse_rfc3339, rfc3339
 
 _COLUMNS = ("state", "tier", "team", "owner", "acting_owner", "category", "severity",
             "customer_id", "version", "created_at", "updated_at", "next_due", "snapshot")
@@ -29,10 +29,8 @@ _CLOSE_SPAN_SQL = ("UPDATE ownership_spans SET ended_at = :ended_at WHERE escala
 
 
 def parse_time(text: str | None) -> datetime | None:
-    """An RFC 3339 string from the ledger back to an aware datetime."""
-    if text is None:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """An RFC 3339 string from the ledger back to an aware datetime (None stays None)."""
+    return parse_rfc3339(text) if text is not None else None
 
 
 def from_snapshot(data: dict[str, Any]) -> Escalation:
@@ -79,7 +77,6 @@ def save(conn: Connection, esc: Escalation) -> None:
         actual = conn.execute(select(escalations.c.version).where(
             escalations.c.id == esc.id)).scalar() or 0
         raise VersionConflict(esc.id, esc.version - 1, actual)
-
 
 
 def track_spans(conn: Connection, event: Event) -> None:

@@ -12,23 +12,29 @@ from audit.projection import parse_time
 from audit.schema import content, erasures, ledger
 from workflow.model import Event
 
+_CONTENT_OF = select(content.c.seq, content.c.field, content.c.text).where(
+    content.c.seq == bindparam("s"))
+_ERASED_OF = select(erasures).where(erasures.c.seq == bindparam("s"))
+
+
+def _rows_for(conn: Connection, seqs: list[int], one: Any, table: Any) -> Iterable[Any]:
+    # A single event (the API's every write) takes a prebuilt statement; several go by IN.
+    if len(seqs) == 1:
+        yield from conn.execute(one, {"s": seqs[0]})
+        return
+    columns = one.selected_columns
+    for i in range(0, len(seqs), 500):
+        yield from conn.execute(select(*columns).where(table.c.seq.in_(seqs[i:i + 500])))
+
 
 def _joined(conn: Connection, seqs: list[int], expected: int
             ) -> tuple[dict[tuple[int, str], Any], dict[tuple[int, str], dict[str, str]]]:
-    texts: dict[tuple[int, str], Any] = {}
-    erased: dict[tuple[int, str], dict[str, str]] = {}
-    for i in range(0, len(seqs), 500):
-        part = seqs[i:i + 500]
-        for row in conn.execute(select(content.c.seq, content.c.field, content.c.text)
-                                .where(content.c.seq.in_(part))):
-            texts[(row.seq, row.field)] = row.text
+    texts = {(r.seq, r.field): r.text for r in _rows_for(conn, seqs, _CONTENT_OF, content)}
     if len(texts) == expected:
-        return texts, erased  # nothing missing: no erasure to look up
-    for i in range(0, len(seqs), 500):
-        part = seqs[i:i + 500]
-        for row in conn.execute(select(erasures).where(erasures.c.seq.in_(part))):
-            erased[(row.seq, row.field)] = {"at": row.erased_at, "by": row.erased_by,
-                                            "erasure_seq": row.erase_seq}
+        return texts, {}  # nothing missing: no erasure to look up
+    erased = {(r.seq, r.field): {"at": r.erased_at, "by": r.erased_by,
+                                 "erasure_seq": r.erase_seq}
+              for r in _rows_for(conn, seqs, _ERASED_OF, erasures)}
     return texts, erased
 
 
@@ -80,28 +86,8 @@ def to_event(record: dict[str, Any]) -> Event:
     )
 
 
-_OPEN_EVENT = select(ledger.c.seq, ledger.c.body).where(
-    ledger.c.escalation_id == bindparam("e"), ledger.c.escalation_seq == 0)
-_CONTENT_OF = select(content.c.field, content.c.text).where(content.c.seq == bindparam("s"))
-_ERASED_OF = select(erasures).where(erasures.c.seq == bindparam("s"))
-OPENING_TEXTS = ("title", "description", "customer_name", "customer_contact")
-
-
-def _one_escalation_texts(conn: Connection, escalation_id: str) -> dict[str, dict[str, Any]]:
-    row = conn.execute(_OPEN_EVENT, {"e": escalation_id}).first()
-    if row is None:
-        return {}
-    payload = json.loads(row.body).get("payload", {})
-    committed = [k for k, v in payload.items() if isinstance(v, dict) and "commitment" in v]
-    texts = dict(conn.execute(_CONTENT_OF, {"s": row.seq}).all())
-    erased: dict[str, Any] = {}
-    if len(texts) < len(committed):
-        erased = {r.field: {"at": r.erased_at, "by": r.erased_by, "erasure_seq": r.erase_seq}
-                  for r in conn.execute(_ERASED_OF, {"s": row.seq})}
-    out: dict[str, Any] = {k: texts.get(k) for k in OPENING_TEXTS}
-    out["erased"] = {k: erased.get(k, {"at": None, "by": None}) for k in committed
-                     if k not in texts}
-    return {escalation_id: out}
+_OPENING = select(ledger.c.seq, ledger.c.body).where(ledger.c.escalation_seq == 0)
+_OPENING_OF = _OPENING.where(ledger.c.escalation_id == bindparam("e"))
 
 
 def escalation_texts(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -110,9 +96,9 @@ def escalation_texts(conn: Connection, ids: list[str]) -> dict[str, dict[str, An
     if not ids:
         return {}
     if len(ids) == 1:
-        return _one_escalation_texts(conn, ids[0])
-    rows = conn.execute(select(ledger).where(ledger.c.escalation_id.in_(ids),
-                                             ledger.c.escalation_seq == 0)).all()
+        rows = conn.execute(_OPENING_OF, {"e": ids[0]}).all()
+    else:
+        rows = conn.execute(_OPENING.where(ledger.c.escalation_id.in_(ids))).all()
     out = {}
     for rec in decode(rows, conn):
         p = rec["payload"]

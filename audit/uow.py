@@ -59,7 +59,6 @@ class SqlUnitOfWork:
         self._head: ledger.Head | None = None
         self._lock = db.write_lock(engine) if db.is_sqlite(engine) else None
         self._last_at: datetime | None = None
-        self.appended: list[ledger.Appended] = []
 
     @property
     def conn(self) -> Connection:
@@ -79,7 +78,6 @@ class SqlUnitOfWork:
                 self._lock.release()
             raise
         self._head = None
-        self.appended = []
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -102,10 +100,9 @@ class SqlUnitOfWork:
     def append(self, record: dict[str, Any], personal: list[tuple[str, str]],
                at: datetime, customer_id: str | None = None) -> int:
         """Append a raw record (system events: policy changes, erasures)."""
-        done = ledger.append(self.conn, self.head(), record, personal, customer_id=customer_id)
-        self.appended.append(done)
+        seq = ledger.append(self.conn, self.head(), record, personal, customer_id=customer_id)
         self._last_at = at
-        return done.seq
+        return seq
 
     def record(self, escalation: Escalation, event: Event) -> int:
         """Write the new state and its event together; returns the ledger seq."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from workflow import policy as policy_module
@@ -22,7 +24,11 @@ def pg_cluster():  # type: ignore[no-untyped-def]
     try:
         cluster = Cluster()
     except FileNotFoundError as exc:
-        pytest.skip(f"PostgreSQL not available: {exc}")
+        if os.environ.get("CI"):
+            # CI must exercise PostgreSQL: .ci/test installs it, so its absence is a failure.
+            pytest.fail(f"PostgreSQL not available in CI: {exc}")
+        pytest.skip(f"PostgreSQL not available on this machine: {exc} (run .ci/test to "
+                    "install it)")
     cluster.start()
     cluster.wait()
     yield cluster

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,12 +45,6 @@ class Event:
     payload: dict[str, Any]
     policy_version: str
     rule: str
-
-    def facts(self) -> dict[str, Any]:
-        """The event without its payload's personal fields (what replay needs)."""
-        data = asdict(self)
-        data["payload"] = {k: v for k, v in self.payload.items() if k not in PERSONAL_FIELDS}
-        return data
 
 
 @dataclass
@@ -181,6 +175,11 @@ def rfc3339(moment: datetime) -> str:
         raise ValueError("timestamps must be timezone-aware")
 
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """The inverse of rfc3339: an aware datetime from '...Z' (or any ISO offset)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def replay(events: Iterable[Event]) -> Escalation:

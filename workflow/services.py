@@ -16,7 +16,7 @@ from workflow.errors import (
     VersionConflict,
 )
 from workflow.lifecycle import OPENED, lifecycle
-from workflow.model import Actor, Escalation, Event
+from workflow.model import Actor, Escalation, Event, parse_rfc3339
 from workflow.policy import Policy
 from workflow.ports import UnitOfWork
 
@@ -114,14 +114,12 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
     if to_state is None:
         why = "already acknowledged at this tier" if action == "acknowledge" else ""
         raise InvalidTransition(action, esc.state, possible_actions(esc, policy), why)
-    target = None
-    handle = data.get("to") or (data.get("handle") if action != "add-watcher" else None)
-    if handle is not None:
-        target = uow.actors.get(handle)
-        if target is None and action in ("add-collaborator", "assign-liaison"):
-            raise PayloadInvalid({"handle": f"there is no active actor {handle!r}"})
-    elif action == "add-watcher" and uow.actors.get(data["handle"]) is None:
-        raise PayloadInvalid({"handle": f"there is no active actor {data['handle']!r}"})
+    # The actor an action names: the proposed or new owner ("to") or a person looped in
+    # ("handle"). Unknown owners are an authority question; unknown others bad input.
+    handle = data.get("to") or data.get("handle")
+    target = uow.actors.get(handle) if handle is not None else None
+    if target is None and "handle" in data:
+        raise PayloadInvalid({"handle": f"there is no active actor {handle!r}"})
     decision = decide(actor, action, esc, data, policy, target=target)
     _raise_if_denied(decision)
     deadlines = sla.started(policy, esc.severity, data.get("team", esc.team), action, now)
@@ -188,8 +186,7 @@ def sweep_escalation(*, uow: UnitOfWork, escalation_id: str, policy: Policy,
         return []
     written = []
     for clock, deadline in sla.due(esc, now):
-        late = int((now - datetime.fromisoformat(deadline.replace("Z", "+00:00")))
-                   .total_seconds())
+        late = int((now - parse_rfc3339(deadline)).total_seconds())
         payload: dict[str, Any] = {
             "clock": clock, "deadline": deadline, "late_by_seconds": late,
             "target_seconds": policy.severities[esc.severity].sla[clock],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from workflow.model import Escalation, rfc3339
+from workflow.model import Escalation, parse_rfc3339, rfc3339
 from workflow.policy import Policy
 
 # Which clocks each action (re)starts; resolve stops all, acknowledge stops "acknowledge".
@@ -38,14 +38,10 @@ def started(policy: Policy, severity: str, team: str, action: str,
             for clock in STARTS.get(action, ())}
 
 
-def _at(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def due(esc: Escalation, now: datetime) -> list[tuple[str, str]]:
     """(clock, deadline) of each running clock past its deadline and not yet recorded."""
     return [(clock, when) for clock, when in sorted(esc.deadlines.items())
-            if _at(when) < now and esc.breached.get(clock) != when]
+            if parse_rfc3339(when) < now and esc.breached.get(clock) != when]
 
 
 def outstanding(esc: Escalation) -> list[str]:
@@ -70,6 +66,6 @@ def status(esc: Escalation, now: datetime) -> dict[str, Any]:
         if due is None:
             continue
         out[key] = due
-        if _at(due) < now:
+        if parse_rfc3339(due) < now:
             out["breached"].append(clock)
     return out

@@ -8,13 +8,14 @@ import json
 import uuid
 from typing import Any
 
-from flask import Response, current_app, url_for
+from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import and_, or_, select
 
 from api import representation, writes
 from api.auth import current_actor
+from api.baton import current as current_baton
 from api.schemas import (
     ACTION_SCHEMAS,
     ActionResultSchema,
@@ -38,9 +39,6 @@ blp = Blueprint("escalations", __name__, url_prefix="/api/v1/escalations",
                 description="Open escalations, act on them, read their timelines and trails")
 
 
-def _baton() -> Any:
-    return current_app.extensions["baton"]
-
 
 def _etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
@@ -52,7 +50,7 @@ class Escalations(MethodView):
     @blp.response(200, EscalationListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List escalations, filtered, newest last, with a cursor that survives writes."""
-        baton = _baton()
+        baton = current_baton()
         now = baton.now()
         query = select(escalations.c.pk, escalations.c.snapshot).order_by(escalations.c.pk)
         for key in ("state", "tier", "owner", "team", "category", "severity"):
@@ -87,7 +85,7 @@ class Escalations(MethodView):
     @blp.response(201, EscalationSchema)
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Open an escalation at tier 0; its team and governor come from the policy."""
-        baton = _baton()
+        baton = current_baton()
         actor = current_actor()
 
         def work(uow: SqlUnitOfWork, _expected: int | None) -> writes.Result:
@@ -118,7 +116,7 @@ class Escalation(MethodView):
     @blp.response(200, EscalationSchema)
     def get(self, escalation_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
         """One escalation, with the actions the caller may take now; ETag is its version."""
-        baton = _baton()
+        baton = current_baton()
         with baton.engine.connect() as conn:
             esc = load_or_404(conn, escalation_id)
             data = representation.many(conn, [esc], current_actor(), baton.policy(conn),
@@ -140,7 +138,7 @@ def _action_view(action: str) -> None:
              "description": "Retries with the same key and body return the first response"}])
         def post(self, body: dict[str, Any],
                  escalation_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
-            baton = _baton()
+            baton = current_baton()
             actor = current_actor()
 
             def work(uow: SqlUnitOfWork, expected: int | None) -> writes.Result:
@@ -183,7 +181,7 @@ class Timeline(MethodView):
                       description="format=markdown: a post-mortem page")
     def get(self, args: dict[str, Any], escalation_id: str) -> Any:
         """Every event, milestones and durations, for a post-mortem."""
-        with _baton().engine.connect() as conn:
+        with current_baton().engine.connect() as conn:
             recs = records.history(conn, escalation_id)
         if not recs:
             raise EscalationNotFound(escalation_id)
@@ -201,7 +199,7 @@ class Ownership(MethodView):
     @blp.response(200, OwnershipSchema)
     def get(self, args: dict[str, Any], escalation_id: str) -> dict[str, Any]:
         """The ownership trail; with ?at=, who owned it at that instant."""
-        with _baton().engine.connect() as conn:
+        with current_baton().engine.connect() as conn:
             recs = records.history(conn, escalation_id)
         if not recs:
             raise EscalationNotFound(escalation_id)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.auth import current_actor, require_roles
+from api.baton import current as current_baton
 from api.schemas import ErasureInSchema, ErasureSchema, HealthSchema
 from audit import erasure, ledger
 from audit.projection import parse_time
@@ -28,9 +29,6 @@ blp = Blueprint("ops", __name__, url_prefix="/api/v1",
 
 ACK_BUCKETS = (60, 300, 600, 1800, 3600, 4 * 3600, 86400)
 
-
-def _baton() -> Any:
-    return current_app.extensions["baton"]
 
 
 @blp.route("/healthz")
@@ -46,7 +44,7 @@ class Health(MethodView):
 def health() -> tuple[dict[str, str], int]:
     """Whether the database answers."""
     try:
-        with _baton().engine.connect() as conn:
+        with current_baton().engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError:
         return {"status": "unavailable", "database": "unreachable"}, 503
@@ -143,7 +141,7 @@ class Erasures(MethodView):
         reasons, handoff context, summaries and debrief texts are deleted, text and salt,
         and a content-erased event is appended. Escalations under legal hold are kept."""
         require_roles(("admin",), "erasing content")
-        baton = _baton()
+        baton = current_baton()
         actor = current_actor()
         with baton.uow() as uow:
             done = erasure.erase_customer(uow, body["customer_id"], actor=actor.handle,

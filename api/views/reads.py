@@ -6,13 +6,13 @@ import base64
 import json
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from api.auth import AUDIT_ROLES, require_roles
+from api.baton import current as current_baton
 from api.schemas import (
     ActorOwnershipSchema,
     AuditArgsSchema,
@@ -39,9 +39,6 @@ blp = Blueprint("reads", __name__, url_prefix="/api/v1",
                 description="Ownership trails, the audit log, proofs and the policy")
 
 
-def _baton() -> Any:
-    return current_app.extensions["baton"]
-
 
 @blp.route("/actors/<string:handle>/ownership")
 class ActorOwnership(MethodView):
@@ -49,7 +46,7 @@ class ActorOwnership(MethodView):
     @blp.response(200, ActorOwnershipSchema)
     def get(self, args: dict[str, Any], handle: str) -> dict[str, Any]:
         """Every span in which this actor owned or covered an escalation, over a period."""
-        with _baton().engine.connect() as conn:
+        with current_baton().engine.connect() as conn:
             if conn.execute(select(actors.c.handle).where(actors.c.handle == handle)).first() \
                     is None:
                 raise ActorNotFound(handle)
@@ -64,7 +61,7 @@ class EscalationMetrics(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Escalation metrics for the escalations opened in [since, until), computed from
         the ledger (so they agree with the timelines), overall or per group."""
-        baton = _baton()
+        baton = current_baton()
         with baton.engine.connect() as conn:
             return metrics.report(conn, args.get("since"), args.get("until"),
                                   args.get("group_by"), baton.policy(conn).max_tier)
@@ -92,7 +89,7 @@ class AuditEvents(MethodView):
         if "after" in args:
             query = query.where(t.c.seq > args["after"])
         limit = args["limit"]
-        with _baton().engine.connect() as conn:
+        with current_baton().engine.connect() as conn:
             rows = conn.execute(query.limit(limit + 1)).all()
             decoded = records.decode(rows[:limit], conn)
         for rec, row in zip(decoded, rows, strict=False):
@@ -108,7 +105,7 @@ class LatestCheckpoint(MethodView):
     @blp.response(200, CheckpointSchema)
     def get(self) -> dict[str, Any]:
         """The latest signed checkpoint (C2SP signed note)."""
-        baton = _baton()
+        baton = current_baton()
         with baton.engine.connect() as conn:
             text = ledger.latest_checkpoint(conn)
         cp = note.open_note(text, baton.vkey)
@@ -121,7 +118,7 @@ class InclusionProof(MethodView):
     @blp.response(200, InclusionSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """RFC 9162 inclusion proof of event `seq` in the tree of `size` events."""
-        with _baton().engine.connect() as conn:
+        with current_baton().engine.connect() as conn:
             return ledger.inclusion(conn, args["seq"], args["size"])
 
 
@@ -131,7 +128,7 @@ class ConsistencyProof(MethodView):
     @blp.response(200, ConsistencySchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """RFC 9162 consistency proof between two tree sizes."""
-        with _baton().engine.connect() as conn:
+        with current_baton().engine.connect() as conn:
             return ledger.consistency(conn, args["from_"], args["to"])
 
 
@@ -140,12 +137,12 @@ class PublicKey(MethodView):
     @blp.response(200, PublicKeySchema)
     def get(self) -> dict[str, Any]:
         """The key that signs checkpoints, as a note verifier key."""
-        baton = _baton()
+        baton = current_baton()
         return {"origin": baton.origin, "verifier_key": baton.vkey}
 
 
 def _policy_json(version: str) -> dict[str, Any]:
-    with _baton().engine.connect() as conn:
+    with current_baton().engine.connect() as conn:
         found = policies.by_version(conn, version)
     if found is None:
         raise NotFound(f"no policy version {version!r}")
@@ -159,7 +156,7 @@ class CurrentPolicy(MethodView):
     @blp.response(200, PolicySchema)
     def get(self) -> dict[str, Any]:
         """The policy in force, with its version (SHA-256 of its canonical content)."""
-        with _baton().engine.connect() as conn:
+        with current_baton().engine.connect() as conn:
             version = conn.execute(select(policies_table.c.version).order_by(
                 policies_table.c.ordinal.desc()).limit(1)).scalar()
         if version is None:

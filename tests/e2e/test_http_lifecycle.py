@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import threading
@@ -9,6 +10,7 @@ from collections import Counter
 
 from tests.apphelpers import LIFECYCLE, OPEN
 from tests.e2e.conftest import BATON, Server
+from tests.threads import run_together
 
 
 def test_full_lifecycle_timeline_trail_and_offline_verification(server: Server) -> None:
@@ -104,11 +106,7 @@ def test_32_clients_race_to_acknowledge_one_escalation(server: Server) -> None:
         with lock:
             results.append(r.status_code)
 
-    threads = [threading.Thread(target=race, args=(h,)) for h in handles]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    run_together([functools.partial(race, h) for h in handles], timeout=60)
     counts = Counter(results)
     assert counts[200] == 1, counts
     assert counts[200] + counts[409] + counts[412] == 32, counts
@@ -204,11 +202,7 @@ def test_32_clients_each_drive_their_own_escalation_through_the_lifecycle(
                     failures.append(f"{action} {r.status_code} {r.text[:200]}")
                     return
 
-    threads = [threading.Thread(target=client) for _ in range(32)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    run_together([client] * 32)
     assert failures == []
     assert len(acknowledged) == 32 * len(steps)
     aud = server.session("aud")

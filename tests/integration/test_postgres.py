@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import Counter
@@ -18,6 +19,7 @@ from audit.replaycheck import differences
 from audit.schema import metadata
 from tests.integration.conftest import Ledger, make_ledger
 from tests.pg import Cluster
+from tests.threads import run_together
 from workflow.errors import WorkflowError
 
 
@@ -102,11 +104,7 @@ def test_32_threads_race_to_acknowledge_on_postgres(pg: Ledger) -> None:
         with lock:
             outcomes.append(result)
 
-    threads = [threading.Thread(target=race, args=(i,)) for i in range(32)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    run_together([functools.partial(race, i) for i in range(32)], timeout=60)
     counts = Counter(outcomes)
     assert counts["ok"] == 1, counts
     assert counts["InvalidTransition"] == 31, counts
@@ -127,11 +125,7 @@ def test_many_writers_on_their_own_escalations_lose_nothing(pg: Ledger) -> None:
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
-    threads = [threading.Thread(target=drive, args=(i,)) for i in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    run_together([functools.partial(drive, i) for i in range(16)])
     assert errors == []
     with pg.engine.connect() as conn:
         report = verify_db(conn, pg.signer.vkey, "baton.test/ledger")

@@ -10,6 +10,7 @@ from audit import records, timeline, trails
 from audit.export import verify_db
 from audit.sweeper import sweep
 from tests.integration.conftest import Ledger
+from tests.threads import run_together
 
 
 def run_sweep(led: Ledger, minutes_later: float) -> list[dict]:
@@ -107,11 +108,7 @@ def test_parallel_sweepers_record_each_breach_exactly_once(led: Ledger) -> None:
         except BaseException as exc:  # noqa: BLE001 - asserted below
             errors.append(exc)
 
-    threads = [threading.Thread(target=sweeper) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    run_together([sweeper] * 4)
     assert errors == []
     with led.engine.connect() as conn:
         rows = conn.exec_driver_sql(
