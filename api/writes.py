@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import request
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 from api.auth import current_actor
 from api.baton import current as current_baton
@@ -19,6 +19,8 @@ from workflow.errors import VersionConflict
 from workflow.model import rfc3339
 
 Result = tuple[dict[str, Any], int, dict[str, str]]
+# What a write returns: the response, rendered from a connection once the write is done.
+Render = Callable[[Connection], Result]
 
 
 class Replay(Exception):
@@ -45,9 +47,11 @@ def _request_hash(body: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def run(work: Callable[[SqlUnitOfWork, int | None], Result], body: Any,
+def run(work: Callable[[SqlUnitOfWork, int | None], Render], body: Any,
         escalation_id: str | None = None) -> Result:
-    """Run `work` in one transaction, honouring If-Match and Idempotency-Key."""
+    """Run `work` in one transaction, honouring If-Match and Idempotency-Key. The response
+    is rendered after the commit (outside SQLite's writer lock), or before it when an
+    Idempotency-Key asks for it to be stored with the write."""
     baton = current_baton()
     key = request.headers.get("Idempotency-Key")
     actor = current_actor().handle
@@ -70,17 +74,20 @@ def run(work: Callable[[SqlUnitOfWork, int | None], Result], body: Any,
                 headers["Idempotent-Replayed"] = "true"
                 return json.loads(found.body), found.status, headers
         try:
-            data, status, headers = work(uow, expected)
+            render = work(uow, expected)
         except VersionConflict as exc:
             if expected is not None:
                 raise Replay(problem(412, "precondition-failed", "Precondition failed",
                                      str(exc))) from None
             raise
-        if key is not None:
-            uow.conn.execute(insert(idempotency).values(
-                actor=actor, key=key, escalation_id=escalation_id or data.get("id")
-                or (data.get("escalation") or {}).get("id"),
-                request_hash=request_hash, status=status, body=json.dumps(data),
-                headers=json.dumps(headers), created_at=rfc3339(baton.now())))
+        if key is None:
+            uow.commit()
+            return render(uow.conn)
+        data, status, headers = render(uow.conn)
+        uow.conn.execute(insert(idempotency).values(
+            actor=actor, key=key, escalation_id=escalation_id or data.get("id")
+            or (data.get("escalation") or {}).get("id"),
+            request_hash=request_hash, status=status, body=json.dumps(data),
+            headers=json.dumps(headers), created_at=rfc3339(baton.now())))
         uow.commit()
     return data, status, headers

@@ -10,23 +10,26 @@ from typing import Any
 MAX_SAFE_INT = 2**53 - 1
 
 
-def _check(value: Any, path: str) -> None:
+def _check(value: Any, path: str) -> bool:
+    """Raise on a value canonical JSON does not allow; True when every key is ASCII."""
     if value is None or isinstance(value, (str, bool)):
-        return
+        return True
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INT:
             raise ValueError(f"{path}: integer {value} is beyond 2^53")
-        return
+        return True
     if isinstance(value, dict):
+        ascii_keys = True
         for k, v in value.items():
             if not isinstance(k, str):
                 raise ValueError(f"{path}: keys must be strings")
-            _check(v, f"{path}.{k}")
-        return
+            ascii_keys = _check(v, f"{path}.{k}") and ascii_keys and k.isascii()
+        return ascii_keys
     if isinstance(value, list):
+        ascii_keys = True
         for i, v in enumerate(value):
-            _check(v, f"{path}[{i}]")
-        return
+            ascii_keys = _check(v, f"{path}[{i}]") and ascii_keys
+        return ascii_keys
     raise ValueError(f"{path}: {type(value).__name__} is not allowed in canonical JSON "
                      "(use strings for decimals and timestamps)")
 
@@ -45,7 +48,10 @@ def _utf16_sorted(value: Any) -> Any:
 def canonical_bytes(value: dict[str, Any]) -> bytes:
     """RFC 8785 JSON (keys in UTF-16 order, compact, UTF-8) of strings, safe integers,
     booleans and null."""
-    _check(value, "$")
+    if _check(value, "$"):
+        # ASCII keys: code-point order (sort_keys) is UTF-16 order.
+        return json.dumps(value, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False, allow_nan=False).encode("utf-8")
     return json.dumps(_utf16_sorted(value), separators=(",", ":"),
                       ensure_ascii=False, allow_nan=False).encode("utf-8")
 

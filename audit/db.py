@@ -92,7 +92,9 @@ def make_engine(url: str, **kw: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         writer = conn.get_execution_options().get("baton_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        # Straight to the driver: this runs for every transaction, reads included.
+        conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+            "BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
 

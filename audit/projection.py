@@ -18,10 +18,23 @@ _COLUMNS = ("state", "tier", "team", "owner", "acting_owner", "category", "sever
             "customer_id", "version", "created_at", "updated_at", "next_due", "snapshot")
 _INSERT_SQL = (f"INSERT INTO escalations (id, {', '.join(_COLUMNS)}) VALUES (:id, "
                + ", ".join(f":{c}" for c in _COLUMNS) + ")")
-# Compare-and-swap on the version.
-_UPDATE_SQL = ("UPDATE escalations SET " + ", ".join(f"{c} = :{c}" for c in _COLUMNS)
-               + " WHERE id = :id AND version = :expected")
-_LOAD_SQL = "SELECT snapshot FROM escalations WHERE id = :id"
+# Indexed columns, set by an update only when their value changed: SQLite rewrites an
+# index entry for every indexed column named in SET, changed or not, and every page it
+# touches is written to the WAL and synced with the commit.
+_INDEXED = (("state", "tier"), ("owner",), ("customer_id",), ("next_due",))
+_UNINDEXED = tuple(c for c in _COLUMNS if not any(c in group for group in _INDEXED))
+_LOAD_SQL = ("SELECT snapshot, " + ", ".join(c for group in _INDEXED for c in group)
+             + " FROM escalations WHERE id = :id")
+_UPDATES: dict[tuple[str, ...], str] = {}
+
+
+def _update_sql(columns: tuple[str, ...]) -> str:
+    """Compare-and-swap on the version, setting `columns`."""
+    sql = _UPDATES.get(columns)
+    if sql is None:
+        sql = _UPDATES.setdefault(columns, "UPDATE escalations SET " + ", ".join(
+            f"{c} = :{c}" for c in columns) + " WHERE id = :id AND version = :expected")
+    return sql
 _OPEN_SPAN_SQL = ("INSERT INTO ownership_spans (escalation_id, owner, kind, started_at, "
                   "ended_at) VALUES (:escalation_id, :owner, :kind, :started_at, NULL)")
 _CLOSE_SPAN_SQL = ("UPDATE ownership_spans SET ended_at = :ended_at WHERE escalation_id = "
@@ -44,10 +57,20 @@ def from_snapshot(data: dict[str, Any]) -> Escalation:
 def load(conn: Connection, escalation_id: str, lock: bool = False) -> Escalation | None:
     """The stored state of one escalation, or None (with `lock`, FOR UPDATE on PostgreSQL;
     SQLite's writers are already serialised by BEGIN IMMEDIATE)."""
+    found = load_stored(conn, escalation_id, lock)
+    return found[0] if found is not None else None
+
+
+def load_stored(conn: Connection, escalation_id: str, lock: bool = False
+                ) -> tuple[Escalation, dict[str, Any]] | None:
+    """The escalation and the values of its indexed columns as stored (for `save`)."""
     raw = Raw(conn)
     sql = _LOAD_SQL + (" FOR UPDATE" if lock and raw.postgres else "")
     row = raw.one(sql, {"id": escalation_id})
-    return from_snapshot(json.loads(row[0])) if row is not None else None
+    if row is None:
+        return None
+    names = [c for group in _INDEXED for c in group]
+    return from_snapshot(json.loads(row[0])), dict(zip(names, row[1:], strict=True))
 
 
 def lock(conn: Connection, escalation_ids: list[str]) -> None:
@@ -58,10 +81,10 @@ def lock(conn: Connection, escalation_ids: list[str]) -> None:
                  .order_by(escalations.c.id).with_for_update())
 
 
-def save(conn: Connection, esc: Escalation) -> None:
-    """Insert (version 1) or compare-and-swap update (version n from n-1)."""
+def columns_of(esc: Escalation) -> dict[str, Any]:
+    """The projection row of an escalation (every column but id)."""
     snap = esc.snapshot()
-    values = {
+    return {
         "state": esc.state, "tier": esc.tier, "team": esc.team, "owner": esc.owner,
         "acting_owner": esc.acting_owner, "category": esc.category,
         "severity": esc.severity, "customer_id": esc.customer_id, "version": esc.version,
@@ -69,14 +92,29 @@ def save(conn: Connection, esc: Escalation) -> None:
         "next_due": sla.next_due(esc),
         "snapshot": json.dumps(snap, sort_keys=True, separators=(",", ":")),
     }
+
+
+def save(conn: Connection, esc: Escalation,
+         stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Insert (version 1) or compare-and-swap update (version n from n-1); `stored` (from
+    load_stored or the last save) leaves indexed columns whose value did not change out
+    of the update. Returns the indexed columns' values as now stored."""
+    values = columns_of(esc)
     raw = Raw(conn)
+    now_stored = {c: values[c] for group in _INDEXED for c in group}
     if esc.version == 1:
         raw.run(_INSERT_SQL, {"id": esc.id, **values})
-        return
-    if raw.run(_UPDATE_SQL, {"id": esc.id, "expected": esc.version - 1, **values}) != 1:
+        return now_stored
+    columns = _COLUMNS if stored is None else _UNINDEXED + tuple(
+        c for group in _INDEXED if any(values[c] != stored.get(c) for c in group)
+        for c in group)
+    params = {c: values[c] for c in columns}
+    if raw.run(_update_sql(columns), {"id": esc.id, "expected": esc.version - 1,
+                                      **params}) != 1:
         actual = conn.execute(select(escalations.c.version).where(
             escalations.c.id == esc.id)).scalar() or 0
         raise VersionConflict(esc.id, esc.version - 1, actual)
+    return now_stored
 
 
 def track_spans(conn: Connection, event: Event) -> None:

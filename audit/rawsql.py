@@ -38,6 +38,11 @@ class Raw:
         self.cursor.execute(self._sql(text), params)
         return self.cursor.fetchone()
 
+    def all(self, text: str, params: Mapping[str, Any]) -> list[Any]:
+        """Every row."""
+        self.cursor.execute(self._sql(text), params)
+        return list(self.cursor.fetchall())
+
     def run(self, text: str, params: Mapping[str, Any]) -> int:
         """Execute; returns the row count."""
         self.cursor.execute(self._sql(text), params)

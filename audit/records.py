@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from audit.projection import parse_time
+from audit.rawsql import Raw
 from audit.schema import content, erasures, ledger
 from workflow.model import Event
 
@@ -87,7 +88,35 @@ def to_event(record: dict[str, Any]) -> Event:
 
 
 _OPENING = select(ledger.c.seq, ledger.c.body).where(ledger.c.escalation_seq == 0)
-_OPENING_OF = _OPENING.where(ledger.c.escalation_id == bindparam("e"))
+# One escalation's opening texts in one statement (every API write shows them).
+_OPENING_TEXTS_SQL = ("SELECT l.seq, l.body, c.field, c.text FROM ledger l LEFT JOIN content c "
+                      "ON c.seq = l.seq WHERE l.escalation_id = :e AND l.escalation_seq = 0")
+_ERASED_SQL = "SELECT field, erased_at, erased_by, erase_seq FROM erasures WHERE seq = :s"
+OPENING_FIELDS = ("title", "description", "customer_name", "customer_contact")
+
+
+def _texts_of(payload: dict[str, Any], erased: dict[str, Any]) -> dict[str, Any]:
+    return {**{k: payload.get(k) for k in OPENING_FIELDS}, "erased": erased}
+
+
+def _opening_texts(conn: Connection, escalation_id: str) -> dict[str, dict[str, Any]]:
+    raw = Raw(conn)
+    rows = raw.all(_OPENING_TEXTS_SQL, {"e": escalation_id})
+    if not rows:
+        return {}
+    seq = rows[0][0]
+    texts = {r[2]: r[3] for r in rows if r[2] is not None}
+    committed = {k: v for k, v in json.loads(bytes(rows[0][1])).get("payload", {}).items()
+                 if isinstance(v, dict) and "commitment" in v}
+    gone: dict[str, Any] = {}
+    if any(k not in texts for k in committed):
+        found = {r[0]: {"at": r[1], "by": r[2], "erasure_seq": r[3]}
+                 for r in raw.all(_ERASED_SQL, {"s": seq})}
+        gone = {k: found.get(k, {"at": None, "by": None}) for k in committed
+                if k not in texts}
+    payload = {k: (json.loads(texts[k]) if v.get("list") else texts[k]) if k in texts else None
+               for k, v in committed.items()}
+    return {escalation_id: _texts_of(payload, gone)}
 
 
 def escalation_texts(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -96,15 +125,7 @@ def escalation_texts(conn: Connection, ids: list[str]) -> dict[str, dict[str, An
     if not ids:
         return {}
     if len(ids) == 1:
-        rows = conn.execute(_OPENING_OF, {"e": ids[0]}).all()
-    else:
-        rows = conn.execute(_OPENING.where(ledger.c.escalation_id.in_(ids))).all()
-    out = {}
-    for rec in decode(rows, conn):
-        p = rec["payload"]
-        out[rec["escalation_id"]] = {
-            "title": p.get("title"), "description": p.get("description"),
-            "customer_name": p.get("customer_name"),
-            "customer_contact": p.get("customer_contact"), "erased": rec["erased"],
-        }
-    return out
+        return _opening_texts(conn, ids[0])
+    rows = conn.execute(_OPENING.where(ledger.c.escalation_id.in_(ids))).all()
+    return {rec["escalation_id"]: _texts_of(rec["payload"], rec["erased"])
+            for rec in decode(rows, conn)}

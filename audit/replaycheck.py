@@ -36,3 +36,10 @@ def differences(conn: Connection) -> Iterator[str]:
             assert current is not None
             diff = [k for k, v in rebuilt.snapshot().items() if current.snapshot()[k] != v]
             yield f"{escalation_id}: stored state differs from replay in {', '.join(diff)}"
+            continue
+        row = conn.execute(select(escalations).where(escalations.c.id == escalation_id)).one()
+        columns = [k for k, v in projection.columns_of(rebuilt).items()
+                   if k != "snapshot" and row._mapping[k] != v]
+        if columns:
+            yield (f"{escalation_id}: stored columns differ from replay in "
+                   f"{', '.join(columns)}")

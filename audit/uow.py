@@ -25,7 +25,11 @@ class SqlEscalations:
     def get(self, escalation_id: str) -> Escalation | None:
         """The escalation, or None; on PostgreSQL its row stays locked until the end of
         the transaction. Lock order everywhere: escalation rows, then the log head."""
-        return projection.load(self._uow.conn, escalation_id, lock=True)
+        found = projection.load_stored(self._uow.conn, escalation_id, lock=True)
+        if found is None:
+            return None
+        self._uow.stored[escalation_id] = found[1]
+        return found[0]
 
     def lock(self, escalation_ids: list[str]) -> None:
         """Lock several escalation rows up front, in id order (no deadlock between
@@ -58,7 +62,11 @@ class SqlUnitOfWork:
         self._conn: Connection | None = None
         self._head: ledger.Head | None = None
         self._lock = db.write_lock(engine) if db.is_sqlite(engine) else None
+        self._locked = False
+        self._done = False
         self._last_at: datetime | None = None
+        # Indexed projection columns as loaded in this transaction (see projection.save).
+        self.stored: dict[str, dict[str, Any]] = {}
 
     @property
     def conn(self) -> Connection:
@@ -68,17 +76,28 @@ class SqlUnitOfWork:
         return self._conn
 
     def __enter__(self) -> SqlUnitOfWork:
-        if self._lock is not None:
-            self._lock.acquire()
+        # The connection is checked out before the writer lock is taken, so the lock is
+        # held only from BEGIN to COMMIT.
+        conn = self.engine.connect().execution_options(baton_write=True)
         try:
-            self._conn = self.engine.connect().execution_options(baton_write=True)
-            self._conn.begin()
-        except BaseException:
             if self._lock is not None:
-                self._lock.release()
+                self._lock.acquire()
+                self._locked = True
+            conn.begin()
+        except BaseException:
+            self._release()
+            conn.close()
             raise
+        self._conn = conn
         self._head = None
+        self._done = False
+        self.stored = {}
         return self
+
+    def _release(self) -> None:
+        if self._locked and self._lock is not None:
+            self._locked = False
+            self._lock.release()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -88,11 +107,12 @@ class SqlUnitOfWork:
                 self._conn.close()
         finally:
             self._conn = None
-            if self._lock is not None:
-                self._lock.release()
+            self._release()
 
     def head(self) -> ledger.Head:
         """The log head, read once per transaction under the append lock."""
+        if self._done:
+            raise RuntimeError("this unit of work has committed: open a new one to write")
         if self._head is None:
             self._head = ledger.read_head(self.conn)
         return self._head
@@ -109,7 +129,8 @@ class SqlUnitOfWork:
         head = self.head()
         body, personal = ledger.event_body(event, head.size)
         seq = self.append(body, personal, event.at, customer_id=escalation.customer_id)
-        projection.save(self.conn, escalation)
+        self.stored[escalation.id] = projection.save(self.conn, escalation,
+                                                     self.stored.get(escalation.id))
         projection.track_spans(self.conn, event)
         return seq
 
@@ -123,13 +144,18 @@ class SqlUnitOfWork:
         return None
 
     def commit(self) -> None:
-        """Write the head (and a due checkpoint) and commit."""
+        """Write the head (and a due checkpoint) and commit. The write ends here: the
+        SQLite writer lock is released at once, and the connection stays open for reads
+        (a response to render) until the unit of work closes."""
         if self._head is not None:
             if self._last_at is not None:
                 self.checkpoint(self._last_at)
             ledger.write_head(self.conn, self._head)
         self.conn.commit()
         self._head = None
+        self._done = True
+        self._release()
+        self.conn.execution_options(baton_write=False)
 
     def rollback(self) -> None:
         """Discard this transaction's writes."""

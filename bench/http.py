@@ -1,11 +1,13 @@
 """Lifecycle throughput over HTTP against `baton serve`, next to a trivial authenticated GET.
 
-    python -m bench.http [--clients 4] [--workers 2] [--seconds 10] [--no-postgres]
+    python -m bench.http [--clients 4] [--workers 2] [--seconds 10] [--rounds 3]
+                         [--no-postgres]
 
 Client processes with keep-alive connections (http.client) drive escalations through
 open -> acknowledge -> escalate -> acknowledge -> hand-off -> accept -> resolve -> debrief;
-the same clients first measure GET /api/v1/audit/public-key (authenticated, tiny): the
-framework's own ceiling on this machine, in the same run.
+the same clients measure GET /api/v1/audit/public-key (authenticated, tiny): the
+framework's own ceiling on this machine, in the same run. The two phases alternate for
+several rounds against the same server; rates and ratios are medians over the rounds.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import multiprocessing as mp
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,18 +78,25 @@ def _client(args: tuple[str, dict[str, str], str, float, float]) -> tuple[int, l
 
 
 def phase(url: str, tokens: dict[str, str], mode: str, clients: int,
-          seconds: float) -> dict[str, Any]:
+          seconds: float) -> tuple[float, int, list[float]]:
+    """(requests per second, errors, latencies) of `clients` processes for `seconds`."""
     start_at = time.time() + 1.0
     with mp.get_context("fork").Pool(clients) as pool:
         results = pool.map(_client, [(url, tokens, mode, start_at, seconds)] * clients)
     count = sum(r[0] for r in results)
-    latencies = [x for r in results for x in r[1]]
-    return {"per_s": round(count / seconds, 1), "errors": sum(r[2] for r in results),
-            **quantiles(latencies)}
+    return count / seconds, sum(r[2] for r in results), [x for r in results for x in r[1]]
+
+
+def summary(rates: list[float], errors: int, latencies: list[float]) -> dict[str, Any]:
+    return {"per_s": round(statistics.median(rates), 1), "per_s_rounds": [round(r, 1)
+            for r in rates], "errors": errors, **quantiles(latencies)}
 
 
 def measure(name: str, url_db: str, clients: int, workers: int,
-            seconds: float) -> dict[str, Any]:
+            seconds: float, rounds: int) -> dict[str, Any]:
+    """GET and lifecycle phases alternated `rounds` times against one server: the machine
+    is shared and noisy, so each ratio compares phases a few seconds apart, and the
+    medians are reported."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "BATON_DATABASE_URL": url_db,
                "BATON_SIGNING_KEY": str(Path(tmp) / "k.key")}
@@ -94,19 +104,31 @@ def measure(name: str, url_db: str, clients: int, workers: int,
                        capture_output=True, cwd=tmp)
         tokens = add_actors(env, DEMO)
         proc, url = start(Path(tmp), env, workers=workers)
+        runs: dict[str, tuple[list[float], list[int], list[float]]] = {
+            "get": ([], [], []), "lifecycle": ([], [], [])}
+        ratios = []
         try:
             phase(url, tokens, "get", clients, 2)  # warm up
-            get = phase(url, tokens, "get", clients, seconds)
-            life = phase(url, tokens, "lifecycle", clients, seconds)
+            for _ in range(rounds):
+                for mode in ("get", "lifecycle"):
+                    per_s, errors, latencies = phase(url, tokens, mode, clients, seconds)
+                    runs[mode][0].append(per_s)
+                    runs[mode][1].append(errors)
+                    runs[mode][2].extend(latencies)
+                ratios.append(runs["lifecycle"][0][-1] / runs["get"][0][-1])
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
-    ratio = life["per_s"] / get["per_s"] if get["per_s"] else 0
+    get = summary(runs["get"][0], sum(runs["get"][1]), runs["get"][2])
+    life = summary(runs["lifecycle"][0], sum(runs["lifecycle"][1]), runs["lifecycle"][2])
+    ratio = statistics.median(ratios)
     print(f"{name:10} GET ceiling {get['per_s']:8.1f} req/s (p50 {get['p50_ms']} ms, "
           f"p99 {get['p99_ms']} ms) | transitions {life['per_s']:7.1f}/s "
           f"(p50 {life['p50_ms']} ms, p95 {life['p95_ms']} ms, p99 {life['p99_ms']} ms, "
-          f"errors {life['errors']}) | ratio {ratio:.2f}")
+          f"errors {life['errors']}) | ratio {ratio:.2f} (median of {rounds} rounds: "
+          f"{', '.join(f'{r:.2f}' for r in ratios)})")
     return {"get": get, "lifecycle": life, "ratio": round(ratio, 3),
+            "ratio_rounds": [round(r, 3) for r in ratios], "rounds": rounds,
             "clients": clients, "workers": workers, "seconds": seconds}
 
 
@@ -115,11 +137,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="GET and lifecycle phases alternated this many times")
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     info = print_machine()
     figures = on_both_backends(
-        lambda name, url: measure(name, url, args.clients, args.workers, args.seconds),
+        lambda name, url: measure(name, url, args.clients, args.workers, args.seconds,
+                                  args.rounds),
         not args.no_postgres)
     save("http", info, figures)
 

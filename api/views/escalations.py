@@ -11,7 +11,7 @@ from typing import Any
 from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from api import representation, writes
 from api.auth import current_actor
@@ -88,18 +88,22 @@ class Escalations(MethodView):
         baton = current_baton()
         actor = current_actor()
 
-        def work(uow: SqlUnitOfWork, _expected: int | None) -> writes.Result:
+        def work(uow: SqlUnitOfWork, _expected: int | None) -> writes.Render:
             policy = baton.policy(uow.conn)
             out = services.open_escalation(uow=uow, actor=actor,
                                            escalation_id=str(uuid.uuid4()), payload=body,
                                            policy=policy, now=baton.now())
-            texts = records.escalation_texts(uow.conn, [out.escalation.id])
-            data = representation.escalation(out.escalation, texts[out.escalation.id], actor,
-                                             policy, baton.now())
-            headers = {"Location": url_for("escalations.Escalation",
-                                           escalation_id=out.escalation.id),
-                       **_etag(out.escalation.version)}
-            return data, 201, headers
+
+            def render(conn: Connection) -> writes.Result:
+                texts = records.escalation_texts(conn, [out.escalation.id])
+                data = representation.escalation(out.escalation, texts[out.escalation.id],
+                                                 actor, policy, baton.now())
+                headers = {"Location": url_for("escalations.Escalation",
+                                               escalation_id=out.escalation.id),
+                           **_etag(out.escalation.version)}
+                return data, 201, headers
+
+            return render
 
         return writes.run(work, body)
 
@@ -141,23 +145,28 @@ def _action_view(action: str) -> None:
             baton = current_baton()
             actor = current_actor()
 
-            def work(uow: SqlUnitOfWork, expected: int | None) -> writes.Result:
+            def work(uow: SqlUnitOfWork, expected: int | None) -> writes.Render:
                 policy = baton.policy(uow.conn)
                 now = baton.now()
                 out = services.act(uow=uow, actor=actor, escalation_id=escalation_id,
                                    action=action, payload=body, policy=policy, now=now,
                                    expected_version=expected)
-                texts = records.escalation_texts(uow.conn, [escalation_id])
-                data = {
-                    "seq": out.seq,
-                    "event": {"action": action, "actor": actor.handle,
-                              "role": out.event.role, "rule": out.event.rule,
-                              "at": rfc3339(out.event.at),
-                              "policy_version": out.event.policy_version},
-                    "escalation": representation.escalation(
-                        out.escalation, texts.get(escalation_id, {}), actor, policy, now),
-                }
-                return data, 200, _etag(out.escalation.version)
+
+                def render(conn: Connection) -> writes.Result:
+                    texts = records.escalation_texts(conn, [escalation_id])
+                    data = {
+                        "seq": out.seq,
+                        "event": {"action": action, "actor": actor.handle,
+                                  "role": out.event.role, "rule": out.event.rule,
+                                  "at": rfc3339(out.event.at),
+                                  "policy_version": out.event.policy_version},
+                        "escalation": representation.escalation(
+                            out.escalation, texts.get(escalation_id, {}), actor, policy,
+                            now),
+                    }
+                    return data, 200, _etag(out.escalation.version)
+
+                return render
 
             return writes.run(work, body, escalation_id)
 

@@ -11,6 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from audit import ledger, records
 from audit.export import verify_db
+from audit.replaycheck import differences
 from audit.sweeper import sweep
 from tests.integration.conftest import make_ledger
 from tests.unit.test_properties import ACTIONS, HANDLES, POLICY, payload_for
@@ -50,6 +51,9 @@ class LedgerLifecycle(RuleBasedStateMachine):
             recs = records.history(conn, "p-1")
         with self.led.uow() as uow:
             assert replay(records.to_event(r) for r in recs) == uow.escalations.get("p-1")
+        with self.led.engine.connect() as conn:
+            # Snapshot, indexed columns (written only when changed) and ownership spans.
+            assert list(differences(conn)) == []
         breaches = [(r["payload"]["clock"], r["payload"]["deadline"]) for r in recs
                     if r["action"] == "sla-breached"]
         assert len(breaches) == len(set(breaches)), "each breach is recorded once"

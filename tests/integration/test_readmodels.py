@@ -101,15 +101,20 @@ def test_replay_check_finds_drift_in_state_and_spans(sqlite_led: Ledger) -> None
 
     sqlite_led.lifecycle("esc-a")
     sqlite_led.lifecycle("esc-b")
+    sqlite_led.lifecycle("esc-c")
     with sqlite_led.engine.connect() as conn:
         assert list(differences(conn)) == []
     raw = sqlite3.connect(sqlite_led.path)
     raw.execute("UPDATE ownership_spans SET owner = 'mallory' WHERE escalation_id = 'esc-a'")
     raw.execute("UPDATE escalations SET snapshot = replace(snapshot, '\"tier\":1', "
                 "'\"tier\":2') WHERE id = 'esc-b'")
+    # The indexed columns the list and sweeper queries use must agree too.
+    raw.execute("UPDATE escalations SET owner = 'mallory', next_due = '2026-01-01' "
+                "WHERE id = 'esc-c'")
     raw.commit()
     raw.close()
     with sqlite_led.engine.connect() as conn:
         found = list(differences(conn))
     assert found == ["esc-a: ownership spans differ from the ledger's trail",
-                     "esc-b: stored state differs from replay in tier"]
+                     "esc-b: stored state differs from replay in tier",
+                     "esc-c: stored columns differ from replay in owner, next_due"]
