@@ -6,7 +6,7 @@ from flask import Flask, Response, g, request
 
 from api.baton import current as current_baton
 from api.problems import problem
-from audit import actors
+from audit import actors, db
 from workflow.errors import AuthorityDenied
 from workflow.model import Actor
 
@@ -29,7 +29,7 @@ def _authenticate() -> Response | None:
     if scheme.lower() != "bearer" or not token.strip():
         return problem(401, "unauthenticated", "Unauthenticated",
                        "send Authorization: Bearer TOKEN")
-    with current_baton().engine.connect() as conn:
+    with db.single_read(current_baton().engine) as conn:
         actor = actors.by_token(conn, token.strip())
     if actor is None:
         return problem(401, "unauthenticated", "Unauthenticated",

@@ -7,8 +7,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import request
-from sqlalchemy import Connection, insert, select
+from flask import Response, jsonify, request
+from sqlalchemy import insert, select
 
 from api.auth import current_actor
 from api.baton import current as current_baton
@@ -19,8 +19,16 @@ from workflow.errors import VersionConflict
 from workflow.model import rfc3339
 
 Result = tuple[dict[str, Any], int, dict[str, str]]
-# What a write returns: the response, rendered from a connection once the write is done.
-Render = Callable[[Connection], Result]
+# What a write returns: its response, rendered (no database access) once the write is done.
+Render = Callable[[], Result]
+
+
+def _respond(data: dict[str, Any], status: int, headers: dict[str, str]
+             ) -> tuple[Response, int, dict[str, str]]:
+    # The representation is built as JSON-ready data in the documented shape (a test holds
+    # every write response to its schema), so it is sent as it is: a marshmallow dump of
+    # the nested escalation cost more than the rest of the response.
+    return jsonify(data), status, headers
 
 
 class Replay(Exception):
@@ -48,10 +56,11 @@ def _request_hash(body: Any) -> str:
 
 
 def run(work: Callable[[SqlUnitOfWork, int | None], Render], body: Any,
-        escalation_id: str | None = None) -> Result:
-    """Run `work` in one transaction, honouring If-Match and Idempotency-Key. The response
-    is rendered after the commit (outside SQLite's writer lock), or before it when an
-    Idempotency-Key asks for it to be stored with the write."""
+        escalation_id: str | None = None) -> tuple[Response, int, dict[str, str]]:
+    """Run `work` in one transaction, honouring If-Match and Idempotency-Key. `work` reads
+    what its response needs inside the transaction; the response is rendered after the
+    commit (outside SQLite's writer lock and PostgreSQL's log-head lock), or before it
+    when an Idempotency-Key asks for it to be stored with the write."""
     baton = current_baton()
     key = request.headers.get("Idempotency-Key")
     actor = current_actor().handle
@@ -72,7 +81,7 @@ def run(work: Callable[[SqlUnitOfWork, int | None], Render], body: Any,
                         errors={"Idempotency-Key": "already used with another body"}))
                 headers = json.loads(found.headers)
                 headers["Idempotent-Replayed"] = "true"
-                return json.loads(found.body), found.status, headers
+                return _respond(json.loads(found.body), found.status, headers)
         try:
             render = work(uow, expected)
         except VersionConflict as exc:
@@ -82,12 +91,12 @@ def run(work: Callable[[SqlUnitOfWork, int | None], Render], body: Any,
             raise
         if key is None:
             uow.commit()
-            return render(uow.conn)
-        data, status, headers = render(uow.conn)
+            return _respond(*render())
+        data, status, headers = render()
         uow.conn.execute(insert(idempotency).values(
             actor=actor, key=key, escalation_id=escalation_id or data.get("id")
             or (data.get("escalation") or {}).get("id"),
             request_hash=request_hash, status=status, body=json.dumps(data),
             headers=json.dumps(headers), created_at=rfc3339(baton.now())))
         uow.commit()
-    return data, status, headers
+    return _respond(data, status, headers)

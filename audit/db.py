@@ -62,6 +62,15 @@ def write_lock(engine: Engine) -> WriteLock:
         return _WRITE_LOCKS[key]
 
 
+def single_read(engine: Engine) -> Connection:
+    """A connection for one read statement: autocommit on PostgreSQL, which saves the
+    BEGIN and ROLLBACK round trips (SQLite reads from its WAL snapshot either way)."""
+    conn = engine.connect()
+    if not is_sqlite(engine):
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn
+
+
 def make_engine(url: str, **kw: Any) -> Engine:
     """An engine for `url`, with Baton's connection settings."""
     parsed = make_url(url)

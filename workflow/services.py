@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,16 +37,25 @@ def _context(esc: Escalation, to_tier: int | None = None) -> dict[str, Any]:
 
 def possible_actions(esc: Escalation, policy: Policy) -> list[str]:
     """Actions the lifecycle allows from the escalation's state, whoever asks."""
-    machine = lifecycle(policy.max_tier)
+    return list(_possible(policy.max_tier, esc.state, esc.tier, esc.return_to,
+                          esc.awaiting_ack))
+
+
+@functools.lru_cache(maxsize=1024)
+def _possible(max_tier: int, state: str, tier: int, return_to: str | None,
+              awaiting_ack: bool) -> tuple[str, ...]:
+    # The lifecycle is a pure function of these: every API response asks, so remember.
+    machine = lifecycle(max_tier)
+    context = {"to_tier": None, "return_to": return_to, "awaiting_ack": awaiting_ack}
     found = []
-    for action in machine.triggers(esc.state):
+    for action in machine.triggers(state):
         if action == "escalate":
-            ok = esc.tier < policy.max_tier
+            ok = tier < max_tier
         else:
-            ok = machine.fire(esc.state, action, **_context(esc)) is not None
+            ok = machine.fire(state, action, **context) is not None
         if ok:
             found.append(action)
-    return found
+    return tuple(found)
 
 
 def allowed_actions(esc: Escalation, actor: Actor, policy: Policy) -> list[str]:

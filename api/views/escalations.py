@@ -11,7 +11,7 @@ from typing import Any
 from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import and_, or_, select
 
 from api import representation, writes
 from api.auth import current_actor
@@ -83,7 +83,7 @@ class Escalations(MethodView):
 
     @blp.arguments(EscalationCreateSchema)
     @blp.response(201, EscalationSchema)
-    def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    def post(self, body: dict[str, Any]) -> tuple[Response, int, dict[str, str]]:
         """Open an escalation at tier 0; its team and governor come from the policy."""
         baton = current_baton()
         actor = current_actor()
@@ -94,8 +94,9 @@ class Escalations(MethodView):
                                            escalation_id=str(uuid.uuid4()), payload=body,
                                            policy=policy, now=baton.now())
 
-            def render(conn: Connection) -> writes.Result:
-                texts = records.escalation_texts(conn, [out.escalation.id])
+            texts = records.escalation_texts(uow.conn, [out.escalation.id])
+
+            def render() -> writes.Result:
                 data = representation.escalation(out.escalation, texts[out.escalation.id],
                                                  actor, policy, baton.now())
                 headers = {"Location": url_for("escalations.Escalation",
@@ -141,7 +142,7 @@ def _action_view(action: str) -> None:
              "schema": {"type": "string"},
              "description": "Retries with the same key and body return the first response"}])
         def post(self, body: dict[str, Any],
-                 escalation_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+                 escalation_id: str) -> tuple[Response, int, dict[str, str]]:
             baton = current_baton()
             actor = current_actor()
 
@@ -152,8 +153,9 @@ def _action_view(action: str) -> None:
                                    action=action, payload=body, policy=policy, now=now,
                                    expected_version=expected)
 
-                def render(conn: Connection) -> writes.Result:
-                    texts = records.escalation_texts(conn, [escalation_id])
+                texts = records.escalation_texts(uow.conn, [escalation_id])
+
+                def render() -> writes.Result:
                     data = {
                         "seq": out.seq,
                         "event": {"action": action, "actor": actor.handle,

@@ -248,3 +248,42 @@ def test_metrics_routes(c: Client) -> None:
     assert 'baton_escalations{state="acknowledged",tier="0"} 1.0' in text
     assert "baton_time_to_acknowledge_seconds_count 1.0" in text
     assert "# TYPE baton_sla_breaches gauge" in text
+
+
+def _documented(schema, data: dict) -> None:
+    """`data` has exactly the schema's fields, and dumping it changes nothing."""
+    from marshmallow import fields as f
+
+    assert set(data) == set(schema.fields), set(data) ^ set(schema.fields)
+    assert schema.dump(data) == data
+    for name, field in schema.fields.items():
+        if isinstance(field, f.Nested) and data[name] is not None:
+            _documented(field.schema, data[name])
+        if isinstance(field, f.Dict) and isinstance(field.value_field, f.Nested):
+            for value in data[name].values():
+                _documented(field.value_field.schema, value)
+
+
+def test_write_responses_are_the_documented_shape(c: Client) -> None:
+    # Writes send their representation without a marshmallow dump: hold them to the
+    # schema the OpenAPI document shows, and to what a read of the same state returns.
+    from api.schemas import ActionResultSchema, EscalationSchema
+
+    opened = c.post("/escalations", "alice", OPEN)
+    _documented(EscalationSchema(), opened.json)
+    eid = opened.json["id"]
+    assert opened.json == c.get(f"/escalations/{eid}", "alice").json
+    c.post("/admin/erasures", "root", {"customer_id": "cust-42"})
+    for who, action, body in [("alice", "acknowledge", {"note": "x"}),
+                              ("alice", "add-watcher", {"handle": "bob"}),
+                              ("alice", "escalate", {"reason": "r", "trigger": "authority"})]:
+        r = c.act(eid, who, action, body)
+        assert r.status_code == 200, r.json
+        _documented(ActionResultSchema(), r.json)
+        assert r.json["escalation"] == c.get(f"/escalations/{eid}", who).json
+    assert r.json["escalation"]["erased"]["title"]["by"] == "root"
+    replayed = c.act(eid, "fiona", "acknowledge", {"note": "n"}, **{"Idempotency-Key": "k"})
+    again = c.act(eid, "fiona", "acknowledge", {"note": "n"}, **{"Idempotency-Key": "k"})
+    assert replayed.status_code == 200, replayed.json
+    assert replayed.json == again.json and again.headers["Idempotent-Replayed"] == "true"
+    _documented(ActionResultSchema(), again.json)
