@@ -131,3 +131,30 @@ def test_proofs_from_the_database_verify_against_signed_roots(led: Ledger) -> No
         report = verify_db(conn, led.signer.vkey, "baton.test/ledger")
     assert report.ok, report.problems
     assert report.events == size and report.checkpoints >= 9
+
+
+def test_commit_ends_the_write_and_frees_the_writer_lock(sqlite_led: Ledger) -> None:
+    # A response is rendered after the commit: another writer must not wait for it, and
+    # nothing more may be written through the finished unit of work.
+    import threading
+
+    sqlite_led.open("esc-a")
+    with sqlite_led.uow() as uow:
+        esc = uow.escalations.get("esc-a")
+        assert esc is not None
+        uow.commit()
+        other_done = threading.Event()
+
+        def other_writer() -> None:
+            sqlite_led.open("esc-b")
+            other_done.set()
+
+        t = threading.Thread(target=other_writer)
+        t.start()
+        assert other_done.wait(10), "the writer lock was still held after commit"
+        t.join()
+        with pytest.raises(RuntimeError, match="has committed"):
+            uow.head()
+    with sqlite_led.engine.connect() as conn:
+        assert conn.execute(select(escalations.c.id).order_by(escalations.c.id)) \
+            .scalars().all() == ["esc-a", "esc-b"]
