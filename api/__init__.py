@@ -9,6 +9,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from api import auth, config, problems, writes
+from api import baton as baton_module
 from api.baton import Baton
 from api.views import escalations, ops, reads
 
@@ -63,6 +64,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["baton"] = baton
     problems.init_app(app)
     app.register_error_handler(writes.Replay, lambda e: e.response)
+    baton_module.init_app(app)
     auth.init_app(app)
     api = BatonApi(app)
     app.extensions["baton_api"] = api

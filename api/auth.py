@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask, Response, g, request
 
-from api.baton import current as current_baton
+from api.baton import request_connection
 from api.problems import problem
-from audit import actors, db
+from audit import actors
 from workflow.errors import AuthorityDenied
 from workflow.model import Actor
 
@@ -29,8 +29,7 @@ def _authenticate() -> Response | None:
     if scheme.lower() != "bearer" or not token.strip():
         return problem(401, "unauthenticated", "Unauthenticated",
                        "send Authorization: Bearer TOKEN")
-    with db.single_read(current_baton().engine) as conn:
-        actor = actors.by_token(conn, token.strip())
+    actor = actors.by_token(request_connection(), token.strip())
     if actor is None:
         return problem(401, "unauthenticated", "Unauthenticated",
                        "the token is unknown or revoked")

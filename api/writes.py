@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 
 from api.auth import current_actor
 from api.baton import current as current_baton
+from api.baton import request_connection
 from api.problems import problem
 from audit.schema import idempotency
 from audit.uow import SqlUnitOfWork
@@ -66,7 +67,7 @@ def run(work: Callable[[SqlUnitOfWork, int | None], Render], body: Any,
     actor = current_actor().handle
     expected = if_match()
     request_hash = _request_hash(body) if key is not None else ""
-    with baton.uow() as uow:
+    with baton.uow(request_connection()) as uow:
         if key is not None:
             if not 0 < len(key) <= 200:
                 raise Replay(problem(400, "malformed", "Malformed request",

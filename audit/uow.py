@@ -54,8 +54,11 @@ class SqlActors:
 class SqlUnitOfWork:
     """One write transaction (BEGIN IMMEDIATE on SQLite); rolls back unless committed."""
 
-    def __init__(self, engine: Engine, signer: ledger.Signer | None = None):
+    def __init__(self, engine: Engine, signer: ledger.Signer | None = None,
+                 connection: Connection | None = None):
         self.engine = engine
+        # A connection lent by the caller (the API's per-request one): used, not closed.
+        self._lent = connection
         self.signer = signer
         self.escalations = SqlEscalations(self)
         self.actors = SqlActors(self)
@@ -78,7 +81,15 @@ class SqlUnitOfWork:
     def __enter__(self) -> SqlUnitOfWork:
         # The connection is checked out before the writer lock is taken, so the lock is
         # held only from BEGIN to COMMIT.
-        conn = self.engine.connect().execution_options(baton_write=True)
+        if self._lent is not None:
+            conn = self._lent
+            if conn.in_transaction():
+                conn.rollback()
+            if not db.is_sqlite(self.engine):  # lent for autocommit reads, maybe
+                conn.execution_options(isolation_level=conn.default_isolation_level)
+            conn.execution_options(baton_write=True)
+        else:
+            conn = self.engine.connect().execution_options(baton_write=True)
         try:
             if self._lock is not None:
                 self._lock.acquire()
@@ -86,7 +97,7 @@ class SqlUnitOfWork:
             conn.begin()
         except BaseException:
             self._release()
-            conn.close()
+            self._close(conn)
             raise
         self._conn = conn
         self._head = None
@@ -104,10 +115,16 @@ class SqlUnitOfWork:
         try:
             if self._conn is not None:
                 self._conn.rollback()
-                self._conn.close()
+                self._close(self._conn)
         finally:
             self._conn = None
             self._release()
+
+    def _close(self, conn: Connection) -> None:
+        if conn is self._lent:
+            conn.execution_options(baton_write=False)
+        else:
+            conn.close()
 
     def head(self) -> ledger.Head:
         """The log head, read once per transaction under the append lock."""

@@ -46,7 +46,7 @@ def _etag(version: int) -> dict[str, str]:
 
 @blp.route("")
 class Escalations(MethodView):
-    @blp.arguments(ListArgsSchema, location="query")
+    @blp.arguments(ListArgsSchema(), location="query")
     @blp.response(200, EscalationListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List escalations, filtered, newest last, with a cursor that survives writes."""
@@ -81,7 +81,7 @@ class Escalations(MethodView):
             cursor = base64.urlsafe_b64encode(str(page[-1].pk).encode()).decode()
         return {"items": items, "next_cursor": cursor}
 
-    @blp.arguments(EscalationCreateSchema)
+    @blp.arguments(EscalationCreateSchema())
     @blp.response(201, EscalationSchema)
     def post(self, body: dict[str, Any]) -> tuple[Response, int, dict[str, str]]:
         """Open an escalation at tier 0; its team and governor come from the policy."""
@@ -133,7 +133,7 @@ def _action_view(action: str) -> None:
     schema = ACTION_SCHEMAS[action]
 
     class ActionView(MethodView):
-        @blp.arguments(schema)
+        @blp.arguments(schema())
         @blp.response(200, ActionResultSchema)
         @blp.doc(summary=f"{action}", parameters=[
             {"in": "header", "name": "If-Match", "required": False,
@@ -184,7 +184,7 @@ for _action in ACTION_SCHEMAS:
 
 @blp.route("/<string:escalation_id>/timeline")
 class Timeline(MethodView):
-    @blp.arguments(TimelineArgsSchema, location="query")
+    @blp.arguments(TimelineArgsSchema(), location="query")
     @blp.response(200, TimelineSchema)
     @blp.alt_response(200, success=True, content_type="text/csv",
                       description="format=csv: one row per event")
@@ -206,7 +206,7 @@ class Timeline(MethodView):
 
 @blp.route("/<string:escalation_id>/ownership")
 class Ownership(MethodView):
-    @blp.arguments(AtArgsSchema, location="query")
+    @blp.arguments(AtArgsSchema(), location="query")
     @blp.response(200, OwnershipSchema)
     def get(self, args: dict[str, Any], escalation_id: str) -> dict[str, Any]:
         """The ownership trail; with ?at=, who owned it at that instant."""

@@ -133,7 +133,7 @@ class Metrics(MethodView):
 
 @blp.route("/admin/erasures")
 class Erasures(MethodView):
-    @blp.arguments(ErasureInSchema)
+    @blp.arguments(ErasureInSchema())
     @blp.response(200, ErasureSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Erase a customer's personal content (admin). Who did what, when and under which

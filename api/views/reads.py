@@ -42,7 +42,7 @@ blp = Blueprint("reads", __name__, url_prefix="/api/v1",
 
 @blp.route("/actors/<string:handle>/ownership")
 class ActorOwnership(MethodView):
-    @blp.arguments(PeriodArgsSchema, location="query")
+    @blp.arguments(PeriodArgsSchema(), location="query")
     @blp.response(200, ActorOwnershipSchema)
     def get(self, args: dict[str, Any], handle: str) -> dict[str, Any]:
         """Every span in which this actor owned or covered an escalation, over a period."""
@@ -56,7 +56,7 @@ class ActorOwnership(MethodView):
 
 @blp.route("/metrics/escalations")
 class EscalationMetrics(MethodView):
-    @blp.arguments(MetricsArgsSchema, location="query")
+    @blp.arguments(MetricsArgsSchema(), location="query")
     @blp.response(200, MetricsSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Escalation metrics for the escalations opened in [since, until), computed from
@@ -69,7 +69,7 @@ class EscalationMetrics(MethodView):
 
 @blp.route("/audit/events")
 class AuditEvents(MethodView):
-    @blp.arguments(AuditArgsSchema, location="query")
+    @blp.arguments(AuditArgsSchema(), location="query")
     @blp.response(200, AuditEventsSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The ledger's events (auditor, admin), with seq, hashes and joined texts."""
@@ -114,7 +114,7 @@ class LatestCheckpoint(MethodView):
 
 @blp.route("/audit/proof/inclusion")
 class InclusionProof(MethodView):
-    @blp.arguments(InclusionArgsSchema, location="query")
+    @blp.arguments(InclusionArgsSchema(), location="query")
     @blp.response(200, InclusionSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """RFC 9162 inclusion proof of event `seq` in the tree of `size` events."""
@@ -124,7 +124,7 @@ class InclusionProof(MethodView):
 
 @blp.route("/audit/proof/consistency")
 class ConsistencyProof(MethodView):
-    @blp.arguments(ConsistencyArgsSchema, location="query")
+    @blp.arguments(ConsistencyArgsSchema(), location="query")
     @blp.response(200, ConsistencySchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """RFC 9162 consistency proof between two tree sizes."""
