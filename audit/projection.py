@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -94,11 +95,12 @@ def columns_of(esc: Escalation) -> dict[str, Any]:
     }
 
 
-def save(conn: Connection, esc: Escalation,
-         stored: dict[str, Any] | None = None) -> dict[str, Any]:
+def save(conn: Connection, esc: Escalation, stored: dict[str, Any] | None = None,
+         checks: list[Callable[[], None]] | None = None) -> dict[str, Any]:
     """Insert (version 1) or compare-and-swap update (version n from n-1); `stored` (from
     load_stored or the last save) leaves indexed columns whose value did not change out
-    of the update. Returns the indexed columns' values as now stored."""
+    of the update. With `checks` (a pipelined write), the compare-and-swap is checked
+    when the pipeline syncs. Returns the indexed columns' values as now stored."""
     values = columns_of(esc)
     raw = Raw(conn)
     now_stored = {c: values[c] for group in _INDEXED for c in group}
@@ -109,11 +111,18 @@ def save(conn: Connection, esc: Escalation,
         c for group in _INDEXED if any(values[c] != stored.get(c) for c in group)
         for c in group)
     params = {c: values[c] for c in columns}
-    if raw.run(_update_sql(columns), {"id": esc.id, "expected": esc.version - 1,
-                                      **params}) != 1:
-        actual = conn.execute(select(escalations.c.version).where(
-            escalations.c.id == esc.id)).scalar() or 0
-        raise VersionConflict(esc.id, esc.version - 1, actual)
+    raw.run(_update_sql(columns), {"id": esc.id, "expected": esc.version - 1, **params})
+
+    def check() -> None:
+        if raw.cursor.rowcount != 1:
+            actual = conn.execute(select(escalations.c.version).where(
+                escalations.c.id == esc.id)).scalar() or 0
+            raise VersionConflict(esc.id, esc.version - 1, actual)
+
+    if checks is None:
+        check()
+    else:
+        checks.append(check)
     return now_stored
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine
 
 from audit import db, ledger, projection
@@ -70,13 +72,48 @@ class SqlUnitOfWork:
         self._last_at: datetime | None = None
         # Indexed projection columns as loaded in this transaction (see projection.save).
         self.stored: dict[str, dict[str, Any]] = {}
+        # PostgreSQL: the writes of record() go out in pipeline mode (one round trip for
+        # the ledger row, its content, the projection and the spans), synced as soon as
+        # anything else uses the connection, with their row-count checks run then.
+        self._pipelining = not db.is_sqlite(engine) and psycopg.Pipeline.is_supported()
+        self._pipeline: psycopg.Pipeline | None = None
+        self._checks: list[Callable[[], None]] = []
 
     @property
     def conn(self) -> Connection:
-        """The open connection (inside `with`)."""
+        """The open connection (inside `with`), with every pipelined write done."""
         if self._conn is None:
             raise RuntimeError("the unit of work is not open")
+        if self._pipeline is not None:
+            self._sync()
         return self._conn
+
+    def _batched(self) -> Connection:
+        conn = self._conn
+        if conn is None:
+            raise RuntimeError("the unit of work is not open")
+        if self._pipelining and self._pipeline is None:
+            pipeline = conn.connection.driver_connection.pipeline()  # type: ignore[union-attr]
+            pipeline.__enter__()
+            self._pipeline = pipeline
+        return conn
+
+    def _sync(self) -> None:
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            pipeline.__exit__(None, None, None)
+        checks, self._checks = self._checks, []
+        for check in checks:
+            check()
+
+    def _discard(self) -> None:
+        pipeline, self._pipeline = self._pipeline, None
+        self._checks = []
+        if pipeline is not None:
+            try:
+                pipeline.__exit__(RuntimeError, RuntimeError("rolled back"), None)
+            except psycopg.Error:
+                pass
 
     def __enter__(self) -> SqlUnitOfWork:
         # The connection is checked out before the writer lock is taken, so the lock is
@@ -114,6 +151,7 @@ class SqlUnitOfWork:
                  tb: TracebackType | None) -> None:
         try:
             if self._conn is not None:
+                self._discard()
                 self._conn.rollback()
                 self._close(self._conn)
         finally:
@@ -145,10 +183,13 @@ class SqlUnitOfWork:
         """Write the new state and its event together; returns the ledger seq."""
         head = self.head()
         body, personal = ledger.event_body(event, head.size)
-        seq = self.append(body, personal, event.at, customer_id=escalation.customer_id)
-        self.stored[escalation.id] = projection.save(self.conn, escalation,
-                                                     self.stored.get(escalation.id))
-        projection.track_spans(self.conn, event)
+        conn = self._batched()
+        seq = ledger.append(conn, head, body, personal, customer_id=escalation.customer_id)
+        self._last_at = event.at
+        self.stored[escalation.id] = projection.save(
+            conn, escalation, self.stored.get(escalation.id),
+            checks=self._checks if self._pipeline is not None else None)
+        projection.track_spans(conn, event)
         return seq
 
     def checkpoint(self, now: datetime, force: bool = False) -> str | None:
@@ -167,7 +208,8 @@ class SqlUnitOfWork:
         if self._head is not None:
             if self._last_at is not None:
                 self.checkpoint(self._last_at)
-            ledger.write_head(self.conn, self._head)
+            assert self._conn is not None
+            ledger.write_head(self._conn, self._head)  # in the pipeline, if one is open
         self.conn.commit()
         self._head = None
         self._done = True
@@ -176,5 +218,6 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         """Discard this transaction's writes."""
+        self._discard()
         self.conn.rollback()
         self._head = None

@@ -158,3 +158,26 @@ def test_commit_ends_the_write_and_frees_the_writer_lock(sqlite_led: Ledger) -> 
     with sqlite_led.engine.connect() as conn:
         assert conn.execute(select(escalations.c.id).order_by(escalations.c.id)) \
             .scalars().all() == ["esc-a", "esc-b"]
+
+
+def test_a_lost_compare_and_swap_writes_nothing(led: Ledger) -> None:
+    # The projection update is a compare-and-swap on the version; on PostgreSQL it goes
+    # out pipelined with the ledger row and is checked when the pipeline syncs. Either
+    # way a lost swap must refuse the whole transaction.
+    from tests.unit.fakes import DEMO_ACTORS
+    from workflow import services
+    from workflow.errors import VersionConflict
+
+    led.open("esc-a")
+    with led.engine.connect() as conn:
+        size = ledger.read_head(conn, lock=False).size
+    with pytest.raises(VersionConflict), led.uow() as uow:
+        uow.conn.execute(text("UPDATE escalations SET version = 7 WHERE id = 'esc-a'"))
+        services.act(uow=uow, actor=DEMO_ACTORS["alice"], escalation_id="esc-a",
+                     action="acknowledge", payload={"note": "mine"}, policy=led.policy,
+                     now=led.tick())
+        uow.commit()
+    with led.engine.connect() as conn:
+        assert ledger.read_head(conn, lock=False).size == size
+        assert conn.execute(select(escalations.c.version)).scalar() == 1
+        assert conn.execute(select(ledger_table.c.seq)).scalars().all() == list(range(size))
