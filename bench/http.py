@@ -3,7 +3,8 @@
     python -m bench.http [--clients 4] [--workers 2] [--seconds 10] [--rounds 3]
                          [--no-postgres]
 
-Client processes with keep-alive connections (http.client) drive escalations through
+Client processes (http.client; gunicorn's sync workers close each connection after the
+response, so every request of both phases opens one) drive escalations through
 open -> acknowledge -> escalate -> acknowledge -> hand-off -> accept -> resolve -> debrief;
 the same clients measure GET /api/v1/audit/public-key (authenticated, tiny): the
 framework's own ceiling on this machine, in the same run. The two phases alternate for
