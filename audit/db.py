@@ -71,11 +71,24 @@ def single_read(engine: Engine) -> Connection:
     return conn
 
 
+# conn.info key: how to end a unit of work's pipeline (audit.uow) before SQLAlchemy runs
+# a statement of its own on that connection.
+END_PIPELINE = "baton_end_pipeline"
+
+
 def make_engine(url: str, **kw: Any) -> Engine:
     """An engine for `url`, with Baton's connection settings."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kw)
+        engine = create_engine(url, pool_pre_ping=True, **kw)
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _end_pipeline(conn: Connection, *_args: Any) -> None:
+            end = conn.info.get(END_PIPELINE)
+            if end is not None:
+                end()
+
+        return engine
     memory = parsed.database in (None, "", ":memory:")
     engine = create_engine(
         url,

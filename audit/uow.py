@@ -72,20 +72,21 @@ class SqlUnitOfWork:
         self._last_at: datetime | None = None
         # Indexed projection columns as loaded in this transaction (see projection.save).
         self.stored: dict[str, dict[str, Any]] = {}
-        # PostgreSQL: the writes of record() go out in pipeline mode (one round trip for
-        # the ledger row, its content, the projection and the spans), synced as soon as
-        # anything else uses the connection, with their row-count checks run then.
+        # PostgreSQL: the transaction runs in psycopg's pipeline mode. The driver-cursor
+        # statements queue up, and each read that needs its rows sends everything queued
+        # with it in one round trip: BEGIN goes with the first read, the ledger row, its
+        # content, the projection and the spans with the response's read. A statement
+        # through SQLAlchemy ends the pipeline first (db.make_engine's listener), and the
+        # projection's row-count checks run whenever it ends, before any commit.
         self._pipelining = not db.is_sqlite(engine) and psycopg.Pipeline.is_supported()
         self._pipeline: psycopg.Pipeline | None = None
         self._checks: list[Callable[[], None]] = []
 
     @property
     def conn(self) -> Connection:
-        """The open connection (inside `with`), with every pipelined write done."""
+        """The open connection (inside `with`)."""
         if self._conn is None:
             raise RuntimeError("the unit of work is not open")
-        if self._pipeline is not None:
-            self._sync()
         return self._conn
 
     def _batched(self) -> Connection:
@@ -96,10 +97,13 @@ class SqlUnitOfWork:
             pipeline = conn.connection.driver_connection.pipeline()  # type: ignore[union-attr]
             pipeline.__enter__()
             self._pipeline = pipeline
+            conn.info[db.END_PIPELINE] = self._sync
         return conn
 
     def _sync(self) -> None:
         pipeline, self._pipeline = self._pipeline, None
+        if self._conn is not None:
+            self._conn.info.pop(db.END_PIPELINE, None)
         if pipeline is not None:
             pipeline.__exit__(None, None, None)
         checks, self._checks = self._checks, []
@@ -109,6 +113,8 @@ class SqlUnitOfWork:
     def _discard(self) -> None:
         pipeline, self._pipeline = self._pipeline, None
         self._checks = []
+        if self._conn is not None:
+            self._conn.info.pop(db.END_PIPELINE, None)
         if pipeline is not None:
             try:
                 pipeline.__exit__(RuntimeError, RuntimeError("rolled back"), None)
@@ -140,6 +146,7 @@ class SqlUnitOfWork:
         self._head = None
         self._done = False
         self.stored = {}
+        self._batched()
         return self
 
     def _release(self) -> None:
@@ -183,7 +190,7 @@ class SqlUnitOfWork:
         """Write the new state and its event together; returns the ledger seq."""
         head = self.head()
         body, personal = ledger.event_body(event, head.size)
-        conn = self._batched()
+        conn = self._batched()  # reopened if an SQLAlchemy statement ended it
         seq = ledger.append(conn, head, body, personal, customer_id=escalation.customer_id)
         self._last_at = event.at
         self.stored[escalation.id] = projection.save(
@@ -208,8 +215,8 @@ class SqlUnitOfWork:
         if self._head is not None:
             if self._last_at is not None:
                 self.checkpoint(self._last_at)
-            assert self._conn is not None
-            ledger.write_head(self._conn, self._head)  # in the pipeline, if one is open
+            ledger.write_head(self.conn, self._head)
+        self._sync()  # every queued write done and checked before COMMIT
         self.conn.commit()
         self._head = None
         self._done = True
