@@ -23,9 +23,9 @@ _INSERT_SQL = (f"INSERT INTO escalations (id, {', '.join(_COLUMNS)}) VALUES (:id
 # index entry for every indexed column named in SET, changed or not, and every page it
 # touches is written to the WAL and synced with the commit.
 _INDEXED = (("state", "tier"), ("owner",), ("customer_id",), ("next_due",))
-_UNINDEXED = tuple(c for c in _COLUMNS if not any(c in group for group in _INDEXED))
-_LOAD_SQL = ("SELECT snapshot, " + ", ".join(c for group in _INDEXED for c in group)
-             + " FROM escalations WHERE id = :id")
+_INDEXED_COLUMNS = tuple(c for group in _INDEXED for c in group)
+_UNINDEXED = tuple(c for c in _COLUMNS if c not in _INDEXED_COLUMNS)
+_LOAD_SQL = f"SELECT snapshot, {', '.join(_INDEXED_COLUMNS)} FROM escalations WHERE id = :id"
 _UPDATES: dict[tuple[str, ...], str] = {}
 
 
@@ -70,8 +70,8 @@ def load_stored(conn: Connection, escalation_id: str, lock: bool = False
     row = raw.one(sql, {"id": escalation_id})
     if row is None:
         return None
-    names = [c for group in _INDEXED for c in group]
-    return from_snapshot(json.loads(row[0])), dict(zip(names, row[1:], strict=True))
+    return from_snapshot(json.loads(row[0])), dict(zip(_INDEXED_COLUMNS, row[1:],
+                                                        strict=True))
 
 
 def lock(conn: Connection, escalation_ids: list[str]) -> None:
@@ -103,7 +103,7 @@ def save(conn: Connection, esc: Escalation, stored: dict[str, Any] | None = None
     when the pipeline syncs. Returns the indexed columns' values as now stored."""
     values = columns_of(esc)
     raw = Raw(conn)
-    now_stored = {c: values[c] for group in _INDEXED for c in group}
+    now_stored = {c: values[c] for c in _INDEXED_COLUMNS}
     if esc.version == 1:
         raw.run(_INSERT_SQL, {"id": esc.id, **values})
         return now_stored

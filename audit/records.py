@@ -33,37 +33,49 @@ def _joined(conn: Connection, seqs: list[int], expected: int
     texts = {(r.seq, r.field): r.text for r in _rows_for(conn, seqs, _CONTENT_OF, content)}
     if len(texts) == expected:
         return texts, {}  # nothing missing: no erasure to look up
-    erased = {(r.seq, r.field): {"at": r.erased_at, "by": r.erased_by,
-                                 "erasure_seq": r.erase_seq}
+    erased = {(r.seq, r.field): _erasure(r.erased_at, r.erased_by, r.erase_seq)
               for r in _rows_for(conn, seqs, _ERASED_OF, erasures)}
     return texts, erased
+
+
+def _erasure(at: str, by: str, erasure_seq: int) -> dict[str, Any]:
+    return {"at": at, "by": by, "erasure_seq": erasure_seq}
+
+
+def _committed(body: dict[str, Any]) -> list[str]:
+    """The payload fields held as commitments (their text lives in `content`)."""
+    return [k for k, v in body.get("payload", {}).items()
+            if isinstance(v, dict) and "commitment" in v]
+
+
+def _restore(seq: int, body: dict[str, Any], texts: dict[tuple[int, str], Any],
+             erased: dict[tuple[int, str], dict[str, Any]]) -> dict[str, Any]:
+    """The record: each commitment replaced by its text, or by None and an erasure mark."""
+    payload: dict[str, Any] = {}
+    gone: dict[str, Any] = {}
+    for key, value in body.get("payload", {}).items():
+        if isinstance(value, dict) and "commitment" in value:
+            text = texts.get((seq, key))
+            if text is None:
+                payload[key] = None
+                gone[key] = erased.get((seq, key), {"at": None, "by": None})
+            else:
+                payload[key] = json.loads(text) if value.get("list") else text
+        else:
+            payload[key] = value
+    body["payload"] = payload
+    body["erased"] = gone
+    return body
 
 
 def decode(rows: Iterable[Any], conn: Connection) -> list[dict[str, Any]]:
     """Ledger rows as records: the event's facts, its texts, and what was erased."""
     rows = list(rows)
     bodies = [json.loads(row.body) for row in rows]
-    expected = sum(1 for b in bodies for v in b.get("payload", {}).values()
-                   if isinstance(v, dict) and "commitment" in v)
+    expected = sum(len(_committed(b)) for b in bodies)
     texts, erased = _joined(conn, [r.seq for r in rows], expected)
-    out = []
-    for row, body in zip(rows, bodies, strict=True):
-        payload: dict[str, Any] = {}
-        gone: dict[str, Any] = {}
-        for key, value in body.get("payload", {}).items():
-            if isinstance(value, dict) and "commitment" in value:
-                text = texts.get((row.seq, key))
-                if text is None:
-                    payload[key] = None
-                    gone[key] = erased.get((row.seq, key), {"at": None, "by": None})
-                else:
-                    payload[key] = json.loads(text) if value.get("list") else text
-            else:
-                payload[key] = value
-        body["payload"] = payload
-        body["erased"] = gone
-        out.append(body)
-    return out
+    return [_restore(row.seq, body, texts, erased)
+            for row, body in zip(rows, bodies, strict=True)]
 
 
 def history(conn: Connection, escalation_id: str) -> list[dict[str, Any]]:
@@ -100,23 +112,19 @@ def _texts_of(payload: dict[str, Any], erased: dict[str, Any]) -> dict[str, Any]
 
 
 def _opening_texts(conn: Connection, escalation_id: str) -> dict[str, dict[str, Any]]:
+    # The same record as decode() gives, from one joined statement on the driver cursor.
     raw = Raw(conn)
     rows = raw.all(_OPENING_TEXTS_SQL, {"e": escalation_id})
     if not rows:
         return {}
-    seq = rows[0][0]
-    texts = {r[2]: r[3] for r in rows if r[2] is not None}
-    committed = {k: v for k, v in json.loads(bytes(rows[0][1])).get("payload", {}).items()
-                 if isinstance(v, dict) and "commitment" in v}
-    gone: dict[str, Any] = {}
-    if any(k not in texts for k in committed):
-        found = {r[0]: {"at": r[1], "by": r[2], "erasure_seq": r[3]}
-                 for r in raw.all(_ERASED_SQL, {"s": seq})}
-        gone = {k: found.get(k, {"at": None, "by": None}) for k in committed
-                if k not in texts}
-    payload = {k: (json.loads(texts[k]) if v.get("list") else texts[k]) if k in texts else None
-               for k, v in committed.items()}
-    return {escalation_id: _texts_of(payload, gone)}
+    seq, body = rows[0][0], json.loads(bytes(rows[0][1]))
+    texts = {(seq, r[2]): r[3] for r in rows if r[2] is not None}
+    erased = {}
+    if len(texts) != len(_committed(body)):
+        erased = {(seq, r[0]): _erasure(r[1], r[2], r[3])
+                  for r in raw.all(_ERASED_SQL, {"s": seq})}
+    rec = _restore(seq, body, texts, erased)
+    return {escalation_id: _texts_of(rec["payload"], rec["erased"])}
 
 
 def escalation_texts(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -17,16 +17,16 @@ def policy() -> Policy:
 
 @pytest.fixture(scope="session")
 def pg_cluster():  # type: ignore[no-untyped-def]
-    """The run's PostgreSQL cluster; reported as skipped, with the reason, when the
-    server binaries are missing (.ci/test installs them, so CI always has them)."""
+    """The run's PostgreSQL cluster. A developer's machine without the server binaries
+    reports the PostgreSQL tests as skipped, with the reason; under CI, or when .ci/test
+    could install PostgreSQL (BATON_REQUIRE_POSTGRES), their absence fails the run."""
     from tests.pg import Cluster
 
     try:
         cluster = Cluster()
     except FileNotFoundError as exc:
-        if os.environ.get("CI"):
-            # CI must exercise PostgreSQL: .ci/test installs it, so its absence is a failure.
-            pytest.fail(f"PostgreSQL not available in CI: {exc}")
+        if os.environ.get("CI") or os.environ.get("BATON_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required for this run but not available: {exc}")
         pytest.skip(f"PostgreSQL not available on this machine: {exc} (run .ci/test to "
                     "install it)")
     cluster.start()

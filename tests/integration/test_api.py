@@ -282,6 +282,10 @@ def test_write_responses_are_the_documented_shape(c: Client) -> None:
         _documented(ActionResultSchema(), r.json)
         assert r.json["escalation"] == c.get(f"/escalations/{eid}", who).json
     assert r.json["escalation"]["erased"]["title"]["by"] == "root"
+    # Several escalations at once (the list) take the other path to the same texts.
+    c.open(title="another")
+    listed = {e["id"]: e for e in c.get("/escalations", "alice").json["items"]}
+    assert len(listed) == 2 and listed[eid] == c.get(f"/escalations/{eid}", "alice").json
     replayed = c.act(eid, "fiona", "acknowledge", {"note": "n"}, **{"Idempotency-Key": "k"})
     again = c.act(eid, "fiona", "acknowledge", {"note": "n"}, **{"Idempotency-Key": "k"})
     assert replayed.status_code == 200, replayed.json
