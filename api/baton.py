@@ -89,9 +89,11 @@ class Baton:
                                  "run `baton init`")
         return signer.vkey
 
-    def uow(self, connection: Connection | None = None) -> SqlUnitOfWork:
+    def uow(self, connection: Connection | None = None, *,
+            release_before_flush: bool = False) -> SqlUnitOfWork:
         """A new unit of work (on `connection` when given, else on its own)."""
-        return SqlUnitOfWork(self.engine, self.signer, connection)
+        return SqlUnitOfWork(self.engine, self.signer, connection,
+                             release_before_flush=release_before_flush)
 
     def policy(self, conn: Any = None) -> Policy:
         """The policy in force."""

@@ -67,7 +67,9 @@ def run(work: Callable[[SqlUnitOfWork, int | None], Render], body: Any,
     actor = current_actor().handle
     expected = if_match()
     request_hash = _request_hash(body) if key is not None else ""
-    with baton.uow(request_connection()) as uow:
+    # The API's writes release their locks before the flush: concurrent requests overlap
+    # their flushes, and each is acknowledged once durable (audit.db explains).
+    with baton.uow(request_connection(), release_before_flush=True) as uow:
         if key is not None:
             if not 0 < len(key) <= 200:
                 raise Replay(problem(400, "malformed", "Malformed request",

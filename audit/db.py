@@ -71,6 +71,61 @@ def single_read(engine: Engine) -> Connection:
     return conn
 
 
+# Durable before acknowledged, with the locks released before the flush ("group commit"
+# without a single writer). A unit of work in that mode commits without waiting for the
+# disk: on SQLite with synchronous=NORMAL (the WAL frames are written, not synced), on
+# PostgreSQL with synchronous_commit off. The writer lock (SQLite) or the log-head row
+# lock (PostgreSQL) is released at once, so the next writer's statements overlap this
+# one's flush, and flushes that meet are merged by the kernel or by PostgreSQL's own
+# group commit. Then `flush` makes the commit durable, and only then is the write
+# acknowledged. A reader may see such a commit up to one flush (about a millisecond)
+# before it is durable; signed checkpoints never: they commit synchronously.
+_SYNC_MODE = "baton_synchronous"  # conn.info: the SQLite connection's synchronous setting
+
+
+def set_synchronous(conn: Connection, relaxed: bool) -> None:
+    """SQLite: commit without (relaxed) or with a sync of the WAL. Takes effect at the
+    next BEGIN, so call it between transactions; a no-op when already so."""
+    if not is_sqlite(conn.engine) or _memory(conn.engine):
+        return
+    mode = "NORMAL" if relaxed else "FULL"
+    if conn.info.get(_SYNC_MODE, "FULL") != mode:
+        conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+            f"PRAGMA synchronous={mode}")
+        conn.info[_SYNC_MODE] = mode
+
+
+def flush(conn: Connection) -> None:
+    """Make every commit made so far on this database durable (see above): fdatasync of
+    SQLite's WAL file, or on PostgreSQL a transaction that writes a WAL record and
+    commits synchronously, which flushes the WAL up to and past our commit record."""
+    engine = conn.engine
+    if is_sqlite(engine):
+        if _memory(engine):
+            return
+        try:
+            fd = os.open(f"{os.path.abspath(str(engine.url.database))}-wal", os.O_RDONLY)
+        except FileNotFoundError:
+            return  # the last connection checkpointed it into the (synced) database file
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+        return
+    driver = conn.connection.driver_connection
+    was = driver.autocommit  # type: ignore[union-attr]
+    driver.autocommit = True  # type: ignore[union-attr]
+    try:
+        driver.execute(  # type: ignore[union-attr]
+            "SELECT pg_logical_emit_message(true, 'baton', 'flush')")
+    finally:
+        driver.autocommit = was  # type: ignore[union-attr]
+
+
+def _memory(engine: Engine) -> bool:
+    return engine.url.database in (None, "", ":memory:")
+
+
 # conn.info key: how to end a unit of work's pipeline (audit.uow) before SQLAlchemy runs
 # a statement of its own on that connection.
 END_PIPELINE = "baton_end_pipeline"

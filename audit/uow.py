@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
@@ -10,10 +12,13 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from audit import db, ledger, projection
 from audit.rawsql import Raw
 from workflow.model import Actor, Escalation, Event
+
+log = logging.getLogger(__name__)
 
 _ACTOR_SQL = "SELECT handle, roles, team FROM actors WHERE handle = :h AND revoked_at IS NULL"
 
@@ -54,11 +59,18 @@ class SqlActors:
 
 
 class SqlUnitOfWork:
-    """One write transaction (BEGIN IMMEDIATE on SQLite); rolls back unless committed."""
+    """One write transaction (BEGIN IMMEDIATE on SQLite); rolls back unless committed.
+
+    With `release_before_flush`, commit() releases the writer lock (SQLite) or the log-head
+    lock (PostgreSQL) before the commit is flushed to disk, and returns once it is: the
+    next writer's work overlaps this one's flush (see audit.db). A checkpoint that falls
+    due is then signed in a follow-up transaction that commits synchronously, because a
+    signed checkpoint must never be seen before it is durable."""
 
     def __init__(self, engine: Engine, signer: ledger.Signer | None = None,
-                 connection: Connection | None = None):
+                 connection: Connection | None = None, *, release_before_flush: bool = False):
         self.engine = engine
+        self.relaxed = release_before_flush
         # A connection lent by the caller (the API's per-request one): used, not closed.
         self._lent = connection
         self.signer = signer
@@ -134,6 +146,7 @@ class SqlUnitOfWork:
         else:
             conn = self.engine.connect().execution_options(baton_write=True)
         try:
+            db.set_synchronous(conn, self.relaxed)
             if self._lock is not None:
                 self._lock.acquire()
                 self._locked = True
@@ -147,6 +160,8 @@ class SqlUnitOfWork:
         self._done = False
         self.stored = {}
         self._batched()
+        if self.relaxed and not db.is_sqlite(self.engine):
+            Raw(conn).run("SET LOCAL synchronous_commit = off", {})  # queued, no round trip
         return self
 
     def _release(self) -> None:
@@ -203,6 +218,9 @@ class SqlUnitOfWork:
         """Sign a checkpoint now when forced or due; returns the note."""
         if self.signer is None:
             return None
+        if self.relaxed:
+            raise RuntimeError("checkpoints are signed in units of work that commit "
+                               "synchronously (release_before_flush=False)")
         head = self.head()
         if force or ledger.checkpoint_due(head, self.signer, now):
             return ledger.sign_checkpoint(self.conn, head, self.signer, now)
@@ -211,10 +229,15 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         """Write the head (and a due checkpoint) and commit. The write ends here: the
         SQLite writer lock is released at once, and the connection stays open for reads
-        (a response to render) until the unit of work closes."""
+        (a response to render) until the unit of work closes. Returns once the commit is
+        durable."""
+        due = None
         if self._head is not None:
             if self._last_at is not None:
-                self.checkpoint(self._last_at)
+                if not self.relaxed:
+                    self.checkpoint(self._last_at)
+                elif ledger.checkpoint_due(self._head, self.signer, self._last_at):
+                    due = self._last_at
             ledger.write_head(self.conn, self._head)
         self._sync()  # every queued write done and checked before COMMIT
         self.conn.commit()
@@ -222,6 +245,20 @@ class SqlUnitOfWork:
         self._done = True
         self._release()
         self.conn.execution_options(baton_write=False)
+        if self.relaxed:
+            db.flush(self.conn)
+            if due is not None:
+                self._sign_checkpoint(due)
+
+    def _sign_checkpoint(self, now: datetime) -> None:
+        # The write is committed and durable; the checkpoint is a record of its own. Should
+        # signing fail, the checkpoint stays due and the next write signs it.
+        try:
+            with SqlUnitOfWork(self.engine, self.signer, self.conn) as strict:
+                strict.checkpoint(now)
+                strict.commit()
+        except (SQLAlchemyError, psycopg.Error, sqlite3.Error, OSError) as exc:
+            log.warning("checkpoint left due for the next write: %s", exc)
 
     def rollback(self) -> None:
         """Discard this transaction's writes."""

@@ -78,19 +78,75 @@ def _client(args: tuple[str, dict[str, str], str, float, float]) -> tuple[int, l
     return count, latencies, errors
 
 
-def phase(url: str, tokens: dict[str, str], mode: str, clients: int,
-          seconds: float) -> tuple[float, int, list[float]]:
-    """(requests per second, errors, latencies) of `clients` processes for `seconds`."""
+def _machine_ticks() -> list[int]:
+    """/proc/stat's first line: user nice system idle iowait irq softirq steal."""
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:9]]
+
+
+def _children(parent: int) -> list[int]:
+    """The processes whose parent is `parent` (gunicorn's workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == parent:
+                        found.append(int(entry))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return found
+
+
+def _process_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def phase(url: str, tokens: dict[str, str], mode: str, clients: int, seconds: float,
+          workers: list[int] | None = None) -> tuple[float, int, list[float], dict[str, float]]:
+    """(requests per second, errors, latencies, where the CPU went) of `clients` processes
+    for `seconds`. The CPU figures say how busy the machine was (steal is time the
+    hypervisor gave our virtual CPUs to someone else) and what a request cost the server's
+    workers and the clients."""
     start_at = time.time() + 1.0
+    ticks0, work0, clients0 = _machine_ticks(), _process_seconds(workers or []), os.times()
     with mp.get_context("fork").Pool(clients) as pool:
         results = pool.map(_client, [(url, tokens, mode, start_at, seconds)] * clients)
+    ticks1, work1, clients1 = _machine_ticks(), _process_seconds(workers or []), os.times()
     count = sum(r[0] for r in results)
-    return count / seconds, sum(r[2] for r in results), [x for r in results for x in r[1]]
+    spent = [b - a for a, b in zip(ticks0, ticks1, strict=True)]
+    whole = sum(spent) or 1
+    used_by_clients = (clients1.children_user + clients1.children_system
+                       - clients0.children_user - clients0.children_system)
+    cpu = {"idle_pct": round(100 * (spent[3] + spent[4]) / whole, 1),
+           "steal_pct": round(100 * spent[7] / whole, 1),
+           "worker_ms_per_request": round(1000 * (work1 - work0) / max(count, 1), 3),
+           "client_ms_per_request": round(1000 * used_by_clients / max(count, 1), 3)}
+    return (count / seconds, sum(r[2] for r in results), [x for r in results for x in r[1]],
+            cpu)
 
 
-def summary(rates: list[float], errors: int, latencies: list[float]) -> dict[str, Any]:
+def summary(rates: list[float], errors: int, latencies: list[float],
+            cpu: list[dict[str, float]]) -> dict[str, Any]:
     return {"per_s": round(statistics.median(rates), 1), "per_s_rounds": [round(r, 1)
-            for r in rates], "errors": errors, **quantiles(latencies)}
+            for r in rates], "errors": errors, **quantiles(latencies),
+            "cpu": {k: statistics.median(c[k] for c in cpu) for k in cpu[0]},
+            "cpu_rounds": cpu}
+
+
+def _cpu_text(cpu: dict[str, float]) -> str:
+    return (f"worker {cpu['worker_ms_per_request']:.2f} + client "
+            f"{cpu['client_ms_per_request']:.2f} ms CPU/request, idle {cpu['idle_pct']:.0f}%, "
+            f"steal {cpu['steal_pct']:.0f}%")
 
 
 def measure(name: str, url_db: str, clients: int, workers: int,
@@ -105,29 +161,34 @@ def measure(name: str, url_db: str, clients: int, workers: int,
                        capture_output=True, cwd=tmp)
         tokens = add_actors(env, DEMO)
         proc, url = start(Path(tmp), env, workers=workers)
-        runs: dict[str, tuple[list[float], list[int], list[float]]] = {
-            "get": ([], [], []), "lifecycle": ([], [], [])}
+        runs: dict[str, tuple[list[float], list[int], list[float], list[dict[str, float]]]] = {
+            "get": ([], [], [], []), "lifecycle": ([], [], [], [])}
         ratios = []
         try:
             phase(url, tokens, "get", clients, 2)  # warm up
+            pids = _children(proc.pid)
             for _ in range(rounds):
                 for mode in ("get", "lifecycle"):
-                    per_s, errors, latencies = phase(url, tokens, mode, clients, seconds)
+                    per_s, errors, latencies, cpu = phase(url, tokens, mode, clients, seconds,
+                                                          pids)
                     runs[mode][0].append(per_s)
                     runs[mode][1].append(errors)
                     runs[mode][2].extend(latencies)
+                    runs[mode][3].append(cpu)
                 ratios.append(runs["lifecycle"][0][-1] / runs["get"][0][-1])
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
-    get = summary(runs["get"][0], sum(runs["get"][1]), runs["get"][2])
-    life = summary(runs["lifecycle"][0], sum(runs["lifecycle"][1]), runs["lifecycle"][2])
+    get = summary(runs["get"][0], sum(runs["get"][1]), runs["get"][2], runs["get"][3])
+    life = summary(runs["lifecycle"][0], sum(runs["lifecycle"][1]), runs["lifecycle"][2],
+                   runs["lifecycle"][3])
     ratio = statistics.median(ratios)
     print(f"{name:10} GET ceiling {get['per_s']:8.1f} req/s (p50 {get['p50_ms']} ms, "
           f"p99 {get['p99_ms']} ms) | transitions {life['per_s']:7.1f}/s "
           f"(p50 {life['p50_ms']} ms, p95 {life['p95_ms']} ms, p99 {life['p99_ms']} ms, "
           f"errors {life['errors']}) | ratio {ratio:.2f} (median of {rounds} rounds: "
           f"{', '.join(f'{r:.2f}' for r in ratios)})")
+    print(f"{'':10} GET: {_cpu_text(get['cpu'])} | transitions: {_cpu_text(life['cpu'])}")
     return {"get": get, "lifecycle": life, "ratio": round(ratio, 3),
             "ratio_rounds": [round(r, 3) for r in ratios], "rounds": rounds,
             "clients": clients, "workers": workers, "seconds": seconds}

@@ -31,9 +31,10 @@ class Ledger:
     signer: Signer
     policy: Policy
     now: datetime = T0
+    relaxed: bool = False  # write as the API does: locks released before the flush
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.signer)
+        return SqlUnitOfWork(self.engine, self.signer, release_before_flush=self.relaxed)
 
     def tick(self, minutes: float = 1) -> datetime:
         self.now += timedelta(minutes=minutes)
