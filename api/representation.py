@@ -9,14 +9,13 @@ from sqlalchemy import Connection
 
 from audit import records
 from workflow import services, sla
-from workflow.model import Actor, Escalation
+from workflow.model import Actor, Escalation, rfc3339
 from workflow.policy import Policy
 
 
 def escalation(esc: Escalation, texts: dict[str, Any], actor: Actor, policy: Policy,
                now: datetime) -> dict[str, Any]:
     """One escalation's representation."""
-    snap = esc.snapshot()
     erased = texts.get("erased", {})
     return {
         "id": esc.id,
@@ -32,8 +31,10 @@ def escalation(esc: Escalation, texts: dict[str, Any], actor: Actor, policy: Pol
         "proposed_owner": esc.proposed_owner, "watchers": esc.watchers,
         "collaborators": esc.collaborators, "liaison": esc.liaison,
         "legal_hold": esc.legal_hold, "reopen_count": esc.reopen_count,
-        "version": esc.version, "created_at": snap["created_at"],
-        "updated_at": snap["updated_at"], "sla": sla.status(esc, now),
+        "version": esc.version,
+        "created_at": rfc3339(esc.created_at) if esc.created_at else None,
+        "updated_at": rfc3339(esc.updated_at) if esc.updated_at else None,
+        "sla": sla.status(esc, now),
         "erased": {k: erased[k] for k in ("title", "description", "customer_name",
                                           "customer_contact") if k in erased},
         "allowed_actions": services.allowed_actions(esc, actor, policy),

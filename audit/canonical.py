@@ -10,28 +10,46 @@ from typing import Any
 MAX_SAFE_INT = 2**53 - 1
 
 
-def _check(value: Any, path: str) -> bool:
-    """Raise on a value canonical JSON does not allow; True when every key is ASCII."""
+class _Refused(ValueError):
+    """A value canonical JSON does not allow; `path` is filled in on the way out."""
+
+    def __init__(self, why: str):
+        super().__init__(why)
+        self.why = why
+        self.path: list[str] = []
+
+
+def _check(value: Any) -> bool:
+    """Raise on a value canonical JSON does not allow; True when every key is ASCII.
+    (No path is built unless something is refused: this runs on every append.)"""
     if value is None or isinstance(value, (str, bool)):
         return True
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INT:
-            raise ValueError(f"{path}: integer {value} is beyond 2^53")
+            raise _Refused(f"integer {value} is beyond 2^53")
         return True
     if isinstance(value, dict):
         ascii_keys = True
         for k, v in value.items():
             if not isinstance(k, str):
-                raise ValueError(f"{path}: keys must be strings")
-            ascii_keys = _check(v, f"{path}.{k}") and ascii_keys and k.isascii()
+                raise _Refused("keys must be strings")
+            try:
+                ascii_keys = _check(v) and ascii_keys and k.isascii()
+            except _Refused as exc:
+                exc.path.append(f".{k}")
+                raise
         return ascii_keys
     if isinstance(value, list):
         ascii_keys = True
         for i, v in enumerate(value):
-            ascii_keys = _check(v, f"{path}[{i}]") and ascii_keys
+            try:
+                ascii_keys = _check(v) and ascii_keys
+            except _Refused as exc:
+                exc.path.append(f"[{i}]")
+                raise
         return ascii_keys
-    raise ValueError(f"{path}: {type(value).__name__} is not allowed in canonical JSON "
-                     "(use strings for decimals and timestamps)")
+    raise _Refused(f"{type(value).__name__} is not allowed in canonical JSON "
+                   "(use strings for decimals and timestamps)")
 
 
 def _utf16_sorted(value: Any) -> Any:
@@ -48,7 +66,11 @@ def _utf16_sorted(value: Any) -> Any:
 def canonical_bytes(value: dict[str, Any]) -> bytes:
     """RFC 8785 JSON (keys in UTF-16 order, compact, UTF-8) of strings, safe integers,
     booleans and null."""
-    if _check(value, "$"):
+    try:
+        ascii_keys = _check(value)
+    except _Refused as exc:
+        raise ValueError(f"${''.join(reversed(exc.path))}: {exc.why}") from None
+    if ascii_keys:
         # ASCII keys: code-point order (sort_keys) is UTF-16 order.
         return json.dumps(value, sort_keys=True, separators=(",", ":"),
                           ensure_ascii=False, allow_nan=False).encode("utf-8")

@@ -182,7 +182,8 @@ class SqlUnitOfWork:
 
     def _close(self, conn: Connection) -> None:
         if conn is self._lent:
-            conn.execution_options(baton_write=False)
+            if conn.get_execution_options().get("baton_write"):
+                conn.execution_options(baton_write=False)
         else:
             conn.close()
 
