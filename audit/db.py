@@ -55,7 +55,7 @@ def write_lock(engine: Engine) -> WriteLock:
     database = engine.url.database
     with _LOCKS_GUARD:
         if key not in _WRITE_LOCKS:
-            if database is None or database in ("", ":memory:"):
+            if database is None or _memory(database):
                 _WRITE_LOCKS[key] = WriteLock(None)
             else:
                 _WRITE_LOCKS[key] = WriteLock(os.path.abspath(database))
@@ -86,7 +86,7 @@ _SYNC_MODE = "baton_synchronous"  # conn.info: the SQLite connection's synchrono
 def set_synchronous(conn: Connection, relaxed: bool) -> None:
     """SQLite: commit without (relaxed) or with a sync of the WAL. Takes effect at the
     next BEGIN, so call it between transactions; a no-op when already so."""
-    if not is_sqlite(conn.engine) or _memory(conn.engine):
+    if not is_sqlite(conn.engine) or _memory(conn.engine.url.database):
         return
     mode = "NORMAL" if relaxed else "FULL"
     if conn.info.get(_SYNC_MODE, "FULL") != mode:
@@ -101,7 +101,7 @@ def flush(conn: Connection) -> None:
     commits synchronously, which flushes the WAL up to and past our commit record."""
     engine = conn.engine
     if is_sqlite(engine):
-        if _memory(engine):
+        if _memory(engine.url.database):
             return
         try:
             fd = os.open(f"{os.path.abspath(str(engine.url.database))}-wal", os.O_RDONLY)
@@ -122,8 +122,9 @@ def flush(conn: Connection) -> None:
         driver.autocommit = was  # type: ignore[union-attr]
 
 
-def _memory(engine: Engine) -> bool:
-    return engine.url.database in (None, "", ":memory:")
+def _memory(database: str | None) -> bool:
+    """True for an in-memory SQLite database (no file, no WAL, no durability)."""
+    return database in (None, "", ":memory:")
 
 
 # conn.info key: how to end a unit of work's pipeline (audit.uow) before SQLAlchemy runs
@@ -144,7 +145,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
                 end()
 
         return engine
-    memory = parsed.database in (None, "", ":memory:")
+    memory = _memory(parsed.database)
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
