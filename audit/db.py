@@ -76,10 +76,10 @@ def single_read(engine: Engine) -> Connection:
 # disk: on SQLite with synchronous=NORMAL (the WAL frames are written, not synced), on
 # PostgreSQL with synchronous_commit off. The writer lock (SQLite) or the log-head row
 # lock (PostgreSQL) is released at once, so the next writer's statements overlap this
-# one's flush, and flushes that meet are merged by the kernel or by PostgreSQL's own
-# group commit. Then `flush` makes the commit durable, and only then is the write
-# acknowledged. A reader may see such a commit up to one flush (about a millisecond)
-# before it is durable; signed checkpoints never: they commit synchronously.
+# one's flush (and PostgreSQL merges flushes that meet: its own group commit). Then
+# `flush` makes the commit durable, and only then is the write acknowledged. A reader
+# may see such a commit up to one flush (about a millisecond) before it is durable;
+# signed checkpoints never: they commit synchronously.
 _SYNC_MODE = "baton_synchronous"  # conn.info: the SQLite connection's synchronous setting
 
 
