@@ -27,6 +27,10 @@ _INDEXED_COLUMNS = tuple(c for group in _INDEXED for c in group)
 _UNINDEXED = tuple(c for c in _COLUMNS if c not in _INDEXED_COLUMNS)
 _LOAD_SQL = f"SELECT snapshot, {', '.join(_INDEXED_COLUMNS)} FROM escalations WHERE id = :id"
 _UPDATES: dict[tuple[str, ...], str] = {}
+_OPEN_SPAN_SQL = ("INSERT INTO ownership_spans (escalation_id, owner, kind, started_at, "
+                  "ended_at) VALUES (:escalation_id, :owner, :kind, :started_at, NULL)")
+_CLOSE_SPAN_SQL = ("UPDATE ownership_spans SET ended_at = :ended_at WHERE escalation_id = "
+                   ":escalation_id AND kind = :kind AND ended_at IS NULL")
 
 
 def _update_sql(columns: tuple[str, ...]) -> str:
@@ -36,10 +40,6 @@ def _update_sql(columns: tuple[str, ...]) -> str:
         sql = _UPDATES.setdefault(columns, "UPDATE escalations SET " + ", ".join(
             f"{c} = :{c}" for c in columns) + " WHERE id = :id AND version = :expected")
     return sql
-_OPEN_SPAN_SQL = ("INSERT INTO ownership_spans (escalation_id, owner, kind, started_at, "
-                  "ended_at) VALUES (:escalation_id, :owner, :kind, :started_at, NULL)")
-_CLOSE_SPAN_SQL = ("UPDATE ownership_spans SET ended_at = :ended_at WHERE escalation_id = "
-                   ":escalation_id AND kind = :kind AND ended_at IS NULL")
 
 
 def parse_time(text: str | None) -> datetime | None:

@@ -112,10 +112,14 @@ class SqlUnitOfWork:
             conn.info[db.END_PIPELINE] = self._sync
         return conn
 
-    def _sync(self) -> None:
+    def _take_pipeline(self) -> psycopg.Pipeline | None:
         pipeline, self._pipeline = self._pipeline, None
         if self._conn is not None:
             self._conn.info.pop(db.END_PIPELINE, None)
+        return pipeline
+
+    def _sync(self) -> None:
+        pipeline = self._take_pipeline()
         if pipeline is not None:
             pipeline.__exit__(None, None, None)
         checks, self._checks = self._checks, []
@@ -123,10 +127,8 @@ class SqlUnitOfWork:
             check()
 
     def _discard(self) -> None:
-        pipeline, self._pipeline = self._pipeline, None
+        pipeline = self._take_pipeline()
         self._checks = []
-        if self._conn is not None:
-            self._conn.info.pop(db.END_PIPELINE, None)
         if pipeline is not None:
             try:
                 pipeline.__exit__(RuntimeError, RuntimeError("rolled back"), None)
@@ -207,8 +209,7 @@ class SqlUnitOfWork:
         head = self.head()
         body, personal = ledger.event_body(event, head.size)
         conn = self._batched()  # reopened if an SQLAlchemy statement ended it
-        seq = ledger.append(conn, head, body, personal, customer_id=escalation.customer_id)
-        self._last_at = event.at
+        seq = self.append(body, personal, event.at, customer_id=escalation.customer_id)
         self.stored[escalation.id] = projection.save(
             conn, escalation, self.stored.get(escalation.id),
             checks=self._checks if self._pipeline is not None else None)

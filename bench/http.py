@@ -99,36 +99,37 @@ def _machine_ticks() -> list[int]:
         return [int(x) for x in f.readline().split()[1:9]]
 
 
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the command name (field 3 onwards), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
 def _children(parent: int) -> list[int]:
     """The processes whose parent is `parent` (gunicorn's workers)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == parent:
-                        found.append(int(entry))
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-    return found
+    return [int(e) for e in os.listdir("/proc")
+            if e.isdigit() and (fields := _stat(int(e))) is not None
+            and int(fields[1]) == parent]
 
 
 def _process_seconds(pids: list[int]) -> float:
     """User + system CPU of these processes so far."""
     total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])
+    for fields in map(_stat, pids):
+        if fields is not None:
+            total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 
 
+# (requests per second, errors, latencies, where the CPU went)
+Phase = tuple[float, int, list[float], dict[str, float]]
+
+
 def phase(url: str, tokens: dict[str, str], mode: str, clients: int, seconds: float,
-          workers: list[int] | None = None, rate: float = 0.0
-          ) -> tuple[float, int, list[float], dict[str, float]]:
+          workers: list[int] | None = None, rate: float = 0.0) -> Phase:
     """(requests per second, errors, latencies, where the CPU went) of `clients` processes
     for `seconds`. The CPU figures say how busy the machine was (steal is time the
     hypervisor gave our virtual CPUs to someone else) and what a request cost the server's
@@ -154,10 +155,14 @@ def phase(url: str, tokens: dict[str, str], mode: str, clients: int, seconds: fl
             cpu)
 
 
-def summary(rates: list[float], errors: int, latencies: list[float],
-            cpu: list[dict[str, float]]) -> dict[str, Any]:
-    return {"per_s": round(statistics.median(rates), 1), "per_s_rounds": [round(r, 1)
-            for r in rates], "errors": errors, **quantiles(latencies),
+def summary(phases: list[Phase]) -> dict[str, Any]:
+    """Medians over the rounds of one kind of phase (latencies pooled)."""
+    rates = [p[0] for p in phases]
+    cpu = [p[3] for p in phases]
+    return {"per_s": round(statistics.median(rates), 1),
+            "per_s_rounds": [round(r, 1) for r in rates],
+            "errors": sum(p[1] for p in phases),
+            **quantiles([x for p in phases for x in p[2]]),
             "cpu": {k: statistics.median(c[k] for c in cpu) for k in cpu[0]},
             "cpu_rounds": cpu}
 
@@ -180,36 +185,29 @@ def measure(name: str, url_db: str, clients: int, workers: int,
                        capture_output=True, cwd=tmp)
         tokens = add_actors(env, DEMO)
         proc, url = start(Path(tmp), env, workers=workers)
-        runs: dict[str, tuple[list[float], list[int], list[float], list[dict[str, float]]]] = {
-            "get": ([], [], [], []), "lifecycle": ([], [], [], [])}
-        ratios = []
+        runs: dict[str, list[Phase]] = {"get": [], "lifecycle": []}
         try:
             phase(url, tokens, "get", clients, 2)  # warm up
             pids = _children(proc.pid)
             for _ in range(rounds):
                 for mode in ("get", "lifecycle"):
-                    per_s, errors, latencies, cpu = phase(url, tokens, mode, clients, seconds,
-                                                          pids)
-                    runs[mode][0].append(per_s)
-                    runs[mode][1].append(errors)
-                    runs[mode][2].extend(latencies)
-                    runs[mode][3].append(cpu)
-                ratios.append(runs["lifecycle"][0][-1] / runs["get"][0][-1])
+                    runs[mode].append(phase(url, tokens, mode, clients, seconds, pids))
             # The target's second half: latency at 40 % of the GET ceiling, paced.
-            target = TARGET * statistics.median(runs["get"][0])
-            per_s, errors, latencies, cpu = phase(url, tokens, "lifecycle", clients, seconds,
-                                                  pids, rate=target)
-            paced = {"target_per_s": round(target, 1), "per_s": round(per_s, 1),
-                     # Below the target the queue grows for as long as the phase lasts,
-                     # and so do the latencies: they then measure the phase, not the server.
-                     "sustained": per_s >= 0.97 * target,
-                     "errors": errors, **quantiles(latencies), "cpu": cpu}
+            target = TARGET * statistics.median(p[0] for p in runs["get"])
+            paced_run = phase(url, tokens, "lifecycle", clients, seconds, pids, rate=target)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
-    get = summary(runs["get"][0], sum(runs["get"][1]), runs["get"][2], runs["get"][3])
-    life = summary(runs["lifecycle"][0], sum(runs["lifecycle"][1]), runs["lifecycle"][2],
-                   runs["lifecycle"][3])
+    ratios = [life[0] / get[0] for get, life in zip(runs["get"], runs["lifecycle"],
+                                                     strict=True)]
+    get = summary(runs["get"])
+    life = summary(runs["lifecycle"])
+    paced = {"target_per_s": round(target, 1),
+             # Below the target the queue grows for as long as the phase lasts, and so
+             # do the latencies: they then measure the phase, not the server.
+             "sustained": paced_run[0] >= 0.97 * target,
+             **{k: v for k, v in summary([paced_run]).items()
+                if k not in ("per_s_rounds", "cpu_rounds")}}
     ratio = statistics.median(ratios)
     print(f"{name:10} GET ceiling {get['per_s']:8.1f} req/s (p50 {get['p50_ms']} ms, "
           f"p99 {get['p99_ms']} ms) | transitions {life['per_s']:7.1f}/s "

@@ -39,7 +39,6 @@ blp = Blueprint("escalations", __name__, url_prefix="/api/v1/escalations",
                 description="Open escalations, act on them, read their timelines and trails")
 
 
-
 def _etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
 

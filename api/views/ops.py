@@ -30,7 +30,6 @@ blp = Blueprint("ops", __name__, url_prefix="/api/v1",
 ACK_BUCKETS = (60, 300, 600, 1800, 3600, 4 * 3600, 86400)
 
 
-
 @blp.route("/healthz")
 class Health(MethodView):
     @blp.response(200, HealthSchema)
