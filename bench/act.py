@@ -115,7 +115,7 @@ def main() -> None:
     args = parser.parse_args()
     info = print_machine()
     figures = on_both_backends(
-        lambda name, url: measure(name, url, args.escalations, args.runs),
+        lambda name, url, _server: measure(name, url, args.escalations, args.runs),
         not args.no_postgres)
     save("act", info, figures)
 

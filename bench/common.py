@@ -93,17 +93,18 @@ def postgres(durable: bool = True) -> Iterator[Any]:
         cluster.stop()
 
 
-def on_both_backends(measure: Callable[[str, str], dict[str, Any]],
+def on_both_backends(measure: Callable[[str, str, int | None], dict[str, Any]],
                      with_postgres: bool) -> dict[str, Any]:
-    """measure(name, url) on a fresh SQLite file, then on a durable throwaway PostgreSQL."""
+    """measure(name, url, server) on a fresh SQLite file, then on a durable throwaway
+    PostgreSQL; `server` is the PostgreSQL postmaster's process id (None on SQLite)."""
     import tempfile
 
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
-        figures["sqlite"] = measure("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}")
+        figures["sqlite"] = measure("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", None)
     if with_postgres:
         with postgres(durable=True) as cluster:
-            figures["postgresql"] = measure("postgresql", cluster.new_database())
+            figures["postgresql"] = measure("postgresql", cluster.new_database(), cluster.pid())
     return figures
 
 

@@ -1,6 +1,6 @@
 """Lifecycle throughput over HTTP against `baton serve`, next to a trivial authenticated GET.
 
-    python -m bench.http [--clients 4] [--workers 2] [--seconds 10] [--rounds 3]
+    python -m bench.http [--clients 4] [--workers 4] [--seconds 10] [--rounds 3]
                          [--no-postgres]
 
 Client processes (http.client; gunicorn's sync workers close each connection after the
@@ -11,8 +11,13 @@ framework's own ceiling on this machine, in the same run. The two phases alterna
 several rounds against the same server; rates and ratios are medians over the rounds.
 Then the lifecycle runs once more, paced at 40 % of the GET ceiling, for the latency at
 that rate (counted from each request's due time). Each phase also reports where the
-machine's CPU went: idle, steal (taken by the hypervisor), and worker and client CPU per
-request.
+machine's CPU went: idle, steal (taken by the hypervisor), and the CPU per request of the
+server's workers, of the clients and, on PostgreSQL, of the database server (which shares
+this machine's cores).
+
+The default is 4 sync workers (gunicorn's advice is about twice the cores; these machines
+have 2) and as many clients, so no request waits for a free worker: a sync worker sits idle
+while its write waits on the writer lock or the disk flush, and a spare one fills the gap.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from typing import Any
 from api.cli import DEMO
 from bench.common import on_both_backends, print_machine, quantiles, save
 from tests.apphelpers import LIFECYCLE, OPEN
-from tests.e2e.conftest import add_actors, start
+from tests.e2e.conftest import add_actors, children, proc_stat, start
 
 TARGET = 0.40  # the issue's target: transitions at 40 % of the GET ceiling, p99 < 50 ms
 
@@ -99,26 +104,10 @@ def _machine_ticks() -> list[int]:
         return [int(x) for x in f.readline().split()[1:9]]
 
 
-def _stat(pid: int) -> list[str] | None:
-    """/proc/PID/stat's fields after the command name (field 3 onwards), or None."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-
-
-def _children(parent: int) -> list[int]:
-    """The processes whose parent is `parent` (gunicorn's workers)."""
-    return [int(e) for e in os.listdir("/proc")
-            if e.isdigit() and (fields := _stat(int(e))) is not None
-            and int(fields[1]) == parent]
-
-
 def _process_seconds(pids: list[int]) -> float:
     """User + system CPU of these processes so far."""
     total = 0
-    for fields in map(_stat, pids):
+    for fields in map(proc_stat, pids):
         if fields is not None:
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
@@ -129,19 +118,22 @@ Phase = tuple[float, int, list[float], dict[str, float]]
 
 
 def phase(url: str, tokens: dict[str, str], mode: str, clients: int, seconds: float,
-          workers: list[int] | None = None, rate: float = 0.0) -> Phase:
+          workers: list[int] | None = None, database: list[int] | None = None,
+          rate: float = 0.0) -> Phase:
     """(requests per second, errors, latencies, where the CPU went) of `clients` processes
     for `seconds`. The CPU figures say how busy the machine was (steal is time the
     hypervisor gave our virtual CPUs to someone else) and what a request cost the server's
-    workers and the clients. With `rate`, the clients together send that many requests
-    per second (paced) instead of as many as they can."""
+    workers, the database server's processes and the clients. With `rate`, the clients
+    together send that many requests per second (paced) instead of as many as they can."""
     start_at = time.time() + 1.0
     interval = clients / rate if rate else 0.0
-    ticks0, work0, clients0 = _machine_ticks(), _process_seconds(workers or []), os.times()
+    ticks0, clients0 = _machine_ticks(), os.times()
+    work0, db0 = _process_seconds(workers or []), _process_seconds(database or [])
     with mp.get_context("fork").Pool(clients) as pool:
         results = pool.map(_client, [(url, tokens, mode, start_at + k * interval / clients,
                                       seconds, interval) for k in range(clients)])
-    ticks1, work1, clients1 = _machine_ticks(), _process_seconds(workers or []), os.times()
+    ticks1, clients1 = _machine_ticks(), os.times()
+    work1, db1 = _process_seconds(workers or []), _process_seconds(database or [])
     count = sum(r[0] for r in results)
     spent = [b - a for a, b in zip(ticks0, ticks1, strict=True)]
     whole = sum(spent) or 1
@@ -150,7 +142,8 @@ def phase(url: str, tokens: dict[str, str], mode: str, clients: int, seconds: fl
     cpu = {"idle_pct": round(100 * (spent[3] + spent[4]) / whole, 1),
            "steal_pct": round(100 * spent[7] / whole, 1),
            "worker_ms_per_request": round(1000 * (work1 - work0) / max(count, 1), 3),
-           "client_ms_per_request": round(1000 * used_by_clients / max(count, 1), 3)}
+           "client_ms_per_request": round(1000 * used_by_clients / max(count, 1), 3),
+           "database_ms_per_request": round(1000 * (db1 - db0) / max(count, 1), 3)}
     return (count / seconds, sum(r[2] for r in results), [x for r in results for x in r[1]],
             cpu)
 
@@ -168,12 +161,14 @@ def summary(phases: list[Phase]) -> dict[str, Any]:
 
 
 def _cpu_text(cpu: dict[str, float]) -> str:
-    return (f"worker {cpu['worker_ms_per_request']:.2f} + client "
+    database = (f" + database {cpu['database_ms_per_request']:.2f}"
+                if cpu["database_ms_per_request"] else "")
+    return (f"worker {cpu['worker_ms_per_request']:.2f}{database} + client "
             f"{cpu['client_ms_per_request']:.2f} ms CPU/request, idle {cpu['idle_pct']:.0f}%, "
             f"steal {cpu['steal_pct']:.0f}%")
 
 
-def measure(name: str, url_db: str, clients: int, workers: int,
+def measure(name: str, url_db: str, server: int | None, clients: int, workers: int,
             seconds: float, rounds: int) -> dict[str, Any]:
     """GET and lifecycle phases alternated `rounds` times against one server: the machine
     is shared and noisy, so each ratio compares phases a few seconds apart, and the
@@ -188,13 +183,17 @@ def measure(name: str, url_db: str, clients: int, workers: int,
         runs: dict[str, list[Phase]] = {"get": [], "lifecycle": []}
         try:
             phase(url, tokens, "get", clients, 2)  # warm up
-            pids = _children(proc.pid)
+            pids = children(proc.pid)
+            # The database's backends (one per pooled connection) and its own processes.
+            database = children(server) if server is not None else []
             for _ in range(rounds):
                 for mode in ("get", "lifecycle"):
-                    runs[mode].append(phase(url, tokens, mode, clients, seconds, pids))
+                    runs[mode].append(phase(url, tokens, mode, clients, seconds, pids,
+                                            database))
             # The target's second half: latency at 40 % of the GET ceiling, paced.
             target = TARGET * statistics.median(p[0] for p in runs["get"])
-            paced_run = phase(url, tokens, "lifecycle", clients, seconds, pids, rate=target)
+            paced_run = phase(url, tokens, "lifecycle", clients, seconds, pids, database,
+                              rate=target)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
@@ -227,7 +226,7 @@ def measure(name: str, url_db: str, clients: int, workers: int,
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=3,
                         help="GET and lifecycle phases alternated this many times")
@@ -235,8 +234,8 @@ def main() -> None:
     args = parser.parse_args()
     info = print_machine()
     figures = on_both_backends(
-        lambda name, url: measure(name, url, args.clients, args.workers, args.seconds,
-                                  args.rounds),
+        lambda name, url, server: measure(name, url, server, args.clients, args.workers,
+                                          args.seconds, args.rounds),
         not args.no_postgres)
     save("http", info, figures)
 

@@ -69,6 +69,10 @@ class Cluster:
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def pid(self) -> int:
+        """The postmaster's process id (its children are the backends)."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def admin(self) -> psycopg.Connection:
         return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres",
                                dbname="postgres", autocommit=True)

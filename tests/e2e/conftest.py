@@ -44,9 +44,28 @@ class Server:
         return s
 
 
-def start(cwd: Path, env: dict[str, str], workers: int = 2) -> tuple[subprocess.Popen, str]:
+def proc_stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the command name (field 3 onwards), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def children(parent: int) -> list[int]:
+    """The processes whose parent is `parent` (gunicorn's workers, PostgreSQL's backends)."""
+    return [int(e) for e in os.listdir("/proc")
+            if e.isdigit() and (fields := proc_stat(int(e))) is not None
+            and int(fields[1]) == parent]
+
+
+def start(cwd: Path, env: dict[str, str], workers: int | None = 2
+          ) -> tuple[subprocess.Popen, str]:
+    """`baton serve` on a free port, once it answers; `workers=None` leaves the default."""
     port = free_port()
-    proc = subprocess.Popen([*BATON, "serve", "--port", str(port), "--workers", str(workers)],
+    count = [] if workers is None else ["--workers", str(workers)]
+    proc = subprocess.Popen([*BATON, "serve", "--port", str(port), *count],
                             cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import subprocess
 import threading
+import time
 from collections import Counter
+from pathlib import Path
 
+import requests
+
+from api.cli import default_workers
 from tests.apphelpers import LIFECYCLE, OPEN
-from tests.e2e.conftest import BATON, Server
+from tests.e2e.conftest import BATON, Server, children, start
 from tests.threads import run_together
 
 
@@ -263,3 +269,23 @@ def test_commands_on_a_database_that_was_never_initialised(tmp_path) -> None:  #
     out = subprocess.run([*BATON, "diagram"], cwd=tmp_path, env=env, text=True,
                          capture_output=True)
     assert out.returncode == 0 and out.stdout.startswith("stateDiagram-v2")
+
+
+def test_serve_runs_twice_as_many_workers_as_cores_by_default(tmp_path: Path) -> None:
+    env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
+           "BATON_SIGNING_KEY": str(tmp_path / "signing.key")}
+    subprocess.run([*BATON, "init"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    proc, url = start(tmp_path, env, workers=None)
+    try:
+        # gunicorn's workers are the children of the arbiter that `baton serve` became.
+        deadline = time.monotonic() + 30
+        while len(workers := children(proc.pid)) < default_workers():
+            assert time.monotonic() < deadline, f"only {len(workers)} workers started"
+            time.sleep(0.1)
+        time.sleep(0.5)  # none beyond the expected number turns up late
+        assert len(children(proc.pid)) == default_workers() == 2 * (os.cpu_count() or 1)
+        assert requests.get(f"{url}/healthz", timeout=5).status_code == 200
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+
