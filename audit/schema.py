@@ -39,7 +39,6 @@ ledger = Table(
     UniqueConstraint("escalation_id", "escalation_seq", name="uq_ledger_escalation_seq"),
 )
 Index("ix_ledger_actor_at", ledger.c.actor, ledger.c.at)
-Index("ix_ledger_owner", ledger.c.owner)
 Index("ix_ledger_action_at", ledger.c.action, ledger.c.at)
 Index("ix_ledger_at", ledger.c.at)
 

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
-from audit import actors, db, policies
+from audit import actors, db, migrate, policies
 from audit.ledger import Signer
 from audit.uow import SqlUnitOfWork
 from tests.unit.fakes import DEMO_ACTORS
@@ -71,9 +71,9 @@ class Ledger:
         self.act(escalation_id, "fay", "debrief")
 
 
-def make_ledger(url: str, path: Path, every: int = 5) -> Ledger:
+def make_ledger(url: str, path: Path, every: int = 5, revision: str = "head") -> Ledger:
     engine = db.make_engine(url)
-    db.create_schema(engine)
+    migrate.upgrade(engine, revision)
     signer = Signer(Ed25519PrivateKey.generate(), "baton.test/ledger", every=every,
                     interval_seconds=3600)
     led = Ledger(engine, path, signer, policy_module.default())

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from audit import db, migrate
@@ -27,12 +28,33 @@ def test_empty_database_upgraded_to_head_matches_the_models(database_url: str) -
     engine = db.make_engine(database_url)
     assert migrate.current(engine) is None
     migrate.upgrade(engine)
-    assert migrate.current(engine) == migrate.head() == "0001"
+    assert migrate.current(engine) == migrate.head() == "0002"
     migrate.upgrade(engine)  # idempotent
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
     engine.dispose()
+
+
+def test_a_database_at_0001_with_events_upgrades_to_head_and_keeps_them(
+        database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    led = make_ledger(database_url, tmp_path / "unused", revision="0001")
+    led.lifecycle("before")
+    assert "ix_ledger_owner" in {i["name"] for i in inspect(led.engine).get_indexes("ledger")}
+    with led.engine.connect() as conn:
+        before = conn.execute(text("SELECT seq, chain_hash FROM ledger ORDER BY seq")).all()
+    migrate.upgrade(led.engine)
+    assert migrate.current(led.engine) == migrate.head()
+    assert "ix_ledger_owner" not in {
+        i["name"] for i in inspect(led.engine).get_indexes("ledger")}
+    led.lifecycle("after")  # the upgraded database takes writes
+    with led.engine.connect() as conn:
+        after = conn.execute(text("SELECT seq, chain_hash FROM ledger ORDER BY seq")).all()
+        assert after[:len(before)] == before and len(after) > len(before)
+        assert list(differences(conn)) == []
+        assert verify_db(conn, led.signer.vkey, "baton.test/ledger").ok
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    led.engine.dispose()
 
 
 @pytest.fixture
