@@ -24,6 +24,11 @@ _BY_VERSION: dict[str, Policy] = {}
 _LATEST_SQL = "SELECT version FROM policies ORDER BY ordinal DESC LIMIT 1"
 
 
+def prefetch_active(conn: Connection) -> None:
+    """Send active()'s read ahead (see Raw.prefetch)."""
+    Raw(conn).prefetch(_LATEST_SQL, {})
+
+
 def active(conn: Connection) -> Policy | None:
     """The policy in force (the last applied), or None before `baton init`. Only the
     version is read per call; the text is parsed once per process and version."""

@@ -62,12 +62,21 @@ def load(conn: Connection, escalation_id: str, lock: bool = False) -> Escalation
     return found[0] if found is not None else None
 
 
+def _load_sql(raw: Raw, lock: bool) -> str:
+    return _LOAD_SQL + (" FOR UPDATE" if lock and raw.postgres else "")
+
+
+def prefetch_stored(conn: Connection, escalation_id: str, lock: bool = False) -> None:
+    """Send load_stored()'s read ahead (see Raw.prefetch)."""
+    raw = Raw(conn)
+    raw.prefetch(_load_sql(raw, lock), {"id": escalation_id})
+
+
 def load_stored(conn: Connection, escalation_id: str, lock: bool = False
                 ) -> tuple[Escalation, dict[str, Any]] | None:
     """The escalation and the values of its indexed columns as stored (for `save`)."""
     raw = Raw(conn)
-    sql = _LOAD_SQL + (" FOR UPDATE" if lock and raw.postgres else "")
-    row = raw.one(sql, {"id": escalation_id})
+    row = raw.one(_load_sql(raw, lock), {"id": escalation_id})
     if row is None:
         return None
     return from_snapshot(json.loads(row[0])), dict(zip(_INDEXED_COLUMNS, row[1:],

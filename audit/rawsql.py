@@ -16,6 +16,18 @@ from sqlalchemy import Connection
 
 _NAMED = re.compile(r":(\w+)")
 _PG: dict[str, str] = {}
+# conn.info key: reads sent ahead (Raw.prefetch), by statement and parameters, each with
+# the cursor that receives its rows. Cleared when the transaction ends (forget).
+PREFETCHED = "baton_prefetched"
+
+
+def _key(text: str, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    return text, tuple(sorted(params.items()))
+
+
+def forget(conn: Connection) -> None:
+    """Drop the reads sent ahead in this connection's transaction (it has ended)."""
+    conn.info.pop(PREFETCHED, None)
 
 
 class Raw:
@@ -23,7 +35,29 @@ class Raw:
 
     def __init__(self, conn: Connection):
         self.postgres = conn.dialect.name == "postgresql"
-        self.cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        self._info = conn.info
+        self._driver = conn.connection.driver_connection
+        self.cursor = self._driver.cursor()  # type: ignore[union-attr]
+
+    def prefetch(self, text: str, params: Mapping[str, Any]) -> None:
+        """Send a read ahead. On PostgreSQL, in the unit of work's pipeline, it travels
+        with whatever else is queued, and the same statement's one() or all() later in
+        the transaction takes its rows without a round trip of its own. On SQLite there
+        is no round trip to save, so nothing is done."""
+        if not self.postgres:
+            return
+        cursor = self._driver.cursor()  # type: ignore[union-attr]
+        cursor.execute(self._sql(text), params)
+        self._info.setdefault(PREFETCHED, {})[_key(text, params)] = cursor
+
+    def _execute(self, text: str, params: Mapping[str, Any]) -> Any:
+        ahead = self._info.get(PREFETCHED)
+        if ahead:
+            cursor = ahead.pop(_key(text, params), None)
+            if cursor is not None:
+                return cursor
+        self.cursor.execute(self._sql(text), params)
+        return self.cursor
 
     def _sql(self, text: str) -> str:
         if not self.postgres:
@@ -35,13 +69,11 @@ class Raw:
 
     def one(self, text: str, params: Mapping[str, Any]) -> Any:
         """The first row, or None."""
-        self.cursor.execute(self._sql(text), params)
-        return self.cursor.fetchone()
+        return self._execute(text, params).fetchone()
 
     def all(self, text: str, params: Mapping[str, Any]) -> list[Any]:
         """Every row."""
-        self.cursor.execute(self._sql(text), params)
-        return list(self.cursor.fetchall())
+        return list(self._execute(text, params).fetchall())
 
     def run(self, text: str, params: Mapping[str, Any]) -> int:
         """Execute; returns the row count."""

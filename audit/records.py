@@ -111,6 +111,11 @@ def _texts_of(payload: dict[str, Any], erased: dict[str, Any]) -> dict[str, Any]
     return {**{k: payload.get(k) for k in OPENING_FIELDS}, "erased": erased}
 
 
+def prefetch_texts(conn: Connection, escalation_id: str) -> None:
+    """Send escalation_texts()'s read for one escalation ahead (see Raw.prefetch)."""
+    Raw(conn).prefetch(_OPENING_TEXTS_SQL, {"e": escalation_id})
+
+
 def _opening_texts(conn: Connection, escalation_id: str) -> dict[str, dict[str, Any]]:
     # The same record as decode() gives, from one joined statement on the driver cursor.
     raw = Raw(conn)

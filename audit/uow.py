@@ -14,7 +14,7 @@ import psycopg
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from audit import db, ledger, projection
+from audit import db, ledger, projection, rawsql
 from audit.rawsql import Raw
 from workflow.model import Actor, Escalation, Event
 
@@ -177,6 +177,7 @@ class SqlUnitOfWork:
             if self._conn is not None:
                 self._discard()
                 self._conn.rollback()
+                rawsql.forget(self._conn)
                 self._close(self._conn)
         finally:
             self._conn = None
@@ -188,6 +189,13 @@ class SqlUnitOfWork:
                 conn.execution_options(baton_write=False)
         else:
             conn.close()
+
+    def prefetch(self, escalation_id: str) -> None:
+        """Send ahead the reads a write to this escalation makes: its row and the log head,
+        both locked, in the lock order. On PostgreSQL they travel with the next read in
+        one round trip instead of two (Raw.prefetch); on SQLite nothing is done."""
+        projection.prefetch_stored(self.conn, escalation_id, lock=True)
+        ledger.prefetch_head(self.conn)
 
     def head(self) -> ledger.Head:
         """The log head, read once per transaction under the append lock."""
@@ -243,6 +251,7 @@ class SqlUnitOfWork:
             ledger.write_head(self.conn, self._head)
         self._sync()  # every queued write done and checked before COMMIT
         self.conn.commit()
+        rawsql.forget(self.conn)
         self._head = None
         self._done = True
         self._release()
@@ -266,4 +275,5 @@ class SqlUnitOfWork:
         """Discard this transaction's writes."""
         self._discard()
         self.conn.rollback()
+        rawsql.forget(self.conn)
         self._head = None

@@ -146,6 +146,7 @@ def _action_view(action: str) -> None:
             actor = current_actor()
 
             def work(uow: SqlUnitOfWork, expected: int | None) -> writes.Render:
+                writes.reads_ahead(uow, escalation_id)
                 policy = baton.policy(uow.conn)
                 now = baton.now()
                 out = services.act(uow=uow, actor=actor, escalation_id=escalation_id,
