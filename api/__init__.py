@@ -30,6 +30,7 @@ class BatonApi(Api):  # type: ignore[misc]
     """flask-smorest's Api with RFC 9457 problems documented and returned."""
 
     ERROR_SCHEMA = problems.ProblemSchema
+    DEFAULT_RESPONSE_CONTENT_TYPE: str  # flask-smorest's, typed here for _register_responses
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         return problems.from_http(error)

@@ -334,7 +334,8 @@ class ErasureSchema(ma.Schema):
     customer_id = f.String()
     events = f.Dict(keys=f.String(), values=f.Integer(),
                     metadata={"description": "escalation id -> seq of its content-erased event"})
-    fields = f.Integer()
+    # "fields" would shadow Schema.fields (the schema's own field map) as an attribute.
+    fields_erased = f.Integer(data_key="fields")
     held = f.List(f.String(), metadata={"description": "Escalations under legal hold, kept"})
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import secrets
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -61,7 +62,7 @@ def by_token(conn: Connection, token: str) -> Actor | None:
     return Actor(row[0], tuple(json.loads(row[1])), row[2])
 
 
-def listing(conn: Connection) -> list[dict[str, object]]:
+def listing(conn: Connection) -> list[dict[str, Any]]:
     """Every actor, without tokens."""
     return [{"handle": r.handle, "roles": json.loads(r.roles), "team": r.team,
              "created_at": r.created_at, "revoked_at": r.revoked_at}

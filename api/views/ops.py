@@ -148,7 +148,7 @@ class Erasures(MethodView):
                                           policy=baton.policy(uow.conn))
             uow.commit()
         return {"customer_id": body["customer_id"], "events": done.events,
-                "fields": done.fields, "held": done.held}
+                "fields_erased": done.fields, "held": done.held}
 
 
 def docs_page() -> str:

@@ -222,6 +222,8 @@ def test_admin_erasure_route(c: Client) -> None:
                    "authority-denied")
     r = c.post("/admin/erasures", "root", {"customer_id": "cust-42"})
     assert r.status_code == 200 and list(r.json["events"]) == [eid]
+    # the opening's title, description and customer name (it gave no contact)
+    assert r.json["fields"] == 3 and r.json["held"] == []
     got = c.get(f"/escalations/{eid}", "alice").json
     assert got["title"] is None and got["customer"]["name"] is None
     assert got["erased"]["title"]["by"] == "root"
