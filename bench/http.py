@@ -168,6 +168,22 @@ def _cpu_text(cpu: dict[str, float]) -> str:
             f"steal {cpu['steal_pct']:.0f}%")
 
 
+def cpu_ratios(get: dict[str, float], life: dict[str, float]) -> dict[str, float]:
+    """GET CPU per request over transition CPU per request (workers, clients and, on
+    PostgreSQL, the database server): the throughput ratio a CPU-bound machine reaches when
+    both phases keep it equally busy. It leaves out what the throughput ratio also pays on
+    a shared host (steal, idle waits), so it moves much less from minute to minute; and,
+    without the database, what the ratio would be with PostgreSQL on a host of its own."""
+    def total(cpu: dict[str, float], database: bool = True) -> float:
+        return (cpu["worker_ms_per_request"] + cpu["client_ms_per_request"]
+                + (cpu["database_ms_per_request"] if database else 0.0))
+
+    ratios = {"all": round(total(get) / total(life), 3)}
+    if life["database_ms_per_request"]:
+        ratios["without_database"] = round(total(get, False) / total(life, False), 3)
+    return ratios
+
+
 def measure(name: str, url_db: str, server: int | None, clients: int, workers: int,
             seconds: float, rounds: int) -> dict[str, Any]:
     """GET and lifecycle phases alternated `rounds` times against one server: the machine
@@ -214,11 +230,17 @@ def measure(name: str, url_db: str, server: int | None, clients: int, workers: i
           f"errors {life['errors']}) | ratio {ratio:.2f} (median of {rounds} rounds: "
           f"{', '.join(f'{r:.2f}' for r in ratios)})")
     print(f"{'':10} GET: {_cpu_text(get['cpu'])} | transitions: {_cpu_text(life['cpu'])}")
+    by_cpu = cpu_ratios(get["cpu"], life["cpu"])
+    print(f"{'':10} by CPU per request, the ratio a machine of its own would reach (equally "
+          f"busy in both phases, no steal): {by_cpu['all']:.2f}"
+          + (f"; {by_cpu['without_database']:.2f} with the database on a host of its own"
+             if "without_database" in by_cpu else ""))
     print(f"{'':10} paced at {TARGET:.0%} of the GET ceiling ({paced['target_per_s']}/s): "
           f"{paced['per_s']}/s{'' if paced['sustained'] else ' (NOT sustained)'}, "
           f"p50 {paced['p50_ms']} ms, p95 {paced['p95_ms']} ms, "
           f"p99 {paced['p99_ms']} ms, errors {paced['errors']}; {_cpu_text(paced['cpu'])}")
     return {"get": get, "lifecycle": life, "paced": paced, "ratio": round(ratio, 3),
+            "ratio_by_cpu": by_cpu,
             "ratio_rounds": [round(r, 3) for r in ratios], "rounds": rounds,
             "clients": clients, "workers": workers, "seconds": seconds}
 
