@@ -53,10 +53,10 @@ def if_match() -> int | None:
 
 
 def reads_ahead(uow: SqlUnitOfWork, escalation_id: str) -> None:
-    """Send ahead the reads an action makes before it writes: the policy version, the
-    escalation row and the log head (locked, in that order), and the opening texts its
-    response shows (an action never changes them). On PostgreSQL the first of them to be
-    read takes all four in one round trip instead of four; on SQLite nothing is done."""
+    """Send ahead the reads an action makes: the policy version, the escalation row
+    (locked) and the opening texts its response shows (an action never changes them). On
+    PostgreSQL the first of them to be read takes all three in one round trip instead of
+    three; on SQLite nothing is done."""
     policies.prefetch_active(uow.conn)
     uow.prefetch(escalation_id)
     records.prefetch_texts(uow.conn, escalation_id)

@@ -66,20 +66,11 @@ _UPDATE_HEAD_SQL = ("UPDATE log_head SET size = :size, chain_hash = :chain_hash,
                     "checkpoint_at = :checkpoint_at WHERE id = 1")
 
 
-def _head_sql(raw: Raw, lock: bool) -> str:
-    return _HEAD_SQL + (" FOR UPDATE" if lock and raw.postgres else "")
-
-
-def prefetch_head(conn: Connection) -> None:
-    """Send read_head()'s locking read ahead (see Raw.prefetch)."""
-    raw = Raw(conn)
-    raw.prefetch(_head_sql(raw, True), {})
-
-
 def read_head(conn: Connection, lock: bool = True) -> Head:
     """The log head; on PostgreSQL `lock` takes the row lock that serialises appends."""
     raw = Raw(conn)
-    size, chain, compact, cp_size, cp_at = raw.one(_head_sql(raw, lock), {})
+    sql = _HEAD_SQL + (" FOR UPDATE" if lock and raw.postgres else "")
+    size, chain, compact, cp_size, cp_at = raw.one(sql, {})
     return Head(size, bytes(chain), merkle.CompactRange.from_bytes(size, bytes(compact)),
                 cp_size, cp_at)
 

@@ -191,11 +191,11 @@ class SqlUnitOfWork:
             conn.close()
 
     def prefetch(self, escalation_id: str) -> None:
-        """Send ahead the reads a write to this escalation makes: its row and the log head,
-        both locked, in the lock order. On PostgreSQL they travel with the next read in
-        one round trip instead of two (Raw.prefetch); on SQLite nothing is done."""
+        """Send ahead the read of this escalation's row (locked), so that on PostgreSQL it
+        travels with the next read instead of in a round trip of its own (Raw.prefetch);
+        on SQLite nothing is done. The log head is not read ahead: its lock serialises
+        every append, so it is taken only when the event is recorded, after the checks."""
         projection.prefetch_stored(self.conn, escalation_id, lock=True)
-        ledger.prefetch_head(self.conn)
 
     def head(self) -> ledger.Head:
         """The log head, read once per transaction under the append lock."""
