@@ -15,9 +15,10 @@ machine's CPU went: idle, steal (taken by the hypervisor), and the CPU per reque
 server's workers, of the clients and, on PostgreSQL, of the database server (which shares
 this machine's cores).
 
-The default is 4 sync workers (gunicorn's advice is about twice the cores; these machines
-have 2) and as many clients, so no request waits for a free worker: a sync worker sits idle
-while its write waits on the writer lock or the disk flush, and a spare one fills the gap.
+The default is 4 sync workers (twice the cores of the 2-core machines it was written on;
+gunicorn's documentation suggests 2 x cores + 1) and as many clients, so no request waits
+for a free worker: a sync worker sits idle while its write waits on the writer lock or the
+disk flush, and a spare one fills the gap.
 """
 
 from __future__ import annotations
