@@ -58,7 +58,7 @@ def reads_ahead(uow: SqlUnitOfWork, escalation_id: str) -> None:
     PostgreSQL the first of them to be read takes all three in one round trip instead of
     three; on SQLite nothing is done."""
     policies.prefetch_active(uow.conn)
-    uow.prefetch(escalation_id)
+    uow.escalations.prefetch(escalation_id)
     records.prefetch_texts(uow.conn, escalation_id)
 
 

@@ -130,6 +130,9 @@ def _memory(database: str | None) -> bool:
 # conn.info key: how to end a unit of work's pipeline (audit.uow) before SQLAlchemy runs
 # a statement of its own on that connection.
 END_PIPELINE = "baton_end_pipeline"
+# conn.info key: reads sent ahead in the connection's transaction (rawsql.Raw.prefetch),
+# dropped whenever that transaction ends, however it ends.
+PREFETCHED = "baton_prefetched"
 
 
 def make_engine(url: str, **kw: Any) -> Engine:
@@ -143,6 +146,11 @@ def make_engine(url: str, **kw: Any) -> Engine:
             end = conn.info.get(END_PIPELINE)
             if end is not None:
                 end()
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _forget_prefetched(conn: Connection) -> None:
+            conn.info.pop(PREFETCHED, None)
 
         return engine
     memory = _memory(parsed.database)

@@ -14,20 +14,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from audit.db import PREFETCHED
+
 _NAMED = re.compile(r":(\w+)")
 _PG: dict[str, str] = {}
-# conn.info key: reads sent ahead (Raw.prefetch), by statement and parameters, each with
-# the cursor that receives its rows. Cleared when the transaction ends (forget).
-PREFETCHED = "baton_prefetched"
 
 
 def _key(text: str, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
     return text, tuple(sorted(params.items()))
-
-
-def forget(conn: Connection) -> None:
-    """Drop the reads sent ahead in this connection's transaction (it has ended)."""
-    conn.info.pop(PREFETCHED, None)
 
 
 class Raw:
@@ -42,8 +36,9 @@ class Raw:
     def prefetch(self, text: str, params: Mapping[str, Any]) -> None:
         """Send a read ahead. On PostgreSQL, in the unit of work's pipeline, it travels
         with whatever else is queued, and the same statement's one() or all() later in
-        the transaction takes its rows without a round trip of its own. On SQLite there
-        is no round trip to save, so nothing is done."""
+        the transaction takes its rows without a round trip of its own (by statement and
+        parameters; what was not taken is dropped when the transaction ends: see
+        audit.db). On SQLite there is no round trip to save, so nothing is done."""
         if not self.postgres:
             return
         cursor = self._driver.cursor()  # type: ignore[union-attr]

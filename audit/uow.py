@@ -14,7 +14,7 @@ import psycopg
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from audit import db, ledger, projection, rawsql
+from audit import db, ledger, projection
 from audit.rawsql import Raw
 from workflow.model import Actor, Escalation, Event
 
@@ -37,6 +37,12 @@ class SqlEscalations:
             return None
         self._uow.stored[escalation_id] = found[1]
         return found[0]
+
+    def prefetch(self, escalation_id: str) -> None:
+        """Send get()'s read ahead: on PostgreSQL it travels with the next read instead of
+        in a round trip of its own (Raw.prefetch). The log head is never read ahead: its
+        lock serialises every append, so it is taken only when the event is recorded."""
+        projection.prefetch_stored(self._uow.conn, escalation_id, lock=True)
 
     def lock(self, escalation_ids: list[str]) -> None:
         """Lock several escalation rows up front, in id order (no deadlock between
@@ -177,7 +183,6 @@ class SqlUnitOfWork:
             if self._conn is not None:
                 self._discard()
                 self._conn.rollback()
-                rawsql.forget(self._conn)
                 self._close(self._conn)
         finally:
             self._conn = None
@@ -189,13 +194,6 @@ class SqlUnitOfWork:
                 conn.execution_options(baton_write=False)
         else:
             conn.close()
-
-    def prefetch(self, escalation_id: str) -> None:
-        """Send ahead the read of this escalation's row (locked), so that on PostgreSQL it
-        travels with the next read instead of in a round trip of its own (Raw.prefetch);
-        on SQLite nothing is done. The log head is not read ahead: its lock serialises
-        every append, so it is taken only when the event is recorded, after the checks."""
-        projection.prefetch_stored(self.conn, escalation_id, lock=True)
 
     def head(self) -> ledger.Head:
         """The log head, read once per transaction under the append lock."""
@@ -251,7 +249,6 @@ class SqlUnitOfWork:
             ledger.write_head(self.conn, self._head)
         self._sync()  # every queued write done and checked before COMMIT
         self.conn.commit()
-        rawsql.forget(self.conn)
         self._head = None
         self._done = True
         self._release()
@@ -275,5 +272,4 @@ class SqlUnitOfWork:
         """Discard this transaction's writes."""
         self._discard()
         self.conn.rollback()
-        rawsql.forget(self.conn)
         self._head = None

@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,7 @@ def _machine_ticks() -> list[int]:
         return [int(x) for x in f.readline().split()[1:9]]
 
 
-def _process_seconds(pids: list[int]) -> float:
+def _process_seconds(pids: Sequence[int]) -> float:
     """User + system CPU of these processes so far."""
     total = 0
     for fields in map(proc_stat, pids):
@@ -119,7 +120,7 @@ Phase = tuple[float, int, list[float], dict[str, float]]
 
 
 def phase(url: str, tokens: dict[str, str], mode: str, clients: int, seconds: float,
-          workers: list[int] | None = None, database: list[int] | None = None,
+          workers: Sequence[int] = (), database: Sequence[int] = (),
           rate: float = 0.0) -> Phase:
     """(requests per second, errors, latencies, where the CPU went) of `clients` processes
     for `seconds`. The CPU figures say how busy the machine was (steal is time the
@@ -129,12 +130,12 @@ def phase(url: str, tokens: dict[str, str], mode: str, clients: int, seconds: fl
     start_at = time.time() + 1.0
     interval = clients / rate if rate else 0.0
     ticks0, clients0 = _machine_ticks(), os.times()
-    work0, db0 = _process_seconds(workers or []), _process_seconds(database or [])
+    work0, db0 = _process_seconds(workers), _process_seconds(database)
     with mp.get_context("fork").Pool(clients) as pool:
         results = pool.map(_client, [(url, tokens, mode, start_at + k * interval / clients,
                                       seconds, interval) for k in range(clients)])
     ticks1, clients1 = _machine_ticks(), os.times()
-    work1, db1 = _process_seconds(workers or []), _process_seconds(database or [])
+    work1, db1 = _process_seconds(workers), _process_seconds(database)
     count = sum(r[0] for r in results)
     spent = [b - a for a, b in zip(ticks0, ticks1, strict=True)]
     whole = sum(spent) or 1

@@ -288,4 +288,3 @@ def test_serve_runs_twice_as_many_workers_as_cores_by_default(tmp_path: Path) ->
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from api.writes import reads_ahead
 from audit import db, policies, records
-from audit.rawsql import PREFETCHED
+from audit.db import PREFETCHED
 from audit.uow import SqlUnitOfWork
 from tests.integration.conftest import Ledger
 
@@ -39,12 +39,12 @@ def test_reads_sent_ahead_and_never_taken_die_with_their_transaction(led: Ledger
     # it to the next request: what one transaction sent ahead must not reach the next.
     with led.engine.connect() as conn:
         with SqlUnitOfWork(led.engine, led.signer, conn, release_before_flush=True) as uow:
-            uow.prefetch("e1")
+            uow.escalations.prefetch("e1")
             uow.rollback()  # e.g. the request was refused before reading anything
         assert PREFETCHED not in conn.info
         led.act("e1", "alice", "acknowledge")  # the escalation moves on meanwhile
         with SqlUnitOfWork(led.engine, led.signer, conn, release_before_flush=True) as uow:
-            uow.prefetch("e1")
+            uow.escalations.prefetch("e1")
         assert PREFETCHED not in conn.info  # closed without commit or rollback
         with SqlUnitOfWork(led.engine, led.signer, conn, release_before_flush=True) as uow:
             esc = uow.escalations.get("e1")
