@@ -8,9 +8,8 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from api import auth, config, problems, writes
-from api import baton as baton_module
-from api.baton import Baton
+from api import auth, config, container, http_transaction, problems
+from api.container import Baton
 from api.views import escalations, ops, reads
 
 DESCRIPTION = """Baton keeps customer escalations owned: every escalation is a state machine,
@@ -64,8 +63,8 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     baton = Baton(app.config, clock) if clock else Baton(app.config)
     app.extensions["baton"] = baton
     problems.init_app(app)
-    app.register_error_handler(writes.Replay, lambda e: e.response)
-    baton_module.init_app(app)
+    app.register_error_handler(http_transaction.Replay, lambda e: e.response)
+    container.init_app(app)
     auth.init_app(app)
     api = BatonApi(app)
     app.extensions["baton_api"] = api

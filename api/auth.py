@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, g, request
 
-from api.baton import request_connection
+from api.container import request_connection
 from api.problems import problem
 from audit import actors
 from workflow.errors import AuthorityDenied

@@ -10,10 +10,10 @@ from typing import Any
 import click
 
 from api import cli_audit
-from api.baton import Baton
-from api.cli_common import fail, info, with_baton
+from api.cli_context import fail, info, with_baton
+from api.container import Baton
 from audit import actors, db, policies
-from workflow import policy as policy_module
+from workflow import policy_loader
 from workflow.errors import WorkflowError
 
 DEMO = [("alice", ["agent"], "frontline"), ("andy", ["agent"], "frontline"),
@@ -49,7 +49,7 @@ def _initialise(baton: Baton, policy_file: str | None) -> None:
     if baton.ensure_key():
         info(f"created signing key {baton.settings['BATON_SIGNING_KEY']}")
     text, source = (Path(policy_file).read_text(encoding="utf-8"), policy_file) \
-        if policy_file else (policy_module.default_text(), "default policy")
+        if policy_file else (policy_loader.default_text(), "default policy")
     with baton.uow() as uow:
         current = policies.active(uow.conn)
         if current is None or policy_file:
@@ -221,7 +221,7 @@ def policy_show(baton: Baton) -> None:
 def policy_check(file: str) -> None:
     """Validate a policy file without applying it."""
     try:
-        checked = policy_module.load(file)
+        checked = policy_loader.load(file)
     except WorkflowError as exc:
         fail(str(exc))
     click.echo(f"{file}: valid; version {checked.version}")

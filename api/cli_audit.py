@@ -11,14 +11,14 @@ import click
 import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.baton import Baton
-from api.cli_common import fail, info, parse_now, with_baton
-from audit import erasure, note
+from api.cli_context import fail, info, parse_now, with_baton
+from api.container import Baton
+from audit import erasure, signed_note
 from audit.errors import AuditError
 from audit.export import verify_db, write_bundle
 from audit.replaycheck import differences
 from audit.verify import print_report, verify_bundle
-from workflow import policy as policy_module
+from workflow import policy_loader
 from workflow.lifecycle import lifecycle
 
 
@@ -58,7 +58,7 @@ def audit_export(baton: Baton, output: str) -> None:
 def audit_verify(baton: Baton, bundle: str | None, live: bool, public_key: str | None,
                  trusted_checkpoint: tuple[str, ...]) -> None:
     """Check signatures, sequence, leaves, chain, roots, held checkpoints and content."""
-    vkey = note.read_verifier_key(public_key) if public_key else None
+    vkey = signed_note.read_verifier_key(public_key) if public_key else None
     held = [Path(p).read_text(encoding="utf-8") for p in trusted_checkpoint]
     if live == (bundle is not None):
         fail("give a BUNDLE or --db", 2)
@@ -216,5 +216,5 @@ def diagram(baton: Baton) -> None:
         tiers = baton.policy().max_tier
     except (AuditError, SQLAlchemyError, sqlite3.Error, psycopg.Error):
         # no database yet: draw the shipped policy's lifecycle
-        tiers = policy_module.default().max_tier
+        tiers = policy_loader.default().max_tier
     click.echo(lifecycle(tiers).mermaid(), nl=False)

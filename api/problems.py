@@ -12,7 +12,7 @@ from flask import Flask, Response, json
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from werkzeug.exceptions import HTTPException
 
-from api.baton import NotInitialised
+from api.container import NotInitialised
 from audit.errors import (
     AuditError,
     BundleError,

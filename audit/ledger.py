@@ -15,7 +15,7 @@ import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, insert, select
 
-from audit import merkle, note
+from audit import merkle, signed_note
 from audit.canonical import canonical_bytes, commitment, content_text, new_salt
 from audit.errors import CheckpointMissing, LedgerRefused, ProofUnavailable
 from audit.rawsql import Raw
@@ -38,7 +38,7 @@ class Signer:
     @property
     def vkey(self) -> str:
         """The public verifier key."""
-        return note.verifier_key(self.origin, self.key.public_key())
+        return signed_note.verifier_key(self.origin, self.key.public_key())
 
 
 @dataclass
@@ -154,7 +154,7 @@ def checkpoint_due(head: Head, signer: Signer | None, now: datetime) -> bool:
 def sign_checkpoint(conn: Connection, head: Head, signer: Signer, now: datetime) -> str:
     """Sign the head's tree size and root; store the note; returns it."""
     root = head.range.root()
-    text = note.sign(signer.origin, head.size, root, signer.key, signer.origin)
+    text = signed_note.sign(signer.origin, head.size, root, signer.key, signer.origin)
     existing = conn.execute(select(checkpoints.c.note).where(
         checkpoints.c.size == head.size)).scalar()
     if existing is None:

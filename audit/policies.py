@@ -10,14 +10,14 @@ from sqlalchemy import Connection, insert, select
 from audit.rawsql import Raw
 from audit.schema import policies
 from audit.uow import SqlUnitOfWork
-from workflow import policy as policy_module
+from workflow import policy_loader
 from workflow.model import rfc3339
 from workflow.policy import Policy
 
 
 @lru_cache(maxsize=32)
 def _parse(text: str) -> Policy:
-    return policy_module.loads(text, "stored policy")
+    return policy_loader.loads(text, "stored policy")
 
 
 _BY_VERSION: dict[str, Policy] = {}
@@ -56,7 +56,7 @@ def by_version(conn: Connection, version: str) -> tuple[Policy, str, str] | None
 def apply(uow: SqlUnitOfWork, text: str, *, actor: str, role: str, now: datetime,
           source: str = "<policy>") -> tuple[Policy, int | None]:
     """Validate and apply policy text; an unchanged policy writes nothing (seq None)."""
-    new = policy_module.loads(text, source)
+    new = policy_loader.loads(text, source)
     current = active(uow.conn)
     if current is not None and current.version == new.version:
         return new, None

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from hashlib import sha256 as _sha256
 from typing import Any, TextIO
 
-from audit import merkle, note
+from audit import merkle, signed_note
 from audit.canonical import commitment
 from audit.errors import AuditError, BundleError, KeyFileError, NoteError
 
@@ -56,7 +56,7 @@ class Verifier:
                  trusted: Iterable[str] = (), progress: TextIO | None = None,
                  total: int | None = None):
         self.vkey = vkey
-        self.origin = origin if origin is not None else note.parse_verifier_key(vkey)[0]
+        self.origin = origin if origin is not None else signed_note.parse_verifier_key(vkey)[0]
         self.report = Report()
         self.range = merkle.CompactRange()
         self.chain = merkle.GENESIS
@@ -71,9 +71,9 @@ class Verifier:
             self.want_roots.setdefault(cp.size, []).append(("trusted checkpoint", cp.root))
             self.report.trusted += 1
 
-    def _open(self, text: str, what: str) -> note.Checkpoint:
+    def _open(self, text: str, what: str) -> signed_note.Checkpoint:
         try:
-            return note.open_note(text, self.vkey, self.origin)
+            return signed_note.open_note(text, self.vkey, self.origin)
         except NoteError as exc:
             raise Failed(f"{what}: {exc}") from None
 
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="a checkpoint note you held before (repeatable)")
     args = parser.parse_args(argv)
     try:
-        vkey = note.read_verifier_key(args.public_key) if args.public_key else None
+        vkey = signed_note.read_verifier_key(args.public_key) if args.public_key else None
         trusted = []
         for path in args.trusted_checkpoint:
             with open(path, encoding="utf-8") as fh:

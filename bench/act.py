@@ -19,11 +19,10 @@ from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, in
 
 from audit.ledger import Signer
 from audit.uow import SqlUnitOfWork
-from bench.common import initialised, median_of, on_both_backends, print_machine, rate, save
+from bench.harness import initialised, median_of, on_both_backends, print_machine, rate, save
 from tests.unit.fakes import DEMO_ACTORS
-from tests.unit.helpers import OPEN, PAYLOADS
-from workflow import policy as policy_module
-from workflow import services
+from tests.unit.scenario import OPEN, PAYLOADS
+from workflow import policy_loader, services
 
 STEPS = [("alice", "acknowledge", PAYLOADS["acknowledge"]),
          ("alice", "escalate", PAYLOADS["escalate"]),
@@ -51,7 +50,7 @@ def prepare(url: str) -> Any:
 
 
 def run_baton(engine: Any, signer: Signer, n: int, tag: str) -> float:
-    policy = policy_module.default()
+    policy = policy_loader.default()
     transitions = 0
     start = time.perf_counter()
     for i in range(n):

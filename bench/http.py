@@ -39,9 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from api.cli import DEMO
-from bench.common import on_both_backends, print_machine, quantiles, save
-from tests.apphelpers import LIFECYCLE, OPEN
+from bench.harness import on_both_backends, print_machine, quantiles, save
 from tests.e2e.conftest import add_actors, children, proc_stat, start
+from tests.initialised_app import LIFECYCLE, OPEN
 
 TARGET = 0.40  # the target: transitions at 40 % of the GET ceiling, p99 < 50 ms
 

@@ -29,10 +29,9 @@ from audit.export import write_bundle
 from audit.ledger import Signer
 from audit.uow import SqlUnitOfWork
 from audit.verify import verify_bundle
-from bench.common import initialised, print_machine, quantiles, rate, save
+from bench.harness import initialised, print_machine, quantiles, rate, save
 from tests.unit.fakes import DEMO_ACTORS
-from workflow import policy as policy_module
-from workflow import services
+from workflow import policy_loader, services
 from workflow.model import Escalation, Event
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -74,7 +73,7 @@ def history_for(eid: str, i: int, version: str) -> list[Event]:
 
 
 def build(engine: Any, signer: Signer, escalations: int) -> float:
-    policy = policy_module.default()
+    policy = policy_loader.default()
     start = time.perf_counter()
     batch = 100
     for first in range(0, escalations, batch):
@@ -93,7 +92,7 @@ def build(engine: Any, signer: Signer, escalations: int) -> float:
 
 
 def durable_appends(engine: Any, signer: Signer, path: Path, n: int) -> dict[str, float]:
-    policy = policy_module.default()
+    policy = policy_loader.default()
     # The real use case, one durable transaction per event, on the big ledger.
     with SqlUnitOfWork(engine, signer) as uow:
         services.open_escalation(uow=uow, actor=DEMO_ACTORS["alice"], escalation_id="hot",

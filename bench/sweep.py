@@ -22,16 +22,15 @@ from sqlalchemy import select
 from audit.schema import escalations
 from audit.sweeper import candidates_query, sweep
 from audit.uow import SqlUnitOfWork
-from bench.common import initialised, print_machine, save
-from workflow import policy as policy_module
-from workflow import sla
+from bench.harness import initialised, print_machine, save
+from workflow import policy_loader, sla
 from workflow.model import Escalation, Event, rfc3339
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def build(engine, signer, n: int, due: int) -> None:  # type: ignore[no-untyped-def]
-    policy = policy_module.default()
+    policy = policy_loader.default()
     for first in range(0, n, 500):
         with SqlUnitOfWork(engine, signer) as uow:
             for i in range(first, min(first + 500, n)):
@@ -71,7 +70,7 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=1000)
     args = parser.parse_args()
     info = print_machine()
-    policy = policy_module.default()
+    policy = policy_loader.default()
     with tempfile.TemporaryDirectory() as tmp:
         engine, signer = initialised(f"sqlite:///{Path(tmp) / 'sweep.db'}", "bench/sweep",
                                      100_000, NOW)

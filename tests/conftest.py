@@ -6,13 +6,13 @@ import os
 
 import pytest
 
-from workflow import policy as policy_module
+from workflow import policy_loader
 from workflow.policy import Policy
 
 
 @pytest.fixture(scope="session")
 def policy() -> Policy:
-    return policy_module.default()
+    return policy_loader.default()
 
 
 @pytest.fixture(scope="session")

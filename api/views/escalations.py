@@ -13,9 +13,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import and_, or_, select
 
-from api import representation, writes
+from api import http_transaction, representation
 from api.auth import current_actor
-from api.baton import current as current_baton
+from api.container import current as current_baton
 from api.schemas import (
     ACTION_SCHEMAS,
     ActionResultSchema,
@@ -48,7 +48,7 @@ class Escalations(MethodView):
     @blp.arguments(ListArgsSchema(), location="query")
     @blp.response(200, EscalationListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """List escalations, filtered, newest last, with a cursor that survives writes."""
+        """List escalations, filtered, newest last, with a cursor that survives http_transaction."""
         baton = current_baton()
         now = baton.now()
         query = select(escalations.c.pk, escalations.c.snapshot).order_by(escalations.c.pk)
@@ -87,7 +87,7 @@ class Escalations(MethodView):
         baton = current_baton()
         actor = current_actor()
 
-        def work(uow: SqlUnitOfWork, _expected: int | None) -> writes.Render:
+        def work(uow: SqlUnitOfWork, _expected: int | None) -> http_transaction.Render:
             policy = baton.policy(uow.conn)
             out = services.open_escalation(uow=uow, actor=actor,
                                            escalation_id=str(uuid.uuid4()), payload=body,
@@ -95,7 +95,7 @@ class Escalations(MethodView):
 
             texts = records.escalation_texts(uow.conn, [out.escalation.id])
 
-            def render() -> writes.Result:
+            def render() -> http_transaction.Result:
                 data = representation.escalation(out.escalation, texts[out.escalation.id],
                                                  actor, policy, baton.now())
                 headers = {"Location": url_for("escalations.Escalation",
@@ -105,7 +105,7 @@ class Escalations(MethodView):
 
             return render
 
-        return writes.run(work, body)
+        return http_transaction.run(work, body)
 
 
 def load_or_404(conn: Any, escalation_id: str) -> Any:
@@ -145,8 +145,8 @@ def _action_view(action: str) -> None:
             baton = current_baton()
             actor = current_actor()
 
-            def work(uow: SqlUnitOfWork, expected: int | None) -> writes.Render:
-                writes.reads_ahead(uow, escalation_id)
+            def work(uow: SqlUnitOfWork, expected: int | None) -> http_transaction.Render:
+                http_transaction.reads_ahead(uow, escalation_id)
                 policy = baton.policy(uow.conn)
                 now = baton.now()
                 out = services.act(uow=uow, actor=actor, escalation_id=escalation_id,
@@ -155,7 +155,7 @@ def _action_view(action: str) -> None:
 
                 texts = records.escalation_texts(uow.conn, [escalation_id])
 
-                def render() -> writes.Result:
+                def render() -> http_transaction.Result:
                     data = {
                         "seq": out.seq,
                         "event": {"action": action, "actor": actor.handle,
@@ -170,7 +170,7 @@ def _action_view(action: str) -> None:
 
                 return render
 
-            return writes.run(work, body, escalation_id)
+            return http_transaction.run(work, body, escalation_id)
 
     ActionView.__name__ = f"Action_{action.replace('-', '_')}"
     ActionView.__doc__ = f"{action} an escalation"

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.auth import current_actor, require_roles
-from api.baton import current as current_baton
+from api.container import current as current_baton
 from api.schemas import ErasureInSchema, ErasureSchema, HealthSchema
 from audit import erasure, ledger
 from audit.projection import parse_time

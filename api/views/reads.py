@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from api.auth import AUDIT_ROLES, require_roles
-from api.baton import current as current_baton
+from api.container import current as current_baton
 from api.schemas import (
     ActorOwnershipSchema,
     AuditArgsSchema,
@@ -28,7 +28,7 @@ from api.schemas import (
     PolicySchema,
     PublicKeySchema,
 )
-from audit import ledger, metrics, note, policies, records, trails
+from audit import ledger, metrics, policies, records, signed_note, trails
 from audit.schema import actors
 from audit.schema import ledger as ledger_table
 from audit.schema import policies as policies_table
@@ -108,7 +108,7 @@ class LatestCheckpoint(MethodView):
         baton = current_baton()
         with baton.engine.connect() as conn:
             text = ledger.latest_checkpoint(conn)
-        cp = note.open_note(text, baton.vkey)
+        cp = signed_note.open_note(text, baton.vkey)
         return {"size": cp.size, "root": base64.b64encode(cp.root).decode(), "note": text}
 
 

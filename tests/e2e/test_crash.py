@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from api.cli import DEMO
-from tests.apphelpers import OPEN
 from tests.e2e.conftest import BATON, Server, add_actors, prepare, start
+from tests.initialised_app import OPEN
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -14,8 +14,8 @@ from pathlib import Path
 import requests
 
 from api.cli import default_workers
-from tests.apphelpers import LIFECYCLE, OPEN
 from tests.e2e.conftest import BATON, Server, children, start
+from tests.initialised_app import LIFECYCLE, OPEN
 from tests.threads import run_together
 
 

@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.apphelpers import make_client
+from tests.initialised_app import make_client
 
 _DIR = Path(tempfile.mkdtemp(prefix="baton-schemathesis-"))
 CLIENT = make_client(_DIR)

@@ -16,9 +16,8 @@ from audit import actors, db, migrate, policies
 from audit.ledger import Signer
 from audit.uow import SqlUnitOfWork
 from tests.unit.fakes import DEMO_ACTORS
-from tests.unit.helpers import OPEN, PAYLOADS
-from workflow import policy as policy_module
-from workflow import services
+from tests.unit.scenario import OPEN, PAYLOADS
+from workflow import policy_loader, services
 from workflow.policy import Policy
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -76,9 +75,9 @@ def make_ledger(url: str, path: Path, every: int = 5, revision: str = "head") ->
     migrate.upgrade(engine, revision)
     signer = Signer(Ed25519PrivateKey.generate(), "baton.test/ledger", every=every,
                     interval_seconds=3600)
-    led = Ledger(engine, path, signer, policy_module.default())
+    led = Ledger(engine, path, signer, policy_loader.default())
     with led.uow() as uow:
-        policies.apply(uow, policy_module.default_text(), actor="root", role="admin",
+        policies.apply(uow, policy_loader.default_text(), actor="root", role="admin",
                        now=T0, source="default")
         for actor in DEMO_ACTORS.values():
             actors.add(uow.conn, actor.handle, list(actor.roles), actor.team, T0)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from api import create_app
-from audit import merkle, note
-from tests.apphelpers import OPEN, Client, make_client
+from audit import merkle, signed_note
+from tests.initialised_app import OPEN, Client, make_client
 from workflow.lifecycle import ACTIONS
 
 
@@ -177,7 +177,7 @@ def test_audit_routes_proofs_and_public_key(c: Client) -> None:
     assert {e["action"] for e in more["items"]} == {"acknowledge"}
     vkey = c.get("/audit/public-key", "alice").json["verifier_key"]
     cp = c.get("/audit/checkpoint", "alice").json
-    checked = note.open_note(cp["note"], vkey)
+    checked = signed_note.open_note(cp["note"], vkey)
     assert checked.size == cp["size"] == 11  # policy event + 10: signed every 10
     size = checked.size
     proof = c.get(f"/audit/proof/inclusion?seq=0&size={size}", "aud").json

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit import merkle, note
+from audit import merkle, signed_note
 from audit.export import verify_db, write_bundle
 from audit.verify import Report, main, verify_bundle
 from tests.integration.conftest import Ledger
@@ -117,7 +117,7 @@ def test_cut_the_tail_and_its_checkpoints_is_caught_by_a_held_checkpoint(
     held = [i["note"] for i in bundle if i["type"] == "checkpoint"][-1]
     kept = [i for i in bundle if not (i["type"] in ("event", "content") and i["seq"] >= 12)]
     kept = [i for i in kept if i["type"] != "checkpoint"
-            or note.open_note(i["note"], led.signer.vkey).size <= 12]
+            or signed_note.open_note(i["note"], led.signer.vkey).size <= 12]
     kept[-1] = {"type": "end", "size": 12}
     assert check(led, kept).ok, "without a held checkpoint a clean cut is undetectable"
     assert first_problem(check(led, kept, [held])) == \
@@ -132,7 +132,7 @@ def forge(bundle: list[dict], key: Ed25519PrivateKey, edit: Callable[[bytes], by
     """Rewrite every event, recompute every hash, re-sign every checkpoint with `key`."""
     out = [bundle[0]]
     chain, rng, sizes = merkle.GENESIS, merkle.CompactRange(), []
-    cps = [note.open_note(i["note"], bundle[0]["public_key"]).size
+    cps = [signed_note.open_note(i["note"], bundle[0]["public_key"]).size
            for i in bundle if i["type"] == "checkpoint"]
     rows = []
     for item in bundle:
@@ -146,7 +146,7 @@ def forge(bundle: list[dict], key: Ed25519PrivateKey, edit: Callable[[bytes], by
             chain = new_chain
             rng.append(leaf)
             if rng.size in cps:
-                sizes.append(note.sign(ORIGIN, rng.size, rng.root(), key, ORIGIN))
+                sizes.append(signed_note.sign(ORIGIN, rng.size, rng.root(), key, ORIGIN))
     out += [{"type": "checkpoint", "note": n} for n in sizes] + rows
     out.append({"type": "end", "size": len(rows)})
     return out
@@ -160,7 +160,7 @@ def test_rewrite_everything_and_resign_with_an_attackers_key(
         led: Ledger, bundle: list[dict]) -> None:
     mallory = Ed25519PrivateKey.generate()
     forged = forge(bundle, mallory, rename_actor)
-    forged[0] = {**forged[0], "public_key": note.verifier_key(ORIGIN, mallory.public_key())}
+    forged[0] = {**forged[0], "public_key": signed_note.verifier_key(ORIGIN, mallory.public_key())}
     assert check(led, forged, key=None).ok, "the bundle's own key proves nothing"
     assert first_problem(check(led, forged)).startswith(
         "checkpoint: checkpoint at size 1: not signed by the trusted key baton.test/ledger+")
@@ -186,7 +186,7 @@ def test_edited_content_is_tampering(led: Ledger, bundle: list[dict]) -> None:
 
 
 def test_wrong_key_and_unknown_origin(led: Ledger, bundle: list[dict]) -> None:
-    other = note.verifier_key(ORIGIN, Ed25519PrivateKey.generate().public_key())
+    other = signed_note.verifier_key(ORIGIN, Ed25519PrivateKey.generate().public_key())
     assert "not signed by the trusted key" in first_problem(check(led, bundle, key=other))
     bundle[0]["origin"] = "evil.example/log"
     assert "unknown checkpoint origin 'baton.test/ledger'" in first_problem(check(led, bundle))

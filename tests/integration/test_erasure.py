@@ -13,7 +13,7 @@ from audit import erasure, records, timeline, trails
 from audit.export import verify_db, write_bundle
 from audit.verify import verify_bundle
 from tests.integration.conftest import Ledger, make_ledger
-from workflow import policy as policy_module
+from workflow import policy_loader
 
 SECRET = "Ada Lovelace"
 NOTE = "Customer mentioned her card ending 4242"
@@ -94,11 +94,11 @@ def test_edited_content_row_is_caught_online(sqlite_led: Ledger) -> None:
 
 
 def test_legal_hold_stops_erasure_and_retention(tmp_path) -> None:
-    text = policy_module.default_text().replace(
+    text = policy_loader.default_text().replace(
         'description = "Invoices, charges, refunds and credits"',
         'description = "Invoices, charges, refunds and credits"\nretention = "30d"')
     led = make_ledger(f"sqlite:///{tmp_path / 'r.db'}", tmp_path / "r.db")
-    led.policy = policy_module.loads(text)
+    led.policy = policy_loader.loads(text)
     led.open("esc-old", category="billing")
     led.act("esc-old", "alice", "acknowledge")
     led.act("esc-old", "alice", "resolve")

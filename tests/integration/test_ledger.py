@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 from sqlalchemy import select, text
 
-from audit import ledger, merkle, note, records
+from audit import ledger, merkle, records, signed_note
 from audit.export import verify_db
 from audit.schema import checkpoints, escalations
 from audit.schema import ledger as ledger_table
@@ -98,7 +98,7 @@ def test_checkpoints_are_signed_every_n_events_and_verify(led: Ledger) -> None:
         latest = ledger.latest_checkpoint(conn)
     assert [n.size for n in notes] == [1, 6]  # first append, then every 5
     for n in notes:
-        cp = note.open_note(n.note, led.signer.vkey, "baton.test/ledger")
+        cp = signed_note.open_note(n.note, led.signer.vkey, "baton.test/ledger")
         assert cp.root == n.root
     assert latest == notes[-1].note
     assert head.checkpoint_size == 6
@@ -106,7 +106,7 @@ def test_checkpoints_are_signed_every_n_events_and_verify(led: Ledger) -> None:
         forced = uow.checkpoint(led.now, force=True)
         uow.commit()
     assert forced is not None
-    assert note.open_note(forced, led.signer.vkey).size == 9
+    assert signed_note.open_note(forced, led.signer.vkey).size == 9
 
 
 def test_proofs_from_the_database_verify_against_signed_roots(led: Ledger) -> None:

@@ -3,7 +3,7 @@ and are taken by the reads that follow; they never outlive their transaction."""
 
 from __future__ import annotations
 
-from api.writes import reads_ahead
+from api.http_transaction import reads_ahead
 from audit import db, policies, records
 from audit.db import PREFETCHED
 from audit.uow import SqlUnitOfWork

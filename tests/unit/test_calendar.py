@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.unit.helpers import Driver
-from workflow import calendar
-from workflow import policy as policy_module
+from tests.unit.scenario import Driver
+from workflow import calendar, policy_loader
 from workflow.errors import PolicyError
 
 BERLIN = calendar.parse({"timezone": "Europe/Berlin", "days": ["mon", "tue", "wed", "thu",
@@ -57,14 +56,14 @@ def test_bad_calendars_are_refused(bad: dict, message: str) -> None:
 
 
 def test_policy_calendar_drives_escalation_deadlines() -> None:
-    text = policy_module.default_text().replace(
+    text = policy_loader.default_text().replace(
         'fallback = ["andy"]',
         'fallback = ["andy"]\ncalendar = { timezone = "Europe/Berlin", hours = ["09:00", '
         '"17:00"] }')
-    policy = policy_module.loads(text)
+    policy = policy_loader.loads(text)
     d = Driver(policy)
     d.now = utc(2026, 3, 6, 15, 30)  # Friday 16:30 Berlin
     esc = d.open(severity="high").escalation  # opened 16:31; acknowledge within 30 min
     assert esc.deadlines["acknowledge"] == "2026-03-09T08:01:00.000000Z"
     with pytest.raises(PolicyError, match="teams.frontline.calendar.timezone"):
-        policy_module.loads(text.replace("Europe/Berlin", "Nowhere/Land"))
+        policy_loader.loads(text.replace("Europe/Berlin", "Nowhere/Land"))

@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from workflow import policy as policy_module
+from workflow import policy_loader
 from workflow.lifecycle import lifecycle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,7 +16,7 @@ README = (ROOT / "README.md").read_text()
 def test_readme_diagram_is_the_generated_one() -> None:
     block = re.search(r"```mermaid\n(.*?)```", README, re.S)
     assert block is not None
-    assert block.group(1) == lifecycle(policy_module.default().max_tier).mermaid()
+    assert block.group(1) == lifecycle(policy_loader.default().max_tier).mermaid()
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:
@@ -28,7 +28,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 
 def test_readme_policy_table_matches_the_default_policy() -> None:
-    policy = policy_module.default()
+    policy = policy_loader.default()
     rows = re.findall(r"^\| (\w+) \| (\d|–) \| ([\d,]+|unlimited|–) \| (yes|no) \|",
                       README, re.M)
     assert [r[0] for r in rows] == list(policy.roles)
@@ -37,6 +37,6 @@ def test_readme_policy_table_matches_the_default_policy() -> None:
         assert (str(role.tier) if role.tier is not None else "–") == tier, name
         assert role.governance == (governance == "yes"), name
         if limit == "unlimited":
-            assert role.limit == policy_module.UNLIMITED
+            assert role.limit == policy_loader.UNLIMITED
         elif limit != "–":
             assert role.limit == Decimal(limit.replace(",", "")), name

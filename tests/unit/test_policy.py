@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workflow import policy as P
+from workflow import policy_loader as P
 from workflow.errors import PolicyError
 
 TEXT = P.default_text()

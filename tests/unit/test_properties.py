@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from tests.unit.fakes import DEMO_ACTORS
-from tests.unit.helpers import PAYLOADS, Driver
-from workflow import policy as policy_module
+from tests.unit.scenario import PAYLOADS, Driver
+from workflow import policy_loader
 from workflow.errors import WorkflowError
 from workflow.model import replay
 
-POLICY = policy_module.default()
+POLICY = policy_loader.default()
 HANDLES = sorted(DEMO_ACTORS)
 ACTIONS = ["acknowledge", "escalate", "hand-off", "accept-handoff", "decline-handoff",
            "resolve", "reopen", "debrief", "update", "reassign", "add-watcher",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.fakes import DEMO_ACTORS
-from tests.unit.helpers import Driver
+from tests.unit.scenario import Driver
 from workflow import services
 from workflow.authority import decide
 from workflow.errors import (

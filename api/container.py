@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine
 
-from audit import db, note, policies
+from audit import db, policies, signed_note
 from audit.errors import AuditError
 from audit.ledger import Signer
 from audit.uow import SqlUnitOfWork
@@ -69,14 +69,14 @@ class Baton:
         if self._signer is None:
             path = Path(self.settings["BATON_SIGNING_KEY"])
             if path.exists():
-                self._signer = Signer(note.load_private_key(path), self.origin,
+                self._signer = Signer(signed_note.load_private_key(path), self.origin,
                                       every=self.settings["BATON_CHECKPOINT_EVERY"],
                                       interval_seconds=self.settings["BATON_CHECKPOINT_INTERVAL"])
         return self._signer
 
     def ensure_key(self) -> bool:
         """Create the signing key if it is missing; True when created."""
-        _, created = note.ensure_private_key(self.settings["BATON_SIGNING_KEY"])
+        _, created = signed_note.ensure_private_key(self.settings["BATON_SIGNING_KEY"])
         self._signer = None
         return created
 

@@ -13,8 +13,8 @@ import click
 import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.baton import Baton
 from api.config import settings
+from api.container import Baton
 from audit.errors import AuditError
 from workflow.errors import WorkflowError
 from workflow.model import parse_rfc3339

@@ -116,13 +116,13 @@ def initialised(url: str, origin: str, every: int, now: datetime) -> tuple[Any, 
     from audit.ledger import Signer
     from audit.uow import SqlUnitOfWork
     from tests.unit.fakes import DEMO_ACTORS
-    from workflow import policy as policy_module
+    from workflow import policy_loader
 
     engine = db.make_engine(url)
     db.create_schema(engine)
     signer = Signer(Ed25519PrivateKey.generate(), origin, every=every)
     with SqlUnitOfWork(engine, signer) as uow:
-        policies.apply(uow, policy_module.default_text(), actor="root", role="admin", now=now)
+        policies.apply(uow, policy_loader.default_text(), actor="root", role="admin", now=now)
         for a in DEMO_ACTORS.values():
             actors.add(uow.conn, a.handle, list(a.roles), a.team, now)
         uow.commit()

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from api import create_app
 from api.cli import DEMO
 from audit import actors, db, policies
-from workflow import policy as policy_module
+from workflow import policy_loader
 
 OPEN = {"title": "Card charged twice", "description": "March invoice charged twice",
         "category": "billing", "severity": "high",
@@ -74,7 +74,7 @@ def make_client(tmp_path: Path, clock: Callable[[], datetime] | None = None,
     baton.ensure_key()
     tokens = {}
     with baton.uow() as uow:
-        policies.apply(uow, policy_text or policy_module.default_text(), actor="root",
+        policies.apply(uow, policy_text or policy_loader.default_text(), actor="root",
                        role="admin", now=baton.now())
         for handle, roles, team in DEMO:
             tokens[handle] = actors.add(uow.conn, handle, roles, team, baton.now())

@@ -11,8 +11,8 @@ from flask import Response, jsonify, request
 from sqlalchemy import insert, select
 
 from api.auth import current_actor
-from api.baton import current as current_baton
-from api.baton import request_connection
+from api.container import current as current_baton
+from api.container import request_connection
 from api.problems import problem
 from audit import policies, records
 from audit.schema import idempotency
