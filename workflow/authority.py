@@ -8,7 +8,7 @@ from typing import Any
 
 from workflow.amounts import format_decimal
 from workflow.model import Actor, Escalation
-from workflow.policy import Policy, Role
+from workflow.policy import PERMISSIONS, Policy, Role
 
 # Actions only the accountable owner (or governance over the tier) may take.
 OWNER_ACTIONS = frozenset({"escalate", "hand-off", "resolve", "update", "add-collaborator"})
@@ -193,3 +193,19 @@ def decide(actor: Actor, action: str, escalation: Escalation | None,
     generic = ("role.actions", "role.read-only")
     specific = [d for d in denials if d.rule not in generic]
     return (specific or denials)[0]
+
+
+def permit(actor: Actor, permission: str, policy: Policy) -> Decision:
+    """Allow or deny a permission that is not an action on an escalation (reading the
+    audit log, erasing, applying a policy, managing actors), from the roles' grants."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+    roles = [policy.roles[r] for r in actor.roles if r in policy.roles]
+    for role in roles:
+        if permission in role.permissions:
+            return Decision(True, f"permission.{permission}",
+                            f"{role.name} may {PERMISSIONS[permission]}", role.name)
+    able = [r.name for r in policy.roles.values() if permission in r.permissions]
+    return Decision(False, f"permission.{permission}",
+                    f"only {_either(able)} may {PERMISSIONS[permission]}",
+                    roles[0].name if roles else None)

@@ -12,6 +12,21 @@ from workflow.calendar import Calendar
 
 UNLIMITED = Decimal("Infinity")
 CLOCKS = ("acknowledge", "update", "resolve")
+# Permissions a role may hold besides actions on escalations (workflow.authority decides).
+# Read permissions may be held by read-only roles.
+PERMISSIONS = {
+    "read-audit": "read the audit log (events, hashes, joined texts)",
+    "erase": "erase a customer's personal content",
+    "apply-policy": "apply a new policy version",
+    "manage-actors": "add, revoke and list actors and their tokens",
+}
+READ_PERMISSIONS = frozenset({"read-audit"})
+# A policy written before permissions existed (no role declares any) keeps the grants
+# Baton used to fix in code, so that its auditors and admins keep their access.
+LEGACY_PERMISSIONS = {
+    "auditor": frozenset({"read-audit"}),
+    "admin": frozenset({"read-audit", "erase", "apply-policy", "manage-actors"}),
+}
 TEMPLATES = {
     "acknowledge": ("note",),
     "update": ("note", "next_steps"),
@@ -32,6 +47,7 @@ class Role:
     governance: bool
     read_only: bool
     exceptions: bool
+    permissions: frozenset[str] = frozenset()
 
     def limit_text(self, currency: str) -> str:
         """'500 USD', 'unlimited' or 'nothing'."""

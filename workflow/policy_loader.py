@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import tomllib
+from dataclasses import replace
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -15,6 +16,9 @@ from workflow.amounts import parse_decimal
 from workflow.calendar import parse as parse_calendar
 from workflow.policy import (
     CLOCKS,
+    LEGACY_PERMISSIONS,
+    PERMISSIONS,
+    READ_PERMISSIONS,
     TEMPLATES,
     UNLIMITED,
     Category,
@@ -207,6 +211,14 @@ def _validate(doc: dict[str, Any]) -> tuple[Policy | None, list[tuple[str, str]]
         read_only = c.flag(r, f"{key}.read_only")
         if read_only and actions:
             c.fail(f"{key}.actions", "a read-only role cannot be granted actions")
+        permissions = c.names(r, f"{key}.permissions")
+        for perm in permissions:
+            if perm not in PERMISSIONS:
+                c.fail(f"{key}.permissions", f"unknown permission {perm!r}; known: "
+                                             f"{', '.join(PERMISSIONS)}")
+            elif read_only and perm not in READ_PERMISSIONS:
+                c.fail(f"{key}.permissions",
+                       f"a read-only role cannot be granted {perm!r}")
         roles[rname] = Role(
             name=rname,
             description=c.text(r, f"{key}.description"),
@@ -216,7 +228,11 @@ def _validate(doc: dict[str, Any]) -> tuple[Policy | None, list[tuple[str, str]]
             governance=c.flag(r, f"{key}.governance"),
             read_only=read_only,
             exceptions=c.flag(r, f"{key}.exceptions"),
+            permissions=frozenset(permissions),
         )
+    if roles and not any(r.permissions for r in roles.values()):
+        roles = {name: replace(r, permissions=LEGACY_PERMISSIONS.get(name, frozenset()))
+                 for name, r in roles.items()}
 
     categories: dict[str, Category] = {}
     for cname, cat in c.table(doc, "categories").items():

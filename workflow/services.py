@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from workflow import payloads, sla
-from workflow.authority import Decision, decide
+from workflow.authority import Decision, decide, permit
 from workflow.errors import (
     AuthorityDenied,
     EscalationNotFound,
@@ -216,3 +216,10 @@ def sweep_escalation(*, uow: UnitOfWork, escalation_id: str, policy: Policy,
         esc.apply(notice)
         written.append(uow.record(esc, notice))
     return written
+
+
+def require_permission(*, actor: Actor, permission: str, policy: Policy) -> Decision:
+    """The decision allowing `permission` to `actor`; raises AuthorityDenied otherwise."""
+    decision = permit(actor, permission, policy)
+    _raise_if_denied(decision)
+    return decision
