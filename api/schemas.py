@@ -6,17 +6,36 @@ import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
 
+from workflow.catalogue import (
+    BOOL,
+    CATALOGUE,
+    FIELD_DOCS,
+    GRANT,
+    GRANT_KINDS,
+    HANDLE,
+    MAX_HANDLE,
+    MAX_ITEMS,
+    MAX_TEXT,
+    MAX_TIER,
+    REQUESTABLE,
+    TEXT,
+    TEXTS,
+    TIER,
+    TRIGGER,
+    ActionSpec,
+)
+
 DECIMAL = v.Regexp(r"^\d{1,15}(\.\d{1,4})?$", error="a decimal string such as \"1200.00\"")
 CURRENCY = v.Regexp(r"^[A-Z]{3}$", error="a three-letter currency code such as USD")
-TEXT = v.Length(min=1, max=20_000)
-HANDLE = v.Length(min=1, max=64)
+TEXT_LENGTH = v.Length(min=1, max=MAX_TEXT)
+HANDLE_LENGTH = v.Length(min=1, max=MAX_HANDLE)
 ERASABLE = ("Personal or free text: kept out of the hashed ledger bytes (which hold a salted "
             "commitment) and erasable; null once erased.")
 
 
 def text(required: bool = False, erasable: bool = True, **kw: object) -> f.String:
     meta = {"description": ERASABLE} if erasable else {}
-    return f.String(required=required, validate=TEXT, metadata=meta, **kw)  # type: ignore[arg-type]
+    return f.String(required=required, validate=TEXT_LENGTH, metadata=meta, **kw)  # type: ignore[arg-type]
 
 
 class AmountSchema(ma.Schema):
@@ -126,78 +145,47 @@ class ActionResultSchema(ma.Schema):
     escalation = f.Nested(EscalationSchema)
 
 
-# One schema per action: the OpenAPI document shows each.
-class AcknowledgeSchema(ma.Schema):
-    note = text()
-
-
-class EscalateSchema(ma.Schema):
-    reason = text(required=True)
-    trigger = f.String(required=True, metadata={"description": "A trigger of the policy"})
-    to_tier = f.Integer(validate=v.Range(min=1, max=99))
-
-
-class HandOffSchema(ma.Schema):
-    to = f.String(required=True, validate=HANDLE)
-    context = text(required=True)
-
-
-class AcceptSchema(ma.Schema):
-    note = text()
-
-
-class ReasonSchema(ma.Schema):
-    reason = text(required=True)
-
-
 class GrantSchema(ma.Schema):
-    kind = f.String(required=True, validate=v.OneOf(
-        ["refund", "credit", "goodwill", "policy-exception"]))
+    kind = f.String(required=True, validate=v.OneOf(GRANT_KINDS))
     amount = f.Nested(AmountSchema, required=True)
 
 
-class ResolveSchema(ma.Schema):
-    summary = text()
-    grant = f.Nested(GrantSchema)
-    workaround = f.Boolean()
+def _payload_field(name: str, kind: str, required: bool) -> f.Field:
+    """The marshmallow field of one catalogue field kind, with the catalogue's limits."""
+    meta = {"description": FIELD_DOCS[name]} if name in FIELD_DOCS else {}
+    if kind == TEXT:
+        return text(required=required)
+    if kind == TEXTS:
+        return f.List(f.String(validate=TEXT_LENGTH), required=required,
+                      validate=v.Length(min=1, max=MAX_ITEMS),
+                      metadata={"description": ERASABLE})
+    if kind == HANDLE:
+        return f.String(required=required, validate=HANDLE_LENGTH, metadata=meta)
+    if kind == TRIGGER:
+        return f.String(required=required, metadata=meta)
+    if kind == TIER:
+        return f.Integer(required=required, validate=v.Range(min=1, max=MAX_TIER),
+                         metadata=meta)
+    if kind == BOOL:
+        return f.Boolean(required=required, metadata=meta)
+    if kind == GRANT:
+        return f.Nested(GrantSchema, required=required)
+    raise ValueError(f"no schema for field kind {kind!r}")
 
 
-class DebriefSchema(ma.Schema):
-    what_worked = text()
-    what_did_not = text()
-    root_cause = text()
-    lessons = f.List(f.String(validate=TEXT), validate=v.Length(min=1, max=100))
-    actions = f.List(f.String(validate=TEXT), validate=v.Length(min=1, max=100))
+def action_schema(spec: ActionSpec) -> type[ma.Schema]:
+    """The request schema of one action, generated from its catalogue entry."""
+    name = "".join(part.capitalize() for part in spec.name.split("-")) + "Schema"
+    fields = {key: _payload_field(key, kind, key in spec.required)
+              for key, kind in spec.fields.items()}
+    schema: type[ma.Schema] = ma.Schema.from_dict(fields, name=name)
+    schema.__doc__ = spec.summary
+    return schema
 
 
-class UpdateSchema(ma.Schema):
-    note = text()
-    next_steps = text()
-    workaround = f.Boolean(metadata={"description": "A workaround was given (containment)"})
-
-
-class ReassignSchema(ma.Schema):
-    to = f.String(required=True, validate=HANDLE)
-    reason = text(required=True)
-
-
-class HandleSchema(ma.Schema):
-    handle = f.String(required=True, validate=HANDLE)
-
-
-class CollaboratorSchema(ma.Schema):
-    handle = f.String(required=True, validate=HANDLE)
-    note = text()
-
-
+# One schema per requestable action: the OpenAPI document shows each.
 ACTION_SCHEMAS: dict[str, type[ma.Schema]] = {
-    "acknowledge": AcknowledgeSchema, "escalate": EscalateSchema, "hand-off": HandOffSchema,
-    "accept-handoff": AcceptSchema, "decline-handoff": ReasonSchema,
-    "resolve": ResolveSchema, "reopen": ReasonSchema, "debrief": DebriefSchema,
-    "update": UpdateSchema, "reassign": ReassignSchema, "add-watcher": HandleSchema,
-    "add-collaborator": CollaboratorSchema, "assign-liaison": HandleSchema,
-    "legal-hold": ReasonSchema, "release-hold": ReasonSchema,
-}
+    name: action_schema(CATALOGUE[name]) for name in REQUESTABLE}
 
 
 class TimelineArgsSchema(ma.Schema):

@@ -20,7 +20,8 @@ from audit.canonical import canonical_bytes, commitment, content_text, new_salt
 from audit.errors import CheckpointMissing, LedgerRefused, ProofUnavailable
 from audit.rawsql import Raw
 from audit.schema import checkpoints, ledger, merkle_nodes
-from workflow.model import PERSONAL_FIELDS, Event, parse_rfc3339, rfc3339
+from workflow.catalogue import PERSONAL_FIELDS
+from workflow.model import Event, parse_rfc3339, rfc3339
 
 FORMAT = 1
 NODE_LEVEL_MIN = 4  # subtrees of 16+ leaves are stored; smaller ones are rehashed

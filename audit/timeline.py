@@ -8,8 +8,7 @@ from typing import Any
 
 from audit.projection import parse_time
 from audit.trails import trail
-
-TEXT_FIELDS = ("note", "reason", "context", "summary", "next_steps", "title", "description")
+from workflow.catalogue import CATALOGUE
 
 
 def _between(a: str | None, b: str | None) -> float | None:
@@ -21,11 +20,16 @@ def _between(a: str | None, b: str | None) -> float | None:
 
 
 def _text(rec: dict[str, Any]) -> str | None:
+    """The event's free texts, as its catalogue entry says they read."""
+    spec = CATALOGUE.get(rec["action"])
+    if spec is None:
+        return None
     p = rec["payload"]
-    parts = [str(p[k]) for k in TEXT_FIELDS if p.get(k)]
-    if rec["action"] == "debrief":
-        parts = [f"{k}: {p[k]}" for k in ("what_worked", "what_did_not", "root_cause",
-                                          "lessons", "actions") if p.get(k)]
+    present = [k for k in spec.text_fields if p.get(k)]
+    if spec.labelled_text:
+        parts = [f"{k}: {p[k]}" for k in present]
+    else:
+        parts = [str(p[k]) for k in present]
     return " | ".join(parts) if parts else None
 
 

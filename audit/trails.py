@@ -10,11 +10,16 @@ from sqlalchemy import Connection, or_, select
 from audit.projection import parse_time
 from audit.records import history
 from audit.schema import ownership_spans
+from workflow.catalogue import CATALOGUE
 from workflow.model import rfc3339
 
-BEGAN = {"acknowledge": "acknowledged", "accept-handoff": "accepted-handoff",
-         "reassign": "reassigned", "sla-breached": "temporary-cover"}
 ENDS_ALL = ("debrief",)
+
+
+def _began(action: str) -> str:
+    """How a span started by `action` reads (the catalogue's label, else the action)."""
+    spec = CATALOGUE.get(action)
+    return (spec.began if spec is not None else None) or action
 
 
 def _seconds(start: str, end: str | None) -> float | None:
@@ -27,7 +32,7 @@ def _seconds(start: str, end: str | None) -> float | None:
 
 def _span(owner: str, kind: str, rec: dict[str, Any]) -> dict[str, Any]:
     return {"owner": owner, "kind": kind, "from": rec["at"], "to": None,
-            "duration_seconds": None, "began": BEGAN.get(rec["action"], rec["action"]),
+            "duration_seconds": None, "began": _began(rec["action"]),
             "began_by": rec["actor"], "began_rule": rec["rule"], "began_seq": rec["seq"],
             "ended": None, "ended_by": None, "ended_rule": None, "ended_seq": None}
 
@@ -45,7 +50,7 @@ def trail(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for rec in records:
         if rec["to_owner"] != rec["from_owner"]:
             if owner is not None:
-                _close(owner, rec, f"{BEGAN.get(rec['action'], rec['action'])} by "
+                _close(owner, rec, f"{_began(rec['action'])} by "
                                    f"{rec['to_owner']}")
             if rec["to_owner"]:
                 owner = _span(rec["to_owner"], "owner", rec)

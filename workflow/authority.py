@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from workflow.amounts import format_decimal
+from workflow.catalogue import (
+    BY_ELIGIBILITY,
+    BY_GOVERNANCE,
+    BY_LIAISON,
+    BY_OWNER,
+    BY_OWNER_OR_SELF,
+    BY_PROPOSED_OWNER,
+    CATALOGUE,
+)
 from workflow.model import Actor, Escalation
 from workflow.policy import PERMISSIONS, Policy, Role
-
-# Actions only the accountable owner (or governance over the tier) may take.
-OWNER_ACTIONS = frozenset({"escalate", "hand-off", "resolve", "update", "add-collaborator"})
 
 
 @dataclass(frozen=True)
@@ -122,58 +129,104 @@ def _decide_role(actor: Actor, role: Role, action: str, esc: Escalation | None,
                                      f"{_either(policy.roles_with(action))}")
     if esc is None:
         return _allow("role.actions", f"{role.name} may {action}")
-    if action == "acknowledge":
-        if role.tier is None or role.tier < esc.tier:
-            shown = "no tier" if role.tier is None else f"tier {role.tier}"
-            return _deny("acknowledge.tier",
-                         f"acknowledging at tier {esc.tier} needs a role of tier {esc.tier} "
-                         f"or above; {role.name} is {shown}")
-        if esc.team and actor.team != esc.team and not role.governance:
-            return _deny("acknowledge.team",
-                         f"this escalation is routed to team {esc.team}; {actor.handle} is "
-                         f"in {actor.team or 'no team'}")
-        if actor.handle == esc.governor:
-            return _deny("governance.separation",
-                         f"{actor.handle} governs this escalation and cannot also own it")
-        return _allow("acknowledge.eligible",
-                      f"{role.name} is eligible at tier {esc.tier} for team {esc.team}")
-    if action in ("accept-handoff", "decline-handoff"):
-        if actor.handle != esc.proposed_owner:
-            return _deny("handoff.proposed-only",
-                         f"only the proposed owner ({esc.proposed_owner}) may {action}")
-        return _allow("handoff.proposed-owner", f"{actor.handle} is the proposed owner")
-    if action == "reassign":
-        if not role.governance or role.tier is None or role.tier < esc.tier:
-            return _deny("reassign.governance",
-                         f"only a governance role over tier {esc.tier} may reassign")
-        if payload is not None:
-            problem = target_problem(target, payload.get("to", ""), esc, policy)
-            if problem:
-                return _deny("reassign.target-eligible", problem)
-        return _allow("reassign.governance", f"{role.name} governs tier {esc.tier}")
-    if action == "add-watcher" and payload is not None and payload.get("handle") == actor.handle:
+    spec = CATALOGUE[action]
+    by_class = _BY_CLASS.get(spec.authority)
+    if by_class is None:
+        return _allow("role.actions", f"{role.name} may {action}")
+    return by_class(actor, role, action, esc, payload, policy, target)
+
+
+def _eligible(actor: Actor, role: Role, action: str, esc: Escalation,
+              payload: dict[str, Any] | None, policy: Policy,
+              target: Actor | None) -> Decision:
+    if role.tier is None or role.tier < esc.tier:
+        shown = "no tier" if role.tier is None else f"tier {role.tier}"
+        return _deny("acknowledge.tier",
+                     f"acknowledging at tier {esc.tier} needs a role of tier {esc.tier} "
+                     f"or above; {role.name} is {shown}")
+    if esc.team and actor.team != esc.team and not role.governance:
+        return _deny("acknowledge.team",
+                     f"this escalation is routed to team {esc.team}; {actor.handle} is "
+                     f"in {actor.team or 'no team'}")
+    if actor.handle == esc.governor:
+        return _deny("governance.separation",
+                     f"{actor.handle} governs this escalation and cannot also own it")
+    return _allow("acknowledge.eligible",
+                  f"{role.name} is eligible at tier {esc.tier} for team {esc.team}")
+
+
+def _proposed_owner(actor: Actor, role: Role, action: str, esc: Escalation,
+                    payload: dict[str, Any] | None, policy: Policy,
+                    target: Actor | None) -> Decision:
+    if actor.handle != esc.proposed_owner:
+        return _deny("handoff.proposed-only",
+                     f"only the proposed owner ({esc.proposed_owner}) may {action}")
+    return _allow("handoff.proposed-owner", f"{actor.handle} is the proposed owner")
+
+
+def _governance(actor: Actor, role: Role, action: str, esc: Escalation,
+                payload: dict[str, Any] | None, policy: Policy,
+                target: Actor | None) -> Decision:
+    if not role.governance or role.tier is None or role.tier < esc.tier:
+        return _deny(f"{action}.governance",
+                     f"only a governance role over tier {esc.tier} may {action}")
+    if payload is not None:
+        problem = target_problem(target, payload.get("to", ""), esc, policy)
+        if problem:
+            return _deny(f"{action}.target-eligible", problem)
+    return _allow(f"{action}.governance", f"{role.name} governs tier {esc.tier}")
+
+
+def _owner_or_self(actor: Actor, role: Role, action: str, esc: Escalation,
+                   payload: dict[str, Any] | None, policy: Policy,
+                   target: Actor | None) -> Decision:
+    if payload is not None and payload.get("handle") == actor.handle:
         return _allow("watcher.self", f"{actor.handle} may watch any escalation")
-    if action == "assign-liaison":
-        if role.governance or (payload is not None and payload.get("handle") == actor.handle):
-            return _allow("liaison.assign", f"{role.name} may assign the liaison")
-        if payload is None:
-            return _allow("liaison.assign", f"{role.name} may take the liaison role")
-        return _deny("liaison.assign",
-                     "a liaison may assign only themselves; governance roles assign others")
-    if action in OWNER_ACTIONS or action == "add-watcher":
-        decision = _owner_check(actor, role, action, esc)
-        if not decision.allowed or payload is None:
-            return decision
-        if action == "escalate":
-            return _escalate(esc, payload, policy) or decision
-        if action == "resolve":
-            return _resolve(role, esc, payload, policy) or decision
-        if action == "hand-off":
-            problem = target_problem(target, payload.get("to", ""), esc, policy)
-            if problem:
-                return _deny("handoff.target-eligible", problem)
+    return _owner_check(actor, role, action, esc)
+
+
+def _liaison(actor: Actor, role: Role, action: str, esc: Escalation,
+             payload: dict[str, Any] | None, policy: Policy,
+             target: Actor | None) -> Decision:
+    if role.governance or (payload is not None and payload.get("handle") == actor.handle):
+        return _allow("liaison.assign", f"{role.name} may assign the liaison")
+    if payload is None:
+        return _allow("liaison.assign", f"{role.name} may take the liaison role")
+    return _deny("liaison.assign",
+                 "a liaison may assign only themselves; governance roles assign others")
+
+
+def _owner(actor: Actor, role: Role, action: str, esc: Escalation,
+           payload: dict[str, Any] | None, policy: Policy,
+           target: Actor | None) -> Decision:
+    decision = _owner_check(actor, role, action, esc)
+    if not decision.allowed or payload is None:
         return decision
-    return _allow("role.actions", f"{role.name} may {action}")
+    if action == "escalate":
+        return _escalate(esc, payload, policy) or decision
+    if action == "resolve":
+        return _resolve(role, esc, payload, policy) or decision
+    if CATALOGUE[action].names_actor == "to":  # it proposes a new owner: eligible?
+        problem = target_problem(target, payload.get("to", ""), esc, policy)
+        if problem:
+            return _deny(_TARGET_RULES.get(action, f"{action}.target-eligible"), problem)
+    return decision
+
+
+_TARGET_RULES = {"hand-off": "handoff.target-eligible"}
+
+
+_ClassRule = Callable[[Actor, Role, str, Escalation, "dict[str, Any] | None", Policy,
+                       "Actor | None"], Decision]
+# One decision per class of authority of the catalogue (BY_ROLE: the role's grant).
+_BY_CLASS: dict[str, _ClassRule] = {
+    BY_ELIGIBILITY: _eligible,
+    BY_PROPOSED_OWNER: _proposed_owner,
+    BY_GOVERNANCE: _governance,
+    BY_OWNER_OR_SELF: _owner_or_self,
+    BY_LIAISON: _liaison,
+    BY_OWNER: _owner,
+}
 
 
 def decide(actor: Actor, action: str, escalation: Escalation | None,

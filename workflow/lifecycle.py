@@ -3,126 +3,29 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
 from transitions import Machine, MachineError
 
-OPENED = "opened"
-ACKNOWLEDGED = "acknowledged"
-HANDED_OFF = "handed-off"
-RESOLVED = "resolved"
-DEBRIEFED = "debriefed"
-TIER_PREFIX = "escalated-tier-"
+from workflow.catalogue import CATALOGUE, GRANTABLE
+from workflow.states import DEBRIEFED, OPENED, Shape, states
 
-# Actions that move the state machine.
-STATE_ACTIONS = (
-    "acknowledge",
-    "escalate",
-    "hand-off",
-    "accept-handoff",
-    "decline-handoff",
-    "resolve",
-    "reopen",
-    "debrief",
-)
-# Actions that are audited but leave the state where it is.
-NOTE_ACTIONS = (
-    "update",
-    "reassign",
-    "add-watcher",
-    "add-collaborator",
-    "assign-liaison",
-    "legal-hold",
-    "release-hold",
-)
-# Every action a role may be granted in a policy ("open" creates the escalation).
-ACTIONS = ("open", *STATE_ACTIONS, *NOTE_ACTIONS)
-
-# Non-state actions that still apply to a closed (debriefed) case: retention is
-# about the record, which outlives the lifecycle.
-_RECORD_ACTIONS = ("legal-hold", "release-hold")
-
-
-def tier_state(tier: int) -> str:
-    """The state name of escalated tier N (N >= 1)."""
-    return f"{TIER_PREFIX}{tier}"
-
-
-def state_tier(state: str) -> int | None:
-    """The tier a state stands for (0 for opened/acknowledged), None for the others."""
-    if state in (OPENED, ACKNOWLEDGED):
-        return 0
-    if state.startswith(TIER_PREFIX):
-        return int(state[len(TIER_PREFIX):])
-    return None
-
-
-def states(max_tier: int) -> list[str]:
-    """All states for a policy whose highest tier is max_tier."""
-    return [
-        OPENED,
-        ACKNOWLEDGED,
-        *(tier_state(n) for n in range(1, max_tier + 1)),
-        HANDED_OFF,
-        RESOLVED,
-        DEBRIEFED,
-    ]
-
-
-def _kw_equals(key: str, value: Any) -> Callable[[Any], bool]:
-    def condition(event: Any) -> bool:
-        return bool(event.kwargs.get(key) == value)
-
-    condition.__name__ = f"{key}_is_{value}"
-    return condition
-
-
-def _awaiting_ack(event: Any) -> bool:
-    return bool(event.kwargs.get("awaiting_ack"))
+# Derived from the catalogue, in its order.
+STATE_ACTIONS = tuple(a for a in GRANTABLE if CATALOGUE[a].moves_state)
+NOTE_ACTIONS = tuple(a for a in GRANTABLE if a != "open" and not CATALOGUE[a].moves_state)
+ACTIONS = GRANTABLE
 
 
 def transitions_table(max_tier: int) -> list[dict[str, Any]]:
-    """The lifecycle's transitions, as the dicts transitions.Machine takes."""
-    working = [ACKNOWLEDGED, *(tier_state(n) for n in range(1, max_tier + 1))]
-    table: list[dict[str, Any]] = [
-        {"trigger": "acknowledge", "source": OPENED, "dest": ACKNOWLEDGED},
-    ]
-    for n in range(1, max_tier + 1):
-        table.append(
-            {"trigger": "acknowledge", "source": tier_state(n), "dest": tier_state(n),
-             "conditions": [_awaiting_ack]}
-        )
-    for source in working:
-        low = state_tier(source) or 0
-        for target in range(low + 1, max_tier + 1):
-            table.append(
-                {"trigger": "escalate", "source": source, "dest": tier_state(target),
-                 "conditions": [_kw_equals("to_tier", target)]}
-            )
-    table.append({"trigger": "hand-off", "source": working, "dest": HANDED_OFF})
-    for origin in working:
-        for trigger in ("accept-handoff", "decline-handoff"):
-            table.append(
-                {"trigger": trigger, "source": HANDED_OFF, "dest": origin,
-                 "conditions": [_kw_equals("return_to", origin)]}
-            )
-        table.append(
-            {"trigger": "reopen", "source": RESOLVED, "dest": origin,
-             "conditions": [_kw_equals("return_to", origin)]}
-        )
-    table.append({"trigger": "resolve", "source": working, "dest": RESOLVED})
-    table.append({"trigger": "debrief", "source": RESOLVED, "dest": DEBRIEFED})
-    live = [OPENED, *working, HANDED_OFF]
-    # Status updates only while the case is open; people may still be looped in
-    # on a resolved case (for the debrief).
-    table.append({"trigger": "update", "source": live, "dest": None})
-    for action in ("add-watcher", "add-collaborator", "assign-liaison"):
-        table.append({"trigger": action, "source": [*live, RESOLVED], "dest": None})
-    table.append({"trigger": "reassign", "source": [OPENED, *working], "dest": None})
-    for action in _RECORD_ACTIONS:
-        table.append({"trigger": action, "source": states(max_tier), "dest": None})
+    """The lifecycle's transitions, as the dicts transitions.Machine takes, from each
+    catalogue entry's transitions in catalogue order."""
+    shape = Shape(max_tier)
+    table: list[dict[str, Any]] = []
+    for spec in CATALOGUE.values():
+        if spec.transitions is not None:
+            table += [{"trigger": spec.name, **row} for row in spec.transitions(shape)]
     return table
 
 

@@ -7,15 +7,8 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from workflow.lifecycle import OPENED
-
-# Payload fields that may hold personal data or free text. The ledger keeps only
-# a salted commitment to each; the words live in an erasable content store.
-PERSONAL_FIELDS = frozenset({
-    "title", "description", "customer_name", "customer_contact", "note", "next_steps",
-    "reason", "context", "summary", "what_worked", "what_did_not", "root_cause",
-    "lessons", "actions",
-})
+from workflow.catalogue import ALL_CLOCKS, CATALOGUE, add_once
+from workflow.states import OPENED
 
 
 @dataclass(frozen=True)
@@ -85,59 +78,17 @@ class Escalation:
             raise ValueError(
                 f"event {event.version} applied to escalation at version {self.version}"
             )
-        p = event.payload
-        if event.action == "open":
-            self.category = p["category"]
-            self.severity = p["severity"]
-            self.customer_id = p["customer_id"]
-            self.customer_value = p.get("customer_value") or "standard"
-            self.amount = p.get("amount")
-            self.team = p["team"]
-            self.governor = p["governor"]
-            self.opened_by = event.actor
-            self.policy_version = event.policy_version
-            self.created_at = event.at
-        elif event.action == "escalate":
-            self.tier = p["to_tier"]
-            self.team = p["team"]
-            self.governor = p["governor"]
-            self.awaiting_ack = True
-        elif event.action in ("acknowledge", "reassign"):
-            self.awaiting_ack = False
-        elif event.action == "hand-off":
-            self.proposed_owner = p["to"]
-            self.return_to = event.from_state
-        elif event.action in ("accept-handoff", "decline-handoff"):
-            self.proposed_owner = None
-            self.return_to = None
-        elif event.action == "resolve":
-            self.return_to = event.from_state
-        elif event.action == "reopen":
-            self.return_to = None
-            self.reopen_count += 1
-        elif event.action == "add-watcher":
-            _add(self.watchers, p["handle"])
-        elif event.action == "add-collaborator":
-            _add(self.collaborators, p["handle"])
-        elif event.action == "assign-liaison":
-            self.liaison = p["handle"]
-        elif event.action == "legal-hold":
-            self.legal_hold = True
-        elif event.action == "release-hold":
-            self.legal_hold = False
-        elif event.action == "sla-breached":
-            self.breached[p["clock"]] = p["deadline"]
-            self.acting_owner = p.get("acting_owner") or self.acting_owner
-        elif event.action == "acting-owner-released":
-            self.acting_owner = None
-        if event.action in ("acknowledge", "reassign"):
-            self.deadlines.pop("acknowledge", None)
-        elif event.action in ("resolve", "debrief"):
-            self.deadlines.clear()
-        self.deadlines.update(p.get("deadlines") or {})
+        spec = CATALOGUE.get(event.action)
+        if spec is not None:
+            spec.fold(self, event)
+            if spec.stops == ALL_CLOCKS:
+                self.deadlines.clear()
+            for clock in spec.stops:
+                self.deadlines.pop(clock, None)
+        self.deadlines.update(event.payload.get("deadlines") or {})
         # Ownership maintenance: an owner who hands over stays in the loop.
         if event.from_owner and event.to_owner != event.from_owner:
-            _add(self.watchers, event.from_owner)
+            add_once(self.watchers, event.from_owner)
         if event.to_owner and event.to_owner in self.watchers:
             self.watchers.remove(event.to_owner)
         self.owner = event.to_owner
@@ -162,11 +113,6 @@ class Escalation:
 
 
 _FIELDS = tuple(f.name for f in fields(Escalation))
-
-
-def _add(items: list[str], handle: str) -> None:
-    if handle not in items:
-        items.append(handle)
 
 
 def rfc3339(moment: datetime) -> str:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workflow import payloads, sla
+from workflow import payload_validation, sla
 from workflow.authority import Decision, decide, permit
+from workflow.catalogue import ACTOR_OWNS, CATALOGUE, TARGET_OWNS
 from workflow.errors import (
     AuthorityDenied,
     EscalationNotFound,
@@ -16,10 +17,11 @@ from workflow.errors import (
     PayloadInvalid,
     VersionConflict,
 )
-from workflow.lifecycle import OPENED, lifecycle
+from workflow.lifecycle import lifecycle
 from workflow.model import Actor, Escalation, Event, parse_rfc3339
 from workflow.policy import Policy
 from workflow.ports import UnitOfWork
+from workflow.states import OPENED
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def open_escalation(*, uow: UnitOfWork, actor: Actor, escalation_id: str,
     """Open a new escalation at tier 0 (not committed: the caller commits)."""
     decision = decide(actor, "open", None, None, policy)
     _raise_if_denied(decision)
-    data = payloads.clean_open(payload, policy)
+    data = payload_validation.clean_open(payload, policy)
     team = policy.team_for(data["category"], 0)
     data["team"] = team
     data["governor"] = policy.teams[team].governor
@@ -100,17 +102,18 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
         raise EscalationNotFound(escalation_id)
     if expected_version is not None and expected_version != esc.version:
         raise VersionConflict(escalation_id, expected_version, esc.version)
-    if action not in payloads.FIELDS:
+    spec = CATALOGUE.get(action)
+    if spec is None or not spec.requestable:
         raise InvalidTransition(action, esc.state, possible_actions(esc, policy),
                                 "no such action")
     machine = lifecycle(policy.max_tier)
     if action not in machine.triggers(esc.state) or (
             action == "escalate" and esc.tier >= policy.max_tier):
         raise InvalidTransition(action, esc.state, possible_actions(esc, policy))
-    data = payloads.clean(action, payload, policy)
+    data = payload_validation.clean(action, payload, policy)
     to_tier = None
     if action == "escalate":
-        to_tier = payloads.escalation_target(esc, data, policy)
+        to_tier = payload_validation.escalation_target(esc, data, policy)
         data["to_tier"] = to_tier
         data["from_tier"] = esc.tier
         data["team"] = policy.team_for(esc.category, to_tier)
@@ -126,9 +129,9 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
         raise InvalidTransition(action, esc.state, possible_actions(esc, policy), why)
     # The actor an action names: the proposed or new owner ("to") or a person looped in
     # ("handle"). Unknown owners are an authority question; unknown others bad input.
-    handle = data.get("to") or data.get("handle")
+    handle = data.get(spec.names_actor) if spec.names_actor else None
     target = uow.actors.get(handle) if handle is not None else None
-    if target is None and "handle" in data:
+    if target is None and spec.names_actor == "handle":
         raise PayloadInvalid({"handle": f"there is no active actor {handle!r}"})
     decision = decide(actor, action, esc, data, policy, target=target)
     _raise_if_denied(decision)
@@ -136,9 +139,9 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
     if deadlines:
         data["deadlines"] = deadlines
     to_owner = esc.owner
-    if action in ("acknowledge", "accept-handoff"):
+    if spec.owner == ACTOR_OWNS:
         to_owner = actor.handle
-    elif action == "reassign":
+    elif spec.owner == TARGET_OWNS:
         to_owner = data["to"]
     event = Event(
         escalation_id=esc.id, version=esc.version, action=action, actor=actor.handle,

@@ -5,19 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from workflow.catalogue import CATALOGUE
 from workflow.model import Escalation, parse_rfc3339, rfc3339
 from workflow.policy import Policy
-
-# Which clocks each action (re)starts; resolve stops all, acknowledge stops "acknowledge".
-STARTS: dict[str, tuple[str, ...]] = {
-    "open": ("acknowledge", "resolve"),
-    "escalate": ("acknowledge",),
-    "acknowledge": ("update",),
-    "accept-handoff": ("update",),
-    "reassign": ("update",),
-    "update": ("update",),
-    "reopen": ("update", "resolve"),
-}
 
 
 def deadline(policy: Policy, severity: str, team: str, clock: str,
@@ -35,7 +25,7 @@ def started(policy: Policy, severity: str, team: str, action: str,
             now: datetime) -> dict[str, str]:
     """The deadlines an action sets, as RFC 3339 strings for the event."""
     return {clock: rfc3339(deadline(policy, severity, team, clock, now))
-            for clock in STARTS.get(action, ())}
+            for clock in CATALOGUE[action].starts}
 
 
 def due(esc: Escalation, now: datetime) -> list[tuple[str, str]]:

@@ -1,80 +1,64 @@
-"""Validation of each action's payload against its shape and the policy's templates."""
+"""Validation of each action's payload against its catalogue entry and the policy's
+templates."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from workflow.amounts import parse_amount
+from workflow.catalogue import (
+    BOOL,
+    CATALOGUE,
+    GRANT,
+    GRANT_KINDS,
+    HANDLE,
+    MAX_HANDLE,
+    MAX_ITEMS,
+    MAX_TEXT,
+    TEXT,
+    TEXTS,
+    TIER,
+    TRIGGER,
+)
 from workflow.errors import PayloadInvalid
 from workflow.model import Escalation
 from workflow.policy import Policy
 
-GRANT_KINDS = ("refund", "credit", "goodwill", "policy-exception")
-MAX_TEXT = 20_000
 
-# Per action: field -> kind. Kinds: text, handle, tier, bool, texts (list), grant.
-FIELDS: dict[str, dict[str, str]] = {
-    "acknowledge": {"note": "text"},
-    "escalate": {"reason": "text", "trigger": "trigger", "to_tier": "tier"},
-    "hand-off": {"to": "handle", "context": "text"},
-    "accept-handoff": {"note": "text"},
-    "decline-handoff": {"reason": "text"},
-    "resolve": {"summary": "text", "grant": "grant", "workaround": "bool"},
-    "reopen": {"reason": "text"},
-    "debrief": {"what_worked": "text", "what_did_not": "text", "root_cause": "text",
-                "lessons": "texts", "actions": "texts"},
-    "update": {"note": "text", "next_steps": "text", "workaround": "bool"},
-    "reassign": {"to": "handle", "reason": "text"},
-    "add-watcher": {"handle": "handle"},
-    "add-collaborator": {"handle": "handle", "note": "text"},
-    "assign-liaison": {"handle": "handle"},
-    "legal-hold": {"reason": "text"},
-    "release-hold": {"reason": "text"},
-}
-ALWAYS_REQUIRED: dict[str, tuple[str, ...]] = {
-    "escalate": ("reason", "trigger"),
-    "hand-off": ("to", "context"),
-    "decline-handoff": ("reason",),
-    "reopen": ("reason",),
-    "reassign": ("to", "reason"),
-    "add-watcher": ("handle",),
-    "add-collaborator": ("handle",),
-    "assign-liaison": ("handle",),
-    "legal-hold": ("reason",),
-    "release-hold": ("reason",),
-}
-
-
-def _text(value: object) -> str:
+def _text(value: object, limit: int = MAX_TEXT) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("must be a non-empty string")
-    if len(value) > MAX_TEXT:
-        raise ValueError(f"must be at most {MAX_TEXT} characters")
+    if len(value) > limit:
+        raise ValueError(f"must be at most {limit} characters")
     return value
 
 
 def _one(kind: str, value: object, policy: Policy) -> Any:
-    if kind == "text" or kind == "handle":
+    if kind == TEXT:
         return _text(value)
-    if kind == "bool":
+    if kind == HANDLE:
+        return _text(value, MAX_HANDLE)
+    if kind == BOOL:
         if not isinstance(value, bool):
             raise ValueError("must be true or false")
         return value
-    if kind == "tier":
+    if kind == TIER:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError("must be an integer tier")
         if not 1 <= value <= policy.max_tier:
             raise ValueError(f"tier {value} out of range 1..{policy.max_tier}")
         return value
-    if kind == "trigger":
+    if kind == TRIGGER:
         if value not in policy.triggers:
             raise ValueError(f"unknown trigger; known: {', '.join(policy.triggers)}")
         return value
-    if kind == "texts":
+    if kind == TEXTS:
         if not isinstance(value, list) or not value:
             raise ValueError("must be a non-empty list of strings")
+        if len(value) > MAX_ITEMS:
+            raise ValueError(f"must hold at most {MAX_ITEMS} items")
         return [_text(v) for v in value]
-    if kind == "grant":
+    if kind == GRANT:
         if not isinstance(value, dict):
             raise ValueError("a grant is an object {kind, amount}")
         if value.get("kind") not in GRANT_KINDS:
@@ -91,29 +75,26 @@ def _one(kind: str, value: object, policy: Policy) -> Any:
 
 def clean(action: str, payload: dict[str, Any] | None, policy: Policy) -> dict[str, Any]:
     """The payload, checked and normalised; raises PayloadInvalid with per-field errors."""
-    spec = FIELDS[action]
+    spec = CATALOGUE[action]
+    fields = spec.fields
     payload = payload or {}
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     for key, value in payload.items():
-        if key not in spec:
+        if key not in fields:
             errors[key] = "unknown field"
             continue
         if value is None:
             continue
         try:
-            out[key] = _one(spec[key], value, policy)
+            out[key] = _one(fields[key], value, policy)
         except ValueError as exc:
             errors[key] = str(exc)
-    template = "acknowledge" if action == "accept-handoff" else action
-    required = (*ALWAYS_REQUIRED.get(action, ()), *policy.templates.get(template, ()))
-    if action == "accept-handoff":
-        required = ()
-    for key in required:
+    by_template = policy.templates.get(spec.template, ()) if spec.template else ()
+    for key in (*spec.required, *by_template):
         if key not in out and key not in errors:
             errors[key] = "required" + (
-                f" by the {template} template" if key in policy.templates.get(template, ())
-                else "")
+                f" by the {spec.template} template" if key in by_template else "")
     if errors:
         raise PayloadInvalid(errors)
     return out

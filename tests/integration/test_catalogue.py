@@ -1,0 +1,122 @@
+"""The action catalogue is the one source: the API's schemas, the payload validation,
+the lifecycle, authority's owner-only set and the OpenAPI document all agree with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import marshmallow as ma
+import pytest
+
+from api.schemas import ACTION_SCHEMAS, action_schema
+from tests.initialised_app import make_client
+from workflow import payload_validation
+from workflow.catalogue import (
+    BOOL,
+    BY_OWNER,
+    CATALOGUE,
+    GRANT,
+    HANDLE,
+    MAX_HANDLE,
+    MAX_ITEMS,
+    MAX_TEXT,
+    OWNER_ACTIONS,
+    PERSONAL_FIELDS,
+    REQUESTABLE,
+    TEXT,
+    TEXTS,
+    TIER,
+    TRIGGER,
+    ActionSpec,
+)
+from workflow.errors import PayloadInvalid
+from workflow.lifecycle import ACTIONS, lifecycle
+from workflow.policy import Policy
+
+# A valid value of each field kind under the default policy, and values just beyond the
+# catalogue's limits that both the schema and the validation must refuse.
+VALID: dict[str, Any] = {
+    TEXT: "x" * MAX_TEXT, TEXTS: ["x"] * MAX_ITEMS, HANDLE: "h" * MAX_HANDLE, TIER: 2,
+    TRIGGER: "authority", BOOL: True,
+    GRANT: {"kind": "refund", "amount": {"value": "10.00", "currency": "USD"}},
+}
+BEYOND: dict[str, list[Any]] = {
+    TEXT: ["x" * (MAX_TEXT + 1), "", 5], TEXTS: [[], ["x"] * (MAX_ITEMS + 1), [""], "x"],
+    HANDLE: ["h" * (MAX_HANDLE + 1), ""], TIER: ["two", 0],
+    BOOL: ["maybe", 5], GRANT: [{"kind": "bribe", "amount": {"value": "1", "currency": "USD"}},
+                           {"kind": "refund"}],
+}
+
+
+def _schema_errors(spec: ActionSpec, body: dict[str, Any]) -> set[str]:
+    try:
+        action_schema(spec)().load(body)
+    except ma.ValidationError as exc:
+        return set(exc.messages)  # type: ignore[arg-type]
+    return set()
+
+
+def _validation_errors(spec: ActionSpec, body: dict[str, Any], policy: Policy) -> set[str]:
+    try:
+        payload_validation.clean(spec.name, body, policy)
+    except PayloadInvalid as exc:
+        return {k for k, v in exc.errors.items() if "template" not in v}
+    return set()
+
+
+@pytest.mark.parametrize("name", REQUESTABLE)
+def test_schema_and_validation_agree_on_fields_required_and_limits(
+        name: str, policy: Policy) -> None:
+    spec = CATALOGUE[name]
+    schema = ACTION_SCHEMAS[name]()
+    assert set(schema.fields) == set(spec.fields)
+    assert {k for k, fld in schema.fields.items() if fld.required} == set(spec.required)
+    # Nothing given: both refuse exactly the always-required fields (templates aside).
+    assert _schema_errors(spec, {}) == set(spec.required)
+    assert _validation_errors(spec, {}, policy) == set(spec.required)
+    # Every field at its limit: both accept.
+    full = {k: VALID[kind] for k, kind in spec.fields.items()}
+    assert _schema_errors(spec, full) == set()
+    assert _validation_errors(spec, full, policy) == set()
+    # Each field just beyond its limit: both refuse that field.
+    for key, kind in spec.fields.items():
+        for bad in BEYOND.get(kind, []):
+            body = {**full, key: bad}
+            assert key in _schema_errors(spec, body), (key, bad)
+            assert key in _validation_errors(spec, body, policy), (key, bad)
+    # A field the catalogue does not name: both refuse it.
+    assert "surprise" in _schema_errors(spec, {**full, "surprise": 1})
+    assert "surprise" in _validation_errors(spec, {**full, "surprise": "1"}, policy)
+
+
+def test_lifecycle_owner_set_and_personal_fields_come_from_the_catalogue() -> None:
+    assert ACTIONS == ("open", *REQUESTABLE)
+    machine = lifecycle(3)
+    fired = {row["trigger"] for row in machine.table}
+    assert fired == set(REQUESTABLE)
+    assert OWNER_ACTIONS == {n for n, s in CATALOGUE.items() if s.authority == BY_OWNER}
+    texts = {k for s in CATALOGUE.values() for k, kind in s.fields.items()
+             if kind in (TEXT, TEXTS)}
+    assert texts <= PERSONAL_FIELDS
+
+
+def test_openapi_lists_exactly_the_catalogues_actions(tmp_path: Path) -> None:
+    c = make_client(tmp_path)
+    spec = c.http.get("/api/v1/openapi.json").json
+    prefix = "/api/v1/escalations/{escalation_id}/actions/"
+    listed = {p[len(prefix):] for p in spec["paths"] if p.startswith(prefix)}
+    assert listed == set(REQUESTABLE)
+    for name in REQUESTABLE:
+        op = spec["paths"][prefix + name]["post"]
+        ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        component = spec["components"]["schemas"][ref.split("/")[-1]]
+        entry = CATALOGUE[name]
+        assert set(component.get("properties", {})) == set(entry.fields), name
+        assert set(component.get("required", [])) == set(entry.required), name
+        for key, kind in entry.fields.items():
+            prop = component["properties"][key]
+            if kind == TEXT:
+                assert prop["maxLength"] == MAX_TEXT
+            if kind == HANDLE:
+                assert prop["maxLength"] == MAX_HANDLE
