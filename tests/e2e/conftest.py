@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,12 +60,13 @@ def children(parent: int) -> list[int]:
             and int(fields[1]) == parent]
 
 
-def start(cwd: Path, env: dict[str, str], workers: int | None = 2
-          ) -> tuple[subprocess.Popen, str]:
-    """`baton serve` on a free port, once it answers; `workers=None` leaves the default."""
+def start(cwd: Path, env: dict[str, str], workers: int | None = 2,
+          baton: Sequence[str] = BATON) -> tuple[subprocess.Popen, str]:
+    """`baton serve` on a free port, once it answers; `workers=None` leaves the default,
+    `baton` is the command to run (another environment's entry point)."""
     port = free_port()
     count = [] if workers is None else ["--workers", str(workers)]
-    proc = subprocess.Popen([*BATON, "serve", "--port", str(port), *count],
+    proc = subprocess.Popen([*baton, "serve", "--port", str(port), *count],
                             cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
