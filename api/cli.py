@@ -10,11 +10,12 @@ from typing import Any
 import click
 
 from api import cli_audit
-from api.cli_context import fail, info, with_baton
+from api.cli_context import fail, info, operator, with_baton
 from api.container import Baton
 from audit import actors, db, policies
-from workflow import policy_loader
+from workflow import policy_change, policy_loader
 from workflow.errors import WorkflowError
+from workflow.model import SYSTEM
 
 DEMO = [("alice", ["agent"], "frontline"), ("andy", ["agent"], "frontline"),
         ("bob", ["specialist"], "specialists"), ("fiona", ["finance"], "finance"),
@@ -53,8 +54,11 @@ def _initialise(baton: Baton, policy_file: str | None) -> None:
     with baton.uow() as uow:
         current = policies.active(uow.conn)
         if current is None or policy_file:
-            applied, seq = policies.apply(uow, text, actor="system", role="system",
-                                          now=baton.now(), source=source)
+            # The first policy bootstraps Baton (by Baton itself); a later one is the
+            # operator's change, under the policy in force.
+            actor = SYSTEM if current is None else operator("system")
+            applied, seq = policy_change.apply_policy(uow=uow, actor=actor, text=text,
+                                                      now=baton.now(), source=source)
             if seq is not None:
                 info(f"applied policy {applied.name} version {applied.version[:12]} (seq {seq})")
         if uow.head().checkpoint_size == 0:
@@ -235,8 +239,8 @@ def policy_apply(baton: Baton, file: str, handle: str) -> None:
     """Apply a policy file: an audited event; unchanged content writes nothing."""
     text = Path(file).read_text(encoding="utf-8")
     with baton.uow() as uow:
-        applied, seq = policies.apply(uow, text, actor=handle, role="admin",
-                                      now=baton.now(), source=file)
+        applied, seq = policy_change.apply_policy(uow=uow, actor=operator(handle), text=text,
+                                                  now=baton.now(), source=file)
         uow.commit()
     if seq is None:
         click.echo(f"unchanged: version {applied.version}")

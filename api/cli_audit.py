@@ -5,20 +5,22 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import click
 import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.cli_context import fail, info, parse_now, with_baton
+from api.cli_context import fail, info, operator, parse_now, with_baton
 from api.container import Baton
-from audit import erasure, signed_note
+from audit import signed_note
 from audit.errors import AuditError
 from audit.export import verify_db, write_bundle
 from audit.replaycheck import differences
 from audit.verify import print_report, verify_bundle
-from workflow import policy_loader
+from workflow import erasure, policy_loader
+from workflow import sla_sweep as sla_sweep_use_case
 from workflow.lifecycle import lifecycle
 
 
@@ -119,7 +121,7 @@ def content_group() -> None:
 def content_erase(baton: Baton, customer: str, handle: str) -> None:
     """Erase the content of every escalation of a customer (legal holds are kept)."""
     with baton.uow() as uow:
-        done = erasure.erase_customer(uow, customer, actor=handle, role="admin",
+        done = erasure.erase_customer(uow=uow, actor=operator(handle), customer_id=customer,
                                       now=baton.now(), policy=baton.policy(uow.conn))
         uow.commit()
     click.echo(json.dumps({"customer_id": customer, "events": done.events,
@@ -133,8 +135,7 @@ def content_sweep(baton: Baton, now_text: str | None) -> None:
     """Erase content whose category's retention period has passed (not under hold)."""
     now = parse_now(now_text)
     with baton.uow() as uow:
-        done = erasure.retention_sweep(uow, actor="system", role="system", now=now,
-                                       policy=baton.policy(uow.conn))
+        done = erasure.retention_sweep(uow=uow, now=now, policy=baton.policy(uow.conn))
         uow.commit()
     click.echo(json.dumps({"events": done.events, "fields": done.fields, "held": done.held}))
 
@@ -152,13 +153,9 @@ def sla_group() -> None:
 def sla_sweep(baton: Baton, now_text: str | None, loop: bool, interval: float) -> None:
     """Record every breach now due, once: the breach, a temporary owner, the notice.
     Safe to run on several processes or machines at once."""
-    import time
-
-    from audit.sweeper import sweep
-
     while True:
         now = parse_now(now_text)
-        done = sweep(baton.uow, lambda uow: baton.policy(uow.conn), now)
+        done = sla_sweep_use_case.sweep(uow_factory=baton.uow, now=now)
         click.echo(json.dumps({"at": now.isoformat(), "escalations": done.escalations,
                                "events": done.events}))
         if not loop:

@@ -17,7 +17,7 @@ from api.config import settings
 from api.container import Baton
 from audit.errors import AuditError
 from workflow.errors import WorkflowError
-from workflow.model import parse_rfc3339
+from workflow.model import Actor, parse_rfc3339
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -67,3 +67,13 @@ def with_baton(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(f"database: {exc}".splitlines()[0])
 
     return wrapper
+
+
+# Whoever runs the command line holds the database and the signing key; what they do
+# is recorded as done by the handle they name, in the operator's role.
+OPERATOR_ROLE = "admin"
+
+
+def operator(handle: str) -> Actor:
+    """The actor a command acts as: `--as HANDLE` in the operator's role."""
+    return Actor(handle, (OPERATOR_ROLE,), None)

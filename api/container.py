@@ -11,14 +11,10 @@ from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine
 
 from audit import db, policies, signed_note
-from audit.errors import AuditError
+from audit.errors import NotInitialised
 from audit.ledger import Signer
 from audit.uow import SqlUnitOfWork
 from workflow.policy import Policy
-
-
-class NotInitialised(AuditError):
-    """The database has no policy yet: `baton init` has not run."""
 
 
 def current() -> Baton:

@@ -12,12 +12,12 @@ from flask import Flask, Response, json
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from werkzeug.exceptions import HTTPException
 
-from api.container import NotInitialised
 from audit.errors import (
     AuditError,
     BundleError,
     CheckpointMissing,
     KeyFileError,
+    NotInitialised,
     ProofUnavailable,
 )
 from workflow.errors import (

@@ -29,3 +29,25 @@ class ProofUnavailable(AuditError):
 
 class CheckpointMissing(AuditError):
     """No checkpoint has been signed yet."""
+
+
+class DatabaseFailed(AuditError):
+    """The database failed a statement (the driver's exception, translated in
+    audit.driver_errors, is this one's cause)."""
+
+
+class SchemaMissing(DatabaseFailed):
+    """The database lacks Baton's schema: `baton init` has not run on it."""
+
+
+class DatabaseBusy(DatabaseFailed):
+    """Another writer held the database's lock for longer than the wait allows."""
+
+
+class RowRefused(DatabaseFailed):
+    """The database refused a row: a constraint or one of the ledger's guards."""
+
+
+class NotInitialised(AuditError):
+    """The database has no policy (or the process no signing key): `baton init` has not
+    run."""

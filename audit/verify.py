@@ -17,7 +17,6 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from hashlib import sha256 as _sha256
 from typing import Any, TextIO
 
 from audit import merkle, signed_note
@@ -92,7 +91,7 @@ class Verifier:
             if seq > expected:
                 raise Failed(f"seq {expected}: missing (the next event is seq {seq})")
             raise Failed(f"seq {seq}: out of order or repeated after seq {self.seq}")
-        if _sha256(b"\x00" + data).digest() != leaf:
+        if merkle.leaf_hash(data) != leaf:
             raise Failed(f"seq {seq}: bytes do not match leaf hash")
         # In canonical JSON a quote inside a string is escaped, so the last `"seq":` is the
         # top-level key (it sorts after "payload"): no need to parse every event.
@@ -104,7 +103,7 @@ class Verifier:
                          "(rows reordered or replaced)")
         if prev != self.chain:
             raise Failed(f"seq {seq}: prev_chain does not match the chain so far")
-        if _sha256(b"\x02" + prev + leaf).digest() != chain:
+        if merkle.chain_hash(prev, leaf) != chain:
             raise Failed(f"seq {seq}: chain hash does not match prev_chain and leaf")
         self.chain = chain
         self.seq = seq

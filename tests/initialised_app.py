@@ -13,8 +13,9 @@ from flask.testing import FlaskClient
 
 from api import create_app
 from api.cli import DEMO
-from audit import actors, db, policies
-from workflow import policy_loader
+from audit import actors, db
+from workflow import policy_change, policy_loader
+from workflow.model import Actor
 
 OPEN = {"title": "Card charged twice", "description": "March invoice charged twice",
         "category": "billing", "severity": "high",
@@ -74,8 +75,9 @@ def make_client(tmp_path: Path, clock: Callable[[], datetime] | None = None,
     baton.ensure_key()
     tokens = {}
     with baton.uow() as uow:
-        policies.apply(uow, policy_text or policy_loader.default_text(), actor="root",
-                       role="admin", now=baton.now())
+        policy_change.apply_policy(uow=uow, actor=Actor("root", ("admin",)),
+                                   text=policy_text or policy_loader.default_text(),
+                                   now=baton.now())
         for handle, roles, team in DEMO:
             tokens[handle] = actors.add(uow.conn, handle, roles, team, baton.now())
         uow.commit()

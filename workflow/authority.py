@@ -17,6 +17,7 @@ from workflow.catalogue import (
     BY_PROPOSED_OWNER,
     CATALOGUE,
 )
+from workflow.errors import AuthorityDenied
 from workflow.model import Actor, Escalation
 from workflow.policy import PERMISSIONS, Policy, Role
 
@@ -29,6 +30,15 @@ class Decision:
     rule: str
     reason: str
     role: str | None = None
+    # The actor the decision names, where it chooses one (a governor, an acting owner).
+    who: str | None = None
+
+
+def enforce(decision: Decision) -> Decision:
+    """The decision when it allows; raises AuthorityDenied with its rule otherwise."""
+    if not decision.allowed:
+        raise AuthorityDenied(decision.rule, decision.reason)
+    return decision
 
 
 def _allow(rule: str, reason: str) -> Decision:
@@ -246,6 +256,17 @@ def decide(actor: Actor, action: str, escalation: Escalation | None,
     generic = ("role.actions", "role.read-only")
     specific = [d for d in denials if d.rule not in generic]
     return (specific or denials)[0]
+
+
+def governor(team: str, owner: str | None, policy: Policy) -> Decision:
+    """Who governs an escalation routed to `team`: its governor, or, when that is the
+    owner, the nearest one above; governance is never held by the person it watches."""
+    chosen = policy.governor_for(team, owner)
+    if chosen is None:
+        return _deny("governance.separation",
+                     f"no governor other than the owner {owner} exists for team {team}")
+    return Decision(True, "governance.separation",
+                    f"{chosen} governs team {team} and does not own it", who=chosen)
 
 
 def permit(actor: Actor, permission: str, policy: Policy) -> Decision:

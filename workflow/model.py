@@ -20,6 +20,10 @@ class Actor:
     team: str | None = None
 
 
+# Baton itself, when it acts (sweeps, retention, bootstrapping the first policy).
+SYSTEM = Actor("system", ("system",), None)
+
+
 @dataclass(frozen=True)
 class Event:
     """One accepted action: everything needed to replay it and to audit it."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
 from workflow.model import Actor, Escalation, Event
+from workflow.policy import Policy
 
 
 class EscalationRepository(Protocol):
@@ -14,12 +16,52 @@ class EscalationRepository(Protocol):
     def get(self, escalation_id: str) -> Escalation | None:
         """The escalation, or None."""
 
+    def lock(self, escalation_ids: list[str]) -> None:
+        """Lock several escalations for this transaction, in a deadlock-free order."""
+
+    def of_customer(self, customer_id: str) -> list[str]:
+        """Ids of every escalation of a customer, oldest first."""
+
+    def closed_before(self, category: str, cutoff: datetime) -> list[str]:
+        """Ids of the resolved or debriefed escalations of a category last changed at or
+        before `cutoff`."""
+
+    def due(self, now: datetime, batch: int) -> list[str]:
+        """Up to `batch` ids of escalations with a deadline due before `now` and not yet
+        recorded, earliest first; concurrent sweepers are given different ones."""
+
 
 class ActorDirectory(Protocol):
     """Active actors by handle."""
 
     def get(self, handle: str) -> Actor | None:
         """The active actor, or None."""
+
+
+class ContentStore(Protocol):
+    """The erasable personal texts of the ledger's events."""
+
+    def fields_of(self, escalation_id: str) -> list[tuple[int, str]]:
+        """(seq, field) of every personal text still held for an escalation."""
+
+    def erase(self, escalation_id: str, fields: list[tuple[int, str]], *, erased_by: str,
+              at: datetime, erase_seq: int) -> None:
+        """Delete those texts and their salts, noting who erased them, when, and the seq
+        of the content-erased event that records it."""
+
+
+class PolicyStore(Protocol):
+    """Applied policy versions."""
+
+    def active(self) -> Policy | None:
+        """The policy in force, or None before the first is applied."""
+
+    def active_or_raise(self) -> Policy:
+        """The policy in force; raises when none has been applied."""
+
+    def record_applied(self, policy: Policy, text: str, *, actor: str, role: str,
+                       previous: Policy | None, now: datetime) -> int:
+        """Store a new policy version and its policy-applied event; returns the seq."""
 
 
 class UnitOfWork(Protocol):
@@ -32,6 +74,14 @@ class UnitOfWork(Protocol):
     @property
     def actors(self) -> ActorDirectory:
         """Active actors."""
+
+    @property
+    def content(self) -> ContentStore:
+        """Erasable personal texts."""
+
+    @property
+    def policies(self) -> PolicyStore:
+        """Applied policy versions."""
 
     def record(self, escalation: Escalation, event: Event) -> int:
         """Write the new state and its event together; returns the ledger seq."""

@@ -7,18 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workflow import payload_validation, sla
-from workflow.authority import Decision, decide, permit
+from workflow import payload_validation, sla, sla_sweep
+from workflow.authority import Decision, decide, enforce, governor, permit
 from workflow.catalogue import ACTOR_OWNS, CATALOGUE, TARGET_OWNS
 from workflow.errors import (
-    AuthorityDenied,
     EscalationNotFound,
     InvalidTransition,
     PayloadInvalid,
     VersionConflict,
 )
 from workflow.lifecycle import lifecycle
-from workflow.model import Actor, Escalation, Event, parse_rfc3339
+from workflow.model import Actor, Escalation, Event
 from workflow.policy import Policy
 from workflow.ports import UnitOfWork
 from workflow.states import OPENED
@@ -66,16 +65,11 @@ def allowed_actions(esc: Escalation, actor: Actor, policy: Policy) -> list[str]:
             if decide(actor, a, esc, None, policy).allowed]
 
 
-def _raise_if_denied(decision: Decision) -> None:
-    if not decision.allowed:
-        raise AuthorityDenied(decision.rule, decision.reason)
-
-
 def open_escalation(*, uow: UnitOfWork, actor: Actor, escalation_id: str,
                     payload: dict[str, Any], policy: Policy, now: datetime) -> Outcome:
     """Open a new escalation at tier 0 (not committed: the caller commits)."""
     decision = decide(actor, "open", None, None, policy)
-    _raise_if_denied(decision)
+    enforce(decision)
     data = payload_validation.clean_open(payload, policy)
     team = policy.team_for(data["category"], 0)
     data["team"] = team
@@ -117,12 +111,9 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
         data["to_tier"] = to_tier
         data["from_tier"] = esc.tier
         data["team"] = policy.team_for(esc.category, to_tier)
-        governor = policy.governor_for(data["team"], esc.owner)
-        if governor is None:
-            raise AuthorityDenied("governance.separation",
-                                  f"no governor other than the owner {esc.owner} exists for "
-                                  f"team {data['team']}")
-        data["governor"] = governor
+        chosen = governor(data["team"], esc.owner, policy)
+        enforce(chosen)
+        data["governor"] = chosen.who
     to_state = machine.fire(esc.state, action, **_context(esc, to_tier))
     if to_state is None:
         why = "already acknowledged at this tier" if action == "acknowledge" else ""
@@ -134,7 +125,7 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
     if target is None and spec.names_actor == "handle":
         raise PayloadInvalid({"handle": f"there is no active actor {handle!r}"})
     decision = decide(actor, action, esc, data, policy, target=target)
-    _raise_if_denied(decision)
+    enforce(decision)
     deadlines = sla.started(policy, esc.severity, data.get("team", esc.team), action, now)
     if deadlines:
         data["deadlines"] = deadlines
@@ -152,77 +143,11 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
     esc.apply(event)
     seq = uow.record(esc, event)
     if esc.acting_owner and not sla.outstanding(esc):
-        release_acting_owner(uow=uow, escalation=esc, policy=policy, now=now,
-                             cleared_by=event.action)
+        sla_sweep.release_acting_owner(uow=uow, escalation=esc, policy=policy, now=now,
+                                       cleared_by=event.action)
     return Outcome(esc, event, seq)
-
-
-SYSTEM = Actor("system", ("system",), None)
-
-
-def _system_event(esc: Escalation, action: str, payload: dict[str, Any], policy: Policy,
-                  now: datetime, rule: str) -> Event:
-    return Event(
-        escalation_id=esc.id, version=esc.version, action=action, actor=SYSTEM.handle,
-        role="system", at=now, from_state=esc.state, to_state=esc.state,
-        from_owner=esc.owner, to_owner=esc.owner, tier=esc.tier, payload=payload,
-        policy_version=policy.version, rule=rule,
-    )
-
-
-def release_acting_owner(*, uow: UnitOfWork, escalation: Escalation, policy: Policy,
-                         now: datetime, cleared_by: str) -> int:
-    """The blocker cleared: the temporary owner steps back, on the record."""
-    event = _system_event(escalation, "acting-owner-released",
-                          {"acting_owner": escalation.acting_owner, "cleared_by": cleared_by},
-                          policy, now, "sla.cleared")
-    escalation.apply(event)
-    return uow.record(escalation, event)
-
-
-def choose_acting_owner(esc: Escalation, policy: Policy, uow: UnitOfWork) -> str:
-    """The first free fallback of the team (active, neither owner nor governor), else
-    the governor."""
-    team = policy.teams.get(esc.team)
-    for handle in team.fallback if team else ():
-        if handle not in (esc.owner, esc.governor) and uow.actors.get(handle) is not None:
-            return handle
-    return esc.governor
-
-
-def sweep_escalation(*, uow: UnitOfWork, escalation_id: str, policy: Policy,
-                     now: datetime) -> list[int]:
-    """Record each breach now due on one escalation, once: the breach, the temporary
-    owner it brings, and who was notified. Returns the ledger seqs written."""
-    esc = uow.escalations.get(escalation_id)
-    if esc is None:
-        return []
-    written = []
-    for clock, deadline in sla.due(esc, now):
-        late = int((now - parse_rfc3339(deadline)).total_seconds())
-        payload: dict[str, Any] = {
-            "clock": clock, "deadline": deadline, "late_by_seconds": late,
-            "target_seconds": policy.severities[esc.severity].sla[clock],
-            "severity": esc.severity,
-        }
-        if not esc.acting_owner:
-            payload["acting_owner"] = choose_acting_owner(esc, policy, uow)
-        event = _system_event(esc, "sla-breached", payload, policy, now,
-                              f"sla.{esc.severity}.{clock}")
-        esc.apply(event)
-        written.append(uow.record(esc, event))
-        recipients = [h for h in dict.fromkeys(
-            [esc.owner, esc.acting_owner, esc.governor, *esc.watchers]) if h]
-        notice = _system_event(esc, "notified",
-                               {"about": "sla-breached", "clock": clock,
-                                "recipients": recipients}, policy, now, "sla.notify")
-        esc.apply(notice)
-        written.append(uow.record(esc, notice))
-    return written
 
 
 def require_permission(*, actor: Actor, permission: str, policy: Policy) -> Decision:
     """The decision allowing `permission` to `actor`; raises AuthorityDenied otherwise."""
-    decision = permit(actor, permission, policy)
-    _raise_if_denied(decision)
-    return decision
+    return enforce(permit(actor, permission, policy))

@@ -12,12 +12,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
-from audit import actors, db, migrate, policies
+from audit import actors, db, migrate
 from audit.ledger import Signer
 from audit.uow import SqlUnitOfWork
 from tests.unit.fakes import DEMO_ACTORS
 from tests.unit.scenario import OPEN, PAYLOADS
-from workflow import policy_loader, services
+from workflow import policy_change, policy_loader, services
 from workflow.policy import Policy
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -77,8 +77,8 @@ def make_ledger(url: str, path: Path, every: int = 5, revision: str = "head") ->
                     interval_seconds=3600)
     led = Ledger(engine, path, signer, policy_loader.default())
     with led.uow() as uow:
-        policies.apply(uow, policy_loader.default_text(), actor="root", role="admin",
-                       now=T0, source="default")
+        policy_change.apply_policy(uow=uow, actor=DEMO_ACTORS["root"],
+                                   text=policy_loader.default_text(), now=T0, source="default")
         for actor in DEMO_ACTORS.values():
             actors.add(uow.conn, actor.handle, list(actor.roles), actor.team, T0)
         uow.commit()

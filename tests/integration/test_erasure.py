@@ -9,11 +9,14 @@ from datetime import timedelta
 
 import pytest
 
-from audit import erasure, records, timeline, trails
+from audit import records, timeline, trails
 from audit.export import verify_db, write_bundle
 from audit.verify import verify_bundle
 from tests.integration.conftest import Ledger, make_ledger
-from workflow import policy_loader
+from tests.unit.fakes import DEMO_ACTORS
+from workflow import erasure, policy_loader
+
+ROOT = DEMO_ACTORS["root"]
 
 SECRET = "Ada Lovelace"
 NOTE = "Customer mentioned her card ending 4242"
@@ -41,7 +44,7 @@ def test_erase_a_customer_keeps_the_record_and_loses_the_words(sqlite_led: Ledge
     held = [i["note"] for i in before if i["type"] == "checkpoint"]
     assert SECRET in before_text and NOTE in before_text
     with sqlite_led.uow() as uow:
-        done = erasure.erase_customer(uow, "cust-42", actor="root", role="admin",
+        done = erasure.erase_customer(uow=uow, customer_id="cust-42", actor=ROOT,
                                       now=sqlite_led.tick(), policy=sqlite_led.policy)
         uow.commit()
     assert sorted(done.events) == ["esc-a", "esc-c"] and done.fields > 0
@@ -108,17 +111,17 @@ def test_legal_hold_stops_erasure_and_retention(tmp_path) -> None:
     led.act("esc-held", "lee", "legal-hold", {"reason": "litigation pending"})
     led.open("esc-open", category="billing")
     with led.uow() as uow:
-        early = erasure.retention_sweep(uow, actor="system", role="system",
-                                        now=led.now + timedelta(days=29), policy=led.policy)
+        early = erasure.retention_sweep(uow=uow, now=led.now + timedelta(days=29),
+                                        policy=led.policy)
         uow.commit()
     assert early.events == {}
     with led.uow() as uow:
-        done = erasure.retention_sweep(uow, actor="system", role="system",
-                                       now=led.now + timedelta(days=31), policy=led.policy)
+        done = erasure.retention_sweep(uow=uow, now=led.now + timedelta(days=31),
+                                       policy=led.policy)
         uow.commit()
     assert list(done.events) == ["esc-old"] and done.held == ["esc-held"]
     with led.uow() as uow:
-        asked = erasure.erase_customer(uow, "cust-9", actor="root", role="admin",
+        asked = erasure.erase_customer(uow=uow, customer_id="cust-9", actor=ROOT,
                                        now=led.tick(), policy=led.policy)
         uow.commit()
     assert asked.events == {} and asked.held == ["esc-held"]
@@ -133,7 +136,7 @@ def test_legal_hold_stops_erasure_and_retention(tmp_path) -> None:
 def test_a_forged_text_cannot_match_an_erased_commitment(sqlite_led: Ledger, field: str) -> None:
     seed(sqlite_led)
     with sqlite_led.uow() as uow:
-        erasure.erase_customer(uow, "cust-42", actor="root", role="admin", now=sqlite_led.tick(),
+        erasure.erase_customer(uow=uow, customer_id="cust-42", actor=ROOT, now=sqlite_led.tick(),
                                policy=sqlite_led.policy)
         uow.commit()
     raw = sqlite3.connect(sqlite_led.path)

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from audit import metrics, records, timeline
-from audit.sweeper import sweep
 from tests.integration.conftest import T0, Ledger
+from workflow.sla_sweep import sweep
 
 
 def seed(led: Ledger) -> None:
@@ -26,7 +26,7 @@ def seed(led: Ledger) -> None:
     led.act("m-1", "alice", "reopen")
     # 2: technical, urgent, left unacknowledged past its SLA, then taken and resolved
     led.open("m-2", category="technical", severity="urgent")
-    sweep(led.uow, lambda uow: led.policy, led.now + timedelta(minutes=20))
+    sweep(uow_factory=led.uow, now=led.now + timedelta(minutes=20))
     led.tick(20)
     led.act("m-2", "alice", "acknowledge")
     led.act("m-2", "alice", "resolve")

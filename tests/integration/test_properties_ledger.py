@@ -12,11 +12,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from audit import ledger, records
 from audit.export import verify_db
 from audit.replaycheck import differences
-from audit.sweeper import sweep
 from tests.integration.conftest import make_ledger
 from tests.unit.test_properties import ACTIONS, HANDLES, POLICY, payload_for
 from workflow.errors import WorkflowError
 from workflow.model import replay
+from workflow.sla_sweep import sweep
 
 
 class LedgerLifecycle(RuleBasedStateMachine):
@@ -43,7 +43,7 @@ class LedgerLifecycle(RuleBasedStateMachine):
     @rule(minutes=st.integers(1, 600))
     def time_passes_and_the_sweeper_runs(self, minutes: int) -> None:
         self.led.now += timedelta(minutes=minutes)
-        sweep(self.led.uow, lambda uow: self.led.policy, self.led.now)
+        sweep(uow_factory=self.led.uow, now=self.led.now)
 
     @invariant()
     def state_equals_replay(self) -> None:

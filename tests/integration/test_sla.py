@@ -8,16 +8,16 @@ from datetime import timedelta
 
 from audit import records, timeline, trails
 from audit.export import verify_db
-from audit.sweeper import sweep
 from tests.integration.conftest import Ledger
 from tests.threads import run_together
+from workflow.sla_sweep import sweep
 
 
 def run_sweep(led: Ledger, minutes_later: float) -> list[dict]:
     """Sweep at now + minutes; return the records it wrote."""
     with led.engine.connect() as conn:
         before = conn.exec_driver_sql("SELECT COUNT(*) FROM ledger").scalar()
-    sweep(led.uow, lambda uow: led.policy, led.now + timedelta(minutes=minutes_later))
+    sweep(uow_factory=led.uow, now=led.now + timedelta(minutes=minutes_later))
     with led.engine.connect() as conn:
         rows = conn.exec_driver_sql(
             f"SELECT escalation_id FROM ledger WHERE seq >= {before} ORDER BY seq").all()
@@ -104,7 +104,7 @@ def test_parallel_sweepers_record_each_breach_exactly_once(led: Ledger) -> None:
     def sweeper() -> None:
         barrier.wait()
         try:
-            sweep(led.uow, lambda uow: led.policy, later, batch=5)
+            sweep(uow_factory=led.uow, now=later, batch=5)
         except BaseException as exc:  # noqa: BLE001 - asserted below
             errors.append(exc)
 

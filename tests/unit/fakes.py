@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 from types import TracebackType
 
-from workflow.model import Actor, Escalation, Event
+from workflow import sla
+from workflow.catalogue import PERSONAL_FIELDS
+from workflow.model import Actor, Escalation, Event, parse_rfc3339
+from workflow.policy import Policy
 
 DEMO_ACTORS = {
     "alice": Actor("alice", ("agent",), "frontline"),
@@ -33,6 +37,60 @@ class _Escalations:
         found = self._store.get(escalation_id)
         return copy.deepcopy(found) if found else None
 
+    def lock(self, escalation_ids: list[str]) -> None:
+        """Nothing to lock: one thread uses the fake at a time."""
+
+    def of_customer(self, customer_id: str) -> list[str]:
+        return [e.id for e in self._store.values() if e.customer_id == customer_id]
+
+    def closed_before(self, category: str, cutoff: datetime) -> list[str]:
+        return [e.id for e in self._store.values() if e.category == category
+                and e.state in ("resolved", "debriefed") and e.updated_at is not None
+                and e.updated_at <= cutoff]
+
+    def due(self, now: datetime, batch: int) -> list[str]:
+        pending = sorted((when, e.id) for e in self._store.values()
+                         if (when := sla.next_due(e)) is not None)
+        return [i for when, i in pending if parse_rfc3339(when) < now][:batch]
+
+
+class _Content:
+    """Personal fields of the fake's events; erasing one hides it from fields_of."""
+
+    def __init__(self, uow: FakeUnitOfWork):
+        self._uow = uow
+        self.erased: dict[tuple[int, str], str] = {}
+
+    def fields_of(self, escalation_id: str) -> list[tuple[int, str]]:
+        return [(seq, key) for seq, event in enumerate(self._uow.events)
+                if event.escalation_id == escalation_id for key in sorted(event.payload)
+                if key in PERSONAL_FIELDS and (seq, key) not in self.erased]
+
+    def erase(self, escalation_id: str, fields: list[tuple[int, str]], *, erased_by: str,
+              at: datetime, erase_seq: int) -> None:
+        for found in fields:
+            self.erased[found] = erased_by
+
+
+class _Policies:
+    def __init__(self, policy: Policy | None):
+        self.applied: list[tuple[Policy, str]] = []
+        self._policy = policy
+
+    def active(self) -> Policy | None:
+        return self._policy
+
+    def active_or_raise(self) -> Policy:
+        if self._policy is None:
+            raise LookupError("no policy")
+        return self._policy
+
+    def record_applied(self, policy: Policy, text: str, *, actor: str, role: str,
+                       previous: Policy | None, now: datetime) -> int:
+        self._policy = policy
+        self.applied.append((policy, actor))
+        return len(self.applied) - 1
+
 
 class _Actors:
     def __init__(self, actors: dict[str, Actor]):
@@ -45,12 +103,14 @@ class _Actors:
 class FakeUnitOfWork:
     """Keeps committed state and events in dicts; pending writes vanish on rollback."""
 
-    def __init__(self, actors: dict[str, Actor] | None = None):
+    def __init__(self, actors: dict[str, Actor] | None = None, policy: Policy | None = None):
         self.committed: dict[str, Escalation] = {}
         self.events: list[Event] = []
         self._pending: list[tuple[Escalation, Event]] = []
         self.escalations = _Escalations(self.committed)
         self.actors = _Actors(actors if actors is not None else DEMO_ACTORS)
+        self.content = _Content(self)
+        self.policies = _Policies(policy)
         self.commits = 0
 
     def record(self, escalation: Escalation, event: Event) -> int:
