@@ -1,4 +1,4 @@
-"""Bearer-token authentication and the role checks of the read side."""
+"""Bearer-token authentication: who the actor of a request is (not what it may do)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ from flask import Flask, Response, g, request
 from api.container import request_connection
 from api.problems import problem
 from audit import actors
-from workflow.errors import AuthorityDenied
 from workflow.model import Actor
 
 PUBLIC = ("/api/v1/healthz", "/healthz", "/api/v1/openapi.json", "/api/v1/docs")
-AUDIT_ROLES = ("auditor", "admin")
 
 
 def current_actor() -> Actor:
@@ -35,13 +33,6 @@ def _authenticate() -> Response | None:
                        "the token is unknown or revoked")
     g.actor = actor
     return None
-
-
-def require_roles(roles: tuple[str, ...], what: str) -> None:
-    """Refuse (403) unless the actor holds one of `roles`."""
-    if not set(current_actor().roles) & set(roles):
-        raise AuthorityDenied(f"api.{what}", f"{what} needs one of the roles "
-                                             f"{', '.join(roles)}")
 
 
 def init_app(app: Flask) -> None:

@@ -67,3 +67,9 @@ def listing(conn: Connection) -> list[dict[str, Any]]:
     return [{"handle": r.handle, "roles": json.loads(r.roles), "team": r.team,
              "created_at": r.created_at, "revoked_at": r.revoked_at}
             for r in conn.execute(select(actors).order_by(actors.c.handle))]
+
+
+def exists(conn: Connection, handle: str) -> bool:
+    """Whether an actor with this handle was ever added (revoked actors stay on record)."""
+    return conn.execute(select(actors.c.handle).where(actors.c.handle == handle)).first() \
+        is not None

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from typing import Any
 
 from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import and_, or_, select
 
 from api import http_transaction, representation
 from api.auth import current_actor
@@ -28,11 +24,10 @@ from api.schemas import (
     TimelineArgsSchema,
     TimelineSchema,
 )
-from audit import projection, records, timeline, trails
-from audit.schema import escalations
+from audit import escalation_list, projection, records, timeline, trails
 from audit.uow import SqlUnitOfWork
 from workflow import services
-from workflow.errors import EscalationNotFound, PayloadInvalid
+from workflow.errors import EscalationNotFound
 from workflow.model import rfc3339
 
 blp = Blueprint("escalations", __name__, url_prefix="/api/v1/escalations",
@@ -48,37 +43,14 @@ class Escalations(MethodView):
     @blp.arguments(ListArgsSchema(), location="query")
     @blp.response(200, EscalationListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """List escalations, filtered, newest last, with a cursor that survives http_transaction."""
+        """List escalations, filtered, newest last, with a cursor that survives writes."""
         baton = current_baton()
         now = baton.now()
-        query = select(escalations.c.pk, escalations.c.snapshot).order_by(escalations.c.pk)
-        for key in ("state", "tier", "owner", "team", "category", "severity"):
-            if key in args:
-                query = query.where(escalations.c[key] == args[key])
-        if "customer" in args:
-            query = query.where(escalations.c.customer_id == args["customer"])
-        if "breached" in args:
-            late = and_(escalations.c.next_due.is_not(None),
-                        escalations.c.next_due < rfc3339(now))
-            query = query.where(late if args["breached"] else or_(
-                escalations.c.next_due.is_(None), escalations.c.next_due >= rfc3339(now)))
-        if "cursor" in args:
-            try:
-                after = int(base64.urlsafe_b64decode(args["cursor"].encode()).decode())
-            except (ValueError, binascii.Error, UnicodeDecodeError):
-                raise PayloadInvalid({"cursor": "not a cursor from this API"}) from None
-            query = query.where(escalations.c.pk > after)
-        limit = args["limit"]
         with baton.engine.connect() as conn:
-            rows = conn.execute(query.limit(limit + 1)).all()
-            page = rows[:limit]
-            items = representation.many(
-                conn, [projection.from_snapshot(json.loads(r.snapshot)) for r in page],
-                current_actor(), baton.policy(conn), now)
-        cursor = None
-        if len(rows) > limit:
-            cursor = base64.urlsafe_b64encode(str(page[-1].pk).encode()).decode()
-        return {"items": items, "next_cursor": cursor}
+            found = escalation_list.page(conn, now=now, **args)
+            items = representation.many(conn, found.escalations, current_actor(),
+                                        baton.policy(conn), now)
+        return {"items": items, "next_cursor": found.next_cursor}
 
     @blp.arguments(EscalationCreateSchema())
     @blp.response(201, EscalationSchema)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import time
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,21 +11,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import SQLAlchemyError
 
-from api.auth import current_actor, require_roles
+from api.auth import current_actor
 from api.container import current as current_baton
 from api.schemas import ErasureInSchema, ErasureSchema, HealthSchema
-from audit import erasure, ledger
-from audit.projection import parse_time
-from audit.schema import escalations
-from audit.schema import ledger as ledger_table
+from audit import ledger_gauges
+from audit.health import database_answers
+from workflow import erasure
 
 blp = Blueprint("ops", __name__, url_prefix="/api/v1",
                 description="Health, metrics and administration")
-
-ACK_BUCKETS = (60, 300, 600, 1800, 3600, 4 * 3600, 86400)
 
 
 @blp.route("/healthz")
@@ -42,10 +35,7 @@ class Health(MethodView):
 
 def health() -> tuple[dict[str, str], int]:
     """Whether the database answers."""
-    try:
-        with current_baton().engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except SQLAlchemyError:
+    if not database_answers(current_baton().engine):
         return {"status": "unavailable", "database": "unreachable"}, 503
     return {"status": "ok", "database": "ok"}, 200
 
@@ -67,53 +57,32 @@ class LedgerCollector:
         yield from self._cached[1]
 
     def _read(self) -> Iterator[Any]:
-        baton = self.app.extensions["baton"]
-        with baton.engine.connect() as conn:
-            by_state = conn.execute(select(escalations.c.state, escalations.c.tier,
-                                           func.count()).group_by(
-                escalations.c.state, escalations.c.tier)).all()
-            actions = conn.execute(select(ledger_table.c.action, func.count()).group_by(
-                ledger_table.c.action)).all()
-            head = ledger.read_head(conn, lock=False)
-            clocks = Counter(json.loads(body)["payload"]["clock"] for body in conn.execute(
-                select(ledger_table.c.body).where(ledger_table.c.action == "sla-breached"))
-                .scalars())
-            by_clock = sorted(clocks.items())
-            acks = conn.execute(text(
-                "SELECT o.at AS opened, MIN(a.at) AS acked FROM ledger o JOIN ledger a "
-                "ON a.escalation_id = o.escalation_id AND a.action = 'acknowledge' "
-                "WHERE o.action = 'open' GROUP BY o.escalation_id, o.at")).all()
+        with self.app.extensions["baton"].engine.connect() as conn:
+            figures = ledger_gauges.read(conn)
         g = GaugeMetricFamily("baton_escalations", "Escalations by state and tier",
                               labels=["state", "tier"])
-        for state, tier, count in by_state:
+        for state, tier, count in figures.escalations:
             g.add_metric([state, str(tier)], count)
         yield g
         e = GaugeMetricFamily("baton_ledger_events", "Ledger events by action",
                               labels=["action"])
-        for action, count in actions:
+        for action, count in figures.events:
             e.add_metric([action], count)
         yield e
         breaches = GaugeMetricFamily("baton_sla_breaches", "SLA breaches recorded, by clock",
                                      labels=["clock"])
-        for clock, count in by_clock:
+        for clock, count in figures.breaches:
             breaches.add_metric([clock], count)
         yield breaches
-        yield GaugeMetricFamily("baton_ledger_size", "Events in the ledger", value=head.size)
+        yield GaugeMetricFamily("baton_ledger_size", "Events in the ledger",
+                                value=figures.ledger_size)
         yield GaugeMetricFamily("baton_checkpoint_size", "Tree size of the last checkpoint",
-                                value=head.checkpoint_size)
-        waits = []
-        for row in acks:
-            a, b = parse_time(row.opened), parse_time(row.acked)
-            if a and b:
-                waits.append((b - a).total_seconds())
-        buckets = []
-        for bound in ACK_BUCKETS:
-            buckets.append((str(float(bound)), sum(1 for w in waits if w <= bound)))
-        buckets.append(("+Inf", len(waits)))
-        total = sum(waits)
-        yield HistogramMetricFamily("baton_time_to_acknowledge_seconds",
-                                    "Time from opening to first acknowledgment",
-                                    buckets=buckets, sum_value=total)
+                                value=figures.checkpoint_size)
+        waits = figures.time_to_acknowledge
+        yield HistogramMetricFamily(
+            "baton_time_to_acknowledge_seconds", "Time from opening to first acknowledgment",
+            buckets=[(str(bound), n) for bound, n in waits.buckets] + [("+Inf", waits.count)],
+            sum_value=waits.total)
 
 
 def metrics_response() -> Response:
@@ -135,16 +104,15 @@ class Erasures(MethodView):
     @blp.arguments(ErasureInSchema())
     @blp.response(200, ErasureSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Erase a customer's personal content (admin). Who did what, when and under which
-        rule stays on the ledger forever; titles, descriptions, names, contacts, notes,
-        reasons, handoff context, summaries and debrief texts are deleted, text and salt,
-        and a content-erased event is appended. Escalations under legal hold are kept."""
-        require_roles(("admin",), "erasing content")
+        """Erase a customer's personal content (whoever the policy lets erase: admin by
+        default). Who did what, when and under which rule stays on the ledger forever;
+        titles, descriptions, names, contacts, notes, reasons, handoff context, summaries
+        and debrief texts are deleted, text and salt, and a content-erased event is
+        appended. Escalations under legal hold are kept."""
         baton = current_baton()
-        actor = current_actor()
         with baton.uow() as uow:
-            done = erasure.erase_customer(uow, body["customer_id"], actor=actor.handle,
-                                          role="admin", now=baton.now(),
+            done = erasure.erase_customer(uow=uow, actor=current_actor(),
+                                          customer_id=body["customer_id"], now=baton.now(),
                                           policy=baton.policy(uow.conn))
             uow.commit()
         return {"customer_id": body["customer_id"], "events": done.events,

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
-from api.auth import AUDIT_ROLES, require_roles
+from api.auth import current_actor
 from api.container import current as current_baton
 from api.schemas import (
     ActorOwnershipSchema,
@@ -28,16 +26,12 @@ from api.schemas import (
     PolicySchema,
     PublicKeySchema,
 )
-from audit import ledger, metrics, policies, records, signed_note, trails
-from audit.schema import actors
-from audit.schema import ledger as ledger_table
-from audit.schema import policies as policies_table
+from audit import actors, audit_events, ledger, metrics, policy_versions, signed_note, trails
+from workflow import services
 from workflow.errors import ActorNotFound
-from workflow.model import rfc3339
 
 blp = Blueprint("reads", __name__, url_prefix="/api/v1",
                 description="Ownership trails, the audit log, proofs and the policy")
-
 
 
 @blp.route("/actors/<string:handle>/ownership")
@@ -47,8 +41,7 @@ class ActorOwnership(MethodView):
     def get(self, args: dict[str, Any], handle: str) -> dict[str, Any]:
         """Every span in which this actor owned or covered an escalation, over a period."""
         with current_baton().engine.connect() as conn:
-            if conn.execute(select(actors.c.handle).where(actors.c.handle == handle)).first() \
-                    is None:
+            if not actors.exists(conn, handle):
                 raise ActorNotFound(handle)
             spans = trails.actor_spans(conn, handle, args.get("since"), args.get("until"))
         return {"handle": handle, "spans": spans}
@@ -72,32 +65,14 @@ class AuditEvents(MethodView):
     @blp.arguments(AuditArgsSchema(), location="query")
     @blp.response(200, AuditEventsSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The ledger's events (auditor, admin), with seq, hashes and joined texts."""
-        require_roles(AUDIT_ROLES, "reading the audit log")
-        t = ledger_table
-        query = select(t).order_by(t.c.seq)
-        if "escalation" in args:
-            query = query.where(t.c.escalation_id == args["escalation"])
-        if "actor" in args:
-            query = query.where(t.c.actor == args["actor"])
-        if "action" in args:
-            query = query.where(t.c.action == args["action"])
-        if "since" in args:
-            query = query.where(t.c.at >= rfc3339(args["since"]))
-        if "until" in args:
-            query = query.where(t.c.at < rfc3339(args["until"]))
-        if "after" in args:
-            query = query.where(t.c.seq > args["after"])
-        limit = args["limit"]
-        with current_baton().engine.connect() as conn:
-            rows = conn.execute(query.limit(limit + 1)).all()
-            decoded = records.decode(rows[:limit], conn)
-        for rec, row in zip(decoded, rows, strict=False):
-            rec["leaf_hash"] = bytes(row.leaf_hash).hex()
-            rec["chain_hash"] = bytes(row.chain_hash).hex()
-            rec["bytes"] = base64.b64encode(row.body).decode()
-        next_after = rows[limit - 1].seq if len(rows) > limit else None
-        return {"items": decoded, "next_after": next_after}
+        """The ledger's events (the policy's `read-audit` permission: auditor and admin by
+        default), with seq, hashes and joined texts."""
+        baton = current_baton()
+        with baton.engine.connect() as conn:
+            services.require_permission(actor=current_actor(), permission="read-audit",
+                                        policy=baton.policy(conn))
+            found = audit_events.page(conn, **args)
+        return {"items": found.items, "next_after": found.next_after}
 
 
 @blp.route("/audit/checkpoint")
@@ -141,27 +116,16 @@ class PublicKey(MethodView):
         return {"origin": baton.origin, "verifier_key": baton.vkey}
 
 
-def _policy_json(version: str) -> dict[str, Any]:
-    with current_baton().engine.connect() as conn:
-        found = policies.by_version(conn, version)
-    if found is None:
-        raise NotFound(f"no policy version {version!r}")
-    policy, text, applied_at = found
-    return {"version": policy.version, "name": policy.name, "applied_at": applied_at,
-            "text": text, "content": json.loads(policy.canonical)}
-
-
 @blp.route("/policy")
 class CurrentPolicy(MethodView):
     @blp.response(200, PolicySchema)
     def get(self) -> dict[str, Any]:
         """The policy in force, with its version (SHA-256 of its canonical content)."""
         with current_baton().engine.connect() as conn:
-            version = conn.execute(select(policies_table.c.version).order_by(
-                policies_table.c.ordinal.desc()).limit(1)).scalar()
-        if version is None:
+            found = policy_versions.current(conn)
+        if found is None:
             raise NotFound("no policy has been applied")
-        return _policy_json(version)
+        return found
 
 
 @blp.route("/policy/<string:version>")
@@ -169,4 +133,8 @@ class PolicyVersion(MethodView):
     @blp.response(200, PolicySchema)
     def get(self, version: str) -> dict[str, Any]:
         """A policy by version: every audit event names the version that allowed it."""
-        return _policy_json(version)
+        with current_baton().engine.connect() as conn:
+            found = policy_versions.document(conn, version)
+        if found is None:
+            raise NotFound(f"no policy version {version!r}")
+        return found

@@ -1,0 +1,81 @@
+"""The figures a metrics scrape shows: counts over the whole ledger, read in a few
+aggregate queries (never one history per escalation, as the period metrics do)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select, text
+
+from audit.ledger import read_head
+from audit.projection import parse_time
+from audit.schema import escalations, ledger
+
+# Upper bounds (seconds) of the time-to-acknowledge histogram's buckets.
+ACKNOWLEDGE_BOUNDS = (60, 300, 600, 1800, 3600, 4 * 3600, 86400)
+
+# Each escalation's opening time and its first acknowledgment's (unacknowledged ones
+# drop out of the join).
+_ACKNOWLEDGED_SQL = text(
+    "SELECT o.at AS opened, MIN(a.at) AS acked FROM ledger o JOIN ledger a "
+    "ON a.escalation_id = o.escalation_id AND a.action = 'acknowledge' "
+    "WHERE o.action = 'open' GROUP BY o.escalation_id, o.at")
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Cumulative counts per upper bound (the last one unbounded), and the sum."""
+
+    buckets: list[tuple[float, int]]
+    count: int
+    total: float
+
+
+@dataclass(frozen=True)
+class Gauges:
+    """Plain numbers, ready for any exposition format."""
+
+    escalations: list[tuple[str, int, int]]  # state, tier, how many
+    events: list[tuple[str, int]]  # action, how many
+    breaches: list[tuple[str, int]]  # clock, how many, by clock name
+    ledger_size: int
+    checkpoint_size: int
+    time_to_acknowledge: Histogram
+
+
+def histogram(values: list[float], bounds: tuple[float, ...]) -> Histogram:
+    """Cumulative bucket counts of `values` at each bound, and their count and sum."""
+    return Histogram([(float(b), sum(1 for v in values if v <= b)) for b in bounds],
+                     len(values), sum(values))
+
+
+def _acknowledge_waits(conn: Connection) -> list[float]:
+    waits = []
+    for row in conn.execute(_ACKNOWLEDGED_SQL):
+        opened, acked = parse_time(row.opened), parse_time(row.acked)
+        if opened and acked:
+            waits.append((acked - opened).total_seconds())
+    return waits
+
+
+def read(conn: Connection) -> Gauges:
+    """Escalations by state and tier, events by action, breaches by clock, the ledger
+    and checkpoint sizes, and the time from opening to first acknowledgment."""
+    by_state = conn.execute(select(escalations.c.state, escalations.c.tier, func.count())
+                            .group_by(escalations.c.state, escalations.c.tier)).all()
+    by_action = conn.execute(select(ledger.c.action, func.count())
+                             .group_by(ledger.c.action)).all()
+    head = read_head(conn, lock=False)
+    clocks = Counter(json.loads(body)["payload"]["clock"] for body in conn.execute(
+        select(ledger.c.body).where(ledger.c.action == "sla-breached")).scalars())
+    waits = _acknowledge_waits(conn)
+    return Gauges(
+        escalations=[(state, tier, count) for state, tier, count in by_state],
+        events=[(action, count) for action, count in by_action],
+        breaches=sorted(clocks.items()),
+        ledger_size=head.size,
+        checkpoint_size=head.checkpoint_size,
+        time_to_acknowledge=histogram(waits, ACKNOWLEDGE_BOUNDS),
+    )
