@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 import time
 from pathlib import Path
 
 import click
-import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.cli_context import fail, info, operator, parse_now, with_baton
@@ -211,7 +209,7 @@ def diagram(baton: Baton) -> None:
     """Print the lifecycle as a Mermaid state diagram (from the policy's tier count)."""
     try:
         tiers = baton.policy().max_tier
-    except (AuditError, SQLAlchemyError, sqlite3.Error, psycopg.Error):
+    except (AuditError, SQLAlchemyError):
         # no database yet: draw the shipped policy's lifecycle
         tiers = policy_loader.default().max_tier
     click.echo(lifecycle(tiers).mermaid(), nl=False)

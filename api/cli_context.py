@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import functools
-import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import click
-import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.config import settings
 from api.container import Baton
-from audit.errors import AuditError
+from audit.errors import AuditError, DatabaseFailed
 from workflow.errors import WorkflowError
 from workflow.model import Actor, parse_rfc3339
 
@@ -59,12 +57,12 @@ def with_baton(func: Callable[..., Any]) -> Callable[..., Any]:
             baton = Baton(settings({"BATON_DATABASE_URL": database_url,
                                     "BATON_SIGNING_KEY": signing_key}))
             return func(baton, *args, **kwargs)
+        except DatabaseFailed as exc:
+            fail(f"database: {exc}".splitlines()[0])
         except (WorkflowError, AuditError, ValueError, OSError) as exc:
             fail(str(exc))
         except SQLAlchemyError as exc:
             fail(f"database: {str(exc.orig) if hasattr(exc, 'orig') else exc}".splitlines()[0])
-        except (sqlite3.Error, psycopg.Error) as exc:
-            fail(f"database: {exc}".splitlines()[0])
 
     return wrapper
 

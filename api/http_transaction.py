@@ -14,7 +14,6 @@ from api.auth import current_actor
 from api.container import current as current_baton
 from api.container import request_connection
 from api.problems import problem
-from audit import policies, records
 from audit.schema import idempotency
 from audit.uow import SqlUnitOfWork
 from workflow.errors import VersionConflict
@@ -50,16 +49,6 @@ def if_match() -> int | None:
         raise Replay(problem(412, "precondition-failed", "Precondition failed",
                              f"If-Match {raw!r} is not an escalation version"))
     return int(value)
-
-
-def reads_ahead(uow: SqlUnitOfWork, escalation_id: str) -> None:
-    """Send ahead the reads an action makes: the policy version, the escalation row
-    (locked) and the opening texts its response shows (an action never changes them). On
-    PostgreSQL the first of them to be read takes all three in one round trip instead of
-    three; on SQLite nothing is done."""
-    policies.prefetch_active(uow.conn)
-    uow.escalations.prefetch(escalation_id)
-    records.prefetch_texts(uow.conn, escalation_id)
 
 
 def _request_hash(body: Any) -> str:

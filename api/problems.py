@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
 import marshmallow as ma
-import psycopg
 from flask import Flask, Response, json
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from werkzeug.exceptions import HTTPException
 
 from audit.errors import (
     AuditError,
     BundleError,
     CheckpointMissing,
+    DatabaseBusy,
+    DatabaseFailed,
     KeyFileError,
     NotInitialised,
     ProofUnavailable,
+    SchemaMissing,
 )
 from workflow.errors import (
     ActorNotFound,
@@ -124,16 +124,14 @@ def from_exception(error: Exception) -> Response:
         return problem(503, "not-initialised", "Not initialised", str(error))
     if isinstance(error, (BundleError, KeyFileError)):
         return problem(422, "invalid-input", "Invalid input", str(error))
-    if isinstance(error, (WorkflowError, AuditError)):
+    if isinstance(error, SchemaMissing):
+        return problem(503, "not-initialised", "Not initialised",
+                       "the database has no schema: run `baton init`")
+    if isinstance(error, DatabaseBusy):
+        return problem(503, "busy", "Busy", "the database is busy; retry")
+    # Any other failure of the database is ours, not the caller's: a logged 500 below.
+    if isinstance(error, (WorkflowError, AuditError)) and not isinstance(error, DatabaseFailed):
         return problem(400, "refused", "Refused", str(error))
-    if isinstance(error, (OperationalError, ProgrammingError, sqlite3.OperationalError,
-                          psycopg.ProgrammingError, psycopg.OperationalError)):
-        text = str(error)
-        if "no such table" in text or "does not exist" in text:
-            return problem(503, "not-initialised", "Not initialised",
-                           "the database has no schema: run `baton init`")
-        if "locked" in text:
-            return problem(503, "busy", "Busy", "the database is busy; retry")
     log.exception("unhandled error")
     return problem(500, "internal", "Internal error", "an unexpected error occurred")
 

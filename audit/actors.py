@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from audit import fast_path
 from audit.errors import AuditError
-from audit.rawsql import Raw
 from audit.schema import actors
 from workflow.model import Actor, rfc3339
 
@@ -56,7 +56,7 @@ _BY_TOKEN_SQL = ("SELECT handle, roles, team FROM actors "
 
 def by_token(conn: Connection, token: str) -> Actor | None:
     """The active actor holding a token, or None."""
-    row = Raw(conn).one(_BY_TOKEN_SQL, {"h": token_hash(token)})
+    row = fast_path.read_one(conn, _BY_TOKEN_SQL, {"h": token_hash(token)})
     if row is None:
         return None
     return Actor(row[0], tuple(json.loads(row[1])), row[2])

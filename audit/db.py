@@ -11,6 +11,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+from audit import driver_errors, fast_path
+
 _WRITE_LOCKS: dict[str, WriteLock] = {}
 _LOCKS_GUARD = threading.Lock()
 
@@ -90,8 +92,11 @@ def set_synchronous(conn: Connection, relaxed: bool) -> None:
         return
     mode = "NORMAL" if relaxed else "FULL"
     if conn.info.get(_SYNC_MODE, "FULL") != mode:
-        conn.connection.driver_connection.execute(  # type: ignore[union-attr]
-            f"PRAGMA synchronous={mode}")
+        try:
+            conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+                f"PRAGMA synchronous={mode}")
+        except Exception as exc:
+            driver_errors.reraise(exc)
         conn.info[_SYNC_MODE] = mode
 
 
@@ -118,6 +123,8 @@ def flush(conn: Connection) -> None:
     try:
         driver.execute(  # type: ignore[union-attr]
             "SELECT pg_logical_emit_message(true, 'baton', 'flush')")
+    except Exception as exc:
+        driver_errors.reraise(exc)
     finally:
         driver.autocommit = was  # type: ignore[union-attr]
 
@@ -127,31 +134,13 @@ def _memory(database: str | None) -> bool:
     return database in (None, "", ":memory:")
 
 
-# conn.info key: how to end a unit of work's pipeline (audit.uow) before SQLAlchemy runs
-# a statement of its own on that connection.
-END_PIPELINE = "baton_end_pipeline"
-# conn.info key: reads sent ahead in the connection's transaction (rawsql.Raw.prefetch),
-# dropped whenever that transaction ends, however it ends.
-PREFETCHED = "baton_prefetched"
-
-
 def make_engine(url: str, **kw: Any) -> Engine:
     """An engine for `url`, with Baton's connection settings."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         engine = create_engine(url, pool_pre_ping=True, **kw)
-
-        @event.listens_for(engine, "before_cursor_execute")
-        def _end_pipeline(conn: Connection, *_args: Any) -> None:
-            end = conn.info.get(END_PIPELINE)
-            if end is not None:
-                end()
-
-        @event.listens_for(engine, "commit")
-        @event.listens_for(engine, "rollback")
-        def _forget_prefetched(conn: Connection) -> None:
-            conn.info.pop(PREFETCHED, None)
-
+        driver_errors.listen(engine)
+        fast_path.listen(engine)
         return engine
     memory = _memory(parsed.database)
     engine = create_engine(
@@ -160,6 +149,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
         poolclass=StaticPool if memory else None,
         **kw,
     )
+    driver_errors.listen(engine)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -178,9 +168,13 @@ def make_engine(url: str, **kw: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         writer = conn.get_execution_options().get("baton_write", False)
-        # Straight to the driver: this runs for every transaction, reads included.
-        conn.connection.driver_connection.execute(  # type: ignore[union-attr]
-            "BEGIN IMMEDIATE" if writer else "BEGIN")
+        # Straight to the driver: this runs for every transaction, reads included. An
+        # exception raised here bypasses SQLAlchemy's handle_error, hence reraise.
+        try:
+            conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+                "BEGIN IMMEDIATE" if writer else "BEGIN")
+        except Exception as exc:
+            driver_errors.reraise(exc)
 
     return engine
 

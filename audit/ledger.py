@@ -6,19 +6,16 @@ There is deliberately no function here that updates or deletes a ledger row.
 from __future__ import annotations
 
 import base64
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, insert, select
 
-from audit import merkle, signed_note
+from audit import fast_path, merkle, signed_note
 from audit.canonical import canonical_bytes, commitment, content_text, new_salt
-from audit.errors import CheckpointMissing, LedgerRefused, ProofUnavailable
-from audit.rawsql import Raw
+from audit.errors import CheckpointMissing, LedgerRefused, ProofUnavailable, RowRefused
 from audit.schema import checkpoints, ledger, merkle_nodes
 from workflow.catalogue import PERSONAL_FIELDS
 from workflow.model import Event, parse_rfc3339, rfc3339
@@ -69,9 +66,8 @@ _UPDATE_HEAD_SQL = ("UPDATE log_head SET size = :size, chain_hash = :chain_hash,
 
 def read_head(conn: Connection, lock: bool = True) -> Head:
     """The log head; on PostgreSQL `lock` takes the row lock that serialises appends."""
-    raw = Raw(conn)
-    sql = _HEAD_SQL + (" FOR UPDATE" if lock and raw.postgres else "")
-    size, chain, compact, cp_size, cp_at = raw.one(sql, {})
+    sql = _HEAD_SQL + (" FOR UPDATE" if lock and conn.dialect.name != "sqlite" else "")
+    size, chain, compact, cp_size, cp_at = fast_path.read_one(conn, sql, {})
     return Head(size, bytes(chain), merkle.CompactRange.from_bytes(size, bytes(compact)),
                 cp_size, cp_at)
 
@@ -114,20 +110,19 @@ def append(conn: Connection, head: Head, record: dict[str, Any],
     leaf = merkle.leaf_hash(body)
     chain = merkle.chain_hash(head.chain, leaf)
     made = head.range.append(leaf)
-    raw = Raw(conn)
     try:
-        raw.run(_INSERT_LEDGER_SQL, {
+        fast_path.write(conn, _INSERT_LEDGER_SQL, {
             "seq": seq, "escalation_id": record.get("escalation_id"),
             "escalation_seq": record.get("version"), "action": record["action"],
             "actor": record["actor"], "owner": record.get("to_owner"), "at": record["at"],
             "body": body, "leaf_hash": leaf, "prev_chain": head.chain, "chain_hash": chain})
-    except (sqlite3.IntegrityError, psycopg.errors.IntegrityError) as exc:
+    except RowRefused as exc:  # at once on SQLite; on PostgreSQL the write is queued
         raise LedgerRefused(str(exc)) from None
     nodes = [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in made if lv >= NODE_LEVEL_MIN]
     if nodes:
-        raw.many(_INSERT_NODE_SQL, nodes)
+        fast_path.write_many(conn, _INSERT_NODE_SQL, nodes)
     if stored:
-        raw.many(_INSERT_CONTENT_SQL, [
+        fast_path.write_many(conn, _INSERT_CONTENT_SQL, [
             {"seq": seq, "field": k, "escalation_id": record.get("escalation_id"),
              "customer_id": customer_id, "salt": s, "text": t} for k, s, t in stored])
     head.size += 1
@@ -137,7 +132,7 @@ def append(conn: Connection, head: Head, record: dict[str, Any],
 
 def write_head(conn: Connection, head: Head) -> None:
     """Store the head after the appends of this transaction."""
-    Raw(conn).run(_UPDATE_HEAD_SQL, {
+    fast_path.write(conn, _UPDATE_HEAD_SQL, {
         "size": head.size, "chain_hash": head.chain, "compact_range": head.range.to_bytes(),
         "checkpoint_size": head.checkpoint_size, "checkpoint_at": head.checkpoint_at})
 

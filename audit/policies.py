@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, insert, select
 
-from audit.rawsql import Raw
+from audit import fast_path
 from audit.schema import policies
-from audit.uow import SqlUnitOfWork
 from workflow import policy_loader
 from workflow.model import rfc3339
 from workflow.policy import Policy
+
+if TYPE_CHECKING:  # the unit of work sends this module's read ahead: no import cycle
+    from audit.uow import SqlUnitOfWork
 
 
 @lru_cache(maxsize=32)
@@ -25,14 +28,14 @@ _LATEST_SQL = "SELECT version FROM policies ORDER BY ordinal DESC LIMIT 1"
 
 
 def prefetch_active(conn: Connection) -> None:
-    """Send active()'s read ahead (see Raw.prefetch)."""
-    Raw(conn).prefetch(_LATEST_SQL, {})
+    """Send active()'s read ahead (see fast_path.prefetch)."""
+    fast_path.prefetch(conn, _LATEST_SQL, {})
 
 
 def active(conn: Connection) -> Policy | None:
     """The policy in force (the last applied), or None before `baton init`. Only the
     version is read per call; the text is parsed once per process and version."""
-    row = Raw(conn).one(_LATEST_SQL, {})
+    row = fast_path.read_one(conn, _LATEST_SQL, {})
     if row is None:
         return None
     version = row[0]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from audit.rawsql import Raw
+from audit import fast_path
 from audit.schema import escalations
 from workflow import sla
 from workflow.errors import VersionConflict
@@ -62,21 +61,19 @@ def load(conn: Connection, escalation_id: str, lock: bool = False) -> Escalation
     return found[0] if found is not None else None
 
 
-def _load_sql(raw: Raw, lock: bool) -> str:
-    return _LOAD_SQL + (" FOR UPDATE" if lock and raw.postgres else "")
+def _load_sql(conn: Connection, lock: bool) -> str:
+    return _LOAD_SQL + (" FOR UPDATE" if lock and conn.dialect.name != "sqlite" else "")
 
 
 def prefetch_stored(conn: Connection, escalation_id: str, lock: bool = False) -> None:
-    """Send load_stored()'s read ahead (see Raw.prefetch)."""
-    raw = Raw(conn)
-    raw.prefetch(_load_sql(raw, lock), {"id": escalation_id})
+    """Send load_stored()'s read ahead (see fast_path.prefetch)."""
+    fast_path.prefetch(conn, _load_sql(conn, lock), {"id": escalation_id})
 
 
 def load_stored(conn: Connection, escalation_id: str, lock: bool = False
                 ) -> tuple[Escalation, dict[str, Any]] | None:
     """The escalation and the values of its indexed columns as stored (for `save`)."""
-    raw = Raw(conn)
-    row = raw.one(_load_sql(raw, lock), {"id": escalation_id})
+    row = fast_path.read_one(conn, _load_sql(conn, lock), {"id": escalation_id})
     if row is None:
         return None
     return from_snapshot(json.loads(row[0])), dict(zip(_INDEXED_COLUMNS, row[1:],
@@ -104,49 +101,45 @@ def columns_of(esc: Escalation) -> dict[str, Any]:
     }
 
 
-def save(conn: Connection, esc: Escalation, stored: dict[str, Any] | None = None,
-         checks: list[Callable[[], None]] | None = None) -> dict[str, Any]:
+def save(conn: Connection, esc: Escalation, stored: dict[str, Any] | None = None
+         ) -> dict[str, Any]:
     """Insert (version 1) or compare-and-swap update (version n from n-1); `stored` (from
     load_stored or the last save) leaves indexed columns whose value did not change out
-    of the update. With `checks` (a pipelined write), the compare-and-swap is checked
-    when the pipeline syncs. Returns the indexed columns' values as now stored."""
+    of the update. The compare-and-swap is checked before the commit (at once, or once a
+    queued write is sent: fast_path.write_one_row). Returns the indexed columns' values
+    as now stored."""
     values = columns_of(esc)
-    raw = Raw(conn)
     now_stored = {c: values[c] for c in _INDEXED_COLUMNS}
     if esc.version == 1:
-        raw.run(_INSERT_SQL, {"id": esc.id, **values})
+        fast_path.write(conn, _INSERT_SQL, {"id": esc.id, **values})
         return now_stored
     columns = _COLUMNS if stored is None else _UNINDEXED + tuple(
         c for group in _INDEXED if any(values[c] != stored.get(c) for c in group)
         for c in group)
     params = {c: values[c] for c in columns}
-    raw.run(_update_sql(columns), {"id": esc.id, "expected": esc.version - 1, **params})
 
-    def check() -> None:
-        if raw.cursor.rowcount != 1:
-            actual = conn.execute(select(escalations.c.version).where(
-                escalations.c.id == esc.id)).scalar() or 0
-            raise VersionConflict(esc.id, esc.version - 1, actual)
+    def conflict() -> None:
+        actual = conn.execute(select(escalations.c.version).where(
+            escalations.c.id == esc.id)).scalar() or 0
+        raise VersionConflict(esc.id, esc.version - 1, actual)
 
-    if checks is None:
-        check()
-    else:
-        checks.append(check)
+    fast_path.write_one_row(conn, _update_sql(columns),
+                            {"id": esc.id, "expected": esc.version - 1, **params}, conflict)
     return now_stored
 
 
 def track_spans(conn: Connection, event: Event) -> None:
     """Keep ownership_spans in step with an event (the same rules as audit.trails)."""
     at = rfc3339(event.at)
-    raw = Raw(conn)
 
     def close(kind: str) -> None:
-        raw.run(_CLOSE_SPAN_SQL, {"escalation_id": event.escalation_id, "kind": kind,
-                                  "ended_at": at})
+        fast_path.write(conn, _CLOSE_SPAN_SQL, {"escalation_id": event.escalation_id,
+                                                "kind": kind, "ended_at": at})
 
     def open_(owner: str, kind: str) -> None:
-        raw.run(_OPEN_SPAN_SQL, {"escalation_id": event.escalation_id, "owner": owner,
-                                 "kind": kind, "started_at": at})
+        fast_path.write(conn, _OPEN_SPAN_SQL, {"escalation_id": event.escalation_id,
+                                               "owner": owner, "kind": kind,
+                                               "started_at": at})
 
     if event.to_owner != event.from_owner:
         if event.from_owner:

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
+from audit import fast_path
 from audit.projection import parse_time
-from audit.rawsql import Raw
 from audit.schema import content, erasures, ledger
 from workflow.model import Event
 
@@ -112,14 +112,13 @@ def _texts_of(payload: dict[str, Any], erased: dict[str, Any]) -> dict[str, Any]
 
 
 def prefetch_texts(conn: Connection, escalation_id: str) -> None:
-    """Send escalation_texts()'s read for one escalation ahead (see Raw.prefetch)."""
-    Raw(conn).prefetch(_OPENING_TEXTS_SQL, {"e": escalation_id})
+    """Send escalation_texts()'s read for one escalation ahead (see fast_path.prefetch)."""
+    fast_path.prefetch(conn, _OPENING_TEXTS_SQL, {"e": escalation_id})
 
 
 def _opening_texts(conn: Connection, escalation_id: str) -> dict[str, dict[str, Any]]:
     # The same record as decode() gives, from one joined statement on the driver cursor.
-    raw = Raw(conn)
-    rows = raw.all(_OPENING_TEXTS_SQL, {"e": escalation_id})
+    rows = fast_path.read_all(conn, _OPENING_TEXTS_SQL, {"e": escalation_id})
     if not rows:
         return {}
     seq, body = rows[0][0], json.loads(bytes(rows[0][1]))
@@ -127,7 +126,7 @@ def _opening_texts(conn: Connection, escalation_id: str) -> dict[str, dict[str, 
     erased = {}
     if len(texts) != len(_committed(body)):
         erased = {(seq, r[0]): _erasure(r[1], r[2], r[3])
-                  for r in raw.all(_ERASED_SQL, {"s": seq})}
+                  for r in fast_path.read_all(conn, _ERASED_SQL, {"s": seq})}
     rec = _restore(seq, body, texts, erased)
     return {escalation_id: _texts_of(rec["payload"], rec["erased"])}
 

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
-from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-import psycopg
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from audit import db, ledger, projection
-from audit.rawsql import Raw
+from audit import db, fast_path, ledger, policies, projection, records
+from audit.errors import DatabaseFailed
 from workflow.model import Actor, Escalation, Event
 
 log = logging.getLogger(__name__)
@@ -38,12 +35,6 @@ class SqlEscalations:
         self._uow.stored[escalation_id] = found[1]
         return found[0]
 
-    def prefetch(self, escalation_id: str) -> None:
-        """Send get()'s read ahead: on PostgreSQL it travels with the next read instead of
-        in a round trip of its own (Raw.prefetch). The log head is never read ahead: its
-        lock serialises every append, so it is taken only when the event is recorded."""
-        projection.prefetch_stored(self._uow.conn, escalation_id, lock=True)
-
     def lock(self, escalation_ids: list[str]) -> None:
         """Lock several escalation rows up front, in id order (no deadlock between
         writers that touch several)."""
@@ -58,7 +49,7 @@ class SqlActors:
 
     def get(self, handle: str) -> Actor | None:
         """The active actor, or None."""
-        row = Raw(self._uow.conn).one(_ACTOR_SQL, {"h": handle})
+        row = fast_path.read_one(self._uow.conn, _ACTOR_SQL, {"h": handle})
         if row is None:
             return None
         return Actor(row[0], tuple(json.loads(row[1])), row[2])
@@ -90,15 +81,10 @@ class SqlUnitOfWork:
         self._last_at: datetime | None = None
         # Indexed projection columns as loaded in this transaction (see projection.save).
         self.stored: dict[str, dict[str, Any]] = {}
-        # PostgreSQL: the transaction runs in psycopg's pipeline mode. The driver-cursor
-        # statements queue up, and each read that needs its rows sends everything queued
-        # with it in one round trip: BEGIN goes with the first read, the ledger row, its
-        # content, the projection and the spans with the response's read. A statement
-        # through SQLAlchemy ends the pipeline first (db.make_engine's listener), and the
-        # projection's row-count checks run whenever it ends, before any commit.
-        self._pipelining = not db.is_sqlite(engine) and psycopg.Pipeline.is_supported()
-        self._pipeline: psycopg.Pipeline | None = None
-        self._checks: list[Callable[[], None]] = []
+        # PostgreSQL: the fast path's statements are queued and sent together, in one
+        # round trip each time an answer is needed (audit.fast_path); None on SQLite,
+        # where each runs at once.
+        self._pipeline: fast_path.Pipeline | None = None
 
     @property
     def conn(self) -> Connection:
@@ -107,39 +93,10 @@ class SqlUnitOfWork:
             raise RuntimeError("the unit of work is not open")
         return self._conn
 
-    def _batched(self) -> Connection:
-        conn = self._conn
-        if conn is None:
-            raise RuntimeError("the unit of work is not open")
-        if self._pipelining and self._pipeline is None:
-            pipeline = conn.connection.driver_connection.pipeline()  # type: ignore[union-attr]
-            pipeline.__enter__()
-            self._pipeline = pipeline
-            conn.info[db.END_PIPELINE] = self._sync
-        return conn
-
-    def _take_pipeline(self) -> psycopg.Pipeline | None:
-        pipeline, self._pipeline = self._pipeline, None
-        if self._conn is not None:
-            self._conn.info.pop(db.END_PIPELINE, None)
-        return pipeline
-
-    def _sync(self) -> None:
-        pipeline = self._take_pipeline()
-        if pipeline is not None:
-            pipeline.__exit__(None, None, None)
-        checks, self._checks = self._checks, []
-        for check in checks:
-            check()
-
     def _discard(self) -> None:
-        pipeline = self._take_pipeline()
-        self._checks = []
+        pipeline, self._pipeline = self._pipeline, None
         if pipeline is not None:
-            try:
-                pipeline.__exit__(RuntimeError, RuntimeError("rolled back"), None)
-            except psycopg.Error:
-                pass
+            pipeline.discard()
 
     def __enter__(self) -> SqlUnitOfWork:
         # The connection is checked out before the writer lock is taken, so the lock is
@@ -167,10 +124,20 @@ class SqlUnitOfWork:
         self._head = None
         self._done = False
         self.stored = {}
-        self._batched()
+        self._pipeline = fast_path.Pipeline.begin(conn)
         if self.relaxed and not db.is_sqlite(self.engine):
-            Raw(conn).run("SET LOCAL synchronous_commit = off", {})  # queued, no round trip
+            fast_path.write(conn, "SET LOCAL synchronous_commit = off", {})  # queued
         return self
+
+    def prepare_to_act(self, escalation_id: str) -> None:
+        """Send ahead the reads an action on the escalation makes: the policy version, its
+        row (locked) and the opening texts its response shows (an action never changes
+        them). On PostgreSQL the first of them to be read takes all three in one round
+        trip; on SQLite nothing is done. The log head is never read ahead: its lock
+        serialises every append, so it is taken only when the event is recorded."""
+        policies.prefetch_active(self.conn)
+        projection.prefetch_stored(self.conn, escalation_id, lock=True)
+        records.prefetch_texts(self.conn, escalation_id)
 
     def _release(self) -> None:
         if self._locked and self._lock is not None:
@@ -214,12 +181,10 @@ class SqlUnitOfWork:
         """Write the new state and its event together; returns the ledger seq."""
         head = self.head()
         body, personal = ledger.event_body(event, head.size)
-        conn = self._batched()  # reopened if an SQLAlchemy statement ended it
         seq = self.append(body, personal, event.at, customer_id=escalation.customer_id)
-        self.stored[escalation.id] = projection.save(
-            conn, escalation, self.stored.get(escalation.id),
-            checks=self._checks if self._pipeline is not None else None)
-        projection.track_spans(conn, event)
+        self.stored[escalation.id] = projection.save(self.conn, escalation,
+                                                     self.stored.get(escalation.id))
+        projection.track_spans(self.conn, event)
         return seq
 
     def checkpoint(self, now: datetime, force: bool = False) -> str | None:
@@ -247,7 +212,9 @@ class SqlUnitOfWork:
                 elif ledger.checkpoint_due(self._head, self.signer, self._last_at):
                     due = self._last_at
             ledger.write_head(self.conn, self._head)
-        self._sync()  # every queued write done and checked before COMMIT
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            pipeline.finish()  # every queued write sent and its row count checked
         self.conn.commit()
         self._head = None
         self._done = True
@@ -265,7 +232,7 @@ class SqlUnitOfWork:
             with SqlUnitOfWork(self.engine, self.signer, self.conn) as strict:
                 strict.checkpoint(now)
                 strict.commit()
-        except (SQLAlchemyError, psycopg.Error, sqlite3.Error, OSError) as exc:
+        except (SQLAlchemyError, DatabaseFailed, OSError) as exc:
             log.warning("checkpoint left due for the next write: %s", exc)
 
     def rollback(self) -> None:

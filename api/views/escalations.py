@@ -118,7 +118,7 @@ def _action_view(action: str) -> None:
             actor = current_actor()
 
             def work(uow: SqlUnitOfWork, expected: int | None) -> http_transaction.Render:
-                http_transaction.reads_ahead(uow, escalation_id)
+                uow.prepare_to_act(escalation_id)
                 policy = baton.policy(uow.conn)
                 now = baton.now()
                 out = services.act(uow=uow, actor=actor, escalation_id=escalation_id,

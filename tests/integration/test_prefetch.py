@@ -1,11 +1,10 @@
-"""Reads sent ahead (Raw.prefetch): on PostgreSQL they travel together in one round trip
-and are taken by the reads that follow; they never outlive their transaction."""
+"""Reads sent ahead (SqlUnitOfWork.prepare_to_act): on PostgreSQL they travel together in
+one round trip and are taken by the reads that follow; they never outlive their
+transaction."""
 
 from __future__ import annotations
 
-from api.http_transaction import reads_ahead
-from audit import db, policies, records
-from audit.db import PREFETCHED
+from audit import db, fast_path, policies, records
 from audit.uow import SqlUnitOfWork
 from tests.integration.conftest import Ledger
 
@@ -22,15 +21,15 @@ def test_the_reads_sent_ahead_give_what_the_reads_themselves_give(led: Ledger) -
     with led.uow() as uow:
         expected = _reads(uow)
     with led.uow() as uow:
-        reads_ahead(uow, "e1")
-        sent = dict(uow.conn.info.get(PREFETCHED, {}))
+        uow.prepare_to_act("e1")
+        sent = fast_path.reads_waiting(uow.conn)
         got = _reads(uow)
-        left = dict(uow.conn.info.get(PREFETCHED, {}))
+        left = fast_path.reads_waiting(uow.conn)
     assert got == expected and got[1] is not None and got[3]["e1"]["title"]
     # On PostgreSQL three reads went ahead and every one was taken (none was left to go
     # stale while the same statement ran again); SQLite has no round trips to save.
-    assert len(sent) == (0 if db.is_sqlite(led.engine) else 3)
-    assert left == {}
+    assert sent == (0 if db.is_sqlite(led.engine) else 3)
+    assert left == 0
 
 
 def test_reads_sent_ahead_and_never_taken_die_with_their_transaction(led: Ledger) -> None:
@@ -39,13 +38,13 @@ def test_reads_sent_ahead_and_never_taken_die_with_their_transaction(led: Ledger
     # it to the next request: what one transaction sent ahead must not reach the next.
     with led.engine.connect() as conn:
         with SqlUnitOfWork(led.engine, led.signer, conn, release_before_flush=True) as uow:
-            uow.escalations.prefetch("e1")
+            uow.prepare_to_act("e1")
             uow.rollback()  # e.g. the request was refused before reading anything
-        assert PREFETCHED not in conn.info
+        assert fast_path.reads_waiting(conn) == 0
         led.act("e1", "alice", "acknowledge")  # the escalation moves on meanwhile
         with SqlUnitOfWork(led.engine, led.signer, conn, release_before_flush=True) as uow:
-            uow.escalations.prefetch("e1")
-        assert PREFETCHED not in conn.info  # closed without commit or rollback
+            uow.prepare_to_act("e1")
+        assert fast_path.reads_waiting(conn) == 0  # closed without commit or rollback
         with SqlUnitOfWork(led.engine, led.signer, conn, release_before_flush=True) as uow:
             esc = uow.escalations.get("e1")
     assert esc is not None and esc.version == opened + 1 and esc.state == "acknowledged"
