@@ -8,16 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Response, jsonify, request
-from sqlalchemy import insert, select
 
 from api.auth import current_actor
 from api.container import current as current_baton
 from api.container import request_connection
 from api.problems import problem
-from audit.schema import idempotency
+from audit.idempotency import StoredResponse
 from audit.uow import SqlUnitOfWork
 from workflow.errors import VersionConflict
-from workflow.model import rfc3339
 
 Result = tuple[dict[str, Any], int, dict[str, str]]
 # What a write returns: its response, rendered (no database access) once the write is done.
@@ -74,17 +72,15 @@ def run(work: Callable[[SqlUnitOfWork, int | None], Render], body: Any,
             if not 0 < len(key) <= 200:
                 raise Replay(problem(400, "malformed", "Malformed request",
                                      "Idempotency-Key must be 1 to 200 characters"))
-            found = uow.conn.execute(select(idempotency).where(
-                idempotency.c.actor == actor, idempotency.c.key == key)).first()
+            found = uow.idempotency.find(actor, key)
             if found is not None:
                 if found.request_hash != request_hash:
                     raise Replay(problem(
                         422, "idempotency-key-reused", "Idempotency key reused",
                         "this Idempotency-Key was used with a different request",
                         errors={"Idempotency-Key": "already used with another body"}))
-                headers = json.loads(found.headers)
-                headers["Idempotent-Replayed"] = "true"
-                return _respond(json.loads(found.body), found.status, headers)
+                headers = {**found.headers, "Idempotent-Replayed": "true"}
+                return _respond(found.body, found.status, headers)
         try:
             render = work(uow, expected)
         except VersionConflict as exc:
@@ -96,10 +92,9 @@ def run(work: Callable[[SqlUnitOfWork, int | None], Render], body: Any,
             uow.commit()
             return _respond(*render())
         data, status, headers = render()
-        uow.conn.execute(insert(idempotency).values(
-            actor=actor, key=key, escalation_id=escalation_id or data.get("id")
-            or (data.get("escalation") or {}).get("id"),
-            request_hash=request_hash, status=status, body=json.dumps(data),
-            headers=json.dumps(headers), created_at=rfc3339(baton.now())))
+        uow.idempotency.save(
+            actor, key, StoredResponse(request_hash, status, data, headers),
+            escalation_id=escalation_id or data.get("id")
+            or (data.get("escalation") or {}).get("id"), at=baton.now())
         uow.commit()
     return _respond(data, status, headers)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from audit import db, fast_path, ledger, policies, projection, records
 from audit.errors import DatabaseFailed
+from audit.idempotency import SqlIdempotency
 from workflow.model import Actor, Escalation, Event
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class SqlUnitOfWork:
         self.signer = signer
         self.escalations = SqlEscalations(self)
         self.actors = SqlActors(self)
+        self.idempotency = SqlIdempotency(self)
         self._conn: Connection | None = None
         self._head: ledger.Head | None = None
         self._lock = db.write_lock(engine) if db.is_sqlite(engine) else None

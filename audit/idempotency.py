@@ -1,0 +1,54 @@
+"""Idempotent responses: the first response to a write, kept under its actor and key so
+that a retry returns it instead of writing again."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select
+
+from audit.schema import idempotency
+from workflow.model import rfc3339
+
+if TYPE_CHECKING:
+    from audit.uow import SqlUnitOfWork
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """A response as first given, and the hash of the request that asked for it."""
+
+    request_hash: str
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+class SqlIdempotency:
+    """Stored responses, read and written in the unit of work's transaction (the write
+    and its response are committed together)."""
+
+    def __init__(self, uow: SqlUnitOfWork):
+        self._uow = uow
+
+    def find(self, actor: str, key: str) -> StoredResponse | None:
+        """The response stored under the actor's key, or None."""
+        row = self._uow.conn.execute(select(idempotency).where(
+            idempotency.c.actor == actor, idempotency.c.key == key)).first()
+        if row is None:
+            return None
+        return StoredResponse(row.request_hash, row.status, json.loads(row.body),
+                              json.loads(row.headers))
+
+    def save(self, actor: str, key: str, response: StoredResponse, *,
+             escalation_id: str | None, at: datetime) -> None:
+        """Keep a response under the actor's key (erasing the escalation's content
+        deletes it too: it may quote the erased text)."""
+        self._uow.conn.execute(insert(idempotency).values(
+            actor=actor, key=key, escalation_id=escalation_id,
+            request_hash=response.request_hash, status=response.status,
+            body=json.dumps(response.body), headers=json.dumps(response.headers),
+            created_at=rfc3339(at)))
