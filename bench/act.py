@@ -20,17 +20,8 @@ from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, in
 from audit.ledger import Signer
 from audit.uow import SqlUnitOfWork
 from bench.harness import initialised, median_of, on_both_backends, print_machine, rate, save
-from tests.unit.fakes import DEMO_ACTORS
-from tests.unit.scenario import OPEN, PAYLOADS
+from bench.workload import ACTORS, LIFECYCLE, OPEN
 from workflow import policy_loader, services
-
-STEPS = [("alice", "acknowledge", PAYLOADS["acknowledge"]),
-         ("alice", "escalate", PAYLOADS["escalate"]),
-         ("fiona", "acknowledge", PAYLOADS["acknowledge"]),
-         ("fiona", "hand-off", {"to": "sue", "context": "over to you"}),
-         ("sue", "accept-handoff", {}),
-         ("sue", "resolve", PAYLOADS["resolve"]),
-         ("fay", "debrief", PAYLOADS["debrief"])]
 
 plain = MetaData()
 plain_ledger = Table(
@@ -56,16 +47,16 @@ def run_baton(engine: Any, signer: Signer, n: int, tag: str) -> float:
     for i in range(n):
         eid = f"{tag}-{i}"
         with SqlUnitOfWork(engine, signer) as uow:
-            services.open_escalation(uow=uow, actor=DEMO_ACTORS["alice"], escalation_id=eid,
+            services.open_escalation(uow=uow, actor=ACTORS["alice"], escalation_id=eid,
                                      payload=OPEN, policy=policy, now=datetime.now(UTC))
             uow.commit()
-        for who, action, body in STEPS:
+        for who, action, body in LIFECYCLE:
             with SqlUnitOfWork(engine, signer) as uow:
-                services.act(uow=uow, actor=DEMO_ACTORS[who], escalation_id=eid,
+                services.act(uow=uow, actor=ACTORS[who], escalation_id=eid,
                              action=action, payload=body, policy=policy,
                              now=datetime.now(UTC))
                 uow.commit()
-        transitions += 1 + len(STEPS)
+        transitions += 1 + len(LIFECYCLE)
     return rate(transitions, time.perf_counter() - start)
 
 
@@ -83,13 +74,13 @@ def run_plain(engine: Any, n: int, tag: str) -> float:
             seq[0] += 1
             conn.execute(insert(plain_ledger).values(escalation_id=eid, body=body,
                                                      leaf_hash=b"h" * 32))
-        for version in range(2, 2 + len(STEPS)):
+        for version in range(2, 2 + len(LIFECYCLE)):
             with writer.begin() as conn:
                 conn.execute(update(plain_state).where(plain_state.c.id == eid)
                              .values(version=version, snapshot=snapshot))
                 conn.execute(insert(plain_ledger).values(escalation_id=eid, body=body,
                                                          leaf_hash=b"h" * 32))
-        transitions += 1 + len(STEPS)
+        transitions += 1 + len(LIFECYCLE)
     return rate(transitions, time.perf_counter() - start)
 
 

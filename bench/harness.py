@@ -22,7 +22,7 @@ def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     pg = None
     try:
-        from tests.pg import find
+        from bench.postgres_cluster import find
 
         postgres = find("postgres")
         if postgres:
@@ -82,7 +82,7 @@ def save(name: str, info: dict[str, Any], figures: dict[str, Any]) -> Path:
 @contextmanager
 def postgres(durable: bool = True) -> Iterator[Any]:
     """A throwaway PostgreSQL cluster (fsync on unless asked otherwise)."""
-    from tests.pg import Cluster
+    from bench.postgres_cluster import Cluster
 
     cluster = Cluster(durable=durable)
     cluster.start()
@@ -115,7 +115,7 @@ def initialised(url: str, origin: str, every: int, now: datetime) -> tuple[Any, 
     from audit import actors, db, policies
     from audit.ledger import Signer
     from audit.uow import SqlUnitOfWork
-    from tests.unit.fakes import DEMO_ACTORS
+    from bench.workload import ACTORS
     from workflow import policy_loader
 
     engine = db.make_engine(url)
@@ -123,7 +123,7 @@ def initialised(url: str, origin: str, every: int, now: datetime) -> tuple[Any, 
     signer = Signer(Ed25519PrivateKey.generate(), origin, every=every)
     with SqlUnitOfWork(engine, signer) as uow:
         policies.apply(uow, policy_loader.default_text(), actor="root", role="admin", now=now)
-        for a in DEMO_ACTORS.values():
+        for a in ACTORS.values():
             actors.add(uow.conn, a.handle, list(a.roles), a.team, now)
         uow.commit()
     return engine, signer

@@ -30,7 +30,7 @@ from audit.ledger import Signer
 from audit.uow import SqlUnitOfWork
 from audit.verify import verify_bundle
 from bench.harness import initialised, print_machine, quantiles, rate, save
-from tests.unit.fakes import DEMO_ACTORS
+from bench.workload import ACTORS
 from workflow import policy_loader, services
 from workflow.model import Escalation, Event
 
@@ -95,18 +95,18 @@ def durable_appends(engine: Any, signer: Signer, path: Path, n: int) -> dict[str
     policy = policy_loader.default()
     # The real use case, one durable transaction per event, on the big ledger.
     with SqlUnitOfWork(engine, signer) as uow:
-        services.open_escalation(uow=uow, actor=DEMO_ACTORS["alice"], escalation_id="hot",
+        services.open_escalation(uow=uow, actor=ACTORS["alice"], escalation_id="hot",
                                  payload={"title": "t", "category": "billing",
                                           "severity": "high", "customer": {"id": "c"}},
                                  policy=policy, now=datetime.now(UTC))
-        services.act(uow=uow, actor=DEMO_ACTORS["alice"], escalation_id="hot",
+        services.act(uow=uow, actor=ACTORS["alice"], escalation_id="hot",
                      action="acknowledge", payload={"note": "x"}, policy=policy,
                      now=datetime.now(UTC))
         uow.commit()
     start = time.perf_counter()
     for _ in range(n):
         with SqlUnitOfWork(engine, signer) as uow:
-            services.act(uow=uow, actor=DEMO_ACTORS["alice"], escalation_id="hot",
+            services.act(uow=uow, actor=ACTORS["alice"], escalation_id="hot",
                          action="update", payload={"note": "n", "next_steps": "s"},
                          policy=policy, now=datetime.now(UTC))
             uow.commit()

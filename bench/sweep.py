@@ -19,12 +19,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from audit.escalation_ids import due_query
 from audit.schema import escalations
-from audit.sweeper import candidates_query, sweep
 from audit.uow import SqlUnitOfWork
 from bench.harness import initialised, print_machine, save
 from workflow import policy_loader, sla
 from workflow.model import Escalation, Event, rfc3339
+from workflow.sla_sweep import sweep
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -70,7 +71,6 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=1000)
     args = parser.parse_args()
     info = print_machine()
-    policy = policy_loader.default()
     with tempfile.TemporaryDirectory() as tmp:
         engine, signer = initialised(f"sqlite:///{Path(tmp) / 'sweep.db'}", "bench/sweep",
                                      100_000, NOW)
@@ -78,7 +78,7 @@ def main() -> None:
         build(engine, signer, args.escalations, args.due)
         print(f"built {args.escalations} open escalations ({args.due} late) in "
               f"{time.perf_counter() - t0:.0f} s")
-        query = candidates_query(NOW, 200, postgres=False)
+        query = due_query(NOW, 200, postgres=False)
         compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
         with engine.connect() as conn:
             plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
@@ -87,11 +87,11 @@ def main() -> None:
         idle = []
         for _ in range(5):
             t0 = time.perf_counter()
-            sweep(lambda: SqlUnitOfWork(engine, signer), lambda uow: policy,
-                  NOW - timedelta(minutes=10))
+            sweep(uow_factory=lambda: SqlUnitOfWork(engine, signer),
+                  now=NOW - timedelta(minutes=10))
             idle.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        done = sweep(lambda: SqlUnitOfWork(engine, signer), lambda uow: policy, NOW)
+        done = sweep(uow_factory=lambda: SqlUnitOfWork(engine, signer), now=NOW)
         busy = time.perf_counter() - t0
         scans = [full_scan(engine) for _ in range(3)]
         scan = sorted(s[0] for s in scans)[1]

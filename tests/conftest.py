@@ -20,7 +20,7 @@ def pg_cluster():  # type: ignore[no-untyped-def]
     """The run's PostgreSQL cluster. A developer's machine without the server binaries
     reports the PostgreSQL tests as skipped, with the reason; under CI, or when .ci/test
     could install PostgreSQL (BATON_REQUIRE_POSTGRES), their absence fails the run."""
-    from tests.pg import Cluster
+    from bench.postgres_cluster import Cluster
 
     try:
         cluster = Cluster()

@@ -1,30 +1,19 @@
-"""A real `baton serve` (gunicorn, several workers) on a free loopback port."""
+"""A real `baton serve` (gunicorn, several workers) on a free loopback port, on each
+backend (the server and its actors come from bench.live_server, shared with bench.http)."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 
 from api.cli import DEMO
-from audit import actors, db
-
-BATON = [sys.executable, "-m", "api.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from bench.live_server import BATON, add_actors, start
 
 
 @dataclass
@@ -42,57 +31,6 @@ class Server:
         s = requests.Session()
         s.headers["Authorization"] = f"Bearer {self.tokens[who]}"
         return s
-
-
-def proc_stat(pid: int) -> list[str] | None:
-    """/proc/PID/stat's fields after the command name (field 3 onwards), or None."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-
-
-def children(parent: int) -> list[int]:
-    """The processes whose parent is `parent` (gunicorn's workers, PostgreSQL's backends)."""
-    return [int(e) for e in os.listdir("/proc")
-            if e.isdigit() and (fields := proc_stat(int(e))) is not None
-            and int(fields[1]) == parent]
-
-
-def start(cwd: Path, env: dict[str, str], workers: int | None = 2,
-          baton: Sequence[str] = BATON) -> tuple[subprocess.Popen, str]:
-    """`baton serve` on a free port, once it answers; `workers=None` leaves the default,
-    `baton` is the command to run (another environment's entry point)."""
-    port = free_port()
-    count = [] if workers is None else ["--workers", str(workers)]
-    proc = subprocess.Popen([*baton, "serve", "--port", str(port), *count],
-                            cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError("baton serve exited at start")
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("baton serve did not answer in 30 s")
-
-
-def add_actors(env: dict[str, str], who: list[tuple[str, list[str], str | None]]
-               ) -> dict[str, str]:
-    """Create actors directly in the database (the CLI's own path is tested elsewhere)."""
-    engine = db.make_engine(env["BATON_DATABASE_URL"])
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        tokens = {h: actors.add(conn, h, roles, team, now) for h, roles, team in who}
-    engine.dispose()
-    return tokens
 
 
 def prepare(request: pytest.FixtureRequest, cwd: Path) -> dict[str, str]:

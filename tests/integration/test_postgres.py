@@ -18,8 +18,8 @@ from audit import db, migrate
 from audit.export import verify_db
 from audit.replaycheck import differences
 from audit.schema import metadata
+from bench.postgres_cluster import Cluster
 from tests.integration.conftest import Ledger, make_ledger
-from tests.pg import Cluster
 from tests.threads import run_together
 from workflow.errors import WorkflowError
 

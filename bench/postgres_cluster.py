@@ -1,11 +1,11 @@
-"""A throwaway PostgreSQL cluster for the test run, owned by the run and stopped after it."""
+"""A throwaway PostgreSQL cluster on a free loopback port, started and stopped by whoever
+owns it: the test run (tests/conftest.py) or a benchmark (durable, fsync on)."""
 
 from __future__ import annotations
 
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -13,6 +13,8 @@ import uuid
 from pathlib import Path
 
 import psycopg
+
+from bench.processes import free_port
 
 
 def find(name: str) -> str | None:
@@ -22,12 +24,6 @@ def find(name: str) -> str | None:
         return found
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return candidates[-1] if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Cluster:
@@ -41,7 +37,7 @@ class Cluster:
         self.initdb, self.pg_ctl = initdb, pg_ctl
         self.dir = Path(tempfile.mkdtemp(prefix="baton-pg-"))
         self.data = self.dir / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.as_root = os.geteuid() == 0
         if self.as_root:
             shutil.chown(self.dir, "postgres", "postgres")
