@@ -14,7 +14,8 @@ statement (the engine's before_cursor_execute listener sends the queue first), o
 commit. The deferred row-count checks run right after each block, so every write is
 checked before COMMIT. An action's transaction thus waits on PostgreSQL four times:
 
-    unit of work opens          BEGIN and SET LOCAL synchronous_commit queued
+    unit of work opens          SET LOCAL synchronous_commit queued (psycopg's
+                                BEGIN goes ahead of the first statement sent)
     prepare_to_act(X)           policy version, escalation row, opening texts queued
     the first of those reads    block 1: BEGIN, SET LOCAL, the three reads
     the log head, FOR UPDATE    a read of its own: its lock serialises every append,
