@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert, select
 
-from audit.schema import content, erasures, idempotency
+from audit.schema import content, erasures
 from workflow.model import rfc3339
 
 if TYPE_CHECKING:
@@ -37,4 +37,4 @@ class SqlContent:
             for seq, name in fields])
         conn.execute(delete(content).where(content.c.escalation_id == escalation_id))
         # Stored idempotent responses may quote the erased text: they go too.
-        conn.execute(delete(idempotency).where(idempotency.c.escalation_id == escalation_id))
+        self._uow.idempotency.forget(escalation_id)

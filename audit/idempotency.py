@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from audit.schema import idempotency
 from workflow.model import rfc3339
@@ -52,3 +52,9 @@ class SqlIdempotency:
             request_hash=response.request_hash, status=response.status,
             body=json.dumps(response.body), headers=json.dumps(response.headers),
             created_at=rfc3339(at)))
+
+    def forget(self, escalation_id: str) -> None:
+        """Drop the responses stored for an escalation (its content is being erased, and
+        they may quote it)."""
+        self._uow.conn.execute(delete(idempotency).where(
+            idempotency.c.escalation_id == escalation_id))

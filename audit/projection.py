@@ -13,6 +13,7 @@ from audit.schema import escalations
 from workflow import sla
 from workflow.errors import VersionConflict
 from workflow.model import Escalation, Event, parse_rfc3339, rfc3339
+from workflow.ownership import span_changes
 
 _COLUMNS = ("state", "tier", "team", "owner", "acting_owner", "category", "severity",
             "customer_id", "version", "created_at", "updated_at", "next_due", "snapshot")
@@ -129,29 +130,15 @@ def save(conn: Connection, esc: Escalation, stored: dict[str, Any] | None = None
 
 
 def track_spans(conn: Connection, event: Event) -> None:
-    """Keep ownership_spans in step with an event (the same rules as audit.trails)."""
+    """Keep ownership_spans in step with an event (workflow.ownership's fold, the one
+    audit.trails follows)."""
     at = rfc3339(event.at)
-
-    def close(kind: str) -> None:
-        fast_path.write(conn, _CLOSE_SPAN_SQL, {"escalation_id": event.escalation_id,
-                                                "kind": kind, "ended_at": at})
-
-    def open_(owner: str, kind: str) -> None:
-        fast_path.write(conn, _OPEN_SPAN_SQL, {"escalation_id": event.escalation_id,
-                                               "owner": owner, "kind": kind,
-                                               "started_at": at})
-
-    if event.to_owner != event.from_owner:
-        if event.from_owner:
-            close("owner")
-        if event.to_owner:
-            open_(event.to_owner, "owner")
-    covering = event.payload.get("acting_owner")
-    if event.action == "sla-breached" and covering:
-        close("acting")
-        open_(covering, "acting")
-    elif event.action == "acting-owner-released":
-        close("acting")
-    elif event.action == "debrief":
-        close("owner")
-        close("acting")
+    for change in span_changes(event.action, event.from_owner, event.to_owner,
+                               event.payload):
+        if change.owner is None:
+            fast_path.write(conn, _CLOSE_SPAN_SQL, {"escalation_id": event.escalation_id,
+                                                    "kind": change.kind, "ended_at": at})
+        else:
+            fast_path.write(conn, _OPEN_SPAN_SQL, {"escalation_id": event.escalation_id,
+                                                   "owner": change.owner,
+                                                   "kind": change.kind, "started_at": at})

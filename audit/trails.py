@@ -10,16 +10,8 @@ from sqlalchemy import Connection, or_, select
 from audit.projection import parse_time
 from audit.records import history
 from audit.schema import ownership_spans
-from workflow.catalogue import CATALOGUE
 from workflow.model import rfc3339
-
-ENDS_ALL = ("debrief",)
-
-
-def _began(action: str) -> str:
-    """How a span started by `action` reads (the catalogue's label, else the action)."""
-    spec = CATALOGUE.get(action)
-    return (spec.began if spec is not None else None) or action
+from workflow.ownership import began_as, span_changes
 
 
 def _seconds(start: str, end: str | None) -> float | None:
@@ -32,7 +24,7 @@ def _seconds(start: str, end: str | None) -> float | None:
 
 def _span(owner: str, kind: str, rec: dict[str, Any]) -> dict[str, Any]:
     return {"owner": owner, "kind": kind, "from": rec["at"], "to": None,
-            "duration_seconds": None, "began": _began(rec["action"]),
+            "duration_seconds": None, "began": began_as(rec["action"]),
             "began_by": rec["actor"], "began_rule": rec["rule"], "began_seq": rec["seq"],
             "ended": None, "ended_by": None, "ended_rule": None, "ended_seq": None}
 
@@ -43,33 +35,21 @@ def _close(span: dict[str, Any], rec: dict[str, Any], how: str) -> None:
 
 
 def trail(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The spans of owner and acting owner of one escalation, from its records."""
+    """The spans of owner and acting owner of one escalation, from its records (the
+    fold of workflow.ownership, which the ownership_spans projection follows too)."""
     spans: list[dict[str, Any]] = []
-    owner: dict[str, Any] | None = None
-    acting: dict[str, Any] | None = None
+    open_spans: dict[str, dict[str, Any]] = {}
     for rec in records:
-        if rec["to_owner"] != rec["from_owner"]:
-            if owner is not None:
-                _close(owner, rec, f"{_began(rec['action'])} by "
-                                   f"{rec['to_owner']}")
-            if rec["to_owner"]:
-                owner = _span(rec["to_owner"], "owner", rec)
-                spans.append(owner)
-        covering = rec["payload"].get("acting_owner")
-        if rec["action"] == "sla-breached" and covering and (
-                acting is None or acting["owner"] != covering):
-            if acting is not None:
-                _close(acting, rec, "replaced")
-            acting = _span(covering, "acting", rec)
-            spans.append(acting)
-        if rec["action"] == "acting-owner-released" and acting is not None:
-            _close(acting, rec, "released")
-            acting = None
-        if rec["action"] in ENDS_ALL:
-            for open_span in (owner, acting):
-                if open_span is not None:
-                    _close(open_span, rec, "debriefed")
-            owner = acting = None
+        for change in span_changes(rec["action"], rec["from_owner"], rec["to_owner"],
+                                   rec["payload"]):
+            if change.owner is None:
+                ended = open_spans.pop(change.kind, None)
+                if ended is not None:
+                    _close(ended, rec, change.ended or "")
+            else:
+                started = _span(change.owner, change.kind, rec)
+                open_spans[change.kind] = started
+                spans.append(started)
     return spans
 
 

@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from audit import db, fast_path, ledger, policies, projection, records
+from audit import db, escalation_ids, fast_path, ledger, policies, projection, records
+from audit.content_store import SqlContent
 from audit.errors import DatabaseFailed
 from audit.idempotency import SqlIdempotency
+from audit.policy_store import SqlPolicies
 from workflow.model import Actor, Escalation, Event
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,18 @@ class SqlEscalations:
         """Lock several escalation rows up front, in id order (no deadlock between
         writers that touch several)."""
         projection.lock(self._uow.conn, sorted(escalation_ids))
+
+    def of_customer(self, customer_id: str) -> list[str]:
+        """Ids of every escalation of a customer, oldest first."""
+        return escalation_ids.of_customer(self._uow.conn, customer_id)
+
+    def closed_before(self, category: str, cutoff: datetime) -> list[str]:
+        """Ids of a category's closed escalations last changed at or before `cutoff`."""
+        return escalation_ids.closed_before(self._uow.conn, category, cutoff)
+
+    def due(self, now: datetime, batch: int) -> list[str]:
+        """Ids due for the SLA sweeper (on PostgreSQL locked, skipping others' rows)."""
+        return escalation_ids.due(self._uow.conn, now, batch)
 
 
 class SqlActors:
@@ -75,6 +89,8 @@ class SqlUnitOfWork:
         self.escalations = SqlEscalations(self)
         self.actors = SqlActors(self)
         self.idempotency = SqlIdempotency(self)
+        self.content = SqlContent(self)
+        self.policies = SqlPolicies(self)
         self._conn: Connection | None = None
         self._head: ledger.Head | None = None
         self._lock = db.write_lock(engine) if db.is_sqlite(engine) else None

@@ -54,6 +54,9 @@ BY_SYSTEM = "system"  # Baton's own automations and administration, never asked 
 # "Every running clock", whatever clocks the policy knows.
 ALL_CLOCKS = ("*",)
 
+ASSIGNS_COVER = "assigns"
+RELEASES_COVER = "releases"
+
 # The personal fields of the open payload (flattened), besides its free texts.
 OPEN_PERSONAL = ("title", "description", "customer_name", "customer_contact")
 
@@ -98,6 +101,10 @@ class ActionSpec:
     fold: Fold = _nothing
     # How an ownership span this action starts reads on a trail.
     began: str | None = None
+    # What it does to temporary cover: ASSIGNS_COVER (the payload's acting_owner covers)
+    # or RELEASES_COVER; and whether it ends every ownership span (the case is closed).
+    cover: str | None = None
+    ends_ownership: bool = False
     # The timeline milestone it marks, if any.
     milestone: str | None = None
     # Free texts shown on a timeline as "key: value" rather than joined plainly.
@@ -289,7 +296,7 @@ _SPECS = (
                        "lessons": TEXTS, "actions": TEXTS},
                template="debrief", transitions=_to(DEBRIEFED, "resolved"),
                moves_state=True, stops=ALL_CLOCKS, milestone="debriefed",
-               labelled_text=True),
+               labelled_text=True, ends_ownership=True),
     ActionSpec("update", "A status update: progress, next steps, next update due",
                fields={"note": TEXT, "next_steps": TEXT, "workaround": BOOL},
                template="update", transitions=_from("live"), authority=BY_OWNER,
@@ -320,9 +327,11 @@ _SPECS = (
                transitions=_from("all"), fold=_release_hold),
     ActionSpec("sla-breached", "A clock passed its deadline; an acting owner covers",
                authority=BY_SYSTEM, fold=_breached, began="temporary-cover",
+               cover=ASSIGNS_COVER,
                milestone="breach", requestable=False),
     ActionSpec("acting-owner-released", "The blocker cleared: the acting owner steps back",
-               authority=BY_SYSTEM, fold=_acting_released, requestable=False),
+               authority=BY_SYSTEM, fold=_acting_released, cover=RELEASES_COVER,
+               requestable=False),
     ActionSpec("notified", "Who was told of an event", authority=BY_SYSTEM,
                requestable=False),
     ActionSpec("content-erased", "Personal content erased: texts and salts deleted",

@@ -3,13 +3,15 @@ the lifecycle, authority's owner-only set and the OpenAPI document all agree wit
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
 import pytest
 
-from api.schemas import ACTION_SCHEMAS, action_schema
+from api.representation import _ATTRIBUTES, _COMPUTED, _SHAPE
+from api.schemas import ACTION_SCHEMAS, EscalationSchema, action_schema
 from tests.initialised_app import make_client
 from workflow import payload_validation
 from workflow.catalogue import (
@@ -32,6 +34,7 @@ from workflow.catalogue import (
 )
 from workflow.errors import PayloadInvalid
 from workflow.lifecycle import ACTIONS, lifecycle
+from workflow.model import Escalation
 from workflow.policy import Policy
 
 # A valid value of each field kind under the default policy, and values just beyond the
@@ -120,3 +123,9 @@ def test_openapi_lists_exactly_the_catalogues_actions(tmp_path: Path) -> None:
                 assert prop["maxLength"] == MAX_TEXT
             if kind == HANDLE:
                 assert prop["maxLength"] == MAX_HANDLE
+
+
+def test_the_escalation_representation_is_derived_from_its_schema() -> None:
+    assert set(_SHAPE) == set(EscalationSchema().fields)
+    assert set(_ATTRIBUTES) <= {f.name for f in fields(Escalation)}
+    assert _COMPUTED <= set(_SHAPE), "a computed field the schema does not document"
