@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, func, not_, or_, select
 
 from audit.projection import from_snapshot
 from audit.schema import escalations
@@ -23,13 +23,26 @@ class Page(NamedTuple):
     next_cursor: str | None
 
 
-def _encode(pk: int) -> str:
-    return base64.urlsafe_b64encode(str(pk).encode()).decode()
+SORTS = ("opened", "next_due")
+# Escalations with no running clock sort after every deadline.
+_NO_DEADLINE = "~"
+_MAX_CURSOR = 200
 
 
-def _decode(cursor: str) -> int:
+def _encode(pk: int, due: str | None = None) -> str:
+    text = str(pk) if due is None else f"{due}|{pk}"
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _decode(cursor: str, sort: str) -> tuple[str | None, int]:
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        if len(cursor) > _MAX_CURSOR:
+            raise ValueError("too long")
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        due, _, pk = text.rpartition("|")
+        if (sort == "next_due") != bool(due):
+            raise ValueError("a cursor of another sort order")
+        return (due or None), int(pk)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise PayloadInvalid({"cursor": "not a cursor from this API"}) from None
 
@@ -38,11 +51,15 @@ def page(conn: Connection, *, now: datetime, limit: int, cursor: str | None = No
          state: str | None = None, tier: int | None = None, owner: str | None = None,
          team: str | None = None, category: str | None = None,
          severity: str | None = None, customer: str | None = None,
-         breached: bool | None = None) -> Page:
-    """Up to `limit` escalations matching every filter given, oldest first, after
-    `cursor`. The cursor is the last row's primary key, so escalations opened between
-    two pages never shift or repeat the next one."""
-    query = select(escalations.c.pk, escalations.c.snapshot).order_by(escalations.c.pk)
+         breached: bool | None = None, sort: str = "opened") -> Page:
+    """Up to `limit` escalations matching every filter given, after `cursor`: oldest
+    first, or (sort="next_due") soonest running deadline first. The cursor is the last
+    row's sort key, so escalations opened between two pages never shift or repeat the
+    next one."""
+    due_key = func.coalesce(escalations.c.earliest_due, _NO_DEADLINE)
+    query = select(escalations.c.pk, escalations.c.snapshot, due_key.label("due"))
+    query = query.order_by(due_key, escalations.c.pk) if sort == "next_due" \
+        else query.order_by(escalations.c.pk)
     equal: dict[str, Any] = {"state": state, "tier": tier, "owner": owner, "team": team,
                              "category": category, "severity": severity,
                              "customer_id": customer}
@@ -50,14 +67,22 @@ def page(conn: Connection, *, now: datetime, limit: int, cursor: str | None = No
         if value is not None:
             query = query.where(escalations.c[column] == value)
     if breached is not None:
-        # next_due is the earliest deadline not yet recorded as breached
-        due = rfc3339(now)
-        late = and_(escalations.c.next_due.is_not(None), escalations.c.next_due < due)
-        query = query.where(late if breached else or_(escalations.c.next_due.is_(None),
-                                                      escalations.c.next_due >= due))
+        # Breached while its earliest running deadline is past: a clock is overdue now,
+        # or a recorded breach's blocker has not cleared (the clock still runs).
+        late = escalations.c.earliest_due < rfc3339(now)
+        query = query.where(late if breached else or_(
+            escalations.c.earliest_due.is_(None), not_(late)))
     if cursor is not None:
-        query = query.where(escalations.c.pk > _decode(cursor))
+        due, pk = _decode(cursor, sort)
+        if sort == "next_due":
+            query = query.where(or_(due_key > due, and_(due_key == due,
+                                                        escalations.c.pk > pk)))
+        else:
+            query = query.where(escalations.c.pk > pk)
     rows = conn.execute(query.limit(limit + 1)).all()
     shown = rows[:limit]
-    return Page([from_snapshot(json.loads(r.snapshot)) for r in shown],
-                _encode(shown[-1].pk) if len(rows) > limit else None)
+    following = None
+    if len(rows) > limit:
+        last = shown[-1]
+        following = _encode(last.pk, last.due if sort == "next_due" else None)
+    return Page([from_snapshot(json.loads(r.snapshot)) for r in shown], following)

@@ -28,6 +28,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         conn.commit()
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database back to `revision` (for rolling back a deployment)."""
+    config = _config()
+    with engine.connect().execution_options(baton_write=True) as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+        conn.commit()
+
+
 def current(engine: Engine) -> str | None:
     """The database's revision, or None for an empty database."""
     with engine.connect() as conn:

@@ -16,13 +16,15 @@ from workflow.model import Escalation, Event, parse_rfc3339, rfc3339
 from workflow.ownership import span_changes
 
 _COLUMNS = ("state", "tier", "team", "owner", "acting_owner", "category", "severity",
-            "customer_id", "version", "created_at", "updated_at", "next_due", "snapshot")
+            "customer_id", "version", "created_at", "updated_at", "next_due", "snapshot",
+            "earliest_due")
 _INSERT_SQL = (f"INSERT INTO escalations (id, {', '.join(_COLUMNS)}) VALUES (:id, "
                + ", ".join(f":{c}" for c in _COLUMNS) + ")")
 # Indexed columns, set by an update only when their value changed: SQLite rewrites an
 # index entry for every indexed column named in SET, changed or not, and every page it
 # touches is written to the WAL and synced with the commit.
-_INDEXED = (("state", "tier"), ("owner",), ("customer_id",), ("next_due",))
+_INDEXED = (("state", "tier"), ("owner",), ("customer_id",), ("next_due",),
+            ("earliest_due",))
 _INDEXED_COLUMNS = tuple(c for group in _INDEXED for c in group)
 _UNINDEXED = tuple(c for c in _COLUMNS if c not in _INDEXED_COLUMNS)
 _LOAD_SQL = f"SELECT snapshot, {', '.join(_INDEXED_COLUMNS)} FROM escalations WHERE id = :id"
@@ -98,6 +100,7 @@ def columns_of(esc: Escalation) -> dict[str, Any]:
         "severity": esc.severity, "customer_id": esc.customer_id, "version": esc.version,
         "created_at": snap["created_at"], "updated_at": snap["updated_at"],
         "next_due": sla.next_due(esc),
+        "earliest_due": sla.earliest_due(esc),
         "snapshot": json.dumps(snap, sort_keys=True, separators=(",", ":")),
     }
 

@@ -116,8 +116,11 @@ escalations = Table(
     # The earliest running SLA deadline (RFC 3339), for breach queries by index.
     Column("next_due", String(32), nullable=True),
     Column("snapshot", Text, nullable=False),
+    # The earliest running deadline, breached or not: breached while it is in the past.
+    Column("earliest_due", String(32), nullable=True),
 )
 Index("ix_escalations_next_due", escalations.c.next_due)
+Index("ix_escalations_earliest_due", escalations.c.earliest_due)
 Index("ix_escalations_state_tier", escalations.c.state, escalations.c.tier)
 Index("ix_escalations_owner", escalations.c.owner)
 Index("ix_escalations_customer", escalations.c.customer_id)

@@ -45,6 +45,12 @@ def next_due(esc: Escalation) -> str | None:
     return min(pending) if pending else None
 
 
+def earliest_due(esc: Escalation) -> str | None:
+    """The earliest running deadline, recorded as breached or not: the escalation is
+    breached while it is past (a clock is overdue, or a breach's blocker stands)."""
+    return min(esc.deadlines.values()) if esc.deadlines else None
+
+
 def status(esc: Escalation, now: datetime) -> dict[str, Any]:
     """Each running deadline and whether it has passed at `now`."""
     out: dict[str, Any] = {"acknowledge_by": None, "next_update_by": None, "resolve_by": None,
