@@ -8,7 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from api import auth, config, container, http_transaction, problems
+from api import auth, config, container, http_transaction, problems, ui
 from api.container import Baton
 from api.views import escalations, ops, reads
 
@@ -71,4 +71,5 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     for blueprint in (escalations.blp, reads.blp, ops.blp):
         api.register_blueprint(blueprint)
     ops.init_app(app)
+    ui.init_app(app)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -51,11 +52,13 @@ def page(conn: Connection, *, now: datetime, limit: int, cursor: str | None = No
          state: str | None = None, tier: int | None = None, owner: str | None = None,
          team: str | None = None, category: str | None = None,
          severity: str | None = None, customer: str | None = None,
-         breached: bool | None = None, sort: str = "opened") -> Page:
+         breached: bool | None = None, sort: str = "opened",
+         states: Sequence[str] | None = None) -> Page:
     """Up to `limit` escalations matching every filter given, after `cursor`: oldest
     first, or (sort="next_due") soonest running deadline first. The cursor is the last
     row's sort key, so escalations opened between two pages never shift or repeat the
-    next one."""
+    next one. `states` keeps only escalations in one of those states (the dashboard's
+    open escalations)."""
     due_key = func.coalesce(escalations.c.earliest_due, _NO_DEADLINE)
     query = select(escalations.c.pk, escalations.c.snapshot, due_key.label("due"))
     query = query.order_by(due_key, escalations.c.pk) if sort == "next_due" \
@@ -66,6 +69,8 @@ def page(conn: Connection, *, now: datetime, limit: int, cursor: str | None = No
     for column, value in equal.items():
         if value is not None:
             query = query.where(escalations.c[column] == value)
+    if states is not None:
+        query = query.where(escalations.c.state.in_(list(states)))
     if breached is not None:
         # Breached while its earliest running deadline is past: a clock is overdue now,
         # or a recorded breach's blocker has not cleared (the clock still runs).

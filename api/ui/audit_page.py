@@ -1,0 +1,83 @@
+"""The audit page (the policy's read-audit permission: auditor and admin by default): log
+size, the latest checkpoint, the public key, the live database verified, the export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, render_template, request, stream_with_context
+
+from api.auth import current_actor
+from api.container import current as current_baton
+from api.container import request_connection
+from api.ui.blueprint import ui
+from audit import ledger
+from audit.errors import CheckpointMissing
+from audit.export import bundle_lines, verify_db
+from workflow.authority import permit
+
+# Verified on every visit up to this many events; past it, when the auditor asks.
+VERIFY_ON_VISIT = 20_000
+
+
+def _refused() -> Response | None:
+    decision = permit(current_actor(), "read-audit", current_baton().policy(
+        request_connection()))
+    if decision.allowed:
+        return None
+    body = render_template("ui/error.html", status=403, title="Not for your role",
+                           detail=decision.reason, rule=decision.rule)
+    return Response(body, status=403, mimetype="text/html")
+
+
+@ui.get("/audit")
+def audit() -> Any:
+    """The audit page."""
+    refused = _refused()
+    if refused is not None:
+        return refused
+    baton = current_baton()
+    conn = request_connection()
+    head = ledger.read_head(conn, lock=False)
+    try:
+        note: str | None = ledger.latest_checkpoint(conn)
+    except CheckpointMissing:
+        note = None
+    asked = request.args.get("verify") == "1"
+    report = verify_db(conn, baton.vkey, baton.origin) \
+        if asked or head.size <= VERIFY_ON_VISIT else None
+    return render_template("ui/audit.html", head=head, note=note, vkey=baton.vkey,
+                           origin=baton.origin, report=report)
+
+
+@ui.get("/audit/checkpoint")
+def checkpoint_download() -> Any:
+    """The latest checkpoint as a file (a C2SP signed note)."""
+    refused = _refused()
+    if refused is not None:
+        return refused
+    note = ledger.latest_checkpoint(request_connection())
+    return Response(note, mimetype="text/plain", headers={
+        "Content-Disposition": 'attachment; filename="baton-checkpoint.txt"'})
+
+
+@ui.post("/audit/export")
+def export_download() -> Any:
+    """The export bundle (JSON Lines), with a checkpoint of the whole log signed first
+    (as `baton audit export` does) so every event is under a signature."""
+    refused = _refused()
+    if refused is not None:
+        return refused
+    baton = current_baton()
+    with baton.uow(request_connection()) as uow:
+        if uow.head().size > uow.head().checkpoint_size:
+            uow.checkpoint(baton.now(), force=True)
+        uow.commit()
+    vkey, origin, now = baton.vkey, baton.origin, baton.now()
+
+    def lines() -> Any:
+        with baton.engine.connect() as conn:
+            yield from bundle_lines(conn, origin, vkey, now)
+
+    return Response(stream_with_context(lines()), mimetype="application/x-ndjson", headers={
+        "Content-Disposition": 'attachment; filename="baton-export.jsonl"'})

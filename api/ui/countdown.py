@@ -1,0 +1,77 @@
+"""Deadlines as people read them on the dashboard: time left (or how late) in the team's
+working time, and the colour band it falls in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from workflow.calendar import Calendar
+from workflow.model import parse_rfc3339
+from workflow.policy import Policy
+
+BREACHED, UNDER_30_MIN, UNDER_1_H, LATER = "breached", "under-30-min", "under-1-h", "later"
+# Beyond this much calendar time the band is "later" whatever the working hours say, so
+# the working time is not summed day by day.
+_HORIZON = timedelta(days=60)
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """A deadline: when, seconds left (negative: late) and its band and wording."""
+
+    deadline: str
+    seconds: float
+    band: str
+    text: str
+
+
+def working_seconds(calendar: Calendar, start: datetime, end: datetime) -> float:
+    """Working time between two instants on a calendar (0 if end is not after start)."""
+    if end <= start:
+        return 0.0
+    tz = ZoneInfo(calendar.zone)
+    total = 0.0
+    day = start.astimezone(tz).date()
+    last = end.astimezone(tz).date()
+    while day <= last:
+        if day.weekday() in calendar.days and day not in calendar.holidays:
+            opens = datetime.combine(day, calendar.start, tz).astimezone(UTC)
+            closes = datetime.combine(day, calendar.end, tz).astimezone(UTC)
+            overlap = min(closes, end) - max(opens, start)
+            total += max(overlap.total_seconds(), 0.0)
+        day += timedelta(days=1)
+    return total
+
+
+def duration(seconds: float) -> str:
+    """A short duration: 45s, 12m, 3h 05m, 2d 4h."""
+    seconds = abs(int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, _ = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
+def countdown(deadline: str, now: datetime, team: str, policy: Policy) -> Countdown:
+    """Time to `deadline` from `now` on the team's calendar (round the clock without one).
+    Late is decided as the API decides breached (the deadline is past); how late and how
+    long are counted in working time."""
+    due = parse_rfc3339(deadline)
+    calendar = policy.teams[team].calendar if team in policy.teams else None
+    start, end = (now, due) if due >= now else (due, now)
+    if calendar is None or end - start > _HORIZON:
+        span = (end - start).total_seconds()
+    else:
+        span = working_seconds(calendar, start, end)
+    if due < now:
+        return Countdown(deadline, -span, BREACHED, f"late by {duration(span)}")
+    band = UNDER_30_MIN if span < 1800 else UNDER_1_H if span < 3600 else LATER
+    return Countdown(deadline, span, band, f"in {duration(span)}")

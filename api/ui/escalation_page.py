@@ -1,0 +1,116 @@
+"""One escalation: facts, clocks, the pending hand-off, the actions the viewer may take
+(as forms, posted back through the same use case as the API), the timeline and the
+ownership swimlane."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from api.auth import current_actor
+from api.container import current as current_baton
+from api.container import request_connection
+from api.ui import action_forms, swimlane
+from api.ui.blueprint import ui
+from api.ui.countdown import countdown
+from api.ui.queue_page import open_states
+from audit import actors, projection, records, timeline
+from workflow import services
+from workflow.authority import decide
+from workflow.catalogue import CATALOGUE
+from workflow.errors import (
+    AuthorityDenied,
+    EscalationNotFound,
+    InvalidTransition,
+    PayloadInvalid,
+    VersionConflict,
+)
+from workflow.model import Escalation, parse_rfc3339
+
+
+def _pending_handoff(esc: Escalation, recs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if esc.proposed_owner is None:
+        return None
+    proposal = next((r for r in reversed(recs) if r["action"] == "hand-off"), None)
+    if proposal is None:
+        return {"to": esc.proposed_owner, "from": esc.owner, "context": None, "at": None}
+    return {"to": esc.proposed_owner, "from": proposal["from_owner"],
+            "context": proposal["payload"].get("context"), "at": proposal["at"],
+            "erased": "context" in proposal["erased"]}
+
+
+@ui.get("/escalations/<string:escalation_id>")
+def escalation(escalation_id: str) -> Any:
+    """The escalation page."""
+    baton = current_baton()
+    conn = request_connection()
+    esc = projection.load(conn, escalation_id)
+    if esc is None:
+        raise EscalationNotFound(escalation_id)
+    policy = baton.policy(conn)
+    now = baton.now()
+    actor = current_actor()
+    recs = records.history(conn, escalation_id)
+    built = timeline.build(recs)
+    for event, rec in zip(built["events"], recs, strict=True):
+        event["policy_version"] = rec["policy_version"]
+    allowed = services.allowed_actions(esc, actor, policy)
+    refused = [(a, decide(actor, a, esc, None, policy))
+               for a in services.possible_actions(esc, policy) if a not in allowed]
+    live = esc.state in open_states(policy)
+    end = now if live else parse_rfc3339(recs[-1]["at"])
+    clocks = [(clock, countdown(due, now, esc.team, policy), esc.breached.get(clock) == due)
+              for clock, due in sorted(esc.deadlines.items(), key=lambda kv: kv[1])]
+    return render_template(
+        "ui/escalation.html", esc=esc, texts=records.escalation_texts(
+            conn, [escalation_id]).get(escalation_id, {}),
+        timeline=built, clocks=clocks, handoff=_pending_handoff(esc, recs),
+        forms=[action_forms.form(a, policy) for a in allowed], refused=refused,
+        lane=swimlane.build(built["ownership"], built["events"], end), policy=policy,
+        handles=_handles_if_needed(allowed), now=now)
+
+
+def _handles_if_needed(allowed: list[str]) -> list[str]:
+    # The handle suggestions are read only when a form names an actor.
+    if not any(CATALOGUE[a].names_actor for a in allowed):
+        return []
+    return [a["handle"] for a in actors.listing(request_connection())
+            if a["revoked_at"] is None]
+
+
+@ui.post("/escalations/<string:escalation_id>/actions/<string:action>")
+def act(escalation_id: str, action: str) -> Any:
+    """Take an action from its form; back to the page with what happened (post/redirect/
+    get), or the refusal with its rule and sentence."""
+    spec = CATALOGUE.get(action)
+    if spec is None or not spec.requestable:
+        abort(404)
+    baton = current_baton()
+    actor = current_actor()
+    version = request.form.get("version", "")
+    try:
+        with baton.uow(request_connection(), release_before_flush=True) as uow:
+            uow.prepare_to_act(escalation_id)
+            policy = baton.policy(uow.conn)
+            out = services.act(uow=uow, actor=actor, escalation_id=escalation_id,
+                               action=action,
+                               payload=action_forms.payload(action, request.form, policy),
+                               policy=policy, now=baton.now(),
+                               expected_version=int(version) if version.isdigit() else None)
+            uow.commit()
+    except AuthorityDenied as exc:
+        flash(f"{action} refused by rule {exc.rule}: {exc.reason}", "refused")
+    except PayloadInvalid as exc:
+        problems = "; ".join(f"{k}: {v}" for k, v in sorted(exc.errors.items()))
+        flash(f"{action} not done, the form has errors: {problems}", "refused")
+    except InvalidTransition as exc:
+        flash(f"{action} is not possible now: {exc}", "refused")
+    except VersionConflict:
+        flash(f"{action} not done: someone changed this escalation since the page was "
+              "loaded. Check the page as it is now and try again.", "refused")
+    else:
+        owner = out.escalation.owner or "nobody"
+        flash(f"{action} done (rule {out.event.rule}, ledger seq {out.seq}): now "
+              f"{out.escalation.state}, owned by {owner}.", "done")
+    return redirect(url_for("ui.escalation", escalation_id=escalation_id) + "#outcome", 303)

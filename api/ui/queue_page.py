@@ -1,0 +1,113 @@
+"""The queue: open escalations, soonest deadline first, filtered, counted per team and
+state, refreshed by polling a fragment of the page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import current_app, render_template, request, url_for
+
+from api.auth import current_actor
+from api.container import current as current_baton
+from api.container import request_connection
+from api.ui.blueprint import ui
+from api.ui.countdown import Countdown, countdown
+from audit import actors, escalation_list, queue, records
+from workflow import sla
+from workflow.model import Actor, Escalation
+from workflow.policy import Policy
+from workflow.states import Shape
+
+PAGE_SIZE = 50
+FILTERS = ("team", "tier", "category", "severity", "owner", "breached")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One escalation as the queue shows it."""
+
+    escalation: Escalation
+    title: str | None
+    next_due: Countdown | None
+    breached_clocks: list[str]
+
+
+def open_states(policy: Policy) -> list[str]:
+    """The states of an open escalation: not yet resolved (the lifecycle's live group)."""
+    return Shape(policy.max_tier).live
+
+
+def _filters(actor: Actor) -> tuple[dict[str, str], dict[str, Any]]:
+    """The filters as the form shows them, and as escalation_list.page takes them."""
+    shown = {k: request.args.get(k, "").strip() for k in FILTERS}
+    args: dict[str, Any] = {}
+    for key in ("team", "category", "severity"):
+        if shown[key]:
+            args[key] = shown[key]
+    if shown["tier"].isdigit():
+        args["tier"] = int(shown["tier"])
+    else:
+        shown["tier"] = ""
+    if shown["owner"]:
+        args["owner"] = actor.handle if shown["owner"] == "mine" else shown["owner"]
+    if shown["breached"] in ("yes", "no"):
+        args["breached"] = shown["breached"] == "yes"
+    else:
+        shown["breached"] = ""
+    return shown, args
+
+
+def _rows(conn: Any, found: list[Escalation], now: datetime, policy: Policy) -> list[Row]:
+    texts = records.escalation_texts(conn, [e.id for e in found])
+    rows = []
+    for esc in found:
+        due = sla.earliest_due(esc)
+        rows.append(Row(esc, texts.get(esc.id, {}).get("title"),
+                        countdown(due, now, esc.team, policy) if due else None,
+                        sla.status(esc, now)["breached"]))
+    return rows
+
+
+def _live_context() -> dict[str, Any]:
+    baton = current_baton()
+    conn = request_connection()
+    policy = baton.policy(conn)
+    now = baton.now()
+    actor = current_actor()
+    shown, args = _filters(actor)
+    cursor = request.args.get("cursor") or None
+    states = open_states(policy)
+    found = escalation_list.page(conn, now=now, limit=PAGE_SIZE, cursor=cursor,
+                                 sort="next_due", states=states, **args)
+    query = {k: v for k, v in shown.items() if v}
+    next_url = (url_for("ui.queue") + "?" + urlencode({**query, "cursor": found.next_cursor})
+                if found.next_cursor else None)
+    live_query = urlencode({**query, **({"cursor": cursor} if cursor else {})})
+    return {
+        "rows": _rows(conn, found.escalations, now, policy),
+        "counts": queue.counts(conn, states=states, now=now),
+        "shown": shown, "now": now, "cursor": cursor, "next_url": next_url,
+        "first_url": url_for("ui.queue") + ("?" + urlencode(query) if query else ""),
+        "live_url": url_for("ui.queue_live") + ("?" + live_query if live_query else ""),
+        "refresh": current_app.config["BATON_UI_REFRESH_SECONDS"],
+        "states": states, "policy": policy,
+    }
+
+
+@ui.get("/", endpoint="queue")
+def queue_page() -> Any:
+    """The queue page: filters, counts, rows, and the fragment that refreshes itself."""
+    context = _live_context()
+    handles = [a["handle"] for a in actors.listing(request_connection())
+               if a["revoked_at"] is None]
+    return render_template("ui/queue.html", handles=handles, **context)
+
+
+@ui.get("/queue/live")
+def queue_live() -> Any:
+    """The part of the queue page that polls: counts, rows and the pager."""
+    return render_template("ui/_queue_live.html", **_live_context())
+
