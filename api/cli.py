@@ -199,6 +199,7 @@ def demo(baton: Baton, host: str, port: int, workers: int | None, no_serve: bool
     for handle, roles, team, token in tokens:
         click.echo(f"  {handle:6} {','.join(roles):12} {team or '-':12} {token}")
     click.echo(f"API: http://{host}:{port}/api/v1  docs: http://{host}:{port}/api/v1/docs")
+    click.echo(f"Dashboard: http://{host}:{port}/ui/  (sign in with a token above)")
     if not no_serve:
         _serve(baton, host, port, workers)
 
