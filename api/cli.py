@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from api import cli_audit
+from api import cli_audit, cli_webhooks
 from api.cli_context import fail, info, operator, with_baton
 from api.container import Baton
-from audit import actors, db, policies
+from audit import actor_emails, actors, db, policies
 from workflow import policy_change, policy_loader
 from workflow.errors import WorkflowError
 from workflow.model import SYSTEM
@@ -103,9 +105,10 @@ def actors_group() -> None:
 @click.option("--role", "roles", multiple=True, required=True, help="A role of the policy")
 @click.option("--team", default=None, help="The actor's team")
 @click.option("--rotate", is_flag=True, help="Issue a new token to an existing actor")
+@click.option("--email", default=None, help="Where Baton's notifications to the actor go")
 @with_baton
 def actors_add(baton: Baton, handle: str, roles: tuple[str, ...], team: str | None,
-               rotate: bool) -> None:
+               rotate: bool, email: str | None) -> None:
     """Create an actor; prints its new API token, alone, on stdout."""
     with baton.uow() as uow:
         current = baton.policy(uow.conn)
@@ -115,9 +118,23 @@ def actors_add(baton: Baton, handle: str, roles: tuple[str, ...], team: str | No
         if team is not None and team not in current.teams:
             fail(f"unknown team {team!r}; known: {', '.join(current.teams)}")
         token = actors.add(uow.conn, handle, list(roles), team, baton.now(), rotate=rotate)
+        if email is not None:
+            actor_emails.set_email(uow.conn, handle, email)
         uow.commit()
     info(f"actor {handle} ({', '.join(roles)}) created; token follows on stdout")
     click.echo(token)
+
+
+@actors_group.command("set-email")
+@click.argument("handle")
+@click.argument("address")
+@with_baton
+def actors_set_email(baton: Baton, handle: str, address: str) -> None:
+    """Set where an actor's notifications are mailed ("-" removes the address)."""
+    with baton.uow() as uow:
+        actor_emails.set_email(uow.conn, handle, None if address == "-" else address)
+        uow.commit()
+    info(f"{handle}: email {'removed' if address == '-' else 'set'}")
 
 
 @actors_group.command("revoke")
@@ -147,7 +164,15 @@ def default_workers() -> int:
     return min(64, 2 * (os.cpu_count() or 1))
 
 
-def _serve(baton: Baton, host: str, port: int, workers: int | None) -> None:
+def _start_worker(baton: Baton) -> subprocess.Popen[bytes]:
+    """`baton worker` beside the server, on the same database and settings."""
+    env = {**os.environ, "BATON_DATABASE_URL": baton.settings["BATON_DATABASE_URL"],
+           "BATON_SIGNING_KEY": baton.settings["BATON_SIGNING_KEY"]}
+    return subprocess.Popen([sys.executable, "-m", "api.cli", "worker"], env=env)
+
+
+def _serve(baton: Baton, host: str, port: int, workers: int | None,
+           no_worker: bool = False) -> None:
     from gunicorn.app.base import BaseApplication
 
     from api import create_app
@@ -166,7 +191,13 @@ def _serve(baton: Baton, host: str, port: int, workers: int | None) -> None:
         def load(self) -> Any:
             return create_app(overrides)
 
-    Server().run()
+    beside = None if no_worker else _start_worker(baton)
+    try:
+        Server().run()
+    finally:
+        if beside is not None:
+            beside.terminate()
+            beside.wait(30)
 
 
 @main.command()
@@ -174,11 +205,12 @@ def _serve(baton: Baton, host: str, port: int, workers: int | None) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", type=click.IntRange(1, 64),
               help="gunicorn sync workers  [default: twice the CPU cores]")
+@click.option("--no-worker", is_flag=True, help="Do not start `baton worker` beside it")
 @with_baton
-def serve(baton: Baton, host: str, port: int, workers: int | None) -> None:
-    """Run the HTTP API under gunicorn."""
+def serve(baton: Baton, host: str, port: int, workers: int | None, no_worker: bool) -> None:
+    """Run the HTTP API under gunicorn, and a worker (sweeps, deliveries) beside it."""
     baton.policy()
-    _serve(baton, host, port, workers)
+    _serve(baton, host, port, workers, no_worker)
 
 
 @main.command()
@@ -187,8 +219,10 @@ def serve(baton: Baton, host: str, port: int, workers: int | None) -> None:
 @click.option("--workers", type=click.IntRange(1, 64),
               help="gunicorn sync workers  [default: twice the CPU cores]")
 @click.option("--no-serve", is_flag=True, help="Set up and print tokens, but do not serve")
+@click.option("--no-worker", is_flag=True, help="Do not start `baton worker` beside it")
 @with_baton
-def demo(baton: Baton, host: str, port: int, workers: int | None, no_serve: bool) -> None:
+def demo(baton: Baton, host: str, port: int, workers: int | None, no_serve: bool,
+         no_worker: bool) -> None:
     """Initialise, create the demo actors (printing fresh tokens) and serve."""
     _initialise(baton, None)
     with baton.uow() as uow:
@@ -201,7 +235,7 @@ def demo(baton: Baton, host: str, port: int, workers: int | None, no_serve: bool
     click.echo(f"API: http://{host}:{port}/api/v1  docs: http://{host}:{port}/api/v1/docs")
     click.echo(f"Dashboard: http://{host}:{port}/ui/  (sign in with a token above)")
     if not no_serve:
-        _serve(baton, host, port, workers)
+        _serve(baton, host, port, workers, no_worker)
 
 
 @main.group("policy")
@@ -250,7 +284,8 @@ def policy_apply(baton: Baton, file: str, handle: str) -> None:
 
 
 for _command in (cli_audit.audit_group, cli_audit.content_group, cli_audit.sla_group,
-                 cli_audit.metrics_group, cli_audit.diagram):
+                 cli_audit.metrics_group, cli_audit.diagram, cli_webhooks.webhooks_group,
+                 cli_webhooks.worker):
     main.add_command(_command)
 
 

@@ -11,8 +11,23 @@ DEFAULTS: dict[str, Any] = {
     "BATON_LOG_ORIGIN": "baton.local/ledger",
     "BATON_CHECKPOINT_EVERY": 1000,
     "BATON_CHECKPOINT_INTERVAL": 300,
+    # Notifications (README, "Notifications").
+    "BATON_PUBLIC_URL": "http://127.0.0.1:8000",
+    "BATON_WEBHOOK_ALLOW_INSECURE": "0",
+    "BATON_WEBHOOK_ALLOW_PRIVATE": "0",
+    "BATON_WEBHOOK_RETRY_SCHEDULE": "",
+    "BATON_WEBHOOK_TIMEOUT": 15.0,
+    "BATON_WEBHOOK_ROTATION_GRACE": 86400.0,
+    "BATON_SMTP_URL": "",
+    "BATON_MAIL_FROM": "baton@localhost",
+    "BATON_DELIVERY_LOG_DAYS": 90.0,
+    "BATON_OUTBOX_LEASE": 60.0,
+    "BATON_WORKER_POLL": 0.2,
 }
 INTEGERS = ("BATON_CHECKPOINT_EVERY", "BATON_CHECKPOINT_INTERVAL")
+FLOATS = ("BATON_WEBHOOK_TIMEOUT", "BATON_WEBHOOK_ROTATION_GRACE", "BATON_DELIVERY_LOG_DAYS",
+          "BATON_OUTBOX_LEASE", "BATON_WORKER_POLL")
+FLAGS = ("BATON_WEBHOOK_ALLOW_INSECURE", "BATON_WEBHOOK_ALLOW_PRIVATE")
 
 
 def settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -27,4 +42,11 @@ def settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             out[key] = int(out[key])
         except (TypeError, ValueError):
             raise ValueError(f"{key} must be an integer, not {out[key]!r}") from None
+    for key in FLOATS:
+        try:
+            out[key] = float(out[key])
+        except (TypeError, ValueError):
+            raise ValueError(f"{key} must be a number, not {out[key]!r}") from None
+    for key in FLAGS:
+        out[key] = str(out[key]).strip().lower() in ("1", "true", "yes", "on")
     return out

@@ -30,6 +30,7 @@ from workflow.errors import (
     VersionConflict,
     WorkflowError,
 )
+from workflow.webhook_admin import SubscriptionNotFound
 
 PROBLEM = "application/problem+json"
 TYPE = "urn:baton:problem:"
@@ -113,7 +114,8 @@ def from_exception(error: Exception) -> Response:
                        state=error.state, allowed_actions=error.allowed_actions)
     if isinstance(error, VersionConflict):
         return problem(409, "version-conflict", "Changed by someone else", str(error))
-    if isinstance(error, (EscalationNotFound, ActorNotFound, CheckpointMissing)):
+    if isinstance(error, (EscalationNotFound, ActorNotFound, CheckpointMissing,
+                          SubscriptionNotFound)):
         return problem(404, "not-found", "Not found", str(error))
     if isinstance(error, PolicyError):
         return problem(422, "invalid-policy", "Invalid policy", str(error),

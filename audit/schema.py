@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -174,3 +175,65 @@ idempotency = Table(
     Column("created_at", String(32), nullable=False),
     PrimaryKeyConstraint("actor", "key"),
 )
+
+# --- notifications (migration 0004) -------------------------------------------------
+
+# Where mail to an actor goes (never in the ledger, never in a notified event).
+actors.append_column(Column("email", String(320), nullable=True))
+
+# Webhook subscriptions. The secret signs; the previous one keeps signing beside it
+# until previous_until (epoch seconds) after a rotation.
+webhooks = Table(
+    "webhooks", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("secret", String(200), nullable=False),
+    Column("previous_secret", String(200), nullable=True),
+    Column("previous_until", Float, nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("disabled_at", String(32), nullable=True),
+    Column("disabled_reason", String(200), nullable=True),
+    Column("removed_at", String(32), nullable=True),
+)
+
+# The outbox: one row per message an event causes (a webhook to a subscription, a mail
+# to an actor), written in the event's transaction; times are epoch seconds.
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("escalation_id", String(64), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", Float, nullable=False),
+    Column("claimed_until", Float, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("done_at", Float, nullable=True),
+)
+Index("ix_outbox_due", outbox.c.status, outbox.c.next_at)
+Index("ix_outbox_order", outbox.c.target, outbox.c.escalation_id, outbox.c.id)
+Index("ix_outbox_done", outbox.c.done_at)
+
+# The delivery log: every attempt, with its outcome (kept for a configurable period).
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", Integer, nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("outcome", String(12), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("duration_ms", Float, nullable=True),
+    Column("error", String(500), nullable=True),
+)
+Index("ix_deliveries_message", deliveries.c.message_id, deliveries.c.attempt)
+Index("ix_deliveries_target", deliveries.c.target, deliveries.c.id)
+Index("ix_deliveries_at", deliveries.c.at)

@@ -15,6 +15,7 @@ from audit import db, escalation_ids, fast_path, ledger, policies, projection, r
 from audit.content_store import SqlContent
 from audit.errors import DatabaseFailed
 from audit.idempotency import SqlIdempotency
+from audit.outbox import SqlOutbox
 from audit.policy_store import SqlPolicies
 from workflow.model import Actor, Escalation, Event
 
@@ -91,6 +92,7 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotency(self)
         self.content = SqlContent(self)
         self.policies = SqlPolicies(self)
+        self.outbox = SqlOutbox(self)
         self._conn: Connection | None = None
         self._head: ledger.Head | None = None
         self._lock = db.write_lock(engine) if db.is_sqlite(engine) else None
@@ -142,6 +144,7 @@ class SqlUnitOfWork:
         self._head = None
         self._done = False
         self.stored = {}
+        self.outbox.reset()
         self._pipeline = fast_path.Pipeline.begin(conn)
         if self.relaxed and not db.is_sqlite(self.engine):
             fast_path.write(conn, "SET LOCAL synchronous_commit = off", {})  # queued
@@ -197,12 +200,14 @@ class SqlUnitOfWork:
 
     def record(self, escalation: Escalation, event: Event) -> int:
         """Write the new state and its event together; returns the ledger seq."""
+        self.outbox.prepare(escalation, event)  # its reads travel with the log head's
         head = self.head()
         body, personal = ledger.event_body(event, head.size)
         seq = self.append(body, personal, event.at, customer_id=escalation.customer_id)
         self.stored[escalation.id] = projection.save(self.conn, escalation,
                                                      self.stored.get(escalation.id))
         projection.track_spans(self.conn, event)
+        self.outbox.enqueue(escalation, event, seq)  # what it causes, in its transaction
         return seq
 
     def checkpoint(self, now: datetime, force: bool = False) -> str | None:

@@ -19,6 +19,7 @@ PERMISSIONS = {
     "erase": "erase a customer's personal content",
     "apply-policy": "apply a new policy version",
     "manage-actors": "add, revoke and list actors and their tokens",
+    "manage-webhooks": "subscribe, list and remove webhooks and read their deliveries",
 }
 READ_PERMISSIONS = frozenset({"read-audit"})
 # A policy written before permissions existed (no role declares any) keeps the grants

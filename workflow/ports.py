@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from workflow.model import Actor, Escalation, Event
 from workflow.policy import Policy
@@ -96,3 +96,23 @@ class UnitOfWork(Protocol):
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None: ...
+
+
+class WebhookStore(Protocol):
+    """Webhook subscriptions; each change is an audited ledger record (never the secret)."""
+
+    def add(self, *, url: str, events: list[str], description: str | None, secret: str,
+            actor: str, role: str, policy_version: str, now: datetime) -> dict[str, Any]:
+        """Store a new subscription and its webhook-subscribed record; returns it."""
+
+    def get(self, webhook_id: str) -> dict[str, Any] | None:
+        """A subscription that was not removed, or None."""
+
+    def remove(self, webhook_id: str, *, actor: str, role: str, policy_version: str,
+               now: datetime) -> None:
+        """Remove a subscription, with its webhook-removed record."""
+
+    def rotate(self, webhook_id: str, *, secret: str, grace_seconds: float, actor: str,
+               role: str, policy_version: str, now: datetime) -> dict[str, Any]:
+        """Give a subscription a new secret (the old one still signs for the grace
+        period), with its webhook-secret-rotated record; returns it."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workflow import sla
+from workflow import notify, sla
 from workflow.model import SYSTEM, Escalation, Event, parse_rfc3339
 from workflow.policy import Policy
 from workflow.ports import UnitOfWork
@@ -65,11 +65,11 @@ def sweep_escalation(*, uow: UnitOfWork, escalation_id: str, policy: Policy,
                               f"sla.{esc.severity}.{clock}")
         esc.apply(event)
         written.append(uow.record(esc, event))
-        recipients = [h for h in dict.fromkeys(
-            [esc.owner, esc.acting_owner, esc.governor, *esc.watchers]) if h]
+        told = notify.told(uow, esc, event)  # the domain's recipients, by channel
         notice = _system_event(esc, "notified",
                                {"about": "sla-breached", "clock": clock,
-                                "recipients": recipients}, policy, now, "sla.notify")
+                                "recipients": told.recipients, "channels": told.channels},
+                               policy, now, "sla.notify")
         esc.apply(notice)
         written.append(uow.record(esc, notice))
     return written

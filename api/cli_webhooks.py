@@ -1,0 +1,122 @@
+"""`baton webhooks` and `baton worker`: subscriptions from the command line, and the
+process that sweeps and delivers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+from typing import Any
+
+import click
+
+from api.cli_context import fail, info, operator, with_baton
+from api.container import Baton
+from api.delivery import Targets, resolve
+from api.worker import Worker
+from audit import webhooks
+from audit.webhooks import SqlWebhooks
+from workflow import webhook_admin
+
+
+@click.group("webhooks")
+def webhooks_group() -> None:
+    """Subscribe URLs to signed webhooks (Standard Webhooks); read their delivery log."""
+
+
+def _echo(value: Any) -> None:
+    click.echo(json.dumps(value, sort_keys=True))
+
+
+@webhooks_group.command("add")
+@click.argument("url")
+@click.option("--events", required=True,
+              help="Comma-separated event types (escalation.sla_breached,…) or *")
+@click.option("--description", default=None)
+@click.option("--as", "handle", default="system", help="Who subscribes (recorded)")
+@with_baton
+def webhooks_add(baton: Baton, url: str, events: str, description: str | None,
+                 handle: str) -> None:
+    """Subscribe URL; prints one JSON object with its id and secret (shown once)."""
+    s = baton.settings
+    _, problem = resolve(url, Targets(s["BATON_WEBHOOK_ALLOW_INSECURE"],
+                                      s["BATON_WEBHOOK_ALLOW_PRIVATE"]))
+    with baton.uow() as uow:
+        created = webhook_admin.subscribe(
+            store=SqlWebhooks(uow), actor=operator(handle), url=url,
+            events=[e.strip() for e in events.split(",") if e.strip()],
+            description=description, secret=webhooks.new_secret(), problem=problem,
+            policy=uow.policies.active_or_raise(), now=baton.now())
+        uow.commit()
+    _echo(created)
+
+
+@webhooks_group.command("list")
+@with_baton
+def webhooks_list(baton: Baton) -> None:
+    """Every subscription, one JSON object a line (never a secret)."""
+    with baton.engine.connect() as conn:
+        for item in webhooks.listing(conn):
+            _echo(item)
+
+
+@webhooks_group.command("remove")
+@click.argument("webhook_id")
+@click.option("--as", "handle", default="system", help="Who removes it (recorded)")
+@with_baton
+def webhooks_remove(baton: Baton, webhook_id: str, handle: str) -> None:
+    """Remove a subscription."""
+    with baton.uow() as uow:
+        webhook_admin.remove(store=SqlWebhooks(uow), actor=operator(handle),
+                             webhook_id=webhook_id, policy=uow.policies.active_or_raise(),
+                             now=baton.now())
+        uow.commit()
+    info(f"removed {webhook_id}")
+
+
+@webhooks_group.command("rotate-secret")
+@click.argument("webhook_id")
+@click.option("--grace", type=float, default=None,
+              help="Seconds the old secret keeps signing  [default: 24 h]")
+@click.option("--as", "handle", default="system", help="Who rotates it (recorded)")
+@with_baton
+def webhooks_rotate(baton: Baton, webhook_id: str, grace: float | None, handle: str) -> None:
+    """A new secret (printed as JSON); the old one signs beside it for the grace period."""
+    with baton.uow() as uow:
+        rotated = webhook_admin.rotate_secret(
+            store=SqlWebhooks(uow), actor=operator(handle), webhook_id=webhook_id,
+            secret=webhooks.new_secret(),
+            grace_seconds=baton.settings["BATON_WEBHOOK_ROTATION_GRACE"]
+            if grace is None else grace,
+            policy=uow.policies.active_or_raise(), now=baton.now())
+        uow.commit()
+    _echo(rotated)
+
+
+@webhooks_group.command("deliveries")
+@click.argument("webhook_id")
+@click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@with_baton
+def webhooks_deliveries(baton: Baton, webhook_id: str, limit: int) -> None:
+    """A subscription's messages, newest first, each with its attempts (JSON lines)."""
+    with baton.engine.connect() as conn:
+        if webhooks.find(conn, webhook_id) is None:
+            fail(f"no webhook subscription {webhook_id!r}")
+        for item in webhooks.message_log(conn, webhook_id, limit):
+            _echo(item)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One sweep, deliver what is due, then exit")
+@click.option("--interval", type=click.FloatRange(0.05), default=10.0, show_default=True,
+              help="Seconds between SLA sweeps (due messages are looked for every "
+                   "BATON_WORKER_POLL seconds)")
+@with_baton
+def worker(baton: Baton, once: bool, interval: float) -> None:
+    """Run SLA sweeps and deliver the outbox (webhooks, mail); any number may run."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+    baton.policy()
+    running = Worker(baton, interval=interval)
+    signal.signal(signal.SIGTERM, lambda *_: running.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: running.stop.set())
+    running.run(once=once)

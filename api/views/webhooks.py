@@ -1,0 +1,135 @@
+"""Webhook subscriptions (the policy's manage-webhooks permission: admin by default)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import current_actor
+from api.container import current as current_baton
+from api.delivery import Targets, resolve
+from api.schemas import (
+    DeliveryListSchema,
+    RotateSecretInSchema,
+    WebhookInSchema,
+    WebhookListSchema,
+    WebhookSchema,
+)
+from audit import outbox, webhooks
+from audit.webhooks import SqlWebhooks
+from workflow import webhook_admin
+from workflow.webhook_admin import SubscriptionNotFound
+
+blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
+                description="Signed webhooks (Standard Webhooks): subscriptions and their "
+                            "delivery log")
+
+
+def _targets() -> Targets:
+    s = current_baton().settings
+    return Targets(s["BATON_WEBHOOK_ALLOW_INSECURE"], s["BATON_WEBHOOK_ALLOW_PRIVATE"])
+
+
+def _may_manage(conn: Any) -> None:
+    webhook_admin.require(actor=current_actor(), policy=current_baton().policy(conn))
+
+
+@blp.route("")
+class Webhooks(MethodView):
+    @blp.response(200, WebhookListSchema)
+    def get(self) -> dict[str, Any]:
+        """Every subscription (never a secret)."""
+        with current_baton().engine.connect() as conn:
+            _may_manage(conn)
+            return {"items": webhooks.listing(conn)}
+
+    @blp.arguments(WebhookInSchema())
+    @blp.response(201, WebhookSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Subscribe a URL to event types; the secret (whsec_…) is shown this once."""
+        baton = current_baton()
+        with baton.uow() as uow:
+            policy = uow.policies.active_or_raise()
+            webhook_admin.require(actor=current_actor(), policy=policy)
+            _, problem = resolve(body["url"], _targets())
+            created = webhook_admin.subscribe(
+                store=SqlWebhooks(uow), actor=current_actor(), url=body["url"],
+                events=body["events"], description=body.get("description"),
+                secret=webhooks.new_secret(), problem=problem, policy=policy,
+                now=baton.now())
+            uow.commit()
+        return created
+
+
+@blp.route("/<string:webhook_id>")
+class Webhook(MethodView):
+    @blp.response(200, WebhookSchema)
+    def get(self, webhook_id: str) -> dict[str, Any]:
+        """One subscription (never its secret)."""
+        with current_baton().engine.connect() as conn:
+            _may_manage(conn)
+            found = webhooks.find(conn, webhook_id)
+        if found is None:
+            raise SubscriptionNotFound(webhook_id)
+        return found
+
+    @blp.response(204)
+    def delete(self, webhook_id: str) -> None:
+        """Remove a subscription: its pending messages are dropped, its log is kept."""
+        baton = current_baton()
+        with baton.uow() as uow:
+            webhook_admin.remove(store=SqlWebhooks(uow), actor=current_actor(),
+                                 webhook_id=webhook_id,
+                                 policy=uow.policies.active_or_raise(), now=baton.now())
+            uow.commit()
+
+
+@blp.route("/<string:webhook_id>/rotate-secret")
+class RotateSecret(MethodView):
+    @blp.arguments(RotateSecretInSchema())
+    @blp.response(200, WebhookSchema)
+    def post(self, body: dict[str, Any], webhook_id: str) -> dict[str, Any]:
+        """A new secret; the old one keeps signing beside it for the grace period."""
+        baton = current_baton()
+        grace = body.get("grace_seconds")
+        with baton.uow() as uow:
+            rotated = webhook_admin.rotate_secret(
+                store=SqlWebhooks(uow), actor=current_actor(), webhook_id=webhook_id,
+                secret=webhooks.new_secret(),
+                grace_seconds=baton.settings["BATON_WEBHOOK_ROTATION_GRACE"]
+                if grace is None else grace,
+                policy=uow.policies.active_or_raise(), now=baton.now())
+            uow.commit()
+        return rotated
+
+
+@blp.route("/<string:webhook_id>/deliveries")
+class Deliveries(MethodView):
+    @blp.response(200, DeliveryListSchema)
+    def get(self, webhook_id: str) -> dict[str, Any]:
+        """The subscription's messages, newest first, with every attempt."""
+        with current_baton().engine.connect() as conn:
+            _may_manage(conn)
+            if webhooks.find(conn, webhook_id) is None:
+                raise SubscriptionNotFound(webhook_id)
+            return {"items": webhooks.message_log(conn, webhook_id)}
+
+
+@blp.route("/<string:webhook_id>/deliveries/<int:delivery_id>/retry")
+class RetryDelivery(MethodView):
+    @blp.response(202, DeliveryListSchema)
+    def post(self, webhook_id: str, delivery_id: int) -> dict[str, Any]:
+        """Send a message again, from the start of the retry schedule."""
+        baton = current_baton()
+        with baton.uow() as uow:
+            _may_manage(uow.conn)
+            if webhooks.find(uow.conn, webhook_id) is None or not outbox.requeue(
+                    uow.conn, webhook_id, delivery_id, time.time()):
+                raise SubscriptionNotFound(f"{webhook_id}/deliveries/{delivery_id}")
+            uow.commit()
+            items = [d for d in webhooks.message_log(uow.conn, webhook_id)
+                     if d["id"] == delivery_id]
+        return {"items": items}

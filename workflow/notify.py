@@ -1,0 +1,177 @@
+"""Telling people: who is told of which event, what a notification may say, and when a
+failed delivery is tried again. Decisions only; the outbox (audit/outbox.py) stores
+them in the event's transaction and the worker (api/worker.py) delivers them."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from workflow.model import Escalation, Event, rfc3339
+
+# The Standard Webhooks retry schedule: the delay before each attempt (the first at once).
+DEFAULT_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0,
+                    86400.0)
+JITTER = 0.1  # up to 10 % later, so that retries of many messages do not arrive together
+# Responses whose Retry-After says when to come back (the others follow the schedule).
+RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})
+GONE = 410  # the receiver says the endpoint is gone for good: the subscription is disabled
+MAX_RETRY_AFTER = 86400.0
+EVERYTHING = "*"
+PREFIX = "escalation."
+
+
+def event_type(action: str) -> str:
+    """The notification type of a ledger action: `escalation.` + action, - written _."""
+    return PREFIX + action.replace("-", "_")
+
+
+def matches(subscribed: Sequence[str], kind: str) -> bool:
+    """Whether a subscription to `subscribed` types receives `kind`."""
+    return EVERYTHING in subscribed or kind in subscribed
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """Who is to be told of one event: actors by handle, and a whole team's members."""
+
+    handles: tuple[str, ...] = ()
+    team: str | None = None
+    actor: str | None = None  # who acted is never told of their own action
+
+    def __bool__(self) -> bool:
+        return bool(self.handles or self.team)
+
+
+def recipients(esc: Escalation, event: Event) -> Recipients:
+    """The domain's rule: owner, acting owner, governor and watchers on a breach; the
+    proposed owner on a hand-off; the governor on a declined hand-off; the team's members
+    when an escalation arrives at their team (opened, escalated); watchers whenever the
+    state changes. `esc` is the escalation after the event."""
+    wanted: list[str | None] = []
+    team: str | None = None
+    action = event.action
+    if action == "sla-breached":
+        wanted += [esc.owner, esc.acting_owner, esc.governor, *esc.watchers]
+    elif action == "hand-off":
+        wanted.append(event.payload.get("to"))
+    elif action == "decline-handoff":
+        wanted.append(esc.governor)
+    if action in ("open", "escalate"):
+        team = esc.team
+    if event.from_state != event.to_state and action != "sla-breached":
+        wanted += esc.watchers
+    handles = tuple(h for h in dict.fromkeys(wanted) if h and h != event.actor)
+    return Recipients(handles, team, event.actor)
+
+
+def facts(esc: Escalation, event: Event, seq: int) -> dict[str, Any]:
+    """What a notification of the event says: ids and facts, never erasable text (no
+    title, names, notes, reasons or any other payload text)."""
+    data: dict[str, Any] = {
+        "escalation_id": esc.id, "seq": seq, "action": event.action, "actor": event.actor,
+        "role": event.role, "rule": event.rule, "state": event.to_state,
+        "from_state": event.from_state, "tier": event.tier, "team": esc.team,
+        "owner": esc.owner, "acting_owner": esc.acting_owner, "governor": esc.governor,
+        "severity": esc.severity, "category": esc.category,
+        "deadlines": dict(esc.deadlines), "at": rfc3339(event.at),
+    }
+    payload = event.payload
+    if event.action == "sla-breached":
+        data["clock"] = payload.get("clock")
+        data["deadline"] = payload.get("deadline")
+    if event.action == "hand-off":
+        data["proposed_owner"] = payload.get("to")
+    return data
+
+
+# --- retries -------------------------------------------------------------------------
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_schedule(text: str) -> tuple[float, ...]:
+    """A retry schedule from comma-separated durations (`0s,5s,5m,2h`); seconds."""
+    out = []
+    for part in text.split(","):
+        found = _DURATION.match(part)
+        if found is None:
+            raise ValueError(f"{part.strip()!r} is not a duration (e.g. 0s, 500ms, 5m, 2h)")
+        out.append(float(found[1]) * _UNIT[found[2] or "s"])
+    if not out:
+        raise ValueError("a retry schedule needs at least one duration")
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one attempt went: the HTTP status (None when no response came) and a
+    Retry-After the receiver asked for, in seconds."""
+
+    status: int | None
+    error: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def delivered(self) -> bool:
+        """Only 2xx is success."""
+        return self.status is not None and 200 <= self.status < 300
+
+
+@dataclass(frozen=True)
+class Next:
+    """What follows an attempt: done (delivered or given up), or another attempt after
+    `delay` seconds; `disable` when the receiver said the endpoint is gone."""
+
+    done: bool
+    delay: float = 0.0
+    disable: bool = False
+    failed: bool = False
+
+
+def after_attempt(outcome: Outcome, attempts: int, schedule: Sequence[float],
+                  rng: random.Random | None = None) -> Next:
+    """The decision after `attempts` attempts (this one included) ended in `outcome`."""
+    if outcome.delivered:
+        return Next(done=True)
+    if outcome.status == GONE:
+        return Next(done=True, disable=True, failed=True)
+    if attempts >= len(schedule):
+        return Next(done=True, failed=True)
+    delay = schedule[attempts]
+    if outcome.status in RETRY_AFTER_STATUSES and outcome.retry_after is not None:
+        delay = min(max(outcome.retry_after, 0.0), MAX_RETRY_AFTER)
+    else:
+        delay += delay * JITTER * (rng or random).random()
+    return Next(done=False, delay=delay)
+
+
+# --- the port the sweep tells through ------------------------------------------------
+
+class Channels(Protocol):
+    """Which channels reach whom (audit/outbox.py implements it)."""
+
+    def channels(self, handles: Sequence[str], kind: str) -> dict[str, list[str]]:
+        """Per channel ("email", "webhook"), who is told of an event of type `kind`:
+        handles for email, subscription ids for webhooks."""
+
+
+@dataclass
+class Told:
+    """Who a `notified` event names, per channel (handles, never addresses)."""
+
+    recipients: list[str] = field(default_factory=list)
+    channels: dict[str, list[str]] = field(default_factory=dict)
+
+
+def told(uow: Any, esc: Escalation, event: Event) -> Told:
+    """Who is told of `event`, and by which channel. A unit of work without an outbox
+    (the domain's fake) tells by no channel."""
+    handles = list(recipients(esc, event).handles)
+    outbox: Channels | None = getattr(uow, "outbox", None)
+    channels = outbox.channels(handles, event_type(event.action)) if outbox else {}
+    return Told(handles, channels)
