@@ -98,7 +98,8 @@ class SqlWebhooks:
             secret=secret, previous_secret=current,
             previous_until=time.time() + grace_seconds))
         self._audit("webhook-secret-rotated", webhook_id, actor=actor, role=role,
-                    policy_version=policy_version, now=now, grace_seconds=grace_seconds)
+                    policy_version=policy_version, now=now,
+                    grace_seconds=int(grace_seconds))  # canonical JSON: no floats
         found = self.get(webhook_id)
         assert found is not None
         return {**found, "secret": secret, "previous_secret_valid_for": grace_seconds}
