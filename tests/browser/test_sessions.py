@@ -75,3 +75,23 @@ def test_signing_in_needs_the_csrf_token_and_the_api_ignores_the_cookie(tmp_path
     to = client.http.post("/ui/login", data={"token": client.tokens["alice"],
                                              "csrf_token": csrf, "next": "//evil.example/"})
     assert to.headers["Location"] == "/ui/"
+
+
+def test_every_dashboard_route_refuses_signed_out_visits(tmp_path: Path) -> None:
+    client = make_client(tmp_path)
+    checked = 0
+    for rule in client.app.url_map.iter_rules():
+        path = str(rule)
+        if not path.startswith("/ui/") or rule.endpoint in ("ui.login", "ui.login_post"):
+            continue
+        for arg in rule.arguments:
+            path = path.replace(f"<string:{arg}>", "x")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            r = client.http.open(path, method=method)
+            # Posts without a CSRF token are refused first; visits go to sign in.
+            expected = 400 if method == "POST" else 303
+            assert r.status_code == expected, (method, path, r.status_code)
+            if method == "GET":
+                assert r.headers["Location"].startswith("/ui/login?next=")
+            checked += 1
+    assert checked >= 9

@@ -128,8 +128,8 @@ def test_every_route_but_health_and_docs_needs_a_token(c: Client) -> None:
     public = {"/api/v1/healthz", "/healthz", "/api/v1/openapi.json", "/api/v1/docs"}
     checked = 0
     for rule in c.app.url_map.iter_rules():
-        if rule.endpoint == "static" or str(rule) in public:
-            continue
+        if rule.endpoint == "static" or str(rule) in public or str(rule).startswith("/ui/"):
+            continue  # the dashboard's pages send signed-out visits to sign in (tests/browser)
         path = str(rule)
         for arg in rule.arguments:
             path = path.replace(f"<string:{arg}>", "x").replace(f"<{arg}>", "x")
