@@ -71,5 +71,6 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     for blueprint in (escalations.blp, reads.blp, ops.blp, webhooks.blp):
         api.register_blueprint(blueprint)
     ops.init_app(app)
+    escalations.init_app(app)
     ui.init_app(app)
     return app

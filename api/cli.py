@@ -15,7 +15,7 @@ from api import cli_audit, cli_webhooks
 from api.cli_context import fail, info, operator, with_baton
 from api.container import Baton
 from audit import actor_emails, actors, db, policies
-from workflow import policy_change, policy_loader
+from workflow import authority, policy_change, policy_loader
 from workflow.errors import WorkflowError
 from workflow.model import SYSTEM
 
@@ -47,7 +47,7 @@ def main() -> None:
     """Baton: escalations that stay owned, on a tamper-evident ledger."""
 
 
-def _initialise(baton: Baton, policy_file: str | None) -> None:
+def _initialise(baton: Baton, policy_file: str | None, simulation: bool = False) -> None:
     db.create_schema(baton.engine)
     if baton.ensure_key():
         info(f"created signing key {baton.settings['BATON_SIGNING_KEY']}")
@@ -55,12 +55,16 @@ def _initialise(baton: Baton, policy_file: str | None) -> None:
         if policy_file else (policy_loader.default_text(), "default policy")
     with baton.uow() as uow:
         current = policies.active(uow.conn)
+        if simulation and current is not None and not policy_file:
+            fail("a ledger that already holds events cannot become a simulation: start "
+                 "a new database with `--simulation`")
         if current is None or policy_file:
             # The first policy bootstraps Baton (by Baton itself); a later one is the
             # operator's change, under the policy in force.
             actor = SYSTEM if current is None else operator("system")
             applied, seq = policy_change.apply_policy(uow=uow, actor=actor, text=text,
-                                                      now=baton.now(), source=source)
+                                                      now=baton.now(), source=source,
+                                                      simulation=simulation)
             if seq is not None:
                 info(f"applied policy {applied.name} version {applied.version[:12]} (seq {seq})")
         if uow.head().checkpoint_size == 0:
@@ -72,10 +76,13 @@ def _initialise(baton: Baton, policy_file: str | None) -> None:
 @main.command()
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
               help="Policy TOML to apply (default: the shipped policy, on first run)")
+@click.option("--simulation", is_flag=True,
+              help="Declare this ledger a simulation: sweeps may then run at a --now "
+                   "time (recorded in its first event; for rehearsals and tests)")
 @with_baton
-def init(baton: Baton, policy_file: str | None) -> None:
+def init(baton: Baton, policy_file: str | None, simulation: bool) -> None:
     """Create the schema, load a policy and the signing key; safe to run twice."""
-    _initialise(baton, policy_file)
+    _initialise(baton, policy_file, simulation)
     info("initialised")
 
 
@@ -112,11 +119,17 @@ def actors_add(baton: Baton, handle: str, roles: tuple[str, ...], team: str | No
     """Create an actor; prints its new API token, alone, on stdout."""
     with baton.uow() as uow:
         current = baton.policy(uow.conn)
-        unknown = [r for r in roles if r not in current.roles]
-        if unknown:
-            fail(f"unknown role {unknown[0]!r}; known: {', '.join(current.roles)}")
+        for role in roles:
+            decision = authority.assignable(role, current)
+            if not decision.allowed:
+                fail(decision.reason)
         if team is not None and team not in current.teams:
             fail(f"unknown team {team!r}; known: {', '.join(current.teams)}")
+        routed = authority.needs_team(list(roles), current)
+        if team is None and routed:
+            info(f"warning: {handle} has no team, so as {' and '.join(routed)} they can "
+                 f"acknowledge nothing (escalations are routed to teams: "
+                 f"{', '.join(current.teams)}); add --team")
         token = actors.add(uow.conn, handle, list(roles), team, baton.now(), rotate=rotate)
         if email is not None:
             actor_emails.set_email(uow.conn, handle, email)
@@ -251,7 +264,7 @@ def policy_show(baton: Baton) -> None:
     with baton.engine.connect() as conn:
         found = policies.by_version(conn, current.version)
     assert found is not None
-    info(f"# version {current.version}")
+    click.echo(f"# version {current.version}")
     click.echo(found[1], nl=False)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.cli_context import fail, info, operator, parse_now, with_baton
+from api.cli_context import fail, info, operator, parse_now, sweep_time, with_baton
 from api.container import Baton
 from audit import signed_note
 from audit.errors import AuditError
@@ -127,11 +127,12 @@ def content_erase(baton: Baton, customer: str, handle: str) -> None:
 
 
 @content_group.command("sweep")
-@click.option("--now", "now_text", default=None, help="RFC 3339 time (default: now)")
+@click.option("--now", "now_text", default=None,
+              help="RFC 3339 time, on a simulation only (default: now)")
 @with_baton
 def content_sweep(baton: Baton, now_text: str | None) -> None:
     """Erase content whose category's retention period has passed (not under hold)."""
-    now = parse_now(now_text)
+    now = sweep_time(baton, now_text)
     with baton.uow() as uow:
         done = erasure.retention_sweep(uow=uow, now=now, policy=baton.policy(uow.conn))
         uow.commit()
@@ -144,7 +145,8 @@ def sla_group() -> None:
 
 
 @sla_group.command("sweep")
-@click.option("--now", "now_text", default=None, help="RFC 3339 time (default: now)")
+@click.option("--now", "now_text", default=None,
+              help="RFC 3339 time, on a simulation only (default: now)")
 @click.option("--loop", is_flag=True, help="Keep sweeping every --interval seconds")
 @click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(0.1))
 @with_baton
@@ -152,7 +154,7 @@ def sla_sweep(baton: Baton, now_text: str | None, loop: bool, interval: float) -
     """Record every breach now due, once: the breach, a temporary owner, the notice.
     Safe to run on several processes or machines at once."""
     while True:
-        now = parse_now(now_text)
+        now = sweep_time(baton, now_text)
         done = sla_sweep_use_case.sweep(uow_factory=baton.uow, now=now)
         click.echo(json.dumps({"at": now.isoformat(), "escalations": done.escalations,
                                "events": done.events}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.config import settings
 from api.container import Baton
+from audit import simulation
 from audit.errors import AuditError, DatabaseFailed
 from workflow.errors import WorkflowError
 from workflow.model import Actor, parse_rfc3339
@@ -29,6 +31,23 @@ def info(message: str) -> None:
     click.echo(message, err=True)
 
 
+def sweep_time(baton: Baton, value: str | None) -> datetime:
+    """The time a sweep runs at: the wall clock, or `--now` on a simulation only (its
+    events are stamped with it, so it may not go back before the latest event)."""
+    if value is None:
+        return datetime.now(UTC)
+    moment = parse_now(value)
+    with baton.engine.connect() as conn:
+        if not simulation.is_simulation(conn):
+            fail("--now is only for simulations: this database was initialised without "
+                 "--simulation, and its events carry the real time")
+        latest = simulation.latest_event_at(conn)
+    if latest is not None and moment < parse_rfc3339(latest):
+        fail(f"--now {value} is before the latest event ({latest}): a simulation's time "
+             "only moves forward")
+    return moment
+
+
 def parse_now(value: str | None) -> datetime:
     """--now RFC3339, or the wall clock."""
     if value is None:
@@ -40,6 +59,14 @@ def parse_now(value: str | None) -> datetime:
     if moment.tzinfo is None:
         raise click.BadParameter("give a time zone, e.g. 2026-03-02T09:00:00Z")
     return moment
+
+
+def quiet_exit() -> None:
+    """The reader of our output went away (`baton … | head`): stop without a word.
+    Later writes (the interpreter's final flush) go to /dev/null instead of failing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(1)
 
 
 def with_baton(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -57,6 +84,8 @@ def with_baton(func: Callable[..., Any]) -> Callable[..., Any]:
             baton = Baton(settings({"BATON_DATABASE_URL": database_url,
                                     "BATON_SIGNING_KEY": signing_key}))
             return func(baton, *args, **kwargs)
+        except BrokenPipeError:
+            quiet_exit()
         except DatabaseFailed as exc:
             fail(f"database: {exc}".splitlines()[0])
         except (WorkflowError, AuditError, ValueError, OSError) as exc:

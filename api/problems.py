@@ -25,8 +25,10 @@ from workflow.errors import (
     AuthorityDenied,
     EscalationNotFound,
     InvalidTransition,
+    NothingToChange,
     PayloadInvalid,
     PolicyError,
+    UnknownAction,
     VersionConflict,
     WorkflowError,
 )
@@ -49,6 +51,8 @@ class ProblemSchema(ma.Schema):
     allowed_actions = ma.fields.List(ma.fields.String(),
                                      metadata={"description": "409: possible actions"})
     errors = ma.fields.Dict(metadata={"description": "422: errors per field"})
+    actions = ma.fields.List(ma.fields.String(),
+                             metadata={"description": "404 unknown-action: the actions"})
 
 
 def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Response:
@@ -112,6 +116,12 @@ def from_exception(error: Exception) -> Response:
     if isinstance(error, InvalidTransition):
         return problem(409, "invalid-transition", "Not possible from this state", str(error),
                        state=error.state, allowed_actions=error.allowed_actions)
+    if isinstance(error, NothingToChange):
+        return problem(409, "no-change", "Nothing to change", error.reason, rule=error.rule,
+                       state=error.state)
+    if isinstance(error, UnknownAction):
+        return problem(404, "unknown-action", "No such action", str(error),
+                       actions=error.known)
     if isinstance(error, VersionConflict):
         return problem(409, "version-conflict", "Changed by someone else", str(error))
     if isinstance(error, (EscalationNotFound, ActorNotFound, CheckpointMissing,

@@ -16,7 +16,7 @@ from workflow.policy import Policy
 
 
 def _computed(esc: Escalation, texts: dict[str, Any], actor: Actor, policy: Policy,
-              now: datetime) -> dict[str, Any]:
+              now: datetime, handoff: dict[str, Any] | None) -> dict[str, Any]:
     """The fields that are not an attribute of the escalation as it is."""
     erased = texts.get("erased", {})
     return {
@@ -27,6 +27,7 @@ def _computed(esc: Escalation, texts: dict[str, Any], actor: Actor, policy: Poli
         "created_at": rfc3339(esc.created_at) if esc.created_at else None,
         "updated_at": rfc3339(esc.updated_at) if esc.updated_at else None,
         "sla": sla.status(esc, now),
+        "handoff": handoff,
         "erased": {k: erased[k] for k in OPENING_FIELDS if k in erased},
         "allowed_actions": services.allowed_actions(esc, actor, policy),
     }
@@ -38,14 +39,15 @@ def _computed(esc: Escalation, texts: dict[str, Any], actor: Actor, policy: Poli
 # marshmallow dump, which cost more than the rest of a write's response.)
 _SHAPE = tuple(EscalationSchema().fields)
 _COMPUTED = frozenset(("title", "description", "customer", "created_at", "updated_at",
-                       "sla", "erased", "allowed_actions"))
+                       "sla", "handoff", "erased", "allowed_actions"))
 _ATTRIBUTES = tuple(name for name in _SHAPE if name not in _COMPUTED)
 
 
 def escalation(esc: Escalation, texts: dict[str, Any], actor: Actor, policy: Policy,
-               now: datetime) -> dict[str, Any]:
-    """One escalation's representation, in EscalationSchema's shape."""
-    computed = _computed(esc, texts, actor, policy, now)
+               now: datetime, handoff: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One escalation's representation, in EscalationSchema's shape (`handoff`: the
+    pending hand-off, from records.pending_handoffs)."""
+    computed = _computed(esc, texts, actor, policy, now, handoff)
     return {name: computed[name] if name in _COMPUTED else getattr(esc, name)
             for name in _SHAPE}
 
@@ -54,4 +56,6 @@ def many(conn: Connection, escalations: list[Escalation], actor: Actor, policy: 
          now: datetime) -> list[dict[str, Any]]:
     """Several escalations, with their texts fetched in one query."""
     texts = records.escalation_texts(conn, [e.id for e in escalations])
-    return [escalation(e, texts.get(e.id, {}), actor, policy, now) for e in escalations]
+    handoffs = records.pending_handoffs(conn, escalations)
+    return [escalation(e, texts.get(e.id, {}), actor, policy, now, handoffs.get(e.id))
+            for e in escalations]

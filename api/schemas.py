@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
 
+from audit.escalation_list import SORTS
 from workflow.catalogue import (
     BOOL,
     CATALOGUE,
@@ -66,6 +67,8 @@ class SlaSchema(ma.Schema):
     acknowledge_by = f.String(allow_none=True)
     next_update_by = f.String(allow_none=True)
     resolve_by = f.String(allow_none=True)
+    handoff_answer_by = f.String(allow_none=True, metadata={
+        "description": "When a pending hand-off must be accepted or declined"})
     breached = f.List(f.String())
 
 
@@ -80,6 +83,15 @@ class ErasedSchema(ma.Schema):
     at = f.String(allow_none=True)
     by = f.String(allow_none=True)
     erasure_seq = f.Integer(allow_none=True)
+
+
+class PendingHandoffSchema(ma.Schema):
+    to = f.String(metadata={"description": "The proposed owner"})
+    by = f.String(metadata={"description": "Who proposed it (the owner, accountable until "
+                                           "it is accepted)"})
+    at = f.String()
+    context = f.String(allow_none=True, metadata={"description": ERASABLE})
+    seq = f.Integer(metadata={"description": "Ledger seq of the hand-off event"})
 
 
 class EscalationSchema(ma.Schema):
@@ -106,6 +118,8 @@ class EscalationSchema(ma.Schema):
     created_at = f.String()
     updated_at = f.String()
     sla = f.Nested(SlaSchema)
+    handoff = f.Nested(PendingHandoffSchema, allow_none=True, metadata={
+        "description": "The pending hand-off, while the state is handed-off"})
     erased = f.Dict(keys=f.String(), values=f.Nested(ErasedSchema),
                     metadata={"description": "Fields erased, with when and by whom"})
     allowed_actions = f.List(f.String(), metadata={
@@ -118,16 +132,18 @@ class EscalationListSchema(ma.Schema):
 
 
 class ListArgsSchema(ma.Schema):
-    state = f.String()
+    state = f.String(metadata={"description": "A state of the lifecycle"})
     tier = f.Integer(validate=v.Range(min=0, max=99))
-    owner = f.String()
+    owner = f.String(metadata={"description": "A handle, or `me` for the caller"})
     team = f.String()
     category = f.String()
     severity = f.String()
     customer = f.String()
     breached = f.Boolean()
     limit = f.Integer(load_default=50, validate=v.Range(min=1, max=200))
-    cursor = f.String()
+    cursor = f.String(validate=v.Length(max=200))
+    sort = f.String(load_default="opened", validate=v.OneOf(SORTS), metadata={
+        "description": "opened: oldest first; next_due: soonest running deadline first"})
 
 
 class EventInfoSchema(ma.Schema):
@@ -264,9 +280,19 @@ class AuditEventsSchema(ma.Schema):
     next_after = f.Integer(allow_none=True)
 
 
+def _old_b64(name: str) -> dict[str, object]:
+    """OpenAPI metadata of a hash still served in base64 beside its hex replacement."""
+    return {"deprecated": True, "description": f"Deprecated: base64 of the hash; use "
+                                              f"{name}_hex (hashes are hex in JSON)"}
+
+
+HEX_HASH = {"description": "SHA-256 hash, lowercase hex"}
+
+
 class CheckpointSchema(ma.Schema):
     size = f.Integer()
-    root = f.String()
+    root = f.String(metadata=_old_b64("root"))
+    root_hex = f.String(metadata=HEX_HASH)
     note = f.String(metadata={"description": "C2SP signed note (tlog-checkpoint)"})
 
 
@@ -283,17 +309,23 @@ class ConsistencyArgsSchema(ma.Schema):
 class InclusionSchema(ma.Schema):
     seq = f.Integer()
     size = f.Integer()
-    leaf_hash = f.String()
-    root = f.String()
-    proof = f.List(f.String())
+    leaf_hash = f.String(metadata=_old_b64("leaf_hash"))
+    root = f.String(metadata=_old_b64("root"))
+    proof = f.List(f.String(), metadata=_old_b64("proof"))
+    leaf_hash_hex = f.String(metadata=HEX_HASH)
+    root_hex = f.String(metadata=HEX_HASH)
+    proof_hex = f.List(f.String(), metadata=HEX_HASH)
 
 
 class ConsistencySchema(ma.Schema):
     from_ = f.Integer(data_key="from", attribute="from")
     to = f.Integer()
-    from_root = f.String()
-    to_root = f.String()
-    proof = f.List(f.String())
+    from_root = f.String(metadata=_old_b64("from_root"))
+    to_root = f.String(metadata=_old_b64("to_root"))
+    proof = f.List(f.String(), metadata=_old_b64("proof"))
+    from_root_hex = f.String(metadata=HEX_HASH)
+    to_root_hex = f.String(metadata=HEX_HASH)
+    proof_hex = f.List(f.String(), metadata=HEX_HASH)
 
 
 class PublicKeySchema(ma.Schema):
@@ -340,6 +372,8 @@ class MetricsSchema(ma.Schema):
     since = f.String(allow_none=True)
     until = f.String(allow_none=True)
     group_by = f.String(allow_none=True)
+    units = f.Dict(keys=f.String(), values=f.String(), metadata={
+        "description": "The unit of each duration figure (seconds)"})
     groups = f.List(f.Dict(), metadata={
         "description": "Per group: opened, time_to_first_response / time_to_containment / "
                        "time_to_resolution / time_to_handoff_acceptance {p50, p90, n} in "

@@ -15,6 +15,8 @@ from audit.projection import from_snapshot
 from audit.schema import escalations
 from workflow.errors import PayloadInvalid
 from workflow.model import Escalation, rfc3339
+from workflow.policy import Policy
+from workflow.states import states as states_of
 
 
 class Page(NamedTuple):
@@ -91,3 +93,22 @@ def page(conn: Connection, *, now: datetime, limit: int, cursor: str | None = No
         last = shown[-1]
         following = _encode(last.pk, last.due if sort == "next_due" else None)
     return Page([from_snapshot(json.loads(r.snapshot)) for r in shown], following)
+
+
+def check_filters(policy: Policy, *, state: str | None = None, tier: int | None = None,
+                  team: str | None = None, category: str | None = None,
+                  severity: str | None = None, **_others: Any) -> None:
+    """Refuse filter values no escalation can have under the policy, naming those it can
+    (a filter that can match nothing is a mistake, not an empty page)."""
+    allowed: dict[str, tuple[Any, Sequence[Any]]] = {
+        "state": (state, states_of(policy.max_tier)),
+        "tier": (tier, [t.level for t in policy.tiers]),
+        "team": (team, list(policy.teams)),
+        "category": (category, list(policy.categories)),
+        "severity": (severity, list(policy.severities)),
+    }
+    errors = {key: f"unknown {key}; one of: {', '.join(str(v) for v in known)}"
+              for key, (value, known) in allowed.items()
+              if value is not None and value not in known}
+    if errors:
+        raise PayloadInvalid(errors)

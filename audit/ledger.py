@@ -200,8 +200,13 @@ def inclusion(conn: Connection, seq: int, size: int) -> dict[str, Any]:
     mth = subtree_hasher(conn)
     leaf = conn.execute(select(ledger.c.leaf_hash).where(ledger.c.seq == seq)).scalar_one()
     proof = merkle.inclusion_proof(seq, size, mth)
-    return {"seq": seq, "size": size, "leaf_hash": _b64(leaf), "root": _b64(mth(0, size)),
-            "proof": [_b64(p) for p in proof]}
+    root = mth(0, size)
+    return {"seq": seq, "size": size, "leaf_hash": _b64(leaf), "root": _b64(root),
+            "proof": [_b64(p) for p in proof],
+            # Hashes are hex everywhere in JSON; the base64 fields above stay for
+            # existing clients (deprecated in the OpenAPI document).
+            "leaf_hash_hex": bytes(leaf).hex(), "root_hex": root.hex(),
+            "proof_hex": [p.hex() for p in proof]}
 
 
 def consistency(conn: Connection, first: int, second: int) -> dict[str, Any]:
@@ -211,8 +216,10 @@ def consistency(conn: Connection, first: int, second: int) -> dict[str, Any]:
         raise ProofUnavailable(f"need 0 < from <= to <= {head.size} (the log size)")
     mth = subtree_hasher(conn)
     proof = merkle.consistency_proof(first, second, mth)
-    return {"from": first, "to": second, "from_root": _b64(mth(0, first)),
-            "to_root": _b64(mth(0, second)), "proof": [_b64(p) for p in proof]}
+    old, new = mth(0, first), mth(0, second)
+    return {"from": first, "to": second, "from_root": _b64(old), "to_root": _b64(new),
+            "proof": [_b64(p) for p in proof], "from_root_hex": old.hex(),
+            "to_root_hex": new.hex(), "proof_hex": [p.hex() for p in proof]}
 
 
 def _b64(value: bytes) -> str:

@@ -118,8 +118,14 @@ def report(conn: Connection, since: datetime | None, until: datetime | None,
         "since": rfc3339(since) if since else None,
         "until": rfc3339(until) if until else None,
         "group_by": group_by,
+        "units": {name: "seconds" for name in TIMED},
         "groups": [{"key": k, **summarise(v, max_tier)} for k, v in sorted(groups.items())],
     }
+
+
+# The figures that are durations (in seconds; their counts `n` are counts).
+TIMED = ("time_to_first_response", "time_to_containment", "time_to_resolution",
+         "time_to_handoff_acceptance", "time_per_tier")
 
 
 def _walk(prefix: str, value: Any, row: dict[str, Any]) -> None:
@@ -127,7 +133,8 @@ def _walk(prefix: str, value: Any, row: dict[str, Any]) -> None:
         for k, v in value.items():
             _walk(f"{prefix}.{k}" if prefix else k, v, row)
     else:
-        row[prefix] = value
+        timed = prefix.split(".", 1)[0] in TIMED and not prefix.endswith(".n")
+        row[f"{prefix}_seconds" if timed else prefix] = value
 
 
 def flat(report_: dict[str, Any]) -> list[dict[str, Any]]:

@@ -36,14 +36,16 @@ class SqlPolicies:
         return found
 
     def record_applied(self, policy: Policy, text: str, *, actor: str, role: str,
-                       previous: Policy | None, now: datetime) -> int:
+                       previous: Policy | None, now: datetime,
+                       simulation: bool = False) -> int:
         """Append the policy-applied event and store the version; returns its seq."""
         record = {
             "v": 1, "escalation_id": None, "version": None, "action": "policy-applied",
             "actor": actor, "role": role, "at": rfc3339(now), "from_state": None,
             "to_state": None, "from_owner": None, "to_owner": None, "tier": None,
             "payload": {"name": policy.name, "version": policy.version,
-                        "previous_version": previous.version if previous else None},
+                        "previous_version": previous.version if previous else None,
+                        **({"simulation": True} if simulation else {})},
             "policy_version": policy.version, "rule": "policy.apply",
         }
         seq = self._uow.append(record, [], now)

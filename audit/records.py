@@ -11,7 +11,8 @@ from sqlalchemy import Connection, bindparam, select
 from audit import fast_path
 from audit.projection import parse_time
 from audit.schema import content, erasures, ledger
-from workflow.model import Event
+from workflow.model import Escalation, Event
+from workflow.states import HANDED_OFF
 
 _CONTENT_OF = select(content.c.seq, content.c.field, content.c.text).where(
     content.c.seq == bindparam("s"))
@@ -141,3 +142,19 @@ def escalation_texts(conn: Connection, ids: list[str]) -> dict[str, dict[str, An
     rows = conn.execute(_OPENING.where(ledger.c.escalation_id.in_(ids))).all()
     return {rec["escalation_id"]: _texts_of(rec["payload"], rec["erased"])
             for rec in decode(rows, conn)}
+
+
+def pending_handoffs(conn: Connection, escalations: list[Escalation]
+                     ) -> dict[str, dict[str, Any]]:
+    """The hand-off each escalation in `handed-off` waits on: to whom, by whom, when, and
+    its context (None once erased), with its ledger seq."""
+    waiting = [e.id for e in escalations if e.state == HANDED_OFF]
+    if not waiting:
+        return {}
+    rows = conn.execute(select(ledger.c.seq, ledger.c.body).where(
+        ledger.c.escalation_id.in_(waiting), ledger.c.action == "hand-off")
+        .order_by(ledger.c.seq)).all()
+    latest = {rec["escalation_id"]: rec for rec in decode(rows, conn)}
+    return {eid: {"to": rec["payload"]["to"], "by": rec["actor"], "at": rec["at"],
+                  "context": rec["payload"].get("context"), "seq": rec["seq"]}
+            for eid, rec in latest.items()}

@@ -7,8 +7,11 @@ import io
 from typing import Any
 
 from audit.projection import parse_time
+from audit.records import to_event
 from audit.trails import trail
 from workflow.catalogue import CATALOGUE
+from workflow.model import Escalation
+from workflow.states import HANDED_OFF, OPENED
 
 
 def _between(a: str | None, b: str | None) -> float | None:
@@ -26,11 +29,55 @@ def _text(rec: dict[str, Any]) -> str | None:
         return None
     p = rec["payload"]
     present = [k for k in spec.text_fields if p.get(k)]
+    shown = {k: "; ".join(p[k]) if isinstance(p[k], list) else str(p[k]) for k in present}
     if spec.labelled_text:
-        parts = [f"{k}: {p[k]}" for k in present]
+        parts = [f"{k}: {shown[k]}" for k in present]
     else:
-        parts = [str(p[k]) for k in present]
+        parts = [shown[k] for k in present]
     return " | ".join(parts) if parts else None
+
+
+def _subject(rec: dict[str, Any]) -> str | None:
+    """Whom the event names: a proposed or new owner, someone looped in, the cover."""
+    spec = CATALOGUE.get(rec["action"])
+    if spec is not None and spec.names_actor:
+        return rec["payload"].get(spec.names_actor)
+    return rec["payload"].get("acting_owner") if rec["action"] == "sla-breached" else None
+
+
+# What changes of an escalation a timeline row reports (the rest is bookkeeping).
+_UNREPORTED = ("version", "updated_at", "created_at", "policy_version", "opened_by",
+               "awaiting_ack", "return_to")
+
+
+def _changes(before: dict[str, Any] | None, after: dict[str, Any],
+             payload: dict[str, Any]) -> list[str]:
+    """What one event changed: each field of the escalation it moved (from the replay of
+    the ledger before and after it), and what a resolution granted."""
+    out: list[str] = []
+    for key, new in after.items():
+        old = None if before is None else before.get(key)
+        if key in _UNREPORTED or old == new:
+            continue
+        if isinstance(new, list):
+            added = [x for x in new if x not in (old or [])]
+            gone = [x for x in (old or []) if x not in new]
+            out += [f"{key} +{x}" for x in added] + [f"{key} -{x}" for x in gone]
+        elif isinstance(new, dict) and key in ("deadlines", "breached"):
+            for clock in sorted(set(new) | set(old or {})):
+                if (old or {}).get(clock) != new.get(clock):
+                    label = "due" if key == "deadlines" else "breached at"
+                    out.append(f"{clock} {label} {new[clock]}" if clock in new
+                               else f"{clock} clock stopped")
+        elif isinstance(new, dict):
+            out.append(f"{key}: {' '.join(str(v) for v in new.values())}")
+        else:
+            out.append(f"{key}: {'—' if old is None else old} → {'—' if new is None else new}")
+    grant = payload.get("grant")
+    if grant:
+        amount = grant["amount"]
+        out.append(f"granted {grant['kind']} {amount['value']} {amount['currency']}")
+    return out
 
 
 def build(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -46,13 +93,21 @@ def build(records: list[dict[str, Any]]) -> dict[str, Any]:
     tier_entered: dict[int, str] = {}
     time_per_tier: dict[str, float] = {}
     current_tier, tier_since = 0, records[0]["at"]
+    folded: Escalation | None = None
     for rec in records:
+        before = folded.snapshot() if folded is not None else None
+        event = to_event(rec)
+        if folded is None:
+            folded = Escalation(id=event.escalation_id, state=OPENED)
+        folded.apply(event)
         events.append({
             "seq": rec["seq"], "at": rec["at"], "action": rec["action"],
             "actor": rec["actor"], "role": rec["role"], "from_state": rec["from_state"],
             "to_state": rec["to_state"], "from_owner": rec["from_owner"],
             "to_owner": rec["to_owner"], "tier": rec["tier"], "rule": rec["rule"],
             "text": _text(rec), "erased_fields": sorted(rec["erased"]),
+            "subject": _subject(rec),
+            "changes": _changes(before, folded.snapshot(), rec["payload"]),
         })
         action, at = rec["action"], rec["at"]
         if action == "open":
@@ -84,10 +139,10 @@ def build(records: list[dict[str, Any]]) -> dict[str, Any]:
             handoffs.append({"from": rec["from_owner"], "to": rec["payload"].get("to"),
                              "proposed_at": at, "outcome": "pending", "decided_at": None,
                              "seconds_to_decision": None})
-        elif action in ("accept-handoff", "decline-handoff") and handoffs:
+        elif rec["from_state"] == HANDED_OFF and action in _HANDOFF_OUTCOMES and handoffs:
             last = handoffs[-1]
-            last.update(outcome="accepted" if action == "accept-handoff" else "declined",
-                        decided_at=at, seconds_to_decision=_between(last["proposed_at"], at))
+            last.update(outcome=_HANDOFF_OUTCOMES[action], decided_at=at,
+                        seconds_to_decision=_between(last["proposed_at"], at))
     end = milestones["resolved"] or records[-1]["at"]
     spent = _between(tier_since, end) or 0.0
     time_per_tier[str(current_tier)] = time_per_tier.get(str(current_tier), 0) + spent
@@ -109,8 +164,11 @@ def build(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-CSV_COLUMNS = ("seq", "at", "action", "actor", "role", "from_state", "to_state",
-               "from_owner", "to_owner", "tier", "rule", "text", "erased_fields")
+# How each way out of a pending hand-off reads.
+_HANDOFF_OUTCOMES = {"accept-handoff": "accepted", "decline-handoff": "declined",
+                     "withdraw-handoff": "withdrawn", "reassign": "reassigned"}
+CSV_COLUMNS = ("seq", "at", "action", "actor", "role", "subject", "from_state", "to_state",
+               "from_owner", "to_owner", "tier", "rule", "changes", "text", "erased_fields")
 
 
 def to_csv(timeline: dict[str, Any]) -> str:
@@ -121,6 +179,7 @@ def to_csv(timeline: dict[str, Any]) -> str:
     for event in timeline["events"]:
         row = dict(event)
         row["erased_fields"] = ";".join(event["erased_fields"])
+        row["changes"] = "; ".join(event["changes"])
         writer.writerow(row)
     return out.getvalue()
 
@@ -171,13 +230,15 @@ def to_markdown(timeline: dict[str, Any]) -> str:
     for s in timeline["ownership"]:
         lines.append(f"| {s['owner']} | {s['kind']} | {s['from']} | {s['to'] or 'now'} "
                      f"| {s['began']} ({s['began_by']}) | {_md(s['ended']) or '—'} |")
-    lines += ["", "## Events", "", "| seq | at | action | actor (role) | state | owner | note |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "## Events", "",
+              "| seq | at | action | by (role) | to | state | owner | changed | note |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for e in timeline["events"]:
         state = f"{e['from_state'] or '—'} → {e['to_state']}"
         owner = f"{e['from_owner'] or '—'} → {e['to_owner'] or '—'}"
         text = _md(e["text"]) + (" *(erased: " + ", ".join(e["erased_fields"]) + ")*"
                                  if e["erased_fields"] else "")
         lines.append(f"| {e['seq']} | {e['at']} | {e['action']} | {e['actor']} ({e['role']}) "
-                     f"| {state} | {owner} | {text} |")
+                     f"| {e['subject'] or '—'} | {state} | {owner} "
+                     f"| {_md('; '.join(e['changes']))} | {text} |")
     return "\n".join(lines) + "\n"

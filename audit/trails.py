@@ -41,7 +41,7 @@ def trail(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     open_spans: dict[str, dict[str, Any]] = {}
     for rec in records:
         for change in span_changes(rec["action"], rec["from_owner"], rec["to_owner"],
-                                   rec["payload"]):
+                                   rec["payload"], rec["actor"]):
             if change.owner is None:
                 ended = open_spans.pop(change.kind, None)
                 if ended is not None:

@@ -11,14 +11,16 @@ from workflow.amounts import format_decimal
 from workflow.catalogue import (
     BY_ELIGIBILITY,
     BY_GOVERNANCE,
+    BY_INVOLVED,
     BY_LIAISON,
     BY_OWNER,
+    BY_OWNER_OR_LIAISON,
     BY_OWNER_OR_SELF,
     BY_PROPOSED_OWNER,
     CATALOGUE,
 )
 from workflow.errors import AuthorityDenied
-from workflow.model import Actor, Escalation
+from workflow.model import SYSTEM, Actor, Escalation
 from workflow.policy import PERMISSIONS, Policy, Role
 
 
@@ -95,13 +97,15 @@ def _escalate(esc: Escalation, payload: dict[str, Any], policy: Policy) -> Decis
     if trigger is not None and trigger.skip_tiers:
         return None
     category = policy.categories.get(esc.category)
-    if category is not None and category.skip_tiers and to_tier <= category.tier:
+    if category is not None and category.skip_tiers:
         return None
     skippers = [t.name for t in policy.triggers.values() if t.skip_tiers]
+    categories = [c.name for c in policy.categories.values() if c.skip_tiers]
     return _deny("escalate.skip",
-                 f"trigger {payload.get('trigger')!r} may not skip tiers: escalate one tier "
-                 f"at a time (to tier {esc.tier + 1}) or use a trigger that may skip "
-                 f"({_either(skippers)})")
+                 f"neither trigger {payload.get('trigger')!r} nor category {esc.category!r} "
+                 f"may skip tiers: escalate one tier at a time (to tier {esc.tier + 1}), use "
+                 f"a trigger that may skip ({_either(skippers)}); categories that may skip: "
+                 f"{_either(categories)}")
 
 
 def _resolve(role: Role, esc: Escalation, payload: dict[str, Any],
@@ -192,7 +196,34 @@ def _owner_or_self(actor: Actor, role: Role, action: str, esc: Escalation,
                    target: Actor | None) -> Decision:
     if payload is not None and payload.get("handle") == actor.handle:
         return _allow("watcher.self", f"{actor.handle} may watch any escalation")
-    return _owner_check(actor, role, action, esc)
+    return _owner_or_liaison(actor, role, action, esc, payload, policy, target)
+
+
+def _owner_or_liaison(actor: Actor, role: Role, action: str, esc: Escalation,
+                      payload: dict[str, Any] | None, policy: Policy,
+                      target: Actor | None) -> Decision:
+    if esc.liaison is not None and actor.handle == esc.liaison:
+        return _allow("liaison.acts", f"{actor.handle} is this escalation's liaison")
+    decision = _owner_check(actor, role, action, esc)
+    if decision.allowed:
+        return decision
+    owner = esc.owner or "nobody yet"
+    liaison = f", the liaison ({esc.liaison})" if esc.liaison else ", its liaison"
+    return _deny("owner.only", f"only the owner ({owner}){liaison} or a governance role "
+                               f"over tier {esc.tier} may {action}")
+
+
+def _involved(actor: Actor, role: Role, action: str, esc: Escalation,
+              payload: dict[str, Any] | None, policy: Policy,
+              target: Actor | None) -> Decision:
+    if actor.handle in esc.collaborators:
+        return _allow("collaborator.acts", f"{actor.handle} collaborates on this escalation")
+    decision = _owner_or_liaison(actor, role, action, esc, payload, policy, target)
+    if decision.allowed:
+        return decision
+    return _deny("involved.only",
+                 f"only those working this escalation (its owner, acting owner, liaison and "
+                 f"collaborators) or a governance role over tier {esc.tier} may {action}")
 
 
 def _liaison(actor: Actor, role: Role, action: str, esc: Escalation,
@@ -210,7 +241,17 @@ def _owner(actor: Actor, role: Role, action: str, esc: Escalation,
            payload: dict[str, Any] | None, policy: Policy,
            target: Actor | None) -> Decision:
     decision = _owner_check(actor, role, action, esc)
-    if not decision.allowed or payload is None:
+    if not decision.allowed:
+        return decision
+    if action == "resolve" and (role.tier is None or role.tier < esc.tier):
+        # The owner who escalated stays accountable, but closing the case is for the
+        # tier it now sits at (or governance over it).
+        shown = "no tier" if role.tier is None else f"tier {role.tier}"
+        return _deny("resolve.tier",
+                     f"this escalation is at tier {esc.tier}: resolving it needs a role of "
+                     f"tier {esc.tier} or above, or governance over it; {role.name} is "
+                     f"{shown}")
+    if payload is None:
         return decision
     if action == "escalate":
         return _escalate(esc, payload, policy) or decision
@@ -236,7 +277,22 @@ _BY_CLASS: dict[str, _ClassRule] = {
     BY_OWNER_OR_SELF: _owner_or_self,
     BY_LIAISON: _liaison,
     BY_OWNER: _owner,
+    BY_OWNER_OR_LIAISON: _owner_or_liaison,
+    BY_INVOLVED: _involved,
 }
+
+
+def cover(esc: Escalation, policy: Policy, active: Callable[[str], bool]) -> Decision:
+    """Who covers a breach as acting owner: the first active fallback of the team who
+    neither owns nor governs the escalation (ownership is not supervision)."""
+    team = policy.teams.get(esc.team)
+    for handle in team.fallback if team else ():
+        if handle not in (esc.owner, esc.governor) and active(handle):
+            return Decision(True, "cover.fallback",
+                            f"{handle} is team {esc.team}'s first free fallback", who=handle)
+    return _deny("cover.none",
+                 f"team {esc.team} has no active fallback who neither owns nor governs "
+                 f"this escalation: nobody covers")
 
 
 def decide(actor: Actor, action: str, escalation: Escalation | None,
@@ -283,3 +339,24 @@ def permit(actor: Actor, permission: str, policy: Policy) -> Decision:
     return Decision(False, f"permission.{permission}",
                     f"only {_either(able)} may {PERMISSIONS[permission]}",
                     roles[0].name if roles else None)
+
+
+def assignable(role: str, policy: Policy) -> Decision:
+    """Whether a role may be given to an actor: any role of the policy but Baton's own
+    (the role its automations act in)."""
+    if role in SYSTEM.roles:
+        return _deny("actors.system-role",
+                     f"{role} is Baton's own role (its automations act in it); give "
+                     f"people another role")
+    if role not in policy.roles:
+        return _deny("actors.unknown-role",
+                     f"unknown role {role!r}; known: {', '.join(policy.roles)}")
+    return _allow("actors.role", f"{role} is a role of the policy")
+
+
+def needs_team(roles: list[str], policy: Policy) -> list[str]:
+    """The roles among these whose work is routed by team: without a team, their actor
+    can acknowledge nothing (escalations are routed to teams)."""
+    return [name for name in roles if name in policy.roles
+            and policy.roles[name].tier is not None and not policy.roles[name].governance
+            and "acknowledge" in policy.roles[name].actions]

@@ -49,6 +49,8 @@ BY_PROPOSED_OWNER = "proposed-owner"  # only the owner a hand-off proposes
 BY_GOVERNANCE = "governance"  # a governance role over the tier
 BY_OWNER_OR_SELF = "owner-or-self"  # the owner for others; anyone for themselves
 BY_LIAISON = "liaison"  # governance assigns anyone; a liaison only themselves
+BY_INVOLVED = "involved"  # owner, acting owner, liaison, collaborators, governance
+BY_OWNER_OR_LIAISON = "owner-or-liaison"  # owner, acting owner, liaison, governance
 BY_SYSTEM = "system"  # Baton's own automations and administration, never asked for
 
 # "Every running clock", whatever clocks the policy knows.
@@ -70,6 +72,7 @@ FIELD_DOCS = {
 }
 
 Fold = Callable[["Escalation", "Event"], None]
+Unchanged = Callable[["Escalation", "dict[str, Any]"], "tuple[str, str] | None"]
 Transitions = Callable[[Shape], list[dict[str, Any]]]
 
 
@@ -111,6 +114,11 @@ class ActionSpec:
     labelled_text: bool = False
     # May be asked for through the API (system events are written by Baton itself).
     requestable: bool = True
+    # It exists to inform (a note, a status update, who was told): it may change
+    # nothing else. Every other action must change something, or it is refused.
+    informs: bool = False
+    # Why the action would change nothing now (a rule id and a sentence), or None.
+    unchanged: Unchanged | None = None
 
     @property
     def text_fields(self) -> tuple[str, ...]:
@@ -159,6 +167,13 @@ def _back_to_origin(source: str) -> Transitions:
     def moves(s: Shape) -> list[dict[str, Any]]:
         return [{"source": source, "dest": origin,
                  "conditions": [_kw_equals("return_to", origin)]} for origin in s.working]
+    return moves
+
+
+def _also(*parts: Transitions) -> Transitions:
+    """The transitions of several parts together."""
+    def moves(s: Shape) -> list[dict[str, Any]]:
+        return [row for part in parts for row in part(s)]
     return moves
 
 
@@ -211,6 +226,45 @@ def _taken(esc: Escalation, event: Event) -> None:
 def _hand_off(esc: Escalation, event: Event) -> None:
     esc.proposed_owner = event.payload["to"]
     esc.return_to = event.from_state
+
+
+def _reassigned(esc: Escalation, event: Event) -> None:
+    # Out of a pending hand-off: the proposal lapses, the state returns to its origin.
+    esc.proposed_owner = None
+    esc.return_to = None
+
+
+def _already_watching(esc: Escalation, p: dict[str, Any]) -> tuple[str, str] | None:
+    if "handle" in p and p["handle"] in esc.watchers:
+        return "watcher.already", f"{p['handle']} already watches this escalation"
+    if "handle" in p and p["handle"] == esc.owner:
+        return "watcher.owner", f"{p['handle']} owns this escalation and hears of it all"
+    return None
+
+
+def _already_collaborating(esc: Escalation, p: dict[str, Any]) -> tuple[str, str] | None:
+    if "handle" in p and p["handle"] in esc.collaborators:
+        return ("collaborator.already",
+                f"{p['handle']} already collaborates on this escalation")
+    return None
+
+
+def _already_liaison(esc: Escalation, p: dict[str, Any]) -> tuple[str, str] | None:
+    if "handle" in p and p["handle"] == esc.liaison:
+        return "liaison.already", f"{p['handle']} is already the liaison"
+    return None
+
+
+def _already_held(esc: Escalation, p: dict[str, Any]) -> tuple[str, str] | None:
+    if esc.legal_hold:
+        return "hold.already", "this escalation is already under legal hold"
+    return None
+
+
+def _not_held(esc: Escalation, p: dict[str, Any]) -> tuple[str, str] | None:
+    if not esc.legal_hold:
+        return "hold.none", "this escalation is not under legal hold"
+    return None
 
 
 def _handoff_answered(esc: Escalation, event: Event) -> None:
@@ -274,15 +328,21 @@ _SPECS = (
     ActionSpec("hand-off", "Propose a new owner, with context (warm handoff)",
                fields={"to": HANDLE, "context": TEXT}, required=("to", "context"),
                template="hand-off", transitions=_to(HANDED_OFF, "working"),
-               moves_state=True, authority=BY_OWNER, names_actor="to", fold=_hand_off),
+               moves_state=True, authority=BY_OWNER, names_actor="to", starts=("handoff",),
+               fold=_hand_off),
     ActionSpec("accept-handoff", "The proposed owner takes it",
                fields={"note": TEXT}, transitions=_back_to_origin(HANDED_OFF),
                moves_state=True, owner=ACTOR_OWNS, authority=BY_PROPOSED_OWNER,
-               starts=("update",), fold=_handoff_answered, began="accepted-handoff"),
+               starts=("update",), stops=("handoff",), fold=_handoff_answered,
+               began="accepted-handoff"),
     ActionSpec("decline-handoff", "The proposed owner declines; it stays with the owner",
                fields={"reason": TEXT}, required=("reason",), template="decline-handoff",
                transitions=_back_to_origin(HANDED_OFF), moves_state=True,
-               authority=BY_PROPOSED_OWNER, fold=_handoff_answered),
+               authority=BY_PROPOSED_OWNER, stops=("handoff",), fold=_handoff_answered),
+    ActionSpec("withdraw-handoff", "The owner withdraws a pending hand-off",
+               fields={"reason": TEXT}, required=("reason",), template="withdraw-handoff",
+               transitions=_back_to_origin(HANDED_OFF), moves_state=True,
+               authority=BY_OWNER, stops=("handoff",), fold=_handoff_answered),
     ActionSpec("resolve", "Resolve, with a summary and what the resolution grants",
                fields={"summary": TEXT, "grant": GRANT, "workaround": BOOL},
                template="resolve", transitions=_to(RESOLVED, "working"), moves_state=True,
@@ -299,32 +359,38 @@ _SPECS = (
                labelled_text=True, ends_ownership=True),
     ActionSpec("update", "A status update: progress, next steps, next update due",
                fields={"note": TEXT, "next_steps": TEXT, "workaround": BOOL},
-               template="update", transitions=_from("live"), authority=BY_OWNER,
-               starts=("update",)),
+               template="update", transitions=_from("live"),
+               authority=BY_OWNER_OR_LIAISON, starts=("update",), informs=True),
+    ActionSpec("note", "An internal note: no clock moves, nobody changes",
+               fields={"note": TEXT}, required=("note",), template="note",
+               transitions=_from("live", "resolved"), authority=BY_INVOLVED, informs=True),
     ActionSpec("reassign", "Governance names a new owner",
                fields={"to": HANDLE, "reason": TEXT}, required=("to", "reason"),
-               template="reassign", transitions=_from("opened", "working"),
+               template="reassign",
+               transitions=_also(_from("opened", "working"), _back_to_origin(HANDED_OFF)),
                owner=TARGET_OWNS, authority=BY_GOVERNANCE, names_actor="to",
-               starts=("update",), stops=("acknowledge",), fold=_taken,
+               # Naming an owner is no acknowledgment: the acknowledge clock runs on.
+               starts=("update",), stops=("handoff",), fold=_reassigned,
                began="reassigned"),
     ActionSpec("add-watcher", "Keep someone in the loop",
                fields={"handle": HANDLE}, required=("handle",), template="add-watcher",
                transitions=_from("live", "resolved"), authority=BY_OWNER_OR_SELF,
-               names_actor="handle", fold=_add_watcher),
+               names_actor="handle", fold=_add_watcher, unchanged=_already_watching),
     ActionSpec("add-collaborator", "Bring in an expert without a transfer",
                fields={"handle": HANDLE, "note": TEXT}, required=("handle",),
                template="add-collaborator", transitions=_from("live", "resolved"),
-               authority=BY_OWNER, names_actor="handle", fold=_add_collaborator),
+               authority=BY_OWNER, names_actor="handle", fold=_add_collaborator,
+               unchanged=_already_collaborating),
     ActionSpec("assign-liaison", "Name the liaison who coordinates teams",
                fields={"handle": HANDLE}, required=("handle",), template="assign-liaison",
                transitions=_from("live", "resolved"), authority=BY_LIAISON,
-               names_actor="handle", fold=_assign_liaison),
+               names_actor="handle", fold=_assign_liaison, unchanged=_already_liaison),
     ActionSpec("legal-hold", "Stop erasure and retention sweeps",
                fields={"reason": TEXT}, required=("reason",), template="legal-hold",
-               transitions=_from("all"), fold=_legal_hold),
+               transitions=_from("all"), fold=_legal_hold, unchanged=_already_held),
     ActionSpec("release-hold", "Lift a legal hold",
                fields={"reason": TEXT}, required=("reason",), template="release-hold",
-               transitions=_from("all"), fold=_release_hold),
+               transitions=_from("all"), fold=_release_hold, unchanged=_not_held),
     ActionSpec("sla-breached", "A clock passed its deadline; an acting owner covers",
                authority=BY_SYSTEM, fold=_breached, began="temporary-cover",
                cover=ASSIGNS_COVER,
@@ -333,7 +399,7 @@ _SPECS = (
                authority=BY_SYSTEM, fold=_acting_released, cover=RELEASES_COVER,
                requestable=False),
     ActionSpec("notified", "Who was told of an event", authority=BY_SYSTEM,
-               requestable=False),
+               requestable=False, informs=True),
     ActionSpec("content-erased", "Personal content erased: texts and salts deleted",
                authority=BY_SYSTEM, requestable=False),
 )
@@ -344,6 +410,8 @@ CATALOGUE: dict[str, ActionSpec] = {spec.name: spec for spec in _SPECS}
 REQUESTABLE = tuple(s.name for s in _SPECS if s.requestable and s.transitions is not None)
 # Every action a role may be granted in a policy ("open" creates the escalation).
 GRANTABLE = ("open", *REQUESTABLE)
+# Actions that exist to inform: the only ones that may change nothing else.
+INFORMATIONAL = frozenset(s.name for s in _SPECS if s.informs)
 # Actions only the accountable owner (or governance over the tier) may take.
 OWNER_ACTIONS = frozenset(s.name for s in _SPECS if s.authority == BY_OWNER)
 # Payload fields that may hold personal data or free text. The ledger keeps only a

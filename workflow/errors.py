@@ -76,3 +76,29 @@ class VersionConflict(WorkflowError):
         super().__init__(
             f"escalation {escalation_id} is at version {actual}, not {expected}"
         )
+
+
+class NothingToChange(WorkflowError):
+    """The action would change nothing (a watcher who already watches, a second hold):
+    refused with its rule, so that the ledger holds no empty events."""
+
+    def __init__(self, rule: str, reason: str, state: str):
+        self.rule = rule
+        self.reason = reason
+        self.state = state
+        super().__init__(reason)
+
+
+class UnknownAction(WorkflowError):
+    """No such action: the ones there are, listed."""
+
+    def __init__(self, action: str, known: Sequence[str]):
+        self.action = action
+        self.known = list(known)
+        super().__init__(f"there is no action {action!r}; the actions are "
+                         f"{', '.join(self.known)}")
+
+
+class SimulationRefused(WorkflowError):
+    """A time given by hand (`--now`) where the ledger is not a simulation, or one that
+    would go back before the latest event of a simulation."""

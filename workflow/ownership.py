@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from workflow.catalogue import ASSIGNS_COVER, CATALOGUE, RELEASES_COVER
+from workflow.catalogue import ASSIGNS_COVER, CATALOGUE, RELEASES_COVER, TARGET_OWNS
 
 OWNER = "owner"
 ACTING = "acting"
@@ -22,7 +22,7 @@ class SpanChange:
 
 
 def span_changes(action: str, from_owner: str | None, to_owner: str | None,
-                 payload: dict[str, Any]) -> list[SpanChange]:
+                 payload: dict[str, Any], actor: str | None = None) -> list[SpanChange]:
     """The span changes of one event, in order. Ending a kind with no open span changes
     nothing."""
     spec = CATALOGUE.get(action)
@@ -30,7 +30,12 @@ def span_changes(action: str, from_owner: str | None, to_owner: str | None,
     out: list[SpanChange] = []
     if to_owner != from_owner:
         if from_owner:
-            out.append(SpanChange(OWNER, ended=f"{began} by {to_owner}"))
+            # "acknowledged by bob" names who took it; "reassigned to andy by sam" names
+            # both the new owner and who decided.
+            named = spec is not None and spec.owner == TARGET_OWNS
+            how = f"{began} to {to_owner} by {actor}" if named and actor else \
+                f"{began} by {to_owner}"
+            out.append(SpanChange(OWNER, ended=how))
         if to_owner:
             out.append(SpanChange(OWNER, owner=to_owner))
     cover = spec.cover if spec is not None else None

@@ -12,6 +12,8 @@ from workflow.calendar import Calendar
 
 UNLIMITED = Decimal("Infinity")
 CLOCKS = ("acknowledge", "update", "resolve")
+# Clocks a severity may leave out (then they do not run for it).
+OPTIONAL_CLOCKS = ("handoff",)
 # Permissions a role may hold besides actions on escalations (workflow.authority decides).
 # Read permissions may be held by read-only roles.
 PERMISSIONS = {

@@ -17,6 +17,7 @@ from workflow.calendar import parse as parse_calendar
 from workflow.policy import (
     CLOCKS,
     LEGACY_PERMISSIONS,
+    OPTIONAL_CLOCKS,
     PERMISSIONS,
     READ_PERMISSIONS,
     TEMPLATES,
@@ -189,10 +190,13 @@ def _validate(doc: dict[str, Any]) -> tuple[Policy | None, list[tuple[str, str]]
                 calendar = parse_calendar(t["calendar"])
             except ValueError as exc:
                 c.fail(f"{key}.{exc}".split(": ", 1)[0], str(exc).split(": ", 1)[-1])
-        teams[tname] = Team(
-            tname, level or 0, c.text(t, f"{key}.governor"),
-            tuple(c.names(t, f"{key}.fallback")), calendar,
-        )
+        governor = c.text(t, f"{key}.governor")
+        fallback = tuple(c.names(t, f"{key}.fallback"))
+        if governor and governor in fallback:
+            # Ownership is not supervision: cover is never the governor's.
+            c.fail(f"{key}.fallback", f"{governor} governs team {tname} and cannot also "
+                                      "cover as its acting owner")
+        teams[tname] = Team(tname, level or 0, governor, fallback, calendar)
     for i, tier in enumerate(tiers):
         if tier.team and tier.team not in teams:
             c.fail(f"tiers[{i}].team", f"unknown team {tier.team!r}")
@@ -292,8 +296,15 @@ def _validate(doc: dict[str, Any]) -> tuple[Policy | None, list[tuple[str, str]]
                 sla[clock] = parse_duration(sla_raw[clock])
             except ValueError as exc:
                 c.fail(f"{key}.sla.{clock}", str(exc))
-        for extra in set(sla_raw) - set(CLOCKS):
-            c.fail(f"{key}.sla.{extra}", f"unknown clock; known: {', '.join(CLOCKS)}")
+        for clock in OPTIONAL_CLOCKS:
+            if clock in sla_raw:
+                try:
+                    sla[clock] = parse_duration(sla_raw[clock])
+                except ValueError as exc:
+                    c.fail(f"{key}.sla.{clock}", str(exc))
+        for extra in set(sla_raw) - set(CLOCKS) - set(OPTIONAL_CLOCKS):
+            c.fail(f"{key}.sla.{extra}",
+                   f"unknown clock; known: {', '.join((*CLOCKS, *OPTIONAL_CLOCKS))}")
         severities[sname] = Severity(sname, c.text(s, f"{key}.definition"), sla)
 
     values: dict[str, str] = {}

@@ -60,8 +60,10 @@ class PolicyStore(Protocol):
         """The policy in force; raises when none has been applied."""
 
     def record_applied(self, policy: Policy, text: str, *, actor: str, role: str,
-                       previous: Policy | None, now: datetime) -> int:
-        """Store a new policy version and its policy-applied event; returns the seq."""
+                       previous: Policy | None, now: datetime,
+                       simulation: bool = False) -> int:
+        """Store a new policy version and its policy-applied event (which, for the first
+        policy, may declare the ledger a simulation); returns the seq."""
 
 
 class UnitOfWork(Protocol):

@@ -9,11 +9,13 @@ from typing import Any
 
 from workflow import payload_validation, sla, sla_sweep
 from workflow.authority import Decision, decide, enforce, governor, permit
-from workflow.catalogue import ACTOR_OWNS, CATALOGUE, TARGET_OWNS
+from workflow.catalogue import ACTOR_OWNS, CATALOGUE, REQUESTABLE, TARGET_OWNS
 from workflow.errors import (
     EscalationNotFound,
     InvalidTransition,
+    NothingToChange,
     PayloadInvalid,
+    UnknownAction,
     VersionConflict,
 )
 from workflow.lifecycle import lifecycle
@@ -60,9 +62,16 @@ def _possible(max_tier: int, state: str, tier: int, return_to: str | None,
 
 
 def allowed_actions(esc: Escalation, actor: Actor, policy: Policy) -> list[str]:
-    """Actions this actor may take now (payload-dependent limits aside)."""
+    """Actions this actor may take now and that would change something (limits that
+    depend on the payload aside)."""
     return [a for a in possible_actions(esc, policy)
-            if decide(actor, a, esc, None, policy).allowed]
+            if decide(actor, a, esc, None, policy).allowed and not _changes_nothing(a, esc)]
+
+
+def _changes_nothing(action: str, esc: Escalation) -> bool:
+    """True when the action would change nothing whatever its payload (a second hold)."""
+    unchanged = CATALOGUE[action].unchanged
+    return unchanged is not None and unchanged(esc, {}) is not None
 
 
 def open_escalation(*, uow: UnitOfWork, actor: Actor, escalation_id: str,
@@ -98,12 +107,11 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
         raise VersionConflict(escalation_id, expected_version, esc.version)
     spec = CATALOGUE.get(action)
     if spec is None or not spec.requestable:
-        raise InvalidTransition(action, esc.state, possible_actions(esc, policy),
-                                "no such action")
+        raise UnknownAction(action, REQUESTABLE)
     machine = lifecycle(policy.max_tier)
     if action not in machine.triggers(esc.state) or (
             action == "escalate" and esc.tier >= policy.max_tier):
-        raise InvalidTransition(action, esc.state, possible_actions(esc, policy))
+        raise InvalidTransition(action, esc.state, allowed_actions(esc, actor, policy))
     data = payload_validation.clean(action, payload, policy)
     to_tier = None
     if action == "escalate":
@@ -117,15 +125,21 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
     to_state = machine.fire(esc.state, action, **_context(esc, to_tier))
     if to_state is None:
         why = "already acknowledged at this tier" if action == "acknowledge" else ""
-        raise InvalidTransition(action, esc.state, possible_actions(esc, policy), why)
-    # The actor an action names: the proposed or new owner ("to") or a person looped in
-    # ("handle"). Unknown owners are an authority question; unknown others bad input.
-    handle = data.get(spec.names_actor) if spec.names_actor else None
-    target = uow.actors.get(handle) if handle is not None else None
-    if target is None and spec.names_actor == "handle":
-        raise PayloadInvalid({"handle": f"there is no active actor {handle!r}"})
+        raise InvalidTransition(action, esc.state, allowed_actions(esc, actor, policy), why)
+    # The actor an action names (a new owner, someone looped in) must exist: bad input
+    # otherwise. Whether they may own it is authority's question.
+    target = None
+    if spec.names_actor is not None:
+        handle = data[spec.names_actor]
+        target = uow.actors.get(handle)
+        if target is None:
+            raise PayloadInvalid({spec.names_actor: f"there is no active actor {handle!r}"})
     decision = decide(actor, action, esc, data, policy, target=target)
     enforce(decision)
+    if spec.unchanged is not None:
+        nothing = spec.unchanged(esc, data)
+        if nothing is not None:
+            raise NothingToChange(*nothing, esc.state)
     deadlines = sla.started(policy, esc.severity, data.get("team", esc.team), action, now)
     if deadlines:
         data["deadlines"] = deadlines

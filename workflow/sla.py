@@ -54,9 +54,9 @@ def earliest_due(esc: Escalation) -> str | None:
 def status(esc: Escalation, now: datetime) -> dict[str, Any]:
     """Each running deadline and whether it has passed at `now`."""
     out: dict[str, Any] = {"acknowledge_by": None, "next_update_by": None, "resolve_by": None,
-                           "breached": []}
+                           "handoff_answer_by": None, "breached": []}
     names = {"acknowledge": "acknowledge_by", "update": "next_update_by",
-             "resolve": "resolve_by"}
+             "resolve": "resolve_by", "handoff": "handoff_answer_by"}
     for clock, key in names.items():
         due = esc.deadlines.get(clock)
         if due is None:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from workflow import notify, sla
+from workflow.authority import cover
 from workflow.model import SYSTEM, Escalation, Event, parse_rfc3339
 from workflow.policy import Policy
 from workflow.ports import UnitOfWork
@@ -34,16 +35,6 @@ def release_acting_owner(*, uow: UnitOfWork, escalation: Escalation, policy: Pol
     return uow.record(escalation, event)
 
 
-def choose_acting_owner(esc: Escalation, policy: Policy, uow: UnitOfWork) -> str:
-    """The first free fallback of the team (active, neither owner nor governor), else
-    the governor."""
-    team = policy.teams.get(esc.team)
-    for handle in team.fallback if team else ():
-        if handle not in (esc.owner, esc.governor) and uow.actors.get(handle) is not None:
-            return handle
-    return esc.governor
-
-
 def sweep_escalation(*, uow: UnitOfWork, escalation_id: str, policy: Policy,
                      now: datetime) -> list[int]:
     """Record each breach now due on one escalation, once: the breach, the temporary
@@ -60,7 +51,11 @@ def sweep_escalation(*, uow: UnitOfWork, escalation_id: str, policy: Policy,
             "severity": esc.severity,
         }
         if not esc.acting_owner:
-            payload["acting_owner"] = choose_acting_owner(esc, policy, uow)
+            chosen = cover(esc, policy, lambda handle: uow.actors.get(handle) is not None)
+            if chosen.allowed:
+                payload["acting_owner"] = chosen.who
+            else:  # still recorded, with no cover, saying why
+                payload["cover_refused"] = {"rule": chosen.rule, "reason": chosen.reason}
         event = _system_event(esc, "sla-breached", payload, policy, now,
                               f"sla.{esc.severity}.{clock}")
         esc.apply(event)

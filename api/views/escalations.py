@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Response, url_for
+from flask import Flask, Response, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api import http_transaction, representation
 from api.auth import current_actor
@@ -24,10 +23,12 @@ from api.schemas import (
     TimelineArgsSchema,
     TimelineSchema,
 )
+from api.views.strict_blueprint import Blueprint
 from audit import escalation_list, projection, records, timeline, trails
 from audit.uow import SqlUnitOfWork
 from workflow import services
-from workflow.errors import EscalationNotFound
+from workflow.catalogue import REQUESTABLE
+from workflow.errors import EscalationNotFound, UnknownAction
 from workflow.model import rfc3339
 
 blp = Blueprint("escalations", __name__, url_prefix="/api/v1/escalations",
@@ -43,13 +44,20 @@ class Escalations(MethodView):
     @blp.arguments(ListArgsSchema(), location="query")
     @blp.response(200, EscalationListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """List escalations, filtered, newest last, with a cursor that survives writes."""
+        """List escalations, filtered, oldest first or soonest deadline first
+        (`sort=next_due`), with a cursor that survives writes. `breached=true`: a clock
+        is overdue now, or a recorded breach's blocker has not cleared. Unknown
+        parameters and values no escalation can have are refused (422)."""
         baton = current_baton()
         now = baton.now()
+        actor = current_actor()
+        if args.get("owner") == "me":
+            args["owner"] = actor.handle
         with baton.engine.connect() as conn:
+            policy = baton.policy(conn)
+            escalation_list.check_filters(policy, **args)
             found = escalation_list.page(conn, now=now, **args)
-            items = representation.many(conn, found.escalations, current_actor(),
-                                        baton.policy(conn), now)
+            items = representation.many(conn, found.escalations, actor, policy, now)
         return {"items": items, "next_cursor": found.next_cursor}
 
     @blp.arguments(EscalationCreateSchema())
@@ -126,6 +134,7 @@ def _action_view(action: str) -> None:
                                    expected_version=expected)
 
                 texts = records.escalation_texts(uow.conn, [escalation_id])
+                handoff = records.pending_handoffs(uow.conn, [out.escalation])
 
                 def render() -> http_transaction.Result:
                     data = {
@@ -136,7 +145,7 @@ def _action_view(action: str) -> None:
                                   "policy_version": out.event.policy_version},
                         "escalation": representation.escalation(
                             out.escalation, texts.get(escalation_id, {}), actor, policy,
-                            now),
+                            now, handoff.get(escalation_id)),
                     }
                     return data, 200, _etag(out.escalation.version)
 
@@ -189,3 +198,15 @@ class Ownership(MethodView):
         spans = trails.trail(recs)
         at = trails.owner_at(spans, args["at"]) if "at" in args else None
         return {"escalation_id": escalation_id, "spans": spans, "at": at}
+
+
+def unknown_action(escalation_id: str, action: str) -> Response:
+    """POST to an action the catalogue does not have: a 404 problem listing them."""
+    raise UnknownAction(action, REQUESTABLE)
+
+
+def init_app(app: Flask) -> None:
+    """Route actions nobody defined to a problem that lists the ones there are (the
+    defined actions' routes are more specific and win)."""
+    app.add_url_rule("/api/v1/escalations/<string:escalation_id>/actions/<string:action>",
+                     "unknown-action", unknown_action, methods=["POST"])

@@ -8,13 +8,13 @@ from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
 from api.auth import current_actor
 from api.container import current as current_baton
 from api.schemas import ErasureInSchema, ErasureSchema, HealthSchema
+from api.views.strict_blueprint import Blueprint
 from audit import ledger_gauges
 from audit.health import database_answers
 from workflow import erasure

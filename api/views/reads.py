@@ -6,7 +6,6 @@ import base64
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.exceptions import NotFound
 
 from api.auth import current_actor
@@ -26,6 +25,7 @@ from api.schemas import (
     PolicySchema,
     PublicKeySchema,
 )
+from api.views.strict_blueprint import Blueprint
 from audit import actors, audit_events, ledger, metrics, policy_versions, signed_note, trails
 from workflow import services
 from workflow.errors import ActorNotFound
@@ -84,7 +84,8 @@ class LatestCheckpoint(MethodView):
         with baton.engine.connect() as conn:
             text = ledger.latest_checkpoint(conn)
         cp = signed_note.open_note(text, baton.vkey)
-        return {"size": cp.size, "root": base64.b64encode(cp.root).decode(), "note": text}
+        return {"size": cp.size, "root": base64.b64encode(cp.root).decode(),
+                "root_hex": cp.root.hex(), "note": text}
 
 
 @blp.route("/audit/proof/inclusion")

@@ -63,8 +63,9 @@ def test_installed_wheel_initialises_and_serves(tmp_path: Path) -> None:
                 cwd=home, env=env).stdout.split()
     assert all(Path(p).is_relative_to(venv) for p in where), where
     shown = run([baton, "policy", "show"], cwd=home, env=env)
-    version = shown.stderr.split("# version ", 1)[1].split()[0]
-    assert shown.stdout == (ROOT / "workflow" / "default_policy.toml").read_text("utf-8")
+    header, text = shown.stdout.split("\n", 1)
+    version = header.removeprefix("# version ")
+    assert text == (ROOT / "workflow" / "default_policy.toml").read_text("utf-8")
     token = run([baton, "actors", "add", "aud", "--role", "auditor"], cwd=home,
                 env=env).stdout.strip()
 
@@ -74,7 +75,7 @@ def test_installed_wheel_initialises_and_serves(tmp_path: Path) -> None:
         auth = {"Authorization": f"Bearer {token}"}
         policy = requests.get(f"{url}/api/v1/policy", headers=auth, timeout=5)
         assert policy.status_code == 200, policy.text
-        assert (policy.json()["version"], policy.json()["text"]) == (version, shown.stdout)
+        assert (policy.json()["version"], policy.json()["text"]) == (version, text)
         assert requests.get(f"{url}/api/v1/policy", timeout=5).status_code == 401
         docs = requests.get(f"{url}/api/v1/docs", timeout=5)  # a template from the wheel
         assert docs.status_code == 200 and "/escalations" in docs.text, docs.text[:500]

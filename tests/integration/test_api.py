@@ -154,7 +154,8 @@ def test_read_only_roles_change_nothing(c: Client, who: str) -> None:
                                                                      "reason": "r"},
               "add-watcher": {"handle": who}, "add-collaborator": {"handle": "bob"},
               "assign-liaison": {"handle": who}, "legal-hold": {"reason": "r"},
-              "release-hold": {"reason": "r"}}
+              "release-hold": {"reason": "r"}, "withdraw-handoff": {"reason": "r"},
+              "note": {"note": "n"}}
     assert set(bodies) == set(ACTIONS) - {"open"}
     for action, body in bodies.items():
         r = c.act(eid, who, action, body)

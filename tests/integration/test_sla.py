@@ -63,7 +63,8 @@ def test_acknowledgment_breach_at_a_higher_tier(led: Ledger) -> None:
     written = run_sweep(led, 11)
     clocks = [r["payload"]["clock"] for r in written if r["action"] == "sla-breached"]
     assert clocks == ["acknowledge"], "a new tier restarts the acknowledgment clock"
-    assert written[0]["payload"]["acting_owner"] == "sam"  # specialists' fallback
+    # specialists' first fallback; never sam, who governs it (issue 14)
+    assert written[0]["payload"]["acting_owner"] == "bea"
     assert written[0]["tier"] == 1
     led.tick(11)
     led.act("esc-b", "bob", "acknowledge")

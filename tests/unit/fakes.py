@@ -86,7 +86,8 @@ class _Policies:
         return self._policy
 
     def record_applied(self, policy: Policy, text: str, *, actor: str, role: str,
-                       previous: Policy | None, now: datetime) -> int:
+                       previous: Policy | None, now: datetime,
+                       simulation: bool = False) -> int:
         self._policy = policy
         self.applied.append((policy, actor))
         return len(self.applied) - 1

@@ -57,8 +57,8 @@ def test_bad_calendars_are_refused(bad: dict, message: str) -> None:
 
 def test_policy_calendar_drives_escalation_deadlines() -> None:
     text = policy_loader.default_text().replace(
-        'fallback = ["andy"]',
-        'fallback = ["andy"]\ncalendar = { timezone = "Europe/Berlin", hours = ["09:00", '
+        'fallback = ["andy", "alice"]',
+        'fallback = ["andy", "alice"]\ncalendar = { timezone = "Europe/Berlin", hours = ["09:00", '
         '"17:00"] }')
     policy = policy_loader.loads(text)
     d = Driver(policy)

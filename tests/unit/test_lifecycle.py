@@ -28,7 +28,7 @@ def expected(state: str, action: str, ctx: dict) -> str | None:
         return None
     if action == "hand-off":
         return "handed-off" if state in WORKING else None
-    if action in ("accept-handoff", "decline-handoff"):
+    if action in ("accept-handoff", "decline-handoff", "withdraw-handoff"):
         return ctx["return_to"] if state == "handed-off" else None
     if action == "resolve":
         return "resolved" if state in WORKING else None
@@ -38,9 +38,11 @@ def expected(state: str, action: str, ctx: dict) -> str | None:
         return "debriefed" if state == "resolved" else None
     if action == "update":
         return state if state in ("opened", *WORKING, "handed-off") else None
-    if action in ("add-watcher", "add-collaborator", "assign-liaison"):
+    if action in ("add-watcher", "add-collaborator", "assign-liaison", "note"):
         return state if state != "debriefed" else None
     if action == "reassign":
+        if state == "handed-off":  # governance takes it out of a stuck hand-off
+            return ctx["return_to"]
         return state if state in ("opened", *WORKING) else None
     if action in ("legal-hold", "release-hold"):
         return state

@@ -43,9 +43,9 @@ def test_default_policy_mirrors_common_practice(policy: P.Policy) -> None:
     assert {t for t, v in policy.triggers.items() if v.skip_tiers} == {
         "regulatory", "time-sensitivity"}
     assert policy.severities["urgent"].sla == {"acknowledge": 600, "update": 1800,
-                                               "resolve": 7200}
+                                               "resolve": 7200, "handoff": 900}
     assert policy.severities["low"].sla == {"acknowledge": 86400, "update": 259200,
-                                            "resolve": 604800}
+                                            "resolve": 604800, "handoff": 86400}
     assert set(policy.customer_values) == {"standard", "high", "strategic"}
     assert policy.templates["debrief"] == ("what_worked", "what_did_not", "root_cause",
                                            "lessons", "actions")
@@ -69,8 +69,12 @@ def test_version_is_sha256_of_canonical_content_not_of_formatting() -> None:
      "categories.regulatory.tier: tier 9 out of range 0..3"),
     ('limit = "500"', 'limit = "-5"', "roles.agent.limit: negative limit -5"),
     ('limit = "500"', 'limit = 500.0', "roles.agent.limit: floats are not allowed"),
-    ('fallback = ["andy"]', 'fallback = ["andy", "andy"]',
+    ('fallback = ["andy", "alice"]', 'fallback = ["andy", "andy"]',
      "teams.frontline.fallback: duplicate name 'andy'"),
+    ('fallback = ["andy", "alice"]', 'fallback = ["andy", "sam"]',
+     "teams.frontline.fallback: sam governs team frontline and cannot also cover"),
+    ('resolve = "2h", handoff = "15m"', 'resolve = "2h", handoff = "soon"',
+     "severities.urgent.sla.handoff: "),
     ('definition = "Customer cannot operate and there is no workaround"\n', '',
      "severities.urgent.definition: missing definition"),
     ('acknowledge = "10m", update', 'acknowledge = "soon", update',

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from tests.unit.fakes import DEMO_ACTORS
+from tests.unit.fakes import DEMO_ACTORS, FakeUnitOfWork
 from tests.unit.scenario import PAYLOADS, Driver
-from workflow import policy_loader
+from workflow import policy_loader, sla_sweep
+from workflow.catalogue import INFORMATIONAL, REQUESTABLE
 from workflow.errors import WorkflowError
-from workflow.model import replay
+from workflow.model import Escalation, replay
 
 POLICY = policy_loader.default()
 HANDLES = sorted(DEMO_ACTORS)
-ACTIONS = ["acknowledge", "escalate", "hand-off", "accept-handoff", "decline-handoff",
-           "resolve", "reopen", "debrief", "update", "reassign", "add-watcher",
-           "add-collaborator", "assign-liaison", "legal-hold", "release-hold"]
+# Every action the API takes, from the catalogue (so a new one is exercised at once).
+ACTIONS = list(REQUESTABLE)
+# What an escalation is, apart from the bookkeeping every event moves.
+BOOKKEEPING = ("version", "updated_at")
 
 
 def payload_for(action: str, other: str, to_tier: int | None, trigger: str,
@@ -37,15 +40,17 @@ def payload_for(action: str, other: str, to_tier: int | None, trigger: str,
         return {"to": other, "reason": "r"}
     if action in ("add-watcher", "add-collaborator", "assign-liaison"):
         return {"handle": other}
-    if action in ("decline-handoff", "legal-hold", "release-hold"):
+    if action in ("decline-handoff", "withdraw-handoff", "legal-hold", "release-hold"):
         return {"reason": "r"}
+    if action == "note":
+        return {"note": "n"}
     return dict(PAYLOADS.get(action, {}))
 
 
 class Lifecycle(RuleBasedStateMachine):
     @initialize(category=st.sampled_from(sorted(POLICY.categories)))
     def open(self, category: str) -> None:
-        self.d = Driver(POLICY)
+        self.d = Driver(POLICY, FakeUnitOfWork(policy=POLICY))
         self.d.open(category=category)
         self.acknowledged = False
 
@@ -65,8 +70,28 @@ class Lifecycle(RuleBasedStateMachine):
             return
         assert before.state != "debriefed" or action in ("legal-hold", "release-hold")
         assert out.event.version == before.version
+        if action not in INFORMATIONAL:
+            assert _essence(before) != _essence(out.escalation), f"{action} changed nothing"
         if action == "acknowledge":
             self.acknowledged = True
+
+    @rule(minutes=st.sampled_from([5, 20, 90, 600, 3000]))
+    def time_passes_and_the_sweeper_runs(self, minutes: int) -> None:
+        self.d.now += timedelta(minutes=minutes)
+        count = len(self.d.uow.events)
+        sla_sweep.sweep(uow_factory=lambda: self.d.uow, now=self.d.now)
+        for event in self.d.uow.events[count:]:
+            assert event.action in ("sla-breached", "notified", "acting-owner-released")
+
+    @invariant()
+    def no_event_changes_nothing_but_those_that_inform(self) -> None:
+        events = self.d.uow.history("esc-1")
+        folded = replay(events[:1])
+        for event in events[1:]:
+            before = _essence(folded)
+            folded.apply(event)
+            if event.action not in INFORMATIONAL:
+                assert _essence(folded) != before, f"{event.action} changed nothing"
 
     @invariant()
     def state_equals_replay(self) -> None:
@@ -78,11 +103,17 @@ class Lifecycle(RuleBasedStateMachine):
         if self.acknowledged:
             assert esc.owner
         assert esc.owner != esc.governor
+        assert esc.acting_owner is None or esc.acting_owner != esc.governor
 
     @invariant()
     def every_event_names_a_rule_and_policy(self) -> None:
         for e in self.d.uow.events:
             assert e.rule and e.role and e.policy_version == POLICY.version
+
+
+def _essence(esc: Escalation) -> dict[str, Any]:
+    snap = esc.snapshot()
+    return {k: v for k, v in snap.items() if k not in BOOKKEEPING}
 
 
 TestLifecycle = Lifecycle.TestCase

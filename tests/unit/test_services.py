@@ -13,6 +13,7 @@ from workflow.errors import (
     EscalationNotFound,
     InvalidTransition,
     PayloadInvalid,
+    UnknownAction,
     VersionConflict,
 )
 from workflow.model import replay
@@ -74,8 +75,9 @@ def test_warm_handoff_old_owner_stays_until_accepted(d: Driver) -> None:
 def test_handoff_target_must_be_eligible(d: Driver) -> None:
     d.open(category="technical")
     d.act("alice", "acknowledge")
-    assert denied(d, "alice", "hand-off", {"to": "nobody", "context": "x"}) == \
-        "handoff.target-eligible"
+    with pytest.raises(PayloadInvalid) as unknown:  # bad input, like add-watcher's
+        d.act("alice", "hand-off", {"to": "nobody", "context": "x"})
+    assert unknown.value.errors == {"to": "there is no active actor 'nobody'"}
     assert denied(d, "alice", "hand-off", {"to": "sam", "context": "x"}) == \
         "handoff.target-eligible"  # sam governs it
     assert denied(d, "alice", "hand-off", {"to": "aud", "context": "x"}) == \
@@ -185,7 +187,9 @@ def test_reassign_watchers_collaborators_liaison_hold(d: Driver) -> None:
     assert denied(d, "alice", "reassign", {"to": "andy", "reason": "x"}) == "role.actions"
     assert denied(d, "lee", "reassign", {"to": "andy", "reason": "x"}) == "role.actions"
     esc = d.act("sam", "reassign", {"to": "andy", "reason": "alice is out"}).escalation
-    assert esc.owner == "andy" and not esc.awaiting_ack
+    # Naming an owner is no acknowledgment: the acknowledge clock runs on (issue 14).
+    assert esc.owner == "andy" and esc.awaiting_ack and "acknowledge" in esc.deadlines
+    assert esc.state == "opened"
     assert d.act("lia", "add-watcher", {"handle": "lia"}).event.rule == "watcher.self"
     assert denied(d, "bob", "add-watcher", {"handle": "alice"}) == "owner.only"
     assert d.act("andy", "add-collaborator", {"handle": "bob"}).escalation.collaborators == \
@@ -202,22 +206,27 @@ def test_nothing_happens_to_a_debriefed_escalation(d: Driver) -> None:
     d.act("alice", "acknowledge")
     d.act("alice", "resolve")
     d.act("fay", "debrief")
-    for action in ("update", "reopen", "resolve", "add-watcher", "reassign"):
+    for action in ("update", "reopen", "resolve", "add-watcher", "reassign", "note"):
         with pytest.raises(InvalidTransition) as info:
-            d.act("maria", action, {"handle": "maria"} if action == "add-watcher" else None)
+            d.act("lee", action, {"handle": "lee"} if action == "add-watcher" else None)
         assert info.value.state == "debriefed"
-        assert info.value.allowed_actions == ["legal-hold", "release-hold"]
+        # What this caller may do: a hold (there is none to release).
+        assert info.value.allowed_actions == ["legal-hold"]
 
 
 def test_invalid_transition_differs_from_denial_and_lists_possible_actions(d: Driver) -> None:
     d.open()
     with pytest.raises(InvalidTransition) as info:
         d.act("alice", "resolve")
-    assert info.value.allowed_actions == ["acknowledge", "update", "reassign", "add-watcher",
-                                          "add-collaborator", "assign-liaison", "legal-hold",
-                                          "release-hold"]
-    with pytest.raises(InvalidTransition):
+    # Only what the caller may do (issue 14): alice may acknowledge; sam governs more.
+    assert info.value.allowed_actions == ["acknowledge"]
+    with pytest.raises(InvalidTransition) as info:
+        d.act("sam", "resolve")
+    assert info.value.allowed_actions == ["update", "note", "reassign", "add-watcher",
+                                          "add-collaborator", "assign-liaison"]
+    with pytest.raises(UnknownAction) as unknown:
         d.act("alice", "fly")
+    assert "withdraw-handoff" in unknown.value.known
 
 
 def test_payload_and_template_validation(d: Driver) -> None:
