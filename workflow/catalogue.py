@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from workflow.states import ACKNOWLEDGED, DEBRIEFED, HANDED_OFF, OPENED, RESOLVED, Shape, tier_state
+from workflow import action_effects as fx
+from workflow.states import DEBRIEFED, HANDED_OFF, RESOLVED
 
 if TYPE_CHECKING:
     from workflow.model import Escalation, Event
@@ -73,7 +74,7 @@ FIELD_DOCS = {
 
 Fold = Callable[["Escalation", "Event"], None]
 Unchanged = Callable[["Escalation", "dict[str, Any]"], "tuple[str, str] | None"]
-Transitions = Callable[[Shape], list[dict[str, Any]]]
+Transitions = fx.Transitions
 
 
 def _nothing(esc: Escalation, event: Event) -> None:
@@ -126,277 +127,93 @@ class ActionSpec:
         return tuple(k for k, kind in self.fields.items() if kind in (TEXT, TEXTS))
 
 
-def _kw_equals(key: str, value: Any) -> Callable[[Any], bool]:
-    def condition(event: Any) -> bool:
-        return bool(event.kwargs.get(key) == value)
-
-    condition.__name__ = f"{key}_is_{value}"
-    return condition
-
-
-def _awaiting_ack(event: Any) -> bool:
-    return bool(event.kwargs.get("awaiting_ack"))
-
-
-def add_once(items: list[str], handle: str) -> None:
-    """Append `handle` unless it is already there (watchers, collaborators)."""
-    if handle not in items:
-        items.append(handle)
-
-
-# --- transitions -------------------------------------------------------------------
-
-def _acknowledge_moves(s: Shape) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = [{"source": OPENED, "dest": ACKNOWLEDGED}]
-    for n in range(1, s.max_tier + 1):
-        rows.append({"source": tier_state(n), "dest": tier_state(n),
-                     "conditions": [_awaiting_ack]})
-    return rows
-
-
-def _escalate_moves(s: Shape) -> list[dict[str, Any]]:
-    rows = []
-    for low, source in enumerate(s.working):
-        for target in range(low + 1, s.max_tier + 1):
-            rows.append({"source": source, "dest": tier_state(target),
-                         "conditions": [_kw_equals("to_tier", target)]})
-    return rows
-
-
-def _back_to_origin(source: str) -> Transitions:
-    def moves(s: Shape) -> list[dict[str, Any]]:
-        return [{"source": source, "dest": origin,
-                 "conditions": [_kw_equals("return_to", origin)]} for origin in s.working]
-    return moves
-
-
-def _also(*parts: Transitions) -> Transitions:
-    """The transitions of several parts together."""
-    def moves(s: Shape) -> list[dict[str, Any]]:
-        return [row for part in parts for row in part(s)]
-    return moves
-
-
-def _from(*groups: str) -> Transitions:
-    """Stays in place, from the named groups of states (working, live, resolved, all)."""
-    def moves(s: Shape) -> list[dict[str, Any]]:
-        sources: list[str] = []
-        for group in groups:
-            sources += {"opened": [OPENED], "working": s.working, "live": s.live,
-                        "resolved": [RESOLVED], "all": s.all}[group]
-        return [{"source": sources, "dest": None}]
-    return moves
-
-
-def _to(dest: str, *groups: str) -> Transitions:
-    def moves(s: Shape) -> list[dict[str, Any]]:
-        sources = {"working": s.working, "resolved": [RESOLVED]}
-        return [{"source": [x for g in groups for x in sources[g]], "dest": dest}]
-    return moves
-
-
-# --- folds: what each action does to the escalation, beyond owner, state and clocks --
-
-def _open(esc: Escalation, event: Event) -> None:
-    p = event.payload
-    esc.category = p["category"]
-    esc.severity = p["severity"]
-    esc.customer_id = p["customer_id"]
-    esc.customer_value = p.get("customer_value") or "standard"
-    esc.amount = p.get("amount")
-    esc.team = p["team"]
-    esc.governor = p["governor"]
-    esc.opened_by = event.actor
-    esc.policy_version = event.policy_version
-    esc.created_at = event.at
-
-
-def _escalate(esc: Escalation, event: Event) -> None:
-    p = event.payload
-    esc.tier = p["to_tier"]
-    esc.team = p["team"]
-    esc.governor = p["governor"]
-    esc.awaiting_ack = True
-
-
-def _taken(esc: Escalation, event: Event) -> None:
-    esc.awaiting_ack = False
-
-
-def _hand_off(esc: Escalation, event: Event) -> None:
-    esc.proposed_owner = event.payload["to"]
-    esc.return_to = event.from_state
-
-
-def _reassigned(esc: Escalation, event: Event) -> None:
-    # Out of a pending hand-off: the proposal lapses, the state returns to its origin.
-    esc.proposed_owner = None
-    esc.return_to = None
-
-
-def _already_watching(esc: Escalation, p: dict[str, Any]) -> tuple[str, str] | None:
-    if "handle" in p and p["handle"] in esc.watchers:
-        return "watcher.already", f"{p['handle']} already watches this escalation"
-    if "handle" in p and p["handle"] == esc.owner:
-        return "watcher.owner", f"{p['handle']} owns this escalation and hears of it all"
-    return None
-
-
-def _already_collaborating(esc: Escalation, p: dict[str, Any]) -> tuple[str, str] | None:
-    if "handle" in p and p["handle"] in esc.collaborators:
-        return ("collaborator.already",
-                f"{p['handle']} already collaborates on this escalation")
-    return None
-
-
-def _already_liaison(esc: Escalation, p: dict[str, Any]) -> tuple[str, str] | None:
-    if "handle" in p and p["handle"] == esc.liaison:
-        return "liaison.already", f"{p['handle']} is already the liaison"
-    return None
-
-
-def _already_held(esc: Escalation, p: dict[str, Any]) -> tuple[str, str] | None:
-    if esc.legal_hold:
-        return "hold.already", "this escalation is already under legal hold"
-    return None
-
-
-def _not_held(esc: Escalation, p: dict[str, Any]) -> tuple[str, str] | None:
-    if not esc.legal_hold:
-        return "hold.none", "this escalation is not under legal hold"
-    return None
-
-
-def _handoff_answered(esc: Escalation, event: Event) -> None:
-    esc.proposed_owner = None
-    esc.return_to = None
-
-
-def _resolve(esc: Escalation, event: Event) -> None:
-    esc.return_to = event.from_state
-
-
-def _reopen(esc: Escalation, event: Event) -> None:
-    esc.return_to = None
-    esc.reopen_count += 1
-
-
-def _add_watcher(esc: Escalation, event: Event) -> None:
-    add_once(esc.watchers, event.payload["handle"])
-
-
-def _add_collaborator(esc: Escalation, event: Event) -> None:
-    add_once(esc.collaborators, event.payload["handle"])
-
-
-def _assign_liaison(esc: Escalation, event: Event) -> None:
-    esc.liaison = event.payload["handle"]
-
-
-def _legal_hold(esc: Escalation, event: Event) -> None:
-    esc.legal_hold = True
-
-
-def _release_hold(esc: Escalation, event: Event) -> None:
-    esc.legal_hold = False
-
-
-def _breached(esc: Escalation, event: Event) -> None:
-    p = event.payload
-    esc.breached[p["clock"]] = p["deadline"]
-    esc.acting_owner = p.get("acting_owner") or esc.acting_owner
-
-
-def _acting_released(esc: Escalation, event: Event) -> None:
-    esc.acting_owner = None
-
-
 _SPECS = (
     ActionSpec("open", "Open an escalation at tier 0",
-               fields={"title": TEXT, "description": TEXT}, fold=_open,
+               fields={"title": TEXT, "description": TEXT}, fold=fx.opened,
                starts=("acknowledge", "resolve"), milestone="opened"),
     ActionSpec("acknowledge", "Take ownership; the acknowledgment clock stops",
                fields={"note": TEXT}, template="acknowledge",
-               transitions=_acknowledge_moves, moves_state=True, owner=ACTOR_OWNS,
+               transitions=fx.acknowledge_moves, moves_state=True, owner=ACTOR_OWNS,
                authority=BY_ELIGIBILITY, starts=("update",), stops=("acknowledge",),
-               fold=_taken, began="acknowledged", milestone="first_acknowledged"),
+               fold=fx.taken, began="acknowledged", milestone="first_acknowledged"),
     ActionSpec("escalate", "Move up a tier (the escalation path chooses the team)",
                fields={"reason": TEXT, "trigger": TRIGGER, "to_tier": TIER},
                required=("reason", "trigger"), template="escalate",
-               transitions=_escalate_moves, moves_state=True, authority=BY_OWNER,
-               starts=("acknowledge",), fold=_escalate, milestone="tiers_reached"),
+               transitions=fx.escalate_moves, moves_state=True, authority=BY_OWNER,
+               starts=("acknowledge",), fold=fx.escalated, milestone="tiers_reached"),
     ActionSpec("hand-off", "Propose a new owner, with context (warm handoff)",
                fields={"to": HANDLE, "context": TEXT}, required=("to", "context"),
-               template="hand-off", transitions=_to(HANDED_OFF, "working"),
+               template="hand-off", transitions=fx.goes_to(HANDED_OFF, "working"),
                moves_state=True, authority=BY_OWNER, names_actor="to", starts=("handoff",),
-               fold=_hand_off),
+               fold=fx.hand_off),
     ActionSpec("accept-handoff", "The proposed owner takes it",
-               fields={"note": TEXT}, transitions=_back_to_origin(HANDED_OFF),
+               fields={"note": TEXT}, transitions=fx.back_to_origin(HANDED_OFF),
                moves_state=True, owner=ACTOR_OWNS, authority=BY_PROPOSED_OWNER,
-               starts=("update",), stops=("handoff",), fold=_handoff_answered,
+               starts=("update",), stops=("handoff",), fold=fx.handoff_answered,
                began="accepted-handoff"),
     ActionSpec("decline-handoff", "The proposed owner declines; it stays with the owner",
                fields={"reason": TEXT}, required=("reason",), template="decline-handoff",
-               transitions=_back_to_origin(HANDED_OFF), moves_state=True,
-               authority=BY_PROPOSED_OWNER, stops=("handoff",), fold=_handoff_answered),
+               transitions=fx.back_to_origin(HANDED_OFF), moves_state=True,
+               authority=BY_PROPOSED_OWNER, stops=("handoff",), fold=fx.handoff_answered),
     ActionSpec("withdraw-handoff", "The owner withdraws a pending hand-off",
                fields={"reason": TEXT}, required=("reason",), template="withdraw-handoff",
-               transitions=_back_to_origin(HANDED_OFF), moves_state=True,
-               authority=BY_OWNER, stops=("handoff",), fold=_handoff_answered),
+               transitions=fx.back_to_origin(HANDED_OFF), moves_state=True,
+               authority=BY_OWNER, stops=("handoff",), fold=fx.handoff_answered),
     ActionSpec("resolve", "Resolve, with a summary and what the resolution grants",
                fields={"summary": TEXT, "grant": GRANT, "workaround": BOOL},
-               template="resolve", transitions=_to(RESOLVED, "working"), moves_state=True,
-               authority=BY_OWNER, stops=ALL_CLOCKS, fold=_resolve, milestone="resolved"),
+               template="resolve", transitions=fx.goes_to(RESOLVED, "working"), moves_state=True,
+               authority=BY_OWNER, stops=ALL_CLOCKS, fold=fx.resolved, milestone="resolved"),
     ActionSpec("reopen", "The customer was not satisfied: a repeat escalation",
                fields={"reason": TEXT}, required=("reason",), template="reopen",
-               transitions=_back_to_origin(RESOLVED), moves_state=True,
-               starts=("update", "resolve"), fold=_reopen, milestone="reopened"),
+               transitions=fx.back_to_origin(RESOLVED), moves_state=True,
+               starts=("update", "resolve"), fold=fx.reopened, milestone="reopened"),
     ActionSpec("debrief", "The structured review of a resolved escalation",
                fields={"what_worked": TEXT, "what_did_not": TEXT, "root_cause": TEXT,
                        "lessons": TEXTS, "actions": TEXTS},
-               template="debrief", transitions=_to(DEBRIEFED, "resolved"),
+               template="debrief", transitions=fx.goes_to(DEBRIEFED, "resolved"),
                moves_state=True, stops=ALL_CLOCKS, milestone="debriefed",
                labelled_text=True, ends_ownership=True),
     ActionSpec("update", "A status update: progress, next steps, next update due",
                fields={"note": TEXT, "next_steps": TEXT, "workaround": BOOL},
-               template="update", transitions=_from("live"),
+               template="update", transitions=fx.stays_in("live"),
                authority=BY_OWNER_OR_LIAISON, starts=("update",), informs=True),
     ActionSpec("note", "An internal note: no clock moves, nobody changes",
                fields={"note": TEXT}, required=("note",), template="note",
-               transitions=_from("live", "resolved"), authority=BY_INVOLVED, informs=True),
+               transitions=fx.stays_in("live", "resolved"), authority=BY_INVOLVED, informs=True),
     ActionSpec("reassign", "Governance names a new owner",
                fields={"to": HANDLE, "reason": TEXT}, required=("to", "reason"),
                template="reassign",
-               transitions=_also(_from("opened", "working"), _back_to_origin(HANDED_OFF)),
+               transitions=fx.together(fx.stays_in("opened", "working"),
+                                       fx.back_to_origin(HANDED_OFF)),
                owner=TARGET_OWNS, authority=BY_GOVERNANCE, names_actor="to",
                # Naming an owner is no acknowledgment: the acknowledge clock runs on.
-               starts=("update",), stops=("handoff",), fold=_reassigned,
+               starts=("update",), stops=("handoff",), fold=fx.reassigned,
                began="reassigned"),
     ActionSpec("add-watcher", "Keep someone in the loop",
                fields={"handle": HANDLE}, required=("handle",), template="add-watcher",
-               transitions=_from("live", "resolved"), authority=BY_OWNER_OR_SELF,
-               names_actor="handle", fold=_add_watcher, unchanged=_already_watching),
+               transitions=fx.stays_in("live", "resolved"), authority=BY_OWNER_OR_SELF,
+               names_actor="handle", fold=fx.add_watcher, unchanged=fx.already_watching),
     ActionSpec("add-collaborator", "Bring in an expert without a transfer",
                fields={"handle": HANDLE, "note": TEXT}, required=("handle",),
-               template="add-collaborator", transitions=_from("live", "resolved"),
-               authority=BY_OWNER, names_actor="handle", fold=_add_collaborator,
-               unchanged=_already_collaborating),
+               template="add-collaborator", transitions=fx.stays_in("live", "resolved"),
+               authority=BY_OWNER, names_actor="handle", fold=fx.add_collaborator,
+               unchanged=fx.already_collaborating),
     ActionSpec("assign-liaison", "Name the liaison who coordinates teams",
                fields={"handle": HANDLE}, required=("handle",), template="assign-liaison",
-               transitions=_from("live", "resolved"), authority=BY_LIAISON,
-               names_actor="handle", fold=_assign_liaison, unchanged=_already_liaison),
+               transitions=fx.stays_in("live", "resolved"), authority=BY_LIAISON,
+               names_actor="handle", fold=fx.assign_liaison, unchanged=fx.already_liaison),
     ActionSpec("legal-hold", "Stop erasure and retention sweeps",
                fields={"reason": TEXT}, required=("reason",), template="legal-hold",
-               transitions=_from("all"), fold=_legal_hold, unchanged=_already_held),
+               transitions=fx.stays_in("all"), fold=fx.legal_hold, unchanged=fx.already_held),
     ActionSpec("release-hold", "Lift a legal hold",
                fields={"reason": TEXT}, required=("reason",), template="release-hold",
-               transitions=_from("all"), fold=_release_hold, unchanged=_not_held),
+               transitions=fx.stays_in("all"), fold=fx.release_hold, unchanged=fx.not_held),
     ActionSpec("sla-breached", "A clock passed its deadline; an acting owner covers",
-               authority=BY_SYSTEM, fold=_breached, began="temporary-cover",
+               authority=BY_SYSTEM, fold=fx.clock_breached, began="temporary-cover",
                cover=ASSIGNS_COVER,
                milestone="breach", requestable=False),
     ActionSpec("acting-owner-released", "The blocker cleared: the acting owner steps back",
-               authority=BY_SYSTEM, fold=_acting_released, cover=RELEASES_COVER,
+               authority=BY_SYSTEM, fold=fx.acting_released, cover=RELEASES_COVER,
                requestable=False),
     ActionSpec("notified", "Who was told of an event", authority=BY_SYSTEM,
                requestable=False, informs=True),

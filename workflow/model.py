@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from workflow.catalogue import ALL_CLOCKS, CATALOGUE, add_once
+from workflow.action_effects import add_once
+from workflow.catalogue import ALL_CLOCKS, CATALOGUE
 from workflow.states import OPENED
 
 
