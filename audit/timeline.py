@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 from typing import Any
 
@@ -171,21 +172,39 @@ CSV_COLUMNS = ("seq", "at", "action", "actor", "role", "subject", "from_state", 
                "from_owner", "to_owner", "tier", "rule", "changes", "text", "erased_fields")
 
 
+# A cell a spreadsheet would read as a formula (OWASP "CSV injection"): people open these
+# exports in spreadsheets, and the texts are whatever a customer or an agent typed.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A text that cannot start a formula: a leading quote disarms it (OWASP)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(timeline: dict[str, Any]) -> str:
-    """One row per event."""
+    """One row per event (RFC 4180); no cell starts a spreadsheet formula."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    # CRLF rows: the csv module quotes a cell holding any character of the terminator, so a
+    # text with a bare CR stays one cell instead of starting a row of its own.
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for event in timeline["events"]:
         row = dict(event)
         row["erased_fields"] = ";".join(event["erased_fields"])
         row["changes"] = "; ".join(event["changes"])
-        writer.writerow(row)
+        writer.writerow({k: _cell(row.get(k)) for k in CSV_COLUMNS})
     return out.getvalue()
 
 
 def _md(value: Any) -> str:
-    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+    """A Markdown table cell: no HTML a wiki would render, no table break, no formula."""
+    if value is None:
+        return ""
+    text = " ".join(str(value).splitlines()).replace("|", "\\|")
+    return str(_cell(html.escape(text, quote=False)))
 
 
 def _duration(seconds: float | None) -> str:
@@ -217,28 +236,28 @@ def to_markdown(timeline: dict[str, Any]) -> str:
         lines += ["", "## Handoffs", "", "| from | to | proposed | outcome | took |",
                   "|---|---|---|---|---|"]
         for h in timeline["handoffs"]:
-            lines.append(f"| {h['from']} | {h['to']} | {h['proposed_at']} | {h['outcome']} "
-                         f"| {_duration(h['seconds_to_decision'])} |")
+            lines.append(f"| {_md(h['from'])} | {_md(h['to'])} | {h['proposed_at']} "
+                         f"| {h['outcome']} | {_duration(h['seconds_to_decision'])} |")
     if timeline["breaches"]:
         lines += ["", "## SLA breaches", "", "| clock | at | late by | acting owner |",
                   "|---|---|---|---|"]
         for b in timeline["breaches"]:
             lines.append(f"| {b['clock']} | {b['at']} | {_duration(b['late_by_seconds'])} "
-                         f"| {b['acting_owner'] or '—'} |")
+                         f"| {_md(b['acting_owner']) or '—'} |")
     lines += ["", "## Ownership", "", "| owner | kind | from | to | began | ended |",
               "|---|---|---|---|---|---|"]
     for s in timeline["ownership"]:
-        lines.append(f"| {s['owner']} | {s['kind']} | {s['from']} | {s['to'] or 'now'} "
-                     f"| {s['began']} ({s['began_by']}) | {_md(s['ended']) or '—'} |")
+        lines.append(f"| {_md(s['owner'])} | {s['kind']} | {s['from']} | {s['to'] or 'now'} "
+                     f"| {_md(s['began'])} ({_md(s['began_by'])}) | {_md(s['ended']) or '—'} |")
     lines += ["", "## Events", "",
               "| seq | at | action | by (role) | to | state | owner | changed | note |",
               "|---|---|---|---|---|---|---|---|---|"]
     for e in timeline["events"]:
         state = f"{e['from_state'] or '—'} → {e['to_state']}"
-        owner = f"{e['from_owner'] or '—'} → {e['to_owner'] or '—'}"
+        owner = f"{_md(e['from_owner']) or '—'} → {_md(e['to_owner']) or '—'}"
         text = _md(e["text"]) + (" *(erased: " + ", ".join(e["erased_fields"]) + ")*"
                                  if e["erased_fields"] else "")
-        lines.append(f"| {e['seq']} | {e['at']} | {e['action']} | {e['actor']} ({e['role']}) "
-                     f"| {e['subject'] or '—'} | {state} | {owner} "
+        lines.append(f"| {e['seq']} | {e['at']} | {e['action']} | {_md(e['actor'])} "
+                     f"({e['role']}) | {_md(e['subject']) or '—'} | {state} | {owner} "
                      f"| {_md('; '.join(e['changes']))} | {text} |")
     return "\n".join(lines) + "\n"

@@ -1,0 +1,36 @@
+"""Timelines people open in spreadsheets and render in wikis: no formula, no HTML."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from audit import records, timeline
+from tests.integration.conftest import Ledger
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)",
+            "\tcmd", "\r=1"]
+
+
+def test_csv_cells_never_start_a_formula_and_markdown_renders_no_html(
+        sqlite_led: Ledger) -> None:
+    led = sqlite_led
+    led.open("esc-a", title="=1+1", category="technical")
+    led.act("esc-a", "alice", "acknowledge", {"note": "<script>alert(1)</script>"})
+    for text in FORMULAS:
+        led.act("esc-a", "alice", "update", {"note": text, "next_steps": "<b>bold</b>"})
+    with led.engine.connect() as conn:
+        built = timeline.build(records.history(conn, "esc-a"))
+
+    rows = list(csv.DictReader(io.StringIO(timeline.to_csv(built), newline="")))
+    texts = [r["text"] for r in rows if r["action"] == "update"]
+    assert texts == [f"'{t} | <b>bold</b>" for t in FORMULAS]
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), row
+
+    page = timeline.to_markdown(built)
+    assert page.startswith("# Escalation esc-a: '=1+1\n")
+    assert "<script>" not in page and "<b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "| '=HYPERLINK(\"http://evil.example\",\"x\") \\| &lt;b&gt;bold&lt;/b&gt; |" in page
