@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -177,11 +178,19 @@ def default_workers() -> int:
     return min(64, 2 * (os.cpu_count() or 1))
 
 
-def _start_worker(baton: Baton) -> subprocess.Popen[bytes]:
-    """`baton worker` beside the server, on the same database and settings."""
+# Starts the worker and prints its pid: the worker is then not a child of the server
+# (gunicorn's workers are its only children), yet in its process group.
+_LAUNCH = "import subprocess, sys; print(subprocess.Popen(sys.argv[1:], stdout=2).pid)"
+
+
+def _start_worker(baton: Baton) -> int:
+    """`baton worker` beside the server, on the same database and settings; its pid."""
     env = {**os.environ, "BATON_DATABASE_URL": baton.settings["BATON_DATABASE_URL"],
            "BATON_SIGNING_KEY": baton.settings["BATON_SIGNING_KEY"]}
-    return subprocess.Popen([sys.executable, "-m", "api.cli", "worker"], env=env)
+    launched = subprocess.run([sys.executable, "-c", _LAUNCH, sys.executable, "-m",
+                               "api.cli", "worker"], env=env, stdout=subprocess.PIPE,
+                              text=True, check=True)
+    return int(launched.stdout)
 
 
 def _serve(baton: Baton, host: str, port: int, workers: int | None,
@@ -209,8 +218,10 @@ def _serve(baton: Baton, host: str, port: int, workers: int | None,
         Server().run()
     finally:
         if beside is not None:
-            beside.terminate()
-            beside.wait(30)
+            try:
+                os.kill(beside, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
 
 
 @main.command()

@@ -32,8 +32,7 @@ def receiver() -> Iterator[Receiver]:
 
 def _worker(cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([*BATON, "worker", "--interval", "3600"], cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+                            stdout=subprocess.DEVNULL, start_new_session=True)
 
 
 def test_kill_9_mid_delivery_loses_nothing(tmp_path: Path, receiver: Receiver) -> None:
@@ -66,14 +65,17 @@ def test_kill_9_mid_delivery_loses_nothing(tmp_path: Path, receiver: Receiver) -
         first.wait(10)
     killed_at = len(receiver.delivered())
     second = _worker(tmp_path, env)
+
+    def statuses() -> list[str]:
+        with engine.connect() as conn:
+            return [r[0] for r in conn.exec_driver_sql("SELECT status FROM outbox").all()]
+
     try:
         receiver.wait(lambda: len(receiver.delivered()) == 6, timeout=20)
+        receiver.wait(lambda: statuses() == ["delivered"] * 6, timeout=10)
     finally:
         os.killpg(second.pid, signal.SIGTERM)
         second.wait(10)
     assert killed_at < 6, "the first worker was killed before it had delivered everything"
     assert receiver.bad_signatures == 0
-    with engine.connect() as conn:
-        statuses = [r[0] for r in conn.exec_driver_sql("SELECT status FROM outbox").all()]
-    assert statuses == ["delivered"] * 6
     engine.dispose()
