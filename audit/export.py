@@ -12,8 +12,11 @@ from sqlalchemy import Connection, func, select
 
 from audit import ledger
 from audit.schema import checkpoints, content, erasures
-from audit.verify import BUNDLE_TYPE, Failed, Report, Verifier
+from audit.verify import BUNDLE_TYPE, EVENT_LINE_FIELDS, Failed, Report, Verifier
 from workflow.model import rfc3339
+
+# The ledger's columns that repeat the signed bytes (indexed for queries): column -> key.
+ROW_FIELDS = {**EVENT_LINE_FIELDS, "action": "action", "actor": "actor", "owner": "to_owner"}
 
 
 def _side_rows(conn: Connection, start: int, end: int) -> tuple[dict[int, list[Any]],
@@ -99,11 +102,13 @@ def verify_db(conn: Connection, vkey: str, origin: str, trusted: Iterable[str] =
             v.checkpoint(row.note)
         for row, texts, gone in _events(conn):
             v.event(row.seq, bytes(row.body), bytes(row.leaf_hash), bytes(row.prev_chain),
-                    bytes(row.chain_hash))
+                    bytes(row.chain_hash),
+                    beside={name: (key, getattr(row, name))
+                            for name, key in ROW_FIELDS.items()})
             for c in texts:
                 v.content(c.seq, c.field, bytes(c.salt), c.text)
-            for _ in gone:
-                v.erased()
+            for g in gone:
+                v.erased(g.seq, g.field, g.erased_at, g.erased_by)
         head = ledger.read_head(conn, lock=False)
         if head.size != v.range.size:
             raise Failed(f"log head says {head.size} events but the ledger holds "

@@ -4,8 +4,11 @@
 
 Checks every checkpoint's signature, that seq is contiguous, every leaf hash from the
 stored bytes, the hash chain, each checkpoint's Merkle root, consistency with the
-checkpoints the auditor already holds, and every present content row against its
-commitment. Exits 0 only when all hold; otherwise names the first bad seq.
+checkpoints the auditor already holds, and that every field a bundle line repeats beside
+the signed bytes (an event's escalation_id, escalation_seq and at; an erased field's when
+and by whom) says what the signed bytes say. Every commitment in every event is accounted
+for: its text is present and matches, or a content-erased event of the log names it
+(seq:field). Exits 0 only when all hold; otherwise names the first bad seq.
 """
 
 from __future__ import annotations
@@ -25,6 +28,12 @@ from audit.errors import AuditError, BundleError, KeyFileError, NoteError
 
 BUNDLE_TYPE = "baton-ledger-export"
 
+# What an event line repeats beside its signed bytes: the line's key -> the bytes' key.
+EVENT_LINE_FIELDS = {"escalation_id": "escalation_id", "escalation_seq": "version",
+                     "at": "at"}
+ERASED = "content-erased"
+_ABSENT = object()
+
 
 @dataclass
 class Report:
@@ -37,6 +46,7 @@ class Report:
     erased: int = 0
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # verified, but say so
 
     @property
     def ok(self) -> bool:
@@ -60,8 +70,13 @@ class Verifier:
         self.range = merkle.CompactRange()
         self.chain = merkle.GENESIS
         self.want_roots: dict[int, list[tuple[str, bytes]]] = {}
-        self.payload: dict[str, Any] | None = {}
-        self.data = b""
+        self.body: dict[str, Any] = {}
+        self.committed: set[str] = set()  # the current event's committed fields ...
+        self.accounted: set[str] = set()  # ... and those whose text or erasure is here
+        # Fields still waiting for a content-erased event to name them, by (seq, field),
+        # with their escalation: committed with no text, or marked erased (when, by whom).
+        self.missing: dict[tuple[int, str], Any] = {}
+        self.claimed: dict[tuple[int, str], tuple[Any, Any, Any]] = {}
         self.seq = -1
         self.progress = progress
         self.total = total
@@ -84,8 +99,11 @@ class Verifier:
         if cp.size == 0 and cp.root != merkle.EMPTY_ROOT:
             raise Failed("checkpoint at size 0: root is not the empty tree's")
 
-    def event(self, seq: int, data: bytes, leaf: bytes, prev: bytes, chain: bytes) -> None:
-        """One event row: position, leaf, chain, and the roots that end here."""
+    def event(self, seq: int, data: bytes, leaf: bytes, prev: bytes, chain: bytes,
+              beside: dict[str, tuple[str, Any]] | None = None) -> None:
+        """One event row: position, leaf, chain, the roots that end here, and the fields
+        its line repeats `beside` the bytes (line's name -> (signed bytes' key, value))."""
+        self._close_event()
         expected = self.seq + 1
         if seq != expected:
             if seq > expected:
@@ -93,14 +111,24 @@ class Verifier:
             raise Failed(f"seq {seq}: out of order or repeated after seq {self.seq}")
         if merkle.leaf_hash(data) != leaf:
             raise Failed(f"seq {seq}: bytes do not match leaf hash")
-        # In canonical JSON a quote inside a string is escaped, so the last `"seq":` is the
-        # top-level key (it sorts after "payload"): no need to parse every event.
-        at = data.rfind(b'"seq":')
-        end = data.find(b",", at)
-        if at < 0 or data[at + 6:end if end > 0 else None] != str(seq).encode():
-            found = data[at + 6:end].decode(errors="replace") if at >= 0 else "nothing"
+        try:
+            body = json.loads(data)
+        except ValueError:
+            raise Failed(f"seq {seq}: stored bytes are not JSON") from None
+        if not isinstance(body, dict):
+            raise Failed(f"seq {seq}: stored bytes are not a JSON object")
+        if type(body.get("seq")) is not int or body["seq"] != seq:
+            found = body.get("seq", "nothing")
             raise Failed(f"seq {seq}: the event's bytes say seq {found} "
                          "(rows reordered or replaced)")
+        for name, (key, given) in (beside or {}).items():
+            signed = body.get(key)
+            if given is _ABSENT:
+                raise Failed(f"seq {seq}: the line has no {name} (the signed bytes say "
+                             f"{signed!r})")
+            if given != signed or type(given) is not type(signed):
+                raise Failed(f"seq {seq}: the line's {name} {given!r} is not the signed "
+                             f"bytes' {signed!r} (edited beside the bytes)")
         if prev != self.chain:
             raise Failed(f"seq {seq}: prev_chain does not match the chain so far")
         if merkle.chain_hash(prev, leaf) != chain:
@@ -108,8 +136,14 @@ class Verifier:
         self.chain = chain
         self.seq = seq
         self.range.append(leaf)
-        self.data = data
-        self.payload = None
+        self.body = body
+        payload = body.get("payload")
+        payload = payload if isinstance(payload, dict) else {}
+        self.committed = {k for k, v in payload.items()
+                          if isinstance(v, dict) and "commitment" in v}
+        self.accounted = set()
+        if body.get("action") == ERASED:
+            self._erasure(seq, body, payload.get("fields"))
         self.report.events += 1
         size = self.range.size
         if size in self.want_roots:
@@ -123,31 +157,68 @@ class Verifier:
             self.progress.write(f"\rverified {seq}{of} events")
             self.progress.flush()
 
+    def _field_of_this_event(self, seq: int, name: str, what: str) -> None:
+        if seq > self.seq:
+            raise Failed(f"seq {self.seq + 1}: missing ({what} for seq {seq} is present)")
+        if seq != self.seq:
+            raise Failed(f"seq {seq} field {name}: {what} out of place")
+        if name not in self.committed:
+            raise Failed(f"seq {seq} field {name}: no commitment for this {what}")
+        if name in self.accounted:
+            raise Failed(f"seq {seq} field {name}: {what} repeated (the field is already "
+                         "accounted for)")
+        self.accounted.add(name)
+
     def content(self, seq: int, name: str, salt: bytes, text: str) -> None:
         """A content row: it must belong to the last event and match its commitment."""
-        if seq > self.seq:
-            raise Failed(f"seq {self.seq + 1}: missing (content for seq {seq} is present)")
-        if seq != self.seq:
-            raise Failed(f"seq {seq} field {name}: content out of place")
-        if self.payload is None:
-            try:
-                self.payload = json.loads(self.data).get("payload") or {}
-            except ValueError:
-                raise Failed(f"seq {seq}: stored bytes are not JSON") from None
-        slot = self.payload.get(name)
-        if not isinstance(slot, dict) or "commitment" not in slot:
-            raise Failed(f"seq {seq} field {name}: no commitment for this content")
-        if commitment(salt, text) != slot["commitment"]:
+        self._field_of_this_event(seq, name, "content")
+        if commitment(salt, text) != self.body["payload"][name]["commitment"]:
             raise Failed(f"seq {seq} field {name}: content does not match its commitment "
                          "(edited)")
         self.report.contents += 1
 
-    def erased(self) -> None:
-        """An erased field: reported, not an error."""
-        self.report.erased += 1
+    def erased(self, seq: int, name: str, erased_at: Any, erased_by: Any) -> None:
+        """An erased field of the last event: a content-erased event later in the log
+        must name it, at the time and by the actor the record says."""
+        self._field_of_this_event(seq, name, "erased record")
+        self.claimed[(seq, name)] = (self.body.get("escalation_id"), erased_at, erased_by)
+
+    def _close_event(self) -> None:
+        """The last event is complete: its committed fields with neither text nor an
+        erased record wait for a content-erased event to name them."""
+        for name in self.committed - self.accounted:
+            self.missing[(self.seq, name)] = self.body.get("escalation_id")
+        self.committed = set()
+
+    def _erasure(self, seq: int, body: dict[str, Any], fields: Any) -> None:
+        """A content-erased event: the fields it names ("seq:field", of its escalation)
+        are accounted for; erased records of them must say its time and actor."""
+        if not isinstance(fields, list):
+            raise Failed(f"seq {seq}: a content-erased event without its list of fields")
+        escalation = body.get("escalation_id")
+        for named in fields:
+            where, _, name = str(named).partition(":")
+            if not where.isdigit():
+                raise Failed(f"seq {seq}: the content-erased event names {named!r}, "
+                             "not seq:field")
+            key = (int(where), name)
+            if self.missing.get(key, _ABSENT) == escalation:
+                del self.missing[key]
+                self.report.erased += 1
+            claim = self.claimed.get(key)
+            if claim is not None and claim[0] == escalation:
+                if (claim[1], claim[2]) != (body.get("at"), body.get("actor")):
+                    raise Failed(f"seq {key[0]} field {name}: the erased record says "
+                                 f"{claim[1]!r} by {claim[2]!r}, but the content-erased "
+                                 f"event seq {seq} says {body.get('at')!r} by "
+                                 f"{body.get('actor')!r}")
+                del self.claimed[key]
+                self.report.erased += 1
 
     def finish(self, declared: int | None = None) -> Report:
-        """Checks that need the whole log: checkpoints beyond its end."""
+        """Checks that need the whole log: checkpoints beyond its end, and every
+        commitment accounted for."""
+        self._close_event()
         size = self.range.size
         if declared is not None and declared != size:
             raise Failed(f"bundle declares {declared} events but holds {size}")
@@ -158,6 +229,19 @@ class Verifier:
                 what = found[0][0]
                 raise Failed(f"log ends at {size - 1} but the {what} says {want} events"
                              if size else f"log is empty but the {what} says {want} events")
+        if self.missing:
+            seq, name = min(self.missing)
+            raise Failed(f"seq {seq} field {name}: committed, but neither its text nor a "
+                         "content-erased event naming it is in the bundle (content removed)")
+        if self.claimed:
+            seq, name = min(self.claimed)
+            raise Failed(f"seq {seq} field {name}: marked erased, but no content-erased "
+                         "event of its escalation names it")
+        if size and not self.report.checkpoints and not self.report.trusted:
+            self.report.warnings.append(
+                f"no checkpoint: nothing signed vouches for the {size} event"
+                f"{'s' if size > 1 else ''} (sign one with `baton audit checkpoint` and "
+                "keep a copy)")
         if self.progress is not None and size >= 50_000:
             self.progress.write(f"\rverified {size} events\n")
         return self.report
@@ -231,13 +315,16 @@ def verify_bundle(lines: Iterable[str], public_key: str | None = None,
                               bytes.fromhex(item["chain_hash"]))
                 except (KeyError, TypeError, ValueError):
                     raise Failed(f"seq {seq}: hashes are missing or not hex") from None
-                v.event(seq, data, *hashes)
+                v.event(seq, data, *hashes,
+                        beside={k: (key, item.get(k, _ABSENT))
+                                for k, key in EVENT_LINE_FIELDS.items()})
             elif kind == "content":
                 v.content(item.get("seq", -1), str(item.get("field")),
                           _hex(item.get("salt"), f"seq {item.get('seq')}"),
                           str(item.get("text", "")))
             elif kind == "erased":
-                v.erased()
+                v.erased(item.get("seq", -1), str(item.get("field")),
+                         item.get("erased_at"), item.get("erased_by"))
             elif kind == "end":
                 ended = item
             else:
@@ -281,9 +368,12 @@ def print_report(report: Report, out: TextIO | None = None) -> int:
     for line in report.notes:
         print(f"note: {line}", file=sys.stderr)
     if report.ok:
+        warned = f" ({len(report.warnings)} warning)" if report.warnings else ""
         print(f"OK: {report.events} events, {report.checkpoints} checkpoints "
               f"({report.trusted} trusted), {report.contents} content fields verified, "
-              f"{report.erased} erased", file=out)
+              f"{report.erased} erased{warned}", file=out)
+        for line in report.warnings:
+            print(f"warning: {line}", file=out)
         return 0
     print(f"FAILED: {report.problems[0]}", file=out)
     return 1
