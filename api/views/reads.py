@@ -26,7 +26,16 @@ from api.schemas import (
     PublicKeySchema,
 )
 from api.views.strict_blueprint import Blueprint
-from audit import actors, audit_events, ledger, metrics, policy_versions, signed_note, trails
+from audit import (
+    actors,
+    audit_events,
+    fresh_checkpoint,
+    ledger,
+    metrics,
+    policy_versions,
+    signed_note,
+    trails,
+)
 from workflow import services
 from workflow.errors import ActorNotFound
 
@@ -79,10 +88,11 @@ class AuditEvents(MethodView):
 class LatestCheckpoint(MethodView):
     @blp.response(200, CheckpointSchema)
     def get(self) -> dict[str, Any]:
-        """The latest signed checkpoint (C2SP signed note)."""
+        """A signed checkpoint (C2SP signed note) covering every event committed before
+        the request: signed now if the log has grown since the last one (at most one a
+        second: requests within that second wait for it)."""
         baton = current_baton()
-        with baton.engine.connect() as conn:
-            text = ledger.latest_checkpoint(conn)
+        text = fresh_checkpoint.covering(baton.engine, lambda: baton.signer, baton.now)
         cp = signed_note.open_note(text, baton.vkey)
         return {"size": cp.size, "root": base64.b64encode(cp.root).decode(),
                 "root_hex": cp.root.hex(), "note": text}

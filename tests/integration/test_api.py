@@ -177,9 +177,12 @@ def test_audit_routes_proofs_and_public_key(c: Client) -> None:
     more = c.get(f"/audit/events?after={events['next_after']}&action=acknowledge", "aud").json
     assert {e["action"] for e in more["items"]} == {"acknowledge"}
     vkey = c.get("/audit/public-key", "alice").json["verifier_key"]
+    c.open()  # a 12th event, past the checkpoint signed every 10 (at 11)
     cp = c.get("/audit/checkpoint", "alice").json
     checked = signed_note.open_note(cp["note"], vkey)
-    assert checked.size == cp["size"] == 11  # policy event + 10: signed every 10
+    # Issue 15: the checkpoint served covers every event committed before the request
+    # (signed on request), no longer the last one signed every 10 events (it said 11).
+    assert checked.size == cp["size"] == 12
     size = checked.size
     proof = c.get(f"/audit/proof/inclusion?seq=0&size={size}", "aud").json
     merkle.verify_inclusion(0, size, base64.b64decode(proof["leaf_hash"]),
