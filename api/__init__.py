@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from api import auth, config, container, http_transaction, problems, ui
 from api.container import Baton
-from api.views import escalations, ops, reads, webhooks
+from api.views import customer, escalations, feedback_page, ops, reads, webhooks
 
 DESCRIPTION = """Baton keeps customer escalations owned: every escalation is a state machine,
 every move is checked against the authority of the role asking for it under a versioned
@@ -68,9 +68,10 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     api = BatonApi(app)
     app.extensions["baton_api"] = api
-    for blueprint in (escalations.blp, reads.blp, ops.blp, webhooks.blp):
+    for blueprint in (escalations.blp, reads.blp, ops.blp, webhooks.blp, customer.blp):
         api.register_blueprint(blueprint)
     ops.init_app(app)
     escalations.init_app(app)
     ui.init_app(app)
+    app.register_blueprint(feedback_page.bp)
     return app

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.cli_context import fail, info, operator, parse_now, sweep_time, with_baton
 from api.container import Baton
-from audit import signed_note
+from audit import private_files, signed_note
 from audit.errors import AuditError
 from audit.export import verify_db, write_bundle
 from audit.replaycheck import differences
@@ -42,7 +42,7 @@ def audit_export(baton: Baton, output: str) -> None:
         if output == "-":
             count = write_bundle(conn, sys.stdout, baton.origin, baton.vkey, baton.now())
         else:
-            with open(output, "w", encoding="utf-8") as fh:
+            with private_files.open_private(output) as fh:  # it holds personal text: 0600
                 count = write_bundle(conn, fh, baton.origin, baton.vkey, baton.now())
     info(f"exported {count} events")
 
@@ -186,7 +186,8 @@ def metrics_report(baton: Baton, since_text: str | None, until_text: str | None,
     since = parse_now(since_text) if since_text else None
     until = parse_now(until_text) if until_text else None
     with baton.engine.connect() as conn:
-        data = metrics.report(conn, since, until, group_by, baton.policy(conn).max_tier)
+        data = metrics.report(conn, since, until, group_by, baton.policy(conn).max_tier,
+                              baton.now())
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return

@@ -79,6 +79,14 @@ def run(work: Callable[[SqlUnitOfWork, int | None], Render], body: Any,
                         422, "idempotency-key-reused", "Idempotency key reused",
                         "this Idempotency-Key was used with a different request",
                         errors={"Idempotency-Key": "already used with another body"}))
+                if found.body is None:  # the write was done; its response was erased
+                    erased = problem(
+                        410, "response-erased", "Response erased",
+                        "this request was already done, but its response was erased with "
+                        "the personal content it quoted; nothing was written")
+                    erased.headers.extend((k, v) for k, v in found.headers.items()
+                                          if k == "Location")
+                    raise Replay(erased)
                 headers = {**found.headers, "Idempotent-Replayed": "true"}
                 return _respond(found.body, found.status, headers)
         try:

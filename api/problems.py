@@ -9,6 +9,7 @@ import marshmallow as ma
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
+from api.fault_log import log_fault
 from audit.errors import (
     AuditError,
     BundleError,
@@ -144,7 +145,7 @@ def from_exception(error: Exception) -> Response:
     # Any other failure of the database is ours, not the caller's: a logged 500 below.
     if isinstance(error, (WorkflowError, AuditError)) and not isinstance(error, DatabaseFailed):
         return problem(400, "refused", "Refused", str(error))
-    log.exception("unhandled error")
+    log_fault(log, "unhandled error", error)  # its message may quote what must not be logged
     return problem(500, "internal", "Internal error", "an unexpected error occurred")
 
 

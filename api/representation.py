@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from api.schemas import EscalationSchema
-from audit import records
+from audit import escalation_ids, records
 from audit.records import OPENING_FIELDS
 from workflow import services, sla
 from workflow.model import Actor, Escalation, rfc3339
@@ -16,7 +16,8 @@ from workflow.policy import Policy
 
 
 def _computed(esc: Escalation, texts: dict[str, Any], actor: Actor, policy: Policy,
-              now: datetime, handoff: dict[str, Any] | None) -> dict[str, Any]:
+              now: datetime, handoff: dict[str, Any] | None,
+              related: list[str]) -> dict[str, Any]:
     """The fields that are not an attribute of the escalation as it is."""
     erased = texts.get("erased", {})
     return {
@@ -28,6 +29,7 @@ def _computed(esc: Escalation, texts: dict[str, Any], actor: Actor, policy: Poli
         "updated_at": rfc3339(esc.updated_at) if esc.updated_at else None,
         "sla": sla.status(esc, now),
         "handoff": handoff,
+        "related": related,
         "erased": {k: erased[k] for k in OPENING_FIELDS if k in erased},
         "allowed_actions": services.allowed_actions(esc, actor, policy),
     }
@@ -39,15 +41,16 @@ def _computed(esc: Escalation, texts: dict[str, Any], actor: Actor, policy: Poli
 # marshmallow dump, which cost more than the rest of a write's response.)
 _SHAPE = tuple(EscalationSchema().fields)
 _COMPUTED = frozenset(("title", "description", "customer", "created_at", "updated_at",
-                       "sla", "handoff", "erased", "allowed_actions"))
+                       "sla", "handoff", "related", "erased", "allowed_actions"))
 _ATTRIBUTES = tuple(name for name in _SHAPE if name not in _COMPUTED)
 
 
 def escalation(esc: Escalation, texts: dict[str, Any], actor: Actor, policy: Policy,
-               now: datetime, handoff: dict[str, Any] | None = None) -> dict[str, Any]:
+               now: datetime, handoff: dict[str, Any] | None = None,
+               related: list[str] | None = None) -> dict[str, Any]:
     """One escalation's representation, in EscalationSchema's shape (`handoff`: the
     pending hand-off, from records.pending_handoffs)."""
-    computed = _computed(esc, texts, actor, policy, now, handoff)
+    computed = _computed(esc, texts, actor, policy, now, handoff, related or [])
     return {name: computed[name] if name in _COMPUTED else getattr(esc, name)
             for name in _SHAPE}
 
@@ -57,5 +60,7 @@ def many(conn: Connection, escalations: list[Escalation], actor: Actor, policy: 
     """Several escalations, with their texts fetched in one query."""
     texts = records.escalation_texts(conn, [e.id for e in escalations])
     handoffs = records.pending_handoffs(conn, escalations)
-    return [escalation(e, texts.get(e.id, {}), actor, policy, now, handoffs.get(e.id))
+    others = escalation_ids.related(conn, escalations)
+    return [escalation(e, texts.get(e.id, {}), actor, policy, now, handoffs.get(e.id),
+                       others.get(e.id))
             for e in escalations]

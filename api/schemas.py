@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
 
 from audit.escalation_list import SORTS
+from workflow import payload_validation
 from workflow.catalogue import (
+    ACTION_ROUTES,
     BOOL,
     CATALOGUE,
+    CHOICE,
+    CHOICES,
+    DURATION,
     FIELD_DOCS,
     GRANT,
     GRANT_KINDS,
     HANDLE,
+    ITEMS,
     MAX_HANDLE,
     MAX_ITEMS,
+    MAX_REF,
     MAX_TEXT,
     MAX_TIER,
-    REQUESTABLE,
+    MOMENT,
+    RATING,
+    REF,
     TEXT,
     TEXTS,
     TIER,
@@ -67,6 +79,10 @@ class SlaSchema(ma.Schema):
     acknowledge_by = f.String(allow_none=True)
     next_update_by = f.String(allow_none=True)
     resolve_by = f.String(allow_none=True)
+    follow_up_by = f.String(allow_none=True, metadata={
+        "description": "Until when the customer may confirm the resolution"})
+    promises = f.List(f.Dict(), metadata={
+        "description": "Promises to the customer: {id, kind, due, kept_at, breached}"})
     handoff_answer_by = f.String(allow_none=True, metadata={
         "description": "When a pending hand-off must be accepted or declined"})
     breached = f.List(f.String())
@@ -118,6 +134,15 @@ class EscalationSchema(ma.Schema):
     created_at = f.String()
     updated_at = f.String()
     sla = f.Nested(SlaSchema)
+    repeat_of = f.String(allow_none=True, metadata={
+        "description": "The customer's escalation this one repeats (opened within the "
+                       "policy's repeat_window after it was resolved)"})
+    related = f.List(f.String(), metadata={
+        "description": "The customer's other escalations, oldest first"})
+    confirmed = f.Boolean(allow_none=True, metadata={
+        "description": "The customer's confirmation of the resolution (null: none yet)"})
+    action_items = f.Dict(keys=f.String(), values=f.Dict(), metadata={
+        "description": "The debrief's action items: {id: {owner, due, completed_at}}"})
     handoff = f.Nested(PendingHandoffSchema, allow_none=True, metadata={
         "description": "The pending hand-off, while the state is handed-off"})
     erased = f.Dict(keys=f.String(), values=f.Nested(ErasedSchema),
@@ -186,22 +211,57 @@ def _payload_field(name: str, kind: str, required: bool) -> f.Field:
         return f.Boolean(required=required, metadata=meta)
     if kind == GRANT:
         return f.Nested(GrantSchema, required=required)
+    if kind == CHOICE:
+        return f.String(required=required, validate=v.OneOf(CHOICES[name]), metadata=meta)
+    if kind == MOMENT:
+        return f.String(required=required, validate=_checked(kind, name),
+                        metadata={**meta, "format": "date-time"})
+    if kind == DURATION:
+        return f.String(required=required, validate=_checked(kind, name), metadata=meta)
+    if kind == RATING:
+        return f.Integer(required=required, validate=v.Range(min=1, max=5), metadata=meta)
+    if kind == REF:
+        return f.String(required=required, validate=v.Length(min=1, max=MAX_REF),
+                        metadata=meta)
+    if kind == ITEMS:
+        return f.Raw(required=required, validate=_checked(kind, name), metadata={
+            "type": "array", "items": {}, "description": f"{FIELD_DOCS.get(name, '')}. "
+                                                        f"{ERASABLE}"})
     raise ValueError(f"no schema for field kind {kind!r}")
+
+
+def _checked(kind: str, name: str) -> Callable[[object], None]:
+    """A marshmallow validator that runs the payload validation's own check."""
+    def validate(value: object) -> None:
+        problem = payload_validation.check_value(kind, value, name)
+        if problem is not None:
+            raise ma.ValidationError(problem)
+    return validate
 
 
 def action_schema(spec: ActionSpec) -> type[ma.Schema]:
     """The request schema of one action, generated from its catalogue entry."""
     name = "".join(part.capitalize() for part in spec.name.split("-")) + "Schema"
-    fields = {key: _payload_field(key, kind, key in spec.required)
-              for key, kind in spec.fields.items()}
-    schema: type[ma.Schema] = ma.Schema.from_dict(fields, name=name)
+    attrs: dict[str, Any] = {key: _payload_field(key, kind, key in spec.required)
+                             for key, kind in spec.fields.items()}
+    if spec.one_of:
+        one_of = spec.one_of
+
+        @ma.validates_schema(skip_on_field_errors=False)
+        def exactly_one(self: ma.Schema, data: dict[str, Any], **_kw: Any) -> None:
+            if len([k for k in one_of if data.get(k) is not None]) != 1:
+                raise ma.ValidationError(f"give exactly one of {' or '.join(one_of)}",
+                                         one_of[0])
+
+        attrs["exactly_one"] = exactly_one
+    schema: type[ma.Schema] = type(name, (ma.Schema,), attrs)
     schema.__doc__ = spec.summary
     return schema
 
 
-# One schema per requestable action: the OpenAPI document shows each.
+# One schema per action served at …/actions/{action}: the OpenAPI document shows each.
 ACTION_SCHEMAS: dict[str, type[ma.Schema]] = {
-    name: action_schema(CATALOGUE[name]) for name in REQUESTABLE}
+    name: action_schema(CATALOGUE[name]) for name in ACTION_ROUTES}
 
 
 class TimelineArgsSchema(ma.Schema):
@@ -379,7 +439,10 @@ class MetricsSchema(ma.Schema):
                        "time_to_resolution / time_to_handoff_acceptance {p50, p90, n} in "
                        "seconds, time_per_tier (mean seconds), sla_compliance per clock, "
                        "breaches, ownership_changes_per_escalation, handoffs, reopen_rate, "
-                       "escalation_rate_per_tier"})
+                       "escalation_rate_per_tier; the customer's side: csat {mean, "
+                       "distribution, responses, response_rate}, promises, promise_kept_rate, "
+                       "follow_up_compliance, repeat_rate, debrief_actions {open, overdue, "
+                       "done}"})
 
 
 # --- webhooks (README, "Notifications") ----------------------------------------------
@@ -446,3 +509,60 @@ class DeliverySchema(ma.Schema):
 
 class DeliveryListSchema(ma.Schema):
     items = f.List(f.Nested(DeliverySchema))
+
+
+# --- the customer's side and the debrief pack (README, "The customer's side") ---------
+
+class FeedbackLinkSchema(ma.Schema):
+    link = f.String(metadata={"description": "The one-time link to give the customer "
+                                             "(absolute, from BATON_PUBLIC_URL)"})
+    link_id = f.String()
+    expires_at = f.String(metadata={"description": "The end of the follow-up window"})
+    seq = f.Integer(metadata={"description": "Ledger seq of the issue-feedback-link event"})
+
+
+class DebriefPackArgsSchema(ma.Schema):
+    format = f.String(load_default="json", validate=v.OneOf(["json", "markdown"]))
+
+
+class DebriefPackSchema(ma.Schema):
+    escalation_id = f.String()
+    title = f.String(allow_none=True, metadata={"description": ERASABLE})
+    initiated_by = f.String()
+    opened_at = f.String()
+    repeat_of = f.String(allow_none=True)
+    owners = f.List(f.Nested(SpanSchema))
+    contributors = f.List(f.String())
+    closed_by = f.String(allow_none=True)
+    sla = f.Dict(metadata={"description": "Per clock that ran: {outcome: met|breached, "
+                                          "late_by_seconds}"})
+    durations = f.Dict()
+    promises = f.List(f.Dict())
+    contacts = f.List(f.Dict())
+    grants = f.List(f.Dict())
+    confirmations = f.List(f.Dict())
+    related = f.List(f.String())
+    lessons = f.List(f.String(allow_none=True))
+    action_items = f.List(f.Dict())
+
+
+class ActionItemsArgsSchema(ma.Schema):
+    owner = f.String(validate=v.Length(min=1, max=MAX_HANDLE),
+                     metadata={"description": "A handle, or `me`"})
+    open = f.Boolean(metadata={"description": "true: not completed; false: completed"})
+
+
+class ActionItemSchema(ma.Schema):
+    id = f.String()
+    escalation_id = f.String()
+    what = f.String(allow_none=True, metadata={"description": ERASABLE})
+    owner = f.String(allow_none=True)
+    due = f.String(allow_none=True)
+    completed_at = f.String(allow_none=True)
+    completed_by = f.String(allow_none=True)
+    overdue = f.Boolean()
+
+
+class ActionItemListSchema(ma.Schema):
+    items = f.List(f.Nested(ActionItemSchema))
+

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from api.container import Baton
 from api.delivery import Targets, close_connections, send_mail, send_webhook
+from api.fault_log import log_fault
 from audit import outbox, webhooks
 from audit.schema import actors
 from audit.uow import SqlUnitOfWork
@@ -87,8 +88,8 @@ class Worker:
             if swept.events:
                 log.info("swept: %d events on %d escalations", swept.events,
                          swept.escalations)
-        except Exception:  # a failing sweep must not stop deliveries
-            log.exception("sweep failed")
+        except Exception as exc:  # a failing sweep must not stop deliveries
+            log_fault(log, "sweep failed", exc)
 
     def deliver_due(self) -> int:
         """Claim, send and record one batch of due messages; how many were attempted."""

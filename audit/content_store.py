@@ -36,5 +36,6 @@ class SqlContent:
              "erased_at": rfc3339(at), "erased_by": erased_by, "erase_seq": erase_seq}
             for seq, name in fields])
         conn.execute(delete(content).where(content.c.escalation_id == escalation_id))
-        # Stored idempotent responses may quote the erased text: they go too.
+        # Stored idempotent responses may quote the erased text: their bodies go too.
         self._uow.idempotency.forget(escalation_id)
+        self._uow.erased = True  # the commit then empties SQLite's WAL of the old pages

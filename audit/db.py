@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
-from audit import driver_errors, fast_path
+from audit import driver_errors, fast_path, private_files
 
 _WRITE_LOCKS: dict[str, WriteLock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -137,6 +137,7 @@ def _memory(database: str | None) -> bool:
 def make_engine(url: str, **kw: Any) -> Engine:
     """An engine for `url`, with Baton's connection settings."""
     parsed = make_url(url)
+    kw.setdefault("hide_parameters", True)  # errors and logs never quote a row's values
     if parsed.get_backend_name() != "sqlite":
         engine = create_engine(url, pool_pre_ping=True, **kw)
         driver_errors.listen(engine)
@@ -157,6 +158,8 @@ def make_engine(url: str, **kw: Any) -> Engine:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         if not memory:
+            # Before the WAL exists: SQLite gives -wal and -shm the database file's mode.
+            private_files.restrict_sqlite(str(parsed.database))
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA busy_timeout=30000")

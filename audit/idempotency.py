@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select, update
 
 from audit.schema import idempotency
 from workflow.model import rfc3339
+
+ERASED_BODY = "null"  # JSON null: the body is gone (the column is NOT NULL)
 
 if TYPE_CHECKING:
     from audit.uow import SqlUnitOfWork
@@ -23,7 +25,7 @@ class StoredResponse:
 
     request_hash: str
     status: int
-    body: dict[str, Any]
+    body: dict[str, Any] | None  # None: erased with the escalation's content
     headers: dict[str, str]
 
 
@@ -54,7 +56,8 @@ class SqlIdempotency:
             created_at=rfc3339(at)))
 
     def forget(self, escalation_id: str) -> None:
-        """Drop the responses stored for an escalation (its content is being erased, and
-        they may quote it)."""
-        self._uow.conn.execute(delete(idempotency).where(
-            idempotency.c.escalation_id == escalation_id))
+        """Drop the bodies of the responses stored for an escalation (its content is being
+        erased, and they may quote it). Key and request hash stay, so that a retry finds
+        its write was done instead of doing it again."""
+        self._uow.conn.execute(update(idempotency).where(
+            idempotency.c.escalation_id == escalation_id).values(body=ERASED_BODY))

@@ -43,6 +43,11 @@ class Gauges:
     ledger_size: int
     checkpoint_size: int
     time_to_acknowledge: Histogram
+    # The customer's side: confirmations by CSAT score, promises made and kept, and the
+    # debriefs' action items open and done.
+    csat: list[tuple[int, int]]
+    promises: tuple[int, int]
+    debrief_actions: tuple[int, int]
 
 
 def histogram(values: list[float], bounds: tuple[float, ...]) -> Histogram:
@@ -68,8 +73,16 @@ def read(conn: Connection) -> Gauges:
     by_action = conn.execute(select(ledger.c.action, func.count())
                              .group_by(ledger.c.action)).all()
     head = read_head(conn, lock=False)
-    clocks = Counter(json.loads(body)["payload"]["clock"] for body in conn.execute(
-        select(ledger.c.body).where(ledger.c.action == "sla-breached")).scalars())
+    clocks = Counter(clock_family(json.loads(body)["payload"]["clock"]) for body in
+                     conn.execute(select(ledger.c.body).where(
+                         ledger.c.action == "sla-breached")).scalars())
+    side = {action: [json.loads(body)["payload"] for body in conn.execute(
+        select(ledger.c.body).where(ledger.c.action == action)).scalars()]
+        for action in ("confirm-resolution", "promise", "contact-customer", "debrief",
+                       "complete-action")}
+    scores = Counter(p["csat"] for p in side["confirm-resolution"] if p.get("csat"))
+    kept = sum(len(p.get("kept") or []) for p in side["contact-customer"])
+    items = sum(len(p.get("action_items") or []) for p in side["debrief"])
     waits = _acknowledge_waits(conn)
     return Gauges(
         escalations=[(state, tier, count) for state, tier, count in by_state],
@@ -78,4 +91,16 @@ def read(conn: Connection) -> Gauges:
         ledger_size=head.size,
         checkpoint_size=head.checkpoint_size,
         time_to_acknowledge=histogram(waits, ACKNOWLEDGE_BOUNDS),
+        csat=sorted(scores.items()),
+        promises=(len(side["promise"]), kept),
+        debrief_actions=(items - len(side["complete-action"]), len(side["complete-action"])),
     )
+
+
+def clock_family(clock: str) -> str:
+    """A clock as a label: promises and action items share one each (their own clock
+    names carry ids, which would make a label per promise)."""
+    for family in ("promise", "item"):
+        if clock.startswith(f"{family}-"):
+            return family
+    return clock

@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from audit.debrief_pack import customer_side
 from audit.records import history
 from audit.schema import ledger
 from audit.timeline import build
-from workflow.model import rfc3339
+from workflow.model import parse_rfc3339, rfc3339
 
 GROUPS = ("team", "role", "category", "severity", "tier")
 CLOCKS = ("acknowledge", "update", "resolve")
@@ -31,9 +32,10 @@ def _spread(values: list[float]) -> dict[str, float | None]:
     return {"p50": percentile(values, 50), "p90": percentile(values, 90), "n": len(values)}
 
 
-def facts(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the metrics need from one escalation's records."""
+def facts(records: list[dict[str, Any]], now: datetime | None = None) -> dict[str, Any]:
+    """What the metrics need from one escalation's records (`now`: what is overdue)."""
     t = build(records)
+    side = customer_side(records, now or parse_rfc3339(records[-1]["at"]))
     opened = records[0]
     team = opened["payload"]["team"]
     top_tier = 0
@@ -54,6 +56,33 @@ def facts(records: list[dict[str, Any]]) -> dict[str, Any]:
         "team": team, "role": first_role or "unacknowledged",
         "category": opened["payload"]["category"], "severity": opened["payload"]["severity"],
         "tier": top_tier, "timeline": t, "ownership_changes": changes, "started": started,
+        "side": side, "resolved": any(r["action"] == "resolve" for r in records),
+        "repeat": bool(opened["payload"].get("repeat_of")),
+    }
+
+
+def _customer_figures(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """CSAT, promises kept, follow-up compliance, repeats and debrief actions of a group."""
+    n = len(items)
+    resolved = [i for i in items if i["resolved"]]
+    scores = [c["csat"] for i in items for c in i["side"]["confirmations"]
+              if c["csat"] is not None]
+    answered = [i for i in resolved if i["side"]["confirmations"]]
+    promises = [p for i in items for p in i["side"]["promises"]]
+    actions = [a for i in items for a in i["side"]["action_items"]]
+    return {
+        "csat": {"mean": statistics.fmean(scores) if scores else None,
+                 "distribution": {str(s): scores.count(s) for s in range(1, 6)},
+                 "responses": len(scores),
+                 "response_rate": len(answered) / len(resolved) if resolved else None},
+        "promises": len(promises),
+        "promise_kept_rate":
+            sum(1 for p in promises if p["kept"]) / len(promises) if promises else None,
+        "follow_up_compliance": len(answered) / len(resolved) if resolved else None,
+        "repeat_rate": sum(1 for i in items if i["repeat"]) / n if n else None,
+        "debrief_actions": {"open": sum(1 for a in actions if a["completed_at"] is None),
+                            "overdue": sum(1 for a in actions if a["overdue"]),
+                            "done": sum(1 for a in actions if a["completed_at"])},
     }
 
 
@@ -97,11 +126,13 @@ def summarise(items: Iterable[dict[str, Any]], max_tier: int) -> dict[str, Any]:
         "escalation_rate_per_tier": {
             str(t): sum(1 for i in items if i["tier"] >= t) / n if n else None
             for t in range(1, max_tier + 1)},
+        **_customer_figures(items),
     }
 
 
 def report(conn: Connection, since: datetime | None, until: datetime | None,
-           group_by: str | None, max_tier: int) -> dict[str, Any]:
+           group_by: str | None, max_tier: int, now: datetime | None = None
+           ) -> dict[str, Any]:
     """Metrics of the escalations opened in [since, until), overall or per group."""
     query = select(ledger.c.escalation_id).where(ledger.c.action == "open")
     if since is not None:
@@ -109,7 +140,7 @@ def report(conn: Connection, since: datetime | None, until: datetime | None,
     if until is not None:
         query = query.where(ledger.c.at < rfc3339(until))
     ids = conn.execute(query.order_by(ledger.c.seq)).scalars().all()
-    items = [facts(history(conn, i)) for i in ids]
+    items = [facts(history(conn, i), now) for i in ids]
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         key = str(item[group_by]) if group_by else "all"

@@ -11,7 +11,16 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from audit import db, escalation_ids, fast_path, ledger, policies, projection, records
+from audit import (
+    db,
+    escalation_ids,
+    fast_path,
+    ledger,
+    policies,
+    private_files,
+    projection,
+    records,
+)
 from audit.content_store import SqlContent
 from audit.errors import DatabaseFailed
 from audit.idempotency import SqlIdempotency
@@ -51,6 +60,10 @@ class SqlEscalations:
     def closed_before(self, category: str, cutoff: datetime) -> list[str]:
         """Ids of a category's closed escalations last changed at or before `cutoff`."""
         return escalation_ids.closed_before(self._uow.conn, category, cutoff)
+
+    def resolved_for_customer(self, customer_id: str, since: datetime) -> str | None:
+        """The customer's escalation resolved most recently since `since`, or None."""
+        return escalation_ids.resolved_for_customer(self._uow.conn, customer_id, since)
 
     def due(self, now: datetime, batch: int) -> list[str]:
         """Ids due for the SLA sweeper (on PostgreSQL locked, skipping others' rows)."""
@@ -99,6 +112,8 @@ class SqlUnitOfWork:
         self._locked = False
         self._done = False
         self._last_at: datetime | None = None
+        # Personal text was erased in this transaction: empty SQLite's WAL after the commit.
+        self.erased = False
         # Indexed projection columns as loaded in this transaction (see projection.save).
         self.stored: dict[str, dict[str, Any]] = {}
         # PostgreSQL: the fast path's statements are queued and sent together, in one
@@ -143,6 +158,7 @@ class SqlUnitOfWork:
         self._conn = conn
         self._head = None
         self._done = False
+        self.erased = False
         self.stored = {}
         self.outbox.reset()
         self._pipeline = fast_path.Pipeline.begin(conn)
@@ -152,13 +168,15 @@ class SqlUnitOfWork:
 
     def prepare_to_act(self, escalation_id: str) -> None:
         """Send ahead the reads an action on the escalation makes: the policy version, its
-        row (locked) and the opening texts its response shows (an action never changes
-        them). On PostgreSQL the first of them to be read takes all three in one round
-        trip; on SQLite nothing is done. The log head is never read ahead: its lock
-        serialises every append, so it is taken only when the event is recorded."""
+        row (locked), and the opening texts and the customer's other escalations its
+        response shows (an action never changes them). On PostgreSQL the first of them to
+        be read takes all four in one round trip; on SQLite nothing is done. The log head
+        is never read ahead: its lock serialises every append, so it is taken only when
+        the event is recorded."""
         policies.prefetch_active(self.conn)
         projection.prefetch_stored(self.conn, escalation_id, lock=True)
         records.prefetch_texts(self.conn, escalation_id)
+        escalation_ids.prefetch_related(self.conn, escalation_id)
 
     def _release(self) -> None:
         if self._locked and self._lock is not None:
@@ -247,6 +265,23 @@ class SqlUnitOfWork:
             db.flush(self.conn)
             if due is not None:
                 self._sign_checkpoint(due)
+        if self.erased:
+            self.erased = False
+            self._empty_wal()
+
+    def _empty_wal(self) -> None:
+        # The erasure is committed: what it deleted must not stay readable in the WAL.
+        # Under the writer lock, so Baton's writers wait for it instead of busy-retrying.
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            private_files.truncate_wal(self.conn)
+        except Exception as exc:  # committed already: a failure here is only logged
+            log.warning("write-ahead log not emptied after an erasure: %s",
+                        type(exc).__name__)
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     def _sign_checkpoint(self, now: datetime) -> None:
         # The write is committed and durable; the checkpoint is a record of its own. Should

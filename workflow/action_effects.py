@@ -6,18 +6,23 @@ would change nothing. The catalogue (workflow/catalogue.py) names these for each
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from workflow.errors import PayloadInvalid
 from workflow.states import (
     ACKNOWLEDGED,
+    DEBRIEFED,
     OPENED,
     RESOLVED,
     Shape,
     tier_state,
 )
+from workflow.timestamps import parse_rfc3339, rfc3339
 
 if TYPE_CHECKING:
     from workflow.model import Escalation, Event
+    from workflow.policy import Policy
 
 Transitions = Callable[[Shape], list[dict[str, Any]]]
 
@@ -79,7 +84,8 @@ def stays_in(*groups: str) -> Transitions:
         sources: list[str] = []
         for group in groups:
             sources += {"opened": [OPENED], "working": s.working, "live": s.live,
-                        "resolved": [RESOLVED], "all": s.all}[group]
+                        "resolved": [RESOLVED], "debriefed": [DEBRIEFED],
+                        "all": s.all}[group]
         return [{"source": sources, "dest": None}]
     return moves
 
@@ -95,6 +101,7 @@ def goes_to(dest: str, *groups: str) -> Transitions:
 
 def opened(esc: Escalation, event: Event) -> None:
     p = event.payload
+    esc.repeat_of = p.get("repeat_of")
     esc.category = p["category"]
     esc.severity = p["severity"]
     esc.customer_id = p["customer_id"]
@@ -173,6 +180,7 @@ def resolved(esc: Escalation, event: Event) -> None:
 
 
 def reopened(esc: Escalation, event: Event) -> None:
+    esc.confirmed = None
     esc.return_to = None
     esc.reopen_count += 1
 
@@ -205,3 +213,148 @@ def clock_breached(esc: Escalation, event: Event) -> None:
 
 def acting_released(esc: Escalation, event: Event) -> None:
     esc.acting_owner = None
+
+
+# --- the customer's side ------------------------------------------------------------
+
+def promise_clock(promise_id: str) -> str:
+    """The SLA clock of a promise."""
+    return f"promise-{promise_id}"
+
+
+def item_clock(item_id: str) -> str:
+    """The clock of a debrief action item's due date."""
+    return f"item-{item_id}"
+
+
+def item_of(clock: str) -> str | None:
+    """The action item a clock is the due date of, or None."""
+    return clock.removeprefix("item-") if clock.startswith("item-") else None
+
+
+def prepare_promise(esc: Escalation, data: dict[str, Any], policy: Policy,
+                    now: datetime) -> None:
+    """A promise's id and deadline (by a time, or within a duration from now)."""
+    due = now + timedelta(seconds=data["within"]) if "within" in data \
+        else parse_rfc3339(data["by"])
+    if due <= now:
+        raise PayloadInvalid({"by" if "by" in data else "within": "must be in the future"})
+    promise_id = f"p{esc.version}"
+    data["promise_id"] = promise_id
+    data["due"] = rfc3339(due)
+    data["deadlines"] = {promise_clock(promise_id): data["due"]}
+
+
+def promised(esc: Escalation, event: Event) -> None:
+    p = event.payload
+    esc.promises[p["promise_id"]] = {"kind": p["kind"], "due": p["due"]}
+
+
+def prepare_contact(esc: Escalation, data: dict[str, Any], policy: Policy,
+                    now: datetime) -> None:
+    """Which promises a contact keeps: the one it names, else every running callback or
+    update promise."""
+    running = {k: v for k, v in esc.promises.items() if "kept_at" not in v}
+    named = data.get("promise")
+    if named is not None:
+        if named not in running:
+            raise PayloadInvalid({"promise": f"no running promise {named!r}; running: "
+                                             f"{', '.join(running) or 'none'}"})
+        data["kept"] = [named]
+    else:
+        data["kept"] = [k for k, v in running.items() if v["kind"] in ("callback", "update")]
+
+
+def contacted(esc: Escalation, event: Event) -> None:
+    for promise_id in event.payload.get("kept", []):
+        esc.promises[promise_id]["kept_at"] = rfc3339(event.at)
+        esc.deadlines.pop(promise_clock(promise_id), None)
+
+
+def prepare_feedback_link(esc: Escalation, data: dict[str, Any], policy: Policy,
+                          now: datetime) -> None:
+    """A feedback link's id, and when it expires: the end of the follow-up window."""
+    expires = esc.deadlines.get("follow_up")
+    if expires is None:
+        raise PayloadInvalid({"_": "the follow-up window has closed: there is nothing "
+                                   "left for the customer to confirm"})
+    data["link"] = f"l{esc.version}"
+    data["expires"] = expires
+
+
+def link_issued(esc: Escalation, event: Event) -> None:
+    esc.feedback_links[event.payload["link"]] = "issued"
+
+
+def prepare_confirmation(esc: Escalation, data: dict[str, Any], policy: Policy,
+                         now: datetime) -> None:
+    """A confirmation through a feedback link needs a link issued and not yet used."""
+    link = data.get("link")
+    if link is None:
+        return
+    state = esc.feedback_links.get(link)
+    if state is None:
+        raise PayloadInvalid({"link": "this feedback link was never issued"})
+    if state == "used":
+        raise PayloadInvalid({"link": "this feedback link has been used already"})
+
+
+def confirmation(esc: Escalation, event: Event) -> None:
+    p = event.payload
+    esc.confirmed = p["confirmed"]
+    if p.get("link"):
+        esc.feedback_links[p["link"]] = "used"
+
+
+def already_confirmed(esc: Escalation, p: dict[str, Any]) -> tuple[str, str] | None:
+    if esc.confirmed is not None and "follow_up" not in esc.deadlines:
+        return ("confirmation.done",
+                "the resolution was already confirmed or its follow-up has ended")
+    return None
+
+
+def prepare_debrief(esc: Escalation, data: dict[str, Any], policy: Policy,
+                    now: datetime) -> None:
+    """Action items: their texts stay in `actions` (personal, erasable); their owners
+    and due dates, which must outlive any erasure, go to `action_items` with an id."""
+    items = data.get("actions")
+    if not items:
+        return
+    data["actions"] = [item["what"] for item in items]
+    data["action_items"] = []
+    deadlines = {}
+    for index, item in enumerate(items):
+        item_id = f"a{esc.version}.{index + 1}"
+        facts = {"id": item_id, "owner": item.get("owner"), "due": item.get("due")}
+        data["action_items"].append(facts)
+        if facts["due"] is not None:
+            deadlines[item_clock(item_id)] = facts["due"]
+    if deadlines:
+        data["deadlines"] = deadlines
+
+
+def debriefed(esc: Escalation, event: Event) -> None:
+    for facts in event.payload.get("action_items", []):
+        esc.action_items[facts["id"]] = {"owner": facts["owner"], "due": facts["due"],
+                                         "completed_at": None}
+
+
+def prepare_completion(esc: Escalation, data: dict[str, Any], policy: Policy,
+                       now: datetime) -> None:
+    """The item must exist."""
+    if data["item"] not in esc.action_items:
+        raise PayloadInvalid({"item": f"no action item {data['item']!r}; items: "
+                                      f"{', '.join(esc.action_items) or 'none'}"})
+
+
+def item_completed(esc: Escalation, event: Event) -> None:
+    item_id = event.payload["item"]
+    esc.action_items[item_id]["completed_at"] = rfc3339(event.at)
+    esc.deadlines.pop(item_clock(item_id), None)
+
+
+def already_completed(esc: Escalation, p: dict[str, Any]) -> tuple[str, str] | None:
+    found = esc.action_items.get(p.get("item", ""))
+    if found is not None and found["completed_at"] is not None:
+        return "item.done", f"action item {p['item']} was completed already"
+    return None

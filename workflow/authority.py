@@ -9,9 +9,11 @@ from typing import Any
 
 from workflow.amounts import format_decimal
 from workflow.catalogue import (
+    BY_CUSTOMER_OR_OWNER,
     BY_ELIGIBILITY,
     BY_GOVERNANCE,
     BY_INVOLVED,
+    BY_ITEM_OWNER,
     BY_LIAISON,
     BY_OWNER,
     BY_OWNER_OR_LIAISON,
@@ -34,6 +36,10 @@ class Decision:
     role: str | None = None
     # The actor the decision names, where it chooses one (a governor, an acting owner).
     who: str | None = None
+
+
+# The role a customer acts in (through a feedback link): it may confirm, nothing else.
+CUSTOMER_ROLE = "customer"
 
 
 def enforce(decision: Decision) -> Decision:
@@ -213,6 +219,37 @@ def _owner_or_liaison(actor: Actor, role: Role, action: str, esc: Escalation,
                                f"over tier {esc.tier} may {action}")
 
 
+def _customer_or_owner(actor: Actor, role: Role, action: str, esc: Escalation,
+                       payload: dict[str, Any] | None, policy: Policy,
+                       target: Actor | None) -> Decision:
+    if role.name == CUSTOMER_ROLE:
+        if actor.handle != customer_actor(esc.customer_id).handle:
+            return _deny("customer.own-only", "a customer may confirm only their own "
+                                              "escalations")
+        if payload is not None and not payload.get("link"):
+            return _deny("customer.link", "a customer confirms through a feedback link")
+        return _allow("customer.confirms", f"{actor.handle} is this escalation's customer")
+    if payload is not None and payload.get("link"):
+        return _deny("customer.link", "a feedback link is the customer's, not the team's")
+    return _owner_check(actor, role, action, esc)
+
+
+def _item_owner(actor: Actor, role: Role, action: str, esc: Escalation,
+                payload: dict[str, Any] | None, policy: Policy,
+                target: Actor | None) -> Decision:
+    if payload is None:  # whether they may complete any item at all
+        owners = {i["owner"] for i in esc.action_items.values() if i["completed_at"] is None}
+        if actor.handle in owners:
+            return _allow("item.owner", f"{actor.handle} owns an open action item")
+        return _deny("item.owner-only", "only an action item's owner may complete it")
+    item = esc.action_items.get(str(payload.get("item")))
+    if item is not None and item["owner"] == actor.handle:
+        return _allow("item.owner", f"{actor.handle} owns action item {payload['item']}")
+    owner = item["owner"] if item is not None else None
+    return _deny("item.owner-only", f"only the item's owner ({owner or 'nobody named'}) "
+                                    f"may complete it")
+
+
 def _involved(actor: Actor, role: Role, action: str, esc: Escalation,
               payload: dict[str, Any] | None, policy: Policy,
               target: Actor | None) -> Decision:
@@ -279,7 +316,15 @@ _BY_CLASS: dict[str, _ClassRule] = {
     BY_OWNER: _owner,
     BY_OWNER_OR_LIAISON: _owner_or_liaison,
     BY_INVOLVED: _involved,
+    BY_CUSTOMER_OR_OWNER: _customer_or_owner,
+    BY_ITEM_OWNER: _item_owner,
 }
+
+
+def customer_actor(customer_id: str) -> Actor:
+    """The customer, as the actor who confirms a resolution through a feedback link: a
+    handle of their own, in the customer role (which may do nothing else)."""
+    return Actor(f"{CUSTOMER_ROLE}:{customer_id}", (CUSTOMER_ROLE,), None)
 
 
 def cover(esc: Escalation, policy: Policy, active: Callable[[str], bool]) -> Decision:

@@ -20,7 +20,10 @@ from workflow import action_effects as fx
 from workflow.states import DEBRIEFED, HANDED_OFF, RESOLVED
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from workflow.model import Escalation, Event
+    from workflow.policy import Policy
 
 # Field kinds, and the limits both the API schemas and the payload validation apply.
 TEXT = "text"  # free text: personal, kept out of the hashed bytes, erasable
@@ -30,7 +33,18 @@ TIER = "tier"  # a tier level of the policy
 TRIGGER = "trigger"  # a trigger of the policy
 BOOL = "bool"
 GRANT = "grant"  # {kind, amount}: what a resolution grants
-KINDS = (TEXT, TEXTS, HANDLE, TIER, TRIGGER, BOOL, GRANT)
+ITEMS = "items"  # debrief action items: texts, or {what, owner?, due?}
+CHOICE = "choice"  # one of the field's CHOICES
+MOMENT = "moment"  # an RFC 3339 time with its offset
+DURATION = "duration"  # a duration as the policy writes them: 90s, 10m, 2h, 1d
+RATING = "rating"  # 1 to 5
+REF = "ref"  # the id of something the escalation holds (a promise, an item, a link)
+KINDS = (TEXT, TEXTS, HANDLE, TIER, TRIGGER, BOOL, GRANT, ITEMS, CHOICE, MOMENT, DURATION,
+         RATING, REF)
+# The values of each choice field, by field name.
+CHOICES = {"kind": ("callback", "update", "resolution"),
+           "channel": ("phone", "email", "chat", "other")}
+MAX_REF = 32
 MAX_TEXT = 20_000
 MAX_HANDLE = 64
 MAX_ITEMS = 100
@@ -52,6 +66,8 @@ BY_OWNER_OR_SELF = "owner-or-self"  # the owner for others; anyone for themselve
 BY_LIAISON = "liaison"  # governance assigns anyone; a liaison only themselves
 BY_INVOLVED = "involved"  # owner, acting owner, liaison, collaborators, governance
 BY_OWNER_OR_LIAISON = "owner-or-liaison"  # owner, acting owner, liaison, governance
+BY_CUSTOMER_OR_OWNER = "customer-or-owner"  # the customer (by link), the owner, governance
+BY_ITEM_OWNER = "item-owner"  # the owner of a debrief action item
 BY_SYSTEM = "system"  # Baton's own automations and administration, never asked for
 
 # "Every running clock", whatever clocks the policy knows.
@@ -70,10 +86,22 @@ FIELD_DOCS = {
     "workaround": "A workaround was given (containment)",
     "to": "The handle of the actor who is to own the escalation",
     "handle": "The handle of the actor concerned",
+    "kind": "What is promised: a callback, an update, or the resolution",
+    "by": "When it is due (RFC 3339); or give `within`",
+    "within": "How soon it is due, as the policy writes durations (90s, 10m, 2h, 1d)",
+    "channel": "How the customer was reached",
+    "promise": "The id of the promise this contact keeps (default: every running callback "
+               "or update promise)",
+    "confirmed": "The customer confirms the resolution (false reopens it as a repeat)",
+    "csat": "Customer satisfaction, 1 (poor) to 5 (excellent)",
+    "link": "The feedback link's id (set by the link, not by hand)",
+    "item": "The id of a debrief action item (GET /api/v1/actions)",
+    "actions": "Action items: texts, or objects {what, owner?, due?}",
 }
 
 Fold = Callable[["Escalation", "Event"], None]
 Unchanged = Callable[["Escalation", "dict[str, Any]"], "tuple[str, str] | None"]
+Prepare = Callable[["Escalation", "dict[str, Any]", "Policy", "datetime"], None]
 Transitions = fx.Transitions
 
 
@@ -120,11 +148,18 @@ class ActionSpec:
     informs: bool = False
     # Why the action would change nothing now (a rule id and a sentence), or None.
     unchanged: Unchanged | None = None
+    # Fields of which exactly one must be given.
+    one_of: tuple[str, ...] = ()
+    # Completes the cleaned payload from the escalation before the event is written
+    # (a promise's deadline, a debrief's items, a feedback link's checks).
+    prepare: Prepare | None = None
+    # Served on a route of its own rather than POST …/actions/{action}.
+    own_route: bool = False
 
     @property
     def text_fields(self) -> tuple[str, ...]:
         """Its free-text fields (personal: committed, never in the hashed bytes)."""
-        return tuple(k for k, kind in self.fields.items() if kind in (TEXT, TEXTS))
+        return tuple(k for k, kind in self.fields.items() if kind in (TEXT, TEXTS, ITEMS))
 
 
 _SPECS = (
@@ -162,17 +197,20 @@ _SPECS = (
     ActionSpec("resolve", "Resolve, with a summary and what the resolution grants",
                fields={"summary": TEXT, "grant": GRANT, "workaround": BOOL},
                template="resolve", transitions=fx.goes_to(RESOLVED, "working"), moves_state=True,
-               authority=BY_OWNER, stops=ALL_CLOCKS, fold=fx.resolved, milestone="resolved"),
+               authority=BY_OWNER, stops=ALL_CLOCKS, starts=("follow_up",), fold=fx.resolved,
+               milestone="resolved"),
     ActionSpec("reopen", "The customer was not satisfied: a repeat escalation",
                fields={"reason": TEXT}, required=("reason",), template="reopen",
                transitions=fx.back_to_origin(RESOLVED), moves_state=True,
-               starts=("update", "resolve"), fold=fx.reopened, milestone="reopened"),
+               starts=("update", "resolve"), stops=("follow_up",), fold=fx.reopened,
+               milestone="reopened"),
     ActionSpec("debrief", "The structured review of a resolved escalation",
                fields={"what_worked": TEXT, "what_did_not": TEXT, "root_cause": TEXT,
-                       "lessons": TEXTS, "actions": TEXTS},
+                       "lessons": TEXTS, "actions": ITEMS},
                template="debrief", transitions=fx.goes_to(DEBRIEFED, "resolved"),
                moves_state=True, stops=ALL_CLOCKS, milestone="debriefed",
-               labelled_text=True, ends_ownership=True),
+               labelled_text=True, ends_ownership=True, prepare=fx.prepare_debrief,
+               fold=fx.debriefed),
     ActionSpec("update", "A status update: progress, next steps, next update due",
                fields={"note": TEXT, "next_steps": TEXT, "workaround": BOOL},
                template="update", transitions=fx.stays_in("live"),
@@ -180,6 +218,34 @@ _SPECS = (
     ActionSpec("note", "An internal note: no clock moves, nobody changes",
                fields={"note": TEXT}, required=("note",), template="note",
                transitions=fx.stays_in("live", "resolved"), authority=BY_INVOLVED, informs=True),
+    ActionSpec("promise", "Commit to the customer: a callback, an update or the resolution, "
+               "by a time; a clock like the SLA's",
+               fields={"kind": CHOICE, "by": MOMENT, "within": DURATION, "note": TEXT},
+               required=("kind",), one_of=("by", "within"), template="promise",
+               transitions=fx.stays_in("live"), authority=BY_INVOLVED,
+               prepare=fx.prepare_promise, fold=fx.promised),
+    ActionSpec("contact-customer", "A customer-facing contact; it keeps the promise it "
+               "names, or every running callback and update promise",
+               fields={"channel": CHOICE, "summary": TEXT, "outcome": TEXT, "promise": REF},
+               required=("channel", "summary"), template="contact-customer",
+               transitions=fx.stays_in("live", "resolved"), authority=BY_INVOLVED,
+               prepare=fx.prepare_contact, fold=fx.contacted, informs=True),
+    ActionSpec("issue-feedback-link", "A one-time link for the customer to confirm the "
+               "resolution (POST …/feedback-link)",
+               transitions=fx.stays_in("resolved"), authority=BY_OWNER,
+               prepare=fx.prepare_feedback_link, fold=fx.link_issued, own_route=True),
+    ActionSpec("confirm-resolution", "The customer confirms (or not) that it is resolved; "
+               "not confirmed reopens it as a repeat",
+               fields={"confirmed": BOOL, "csat": RATING, "comment": TEXT, "link": REF},
+               required=("confirmed",), template="confirm-resolution",
+               transitions=fx.stays_in("resolved"), authority=BY_CUSTOMER_OR_OWNER,
+               stops=("follow_up",), prepare=fx.prepare_confirmation, fold=fx.confirmation,
+               unchanged=fx.already_confirmed),
+    ActionSpec("complete-action", "The owner of a debrief action item completes it",
+               fields={"item": REF, "note": TEXT}, required=("item",),
+               template="complete-action", transitions=fx.stays_in("debriefed"),
+               authority=BY_ITEM_OWNER, prepare=fx.prepare_completion,
+               fold=fx.item_completed, unchanged=fx.already_completed),
     ActionSpec("reassign", "Governance names a new owner",
                fields={"to": HANDLE, "reason": TEXT}, required=("to", "reason"),
                template="reassign",
@@ -225,6 +291,9 @@ CATALOGUE: dict[str, ActionSpec] = {spec.name: spec for spec in _SPECS}
 
 # Actions asked for on an existing escalation through the API, in catalogue order.
 REQUESTABLE = tuple(s.name for s in _SPECS if s.requestable and s.transitions is not None)
+# Those served at POST /escalations/{id}/actions/{action} (the others have a route of
+# their own).
+ACTION_ROUTES = tuple(s.name for s in _SPECS if s.name in REQUESTABLE and not s.own_route)
 # Every action a role may be granted in a policy ("open" creates the escalation).
 GRANTABLE = ("open", *REQUESTABLE)
 # Actions that exist to inform: the only ones that may change nothing else.

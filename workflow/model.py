@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from workflow.action_effects import add_once
 from workflow.catalogue import ALL_CLOCKS, CATALOGUE
 from workflow.states import OPENED
+from workflow.timestamps import parse_rfc3339 as parse_rfc3339
+from workflow.timestamps import rfc3339 as rfc3339
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,15 @@ class Escalation:
     liaison: str | None = None
     legal_hold: bool = False
     reopen_count: int = 0
+    # The customer's side: promises made ({id: {kind, due, kept_at?}}), feedback links
+    # ({id: issued | used}), the resolution's confirmation, the repeat it is of.
+    promises: dict[str, dict[str, Any]] = field(default_factory=dict)
+    feedback_links: dict[str, str] = field(default_factory=dict)
+    confirmed: bool | None = None
+    repeat_of: str | None = None
+    # The debrief's action items: {id: {owner, due, completed_at}} (their texts are
+    # personal and live in the ledger's content).
+    action_items: dict[str, dict[str, Any]] = field(default_factory=dict)
     deadlines: dict[str, str] = field(default_factory=dict)
     breached: dict[str, str] = field(default_factory=dict)
     version: int = 0
@@ -107,8 +118,10 @@ class Escalation:
         data = {name: getattr(self, name) for name in _FIELDS}
         for key in ("watchers", "collaborators"):
             data[key] = list(data[key])
-        for key in ("deadlines", "breached"):
+        for key in ("deadlines", "breached", "feedback_links"):
             data[key] = dict(data[key])
+        for key in ("promises", "action_items"):
+            data[key] = {k: dict(v) for k, v in data[key].items()}
         if data["amount"] is not None:
             data["amount"] = dict(data["amount"])
         for key in ("created_at", "updated_at"):
@@ -118,19 +131,6 @@ class Escalation:
 
 
 _FIELDS = tuple(f.name for f in fields(Escalation))
-
-
-def rfc3339(moment: datetime) -> str:
-    """UTC, microseconds, 'Z': the one timestamp format of the ledger."""
-    if moment.tzinfo is None:
-        raise ValueError("timestamps must be timezone-aware")
-
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
-
-
-def parse_rfc3339(text: str) -> datetime:
-    """The inverse of rfc3339: an aware datetime from '...Z' (or any ISO offset)."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def replay(events: Iterable[Event]) -> Escalation:

@@ -56,6 +56,9 @@ def recipients(esc: Escalation, event: Event) -> Recipients:
     action = event.action
     if action == "sla-breached":
         wanted += [esc.owner, esc.acting_owner, esc.governor, *esc.watchers]
+        item = esc.action_items.get(str(event.payload.get("item")))
+        if item is not None:  # an overdue debrief action item: its owner first
+            wanted.insert(0, item["owner"])
     elif action == "hand-off":
         wanted.append(event.payload.get("to"))
     elif action == "decline-handoff":

@@ -9,12 +9,20 @@ from workflow.amounts import parse_amount
 from workflow.catalogue import (
     BOOL,
     CATALOGUE,
+    CHOICE,
+    CHOICES,
+    DURATION,
     GRANT,
     GRANT_KINDS,
     HANDLE,
+    ITEMS,
     MAX_HANDLE,
     MAX_ITEMS,
+    MAX_REF,
     MAX_TEXT,
+    MOMENT,
+    RATING,
+    REF,
     TEXT,
     TEXTS,
     TIER,
@@ -23,6 +31,8 @@ from workflow.catalogue import (
 from workflow.errors import PayloadInvalid
 from workflow.model import Escalation
 from workflow.policy import Policy
+from workflow.policy_loader import parse_duration
+from workflow.timestamps import parse_rfc3339, rfc3339
 
 
 def _text(value: object, limit: int = MAX_TEXT) -> str:
@@ -33,7 +43,48 @@ def _text(value: object, limit: int = MAX_TEXT) -> str:
     return value
 
 
-def _one(kind: str, value: object, policy: Policy) -> Any:
+def _item(value: object, policy: Policy) -> dict[str, Any]:
+    """A debrief action item: a text, or {what, owner?, due?} (due: a date or a time)."""
+    if isinstance(value, str):
+        return {"what": _text(value), "owner": None, "due": None}
+    if not isinstance(value, dict):
+        raise ValueError("each item is a text or an object {what, owner?, due?}")
+    extra = set(value) - {"what", "owner", "due"}
+    if extra:
+        raise ValueError(f"unknown item fields: {', '.join(sorted(extra))}")
+    due = value.get("due")
+    if due is not None:
+        if not isinstance(due, str):
+            raise ValueError("an item's due is a date (2026-03-31) or an RFC 3339 time")
+        try:
+            moment = parse_rfc3339(due if "T" in due else f"{due}T23:59:59Z")
+        except ValueError:
+            raise ValueError("an item's due is a date (2026-03-31) or an RFC 3339 "
+                             "time") from None
+        if moment.tzinfo is None:
+            raise ValueError("an item's due time must give its offset")
+        due = rfc3339(moment)
+    owner = value.get("owner")
+    return {"what": _text(value.get("what")),
+            "owner": _text(owner, MAX_HANDLE) if owner is not None else None, "due": due}
+
+
+POLICY_FREE = (MOMENT, DURATION, ITEMS)
+
+
+def check_value(kind: str, value: object, name: str = "") -> str | None:
+    """Why a value of a kind that needs no policy is refused, or None: the same check the
+    payload validation makes (the API's schemas call it, so the two cannot differ)."""
+    if kind not in POLICY_FREE:
+        raise ValueError(f"{kind} values are checked against the policy")
+    try:
+        _one(kind, value, None, name)  # type: ignore[arg-type]
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _one(kind: str, value: object, policy: Policy, name: str = "") -> Any:
     if kind == TEXT:
         return _text(value)
     if kind == HANDLE:
@@ -58,6 +109,40 @@ def _one(kind: str, value: object, policy: Policy) -> Any:
         if len(value) > MAX_ITEMS:
             raise ValueError(f"must hold at most {MAX_ITEMS} items")
         return [_text(v) for v in value]
+    if kind == CHOICE:
+        options = CHOICES[name]
+        if value not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return value
+    if kind == MOMENT:
+        if not isinstance(value, str):
+            raise ValueError("must be an RFC 3339 time, e.g. 2026-03-02T14:00:00Z")
+        try:
+            moment = parse_rfc3339(value)
+        except ValueError:
+            raise ValueError("must be an RFC 3339 time, e.g. 2026-03-02T14:00:00Z") from None
+        if moment.tzinfo is None:
+            raise ValueError("must give its offset, e.g. 2026-03-02T14:00:00Z")
+        return rfc3339(moment)
+    if kind == DURATION:
+        if not isinstance(value, str):
+            raise ValueError("must be a duration such as 90s, 10m, 2h or 1d")
+        seconds = parse_duration(value)
+        if seconds <= 0:
+            raise ValueError("must be longer than nothing")
+        return seconds
+    if kind == RATING:
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
+            raise ValueError("must be a whole number from 1 to 5")
+        return value
+    if kind == REF:
+        return _text(value, MAX_REF)
+    if kind == ITEMS:
+        if not isinstance(value, list) or not value:
+            raise ValueError("must be a non-empty list of items")
+        if len(value) > MAX_ITEMS:
+            raise ValueError(f"must hold at most {MAX_ITEMS} items")
+        return [_item(v, policy) for v in value]
     if kind == GRANT:
         if not isinstance(value, dict):
             raise ValueError("a grant is an object {kind, amount}")
@@ -87,9 +172,13 @@ def clean(action: str, payload: dict[str, Any] | None, policy: Policy) -> dict[s
         if value is None:
             continue
         try:
-            out[key] = _one(fields[key], value, policy)
+            out[key] = _one(fields[key], value, policy, key)
         except ValueError as exc:
             errors[key] = str(exc)
+    if spec.one_of:
+        given = [k for k in spec.one_of if k in payload and payload[k] is not None]
+        if len(given) != 1:
+            errors.setdefault(spec.one_of[0], f"give exactly one of {' or '.join(spec.one_of)}")
     by_template = policy.templates.get(spec.template, ()) if spec.template else ()
     for key in (*spec.required, *by_template):
         if key not in out and key not in errors:

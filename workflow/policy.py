@@ -13,7 +13,7 @@ from workflow.calendar import Calendar
 UNLIMITED = Decimal("Infinity")
 CLOCKS = ("acknowledge", "update", "resolve")
 # Clocks a severity may leave out (then they do not run for it).
-OPTIONAL_CLOCKS = ("handoff",)
+OPTIONAL_CLOCKS = ("handoff", "follow_up")
 # Permissions a role may hold besides actions on escalations (workflow.authority decides).
 # Read permissions may be held by read-only roles.
 PERMISSIONS = {
@@ -127,6 +127,9 @@ class Policy:
     templates: dict[str, tuple[str, ...]]
     version: str
     canonical: str = field(repr=False)
+    # An escalation opened for a customer within this long after another of theirs was
+    # resolved is a repeat of it (None: repeats are not tracked).
+    repeat_window_seconds: int | None = None
 
     @property
     def max_tier(self) -> int:

@@ -171,6 +171,12 @@ def _validate(doc: dict[str, Any]) -> tuple[Policy | None, list[tuple[str, str]]
     currency = c.text(head, "policy.currency")
     if currency and not re.match(r"^[A-Z]{3}$", currency):
         c.fail("policy.currency", "must be a three-letter code such as USD")
+    repeat_window = None
+    if head.get("repeat_window") is not None:
+        try:
+            repeat_window = parse_duration(head["repeat_window"])
+        except ValueError as exc:
+            c.fail("policy.repeat_window", str(exc))
     tiers = _check_tiers(c, doc)
     levels = {t.level for t in tiers} or {0}
 
@@ -340,7 +346,8 @@ def _validate(doc: dict[str, Any]) -> tuple[Policy | None, list[tuple[str, str]]
         return None, c.problems
     canonical = _canonical(_plain(doc))
     policy = Policy(
-        name=name, currency=currency, tiers=tiers, teams=teams, roles=roles,
+        name=name, currency=currency, repeat_window_seconds=repeat_window, tiers=tiers,
+        teams=teams, roles=roles,
         categories=categories, triggers=triggers, severities=severities,
         customer_values=values, templates=templates,
         version=hashlib.sha256(canonical.encode()).hexdigest(), canonical=canonical,

@@ -26,6 +26,10 @@ class EscalationRepository(Protocol):
         """Ids of the resolved or debriefed escalations of a category last changed at or
         before `cutoff`."""
 
+    def resolved_for_customer(self, customer_id: str, since: datetime) -> str | None:
+        """The customer's escalation resolved most recently at or after `since` (and not
+        reopened since), or None."""
+
     def due(self, now: datetime, batch: int) -> list[str]:
         """Up to `batch` ids of escalations with a deadline due before `now` and not yet
         recorded, earliest first; concurrent sweepers are given different ones."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from workflow import payload_validation, sla, sla_sweep
@@ -84,6 +84,11 @@ def open_escalation(*, uow: UnitOfWork, actor: Actor, escalation_id: str,
     data["team"] = team
     data["governor"] = policy.teams[team].governor
     data["deadlines"] = sla.started(policy, data["severity"], team, "open", now)
+    if policy.repeat_window_seconds is not None:
+        since = now - timedelta(seconds=policy.repeat_window_seconds)
+        earlier = uow.escalations.resolved_for_customer(data["customer_id"], since)
+        if earlier is not None:
+            data["repeat_of"] = earlier
     event = Event(
         escalation_id=escalation_id, version=0, action="open", actor=actor.handle,
         role=decision.role or "", at=now, from_state=None, to_state=OPENED,
@@ -141,8 +146,10 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
         if nothing is not None:
             raise NothingToChange(*nothing, esc.state)
     deadlines = sla.started(policy, esc.severity, data.get("team", esc.team), action, now)
+    if spec.prepare is not None:
+        spec.prepare(esc, data, policy, now)
     if deadlines:
-        data["deadlines"] = deadlines
+        data["deadlines"] = {**deadlines, **data.get("deadlines", {})}
     to_owner = esc.owner
     if spec.owner == ACTOR_OWNS:
         to_owner = actor.handle
@@ -156,6 +163,9 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
     )
     esc.apply(event)
     seq = uow.record(esc, event)
+    if action == "confirm-resolution" and not data["confirmed"]:
+        sla_sweep.reopen_as_repeat(uow=uow, escalation=esc, policy=policy, now=now,
+                                   cause="not-confirmed", confirmation_seq=seq)
     if esc.acting_owner and not sla.outstanding(esc):
         sla_sweep.release_acting_owner(uow=uow, escalation=esc, policy=policy, now=now,
                                        cleared_by=event.action)

@@ -24,8 +24,10 @@ def deadline(policy: Policy, severity: str, team: str, clock: str,
 def started(policy: Policy, severity: str, team: str, action: str,
             now: datetime) -> dict[str, str]:
     """The deadlines an action sets, as RFC 3339 strings for the event."""
+    targets = policy.severities[severity].sla
+    # A clock the severity does not set (an optional one) does not run for it.
     return {clock: rfc3339(deadline(policy, severity, team, clock, now))
-            for clock in CATALOGUE[action].starts}
+            for clock in CATALOGUE[action].starts if clock in targets}
 
 
 def due(esc: Escalation, now: datetime) -> list[tuple[str, str]]:
@@ -64,4 +66,9 @@ def status(esc: Escalation, now: datetime) -> dict[str, Any]:
         out[key] = due
         if parse_rfc3339(due) < now:
             out["breached"].append(clock)
+    out["follow_up_by"] = esc.deadlines.get("follow_up")
+    out["promises"] = [{"id": pid, "kind": p["kind"], "due": p["due"],
+                        "kept_at": p.get("kept_at"),
+                        "breached": "kept_at" not in p and parse_rfc3339(p["due"]) < now}
+                       for pid, p in esc.promises.items()]
     return out

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from workflow import notify, sla
+from workflow.action_effects import item_of
 from workflow.authority import cover
 from workflow.model import SYSTEM, Escalation, Event, parse_rfc3339
 from workflow.policy import Policy
@@ -44,13 +45,22 @@ def sweep_escalation(*, uow: UnitOfWork, escalation_id: str, policy: Policy,
         return []
     written = []
     for clock, deadline in sla.due(esc, now):
+        if clock == "follow_up":
+            # Nobody confirmed the resolution in its window: it reopens, a repeat.
+            written.append(reopen_as_repeat(uow=uow, escalation=esc, policy=policy, now=now,
+                                            cause="not-confirmed-in-time"))
+            continue
         late = int((now - parse_rfc3339(deadline)).total_seconds())
         payload: dict[str, Any] = {
             "clock": clock, "deadline": deadline, "late_by_seconds": late,
-            "target_seconds": policy.severities[esc.severity].sla[clock],
+            # Promises and action items set their own deadlines: no policy target.
+            "target_seconds": policy.severities[esc.severity].sla.get(clock),
             "severity": esc.severity,
         }
-        if not esc.acting_owner:
+        item = item_of(clock)
+        if item is not None:  # an overdue action item: announced, nobody covers
+            payload["item"] = item
+        elif not esc.acting_owner:
             chosen = cover(esc, policy, lambda handle: uow.actors.get(handle) is not None)
             if chosen.allowed:
                 payload["acting_owner"] = chosen.who
@@ -99,3 +109,25 @@ def sweep(*, uow_factory: Callable[[], UnitOfWork], now: datetime, batch: int = 
             out.batches += 1
             if not wrote:  # nothing recordable left in what is due: never spin
                 return out
+
+
+def reopen_as_repeat(*, uow: UnitOfWork, escalation: Escalation, policy: Policy,
+                     now: datetime, cause: str, confirmation_seq: int | None = None) -> int:
+    """The customer did not confirm the resolution (or the follow-up window closed
+    without a confirmation): Baton reopens it, a repeat escalation, on the record."""
+    esc = escalation
+    to_state = esc.return_to or "acknowledged"
+    payload: dict[str, Any] = {"cause": cause}
+    if confirmation_seq is not None:
+        payload["confirmation_seq"] = confirmation_seq
+    deadlines = sla.started(policy, esc.severity, esc.team, "reopen", now)
+    if deadlines:
+        payload["deadlines"] = deadlines
+    event = Event(
+        escalation_id=esc.id, version=esc.version, action="reopen", actor=SYSTEM.handle,
+        role="system", at=now, from_state=esc.state, to_state=to_state,
+        from_owner=esc.owner, to_owner=esc.owner, tier=esc.tier, payload=payload,
+        policy_version=policy.version, rule=f"follow-up.{cause}",
+    )
+    esc.apply(event)
+    return uow.record(esc, event)

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from api.container import current as current_baton
 from api.container import request_connection
+from api.fault_log import log_fault
 from api.ui import session as ui_session
 from api.ui.blueprint import ui
 from audit.errors import AuditError, DatabaseBusy, NotInitialised
@@ -70,6 +71,6 @@ def _error(exc: Exception) -> Any:
     if isinstance(exc, (WorkflowError, AuditError)):
         return render_template("ui/error.html", status=400, title="Refused",
                                detail=str(exc)), 400
-    log.exception("unhandled error in the dashboard")
+    log_fault(log, "unhandled error in the dashboard", exc)
     return render_template("ui/error.html", status=500, title="Internal error",
                            detail="an unexpected error occurred"), 500

@@ -29,13 +29,14 @@ COOKIE = "baton_session"
 CSRF_FIELD = "csrf_token"
 
 
-def derive_secret(key_path: str | Path) -> bytes | None:
-    """The session secret derived from the signing key file, or None when it is missing."""
+def derive_secret(key_path: str | Path, label: bytes = _LABEL) -> bytes | None:
+    """A secret derived from the signing key file for one purpose (`label`: the UI's
+    sessions by default), or None when the key is missing."""
     try:
         key = Path(key_path).read_bytes()
     except FileNotFoundError:
         return None
-    return hmac.new(key, _LABEL, hashlib.sha256).digest()
+    return hmac.new(key, label, hashlib.sha256).digest()
 
 
 class SessionInterface(SecureCookieSessionInterface):

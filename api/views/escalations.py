@@ -24,7 +24,7 @@ from api.schemas import (
     TimelineSchema,
 )
 from api.views.strict_blueprint import Blueprint
-from audit import escalation_list, projection, records, timeline, trails
+from audit import escalation_ids, escalation_list, projection, records, timeline, trails
 from audit.uow import SqlUnitOfWork
 from workflow import services
 from workflow.catalogue import REQUESTABLE
@@ -135,6 +135,7 @@ def _action_view(action: str) -> None:
 
                 texts = records.escalation_texts(uow.conn, [escalation_id])
                 handoff = records.pending_handoffs(uow.conn, [out.escalation])
+                others = escalation_ids.related_one(uow.conn, escalation_id)
 
                 def render() -> http_transaction.Result:
                     data = {
@@ -145,7 +146,7 @@ def _action_view(action: str) -> None:
                                   "policy_version": out.event.policy_version},
                         "escalation": representation.escalation(
                             out.escalation, texts.get(escalation_id, {}), actor, policy,
-                            now, handoff.get(escalation_id)),
+                            now, handoff.get(escalation_id), others),
                     }
                     return data, 200, _etag(out.escalation.version)
 

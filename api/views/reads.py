@@ -66,7 +66,8 @@ class EscalationMetrics(MethodView):
         baton = current_baton()
         with baton.engine.connect() as conn:
             return metrics.report(conn, args.get("since"), args.get("until"),
-                                  args.get("group_by"), baton.policy(conn).max_tier)
+                                  args.get("group_by"), baton.policy(conn).max_tier,
+                                  baton.now())
 
 
 @blp.route("/audit/events")

@@ -15,16 +15,25 @@ from api.schemas import ACTION_SCHEMAS, EscalationSchema, action_schema
 from tests.initialised_app import make_client
 from workflow import payload_validation
 from workflow.catalogue import (
+    ACTION_ROUTES,
     BOOL,
     BY_OWNER,
     CATALOGUE,
+    CHOICE,
+    CHOICES,
+    DURATION,
     GRANT,
     HANDLE,
+    ITEMS,
     MAX_HANDLE,
     MAX_ITEMS,
+    MAX_REF,
     MAX_TEXT,
+    MOMENT,
     OWNER_ACTIONS,
     PERSONAL_FIELDS,
+    RATING,
+    REF,
     REQUESTABLE,
     TEXT,
     TEXTS,
@@ -43,10 +52,19 @@ VALID: dict[str, Any] = {
     TEXT: "x" * MAX_TEXT, TEXTS: ["x"] * MAX_ITEMS, HANDLE: "h" * MAX_HANDLE, TIER: 2,
     TRIGGER: "authority", BOOL: True,
     GRANT: {"kind": "refund", "amount": {"value": "10.00", "currency": "USD"}},
+    MOMENT: "2099-01-01T10:00:00+01:00", DURATION: "1h30m", RATING: 5, REF: "r" * MAX_REF,
+    ITEMS: ["x", {"what": "y", "owner": "h" * MAX_HANDLE, "due": "2099-01-31"}] * 50,
 }
+# A choice field's valid value is its first choice.
+CHOICE_VALUE = {name: options[0] for name, options in CHOICES.items()}
 BEYOND: dict[str, list[Any]] = {
     TEXT: ["x" * (MAX_TEXT + 1), "", 5], TEXTS: [[], ["x"] * (MAX_ITEMS + 1), [""], "x"],
     HANDLE: ["h" * (MAX_HANDLE + 1), ""], TIER: ["two", 0],
+    MOMENT: ["yesterday", "2099-01-01T10:00:00", 7], DURATION: ["soon", "", 5],
+    RATING: [0, 6, "five", True], REF: ["r" * (MAX_REF + 1), ""],
+    ITEMS: [[], ["x"] * (MAX_ITEMS + 1), [{"what": "y", "due": "someday"}],
+            [{"what": "y", "colour": "red"}], "x"],
+    CHOICE: ["maybe", 3],
     BOOL: ["maybe", 5], GRANT: [{"kind": "bribe", "amount": {"value": "1", "currency": "USD"}},
                            {"kind": "refund"}],
 }
@@ -68,7 +86,11 @@ def _validation_errors(spec: ActionSpec, body: dict[str, Any], policy: Policy) -
     return set()
 
 
-@pytest.mark.parametrize("name", REQUESTABLE)
+def _valid(spec: ActionSpec, key: str, kind: str) -> Any:
+    return CHOICE_VALUE[key] if kind == CHOICE else VALID[kind]
+
+
+@pytest.mark.parametrize("name", ACTION_ROUTES)
 def test_schema_and_validation_agree_on_fields_required_and_limits(
         name: str, policy: Policy) -> None:
     spec = CATALOGUE[name]
@@ -76,10 +98,12 @@ def test_schema_and_validation_agree_on_fields_required_and_limits(
     assert set(schema.fields) == set(spec.fields)
     assert {k for k, fld in schema.fields.items() if fld.required} == set(spec.required)
     # Nothing given: both refuse exactly the always-required fields (templates aside).
-    assert _schema_errors(spec, {}) == set(spec.required)
-    assert _validation_errors(spec, {}, policy) == set(spec.required)
-    # Every field at its limit: both accept.
-    full = {k: VALID[kind] for k, kind in spec.fields.items()}
+    required = set(spec.required) | set(spec.one_of[:1])
+    assert _schema_errors(spec, {}) == required
+    assert _validation_errors(spec, {}, policy) == required
+    # Every field at its limit (and one of each one-of): both accept.
+    full = {k: _valid(spec, k, kind) for k, kind in spec.fields.items()
+            if k not in spec.one_of[1:]}
     assert _schema_errors(spec, full) == set()
     assert _validation_errors(spec, full, policy) == set()
     # Each field just beyond its limit: both refuse that field.
@@ -98,6 +122,7 @@ def test_lifecycle_owner_set_and_personal_fields_come_from_the_catalogue() -> No
     machine = lifecycle(3)
     fired = {row["trigger"] for row in machine.table}
     assert fired == set(REQUESTABLE)
+    assert set(ACTION_ROUTES) <= set(REQUESTABLE)
     assert OWNER_ACTIONS == {n for n, s in CATALOGUE.items() if s.authority == BY_OWNER}
     texts = {k for s in CATALOGUE.values() for k, kind in s.fields.items()
              if kind in (TEXT, TEXTS)}
@@ -109,8 +134,11 @@ def test_openapi_lists_exactly_the_catalogues_actions(tmp_path: Path) -> None:
     spec = c.http.get("/api/v1/openapi.json").json
     prefix = "/api/v1/escalations/{escalation_id}/actions/"
     listed = {p[len(prefix):] for p in spec["paths"] if p.startswith(prefix)}
-    assert listed == set(REQUESTABLE)
-    for name in REQUESTABLE:
+    assert listed == set(ACTION_ROUTES)
+    own = {n for n in REQUESTABLE if CATALOGUE[n].own_route}
+    assert own == {"issue-feedback-link"}
+    assert "/api/v1/escalations/{escalation_id}/feedback-link" in spec["paths"]
+    for name in ACTION_ROUTES:
         op = spec["paths"][prefix + name]["post"]
         ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
         component = spec["components"]["schemas"][ref.split("/")[-1]]

@@ -70,16 +70,14 @@ def test_erase_a_customer_keeps_the_record_and_loses_the_words(sqlite_led: Ledge
     assert offline.ok, offline.problems
     assert offline.erased == done.fields
 
-    raw = sqlite3.connect(sqlite_led.path)
-    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    raw.execute("VACUUM")
-    raw.close()
-    sqlite_led.engine.dispose()
-    for path in sqlite_led.path.parent.glob("baton.db*"):
-        data = path.read_bytes()
-        assert SECRET.encode() not in data, path
-        assert NOTE.encode() not in data, path
-    assert b"Grace Hopper" in sqlite_led.path.read_bytes()
+    # The files as they are right after the erasure, connections still open: the -wal file
+    # too (the erasure's commit emptied it; issue 15), with no VACUUM to help.
+    files = {p.name: p.read_bytes() for p in sqlite_led.path.parent.glob("baton.db*")}
+    assert {"baton.db", "baton.db-wal"} <= set(files)
+    for name, data in files.items():
+        assert SECRET.encode() not in data, name
+        assert NOTE.encode() not in data, name
+    assert b"Grace Hopper" in files["baton.db"]
 
 
 def test_edited_content_row_is_caught_online(sqlite_led: Ledger) -> None:

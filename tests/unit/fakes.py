@@ -30,8 +30,9 @@ DEMO_ACTORS = {
 
 
 class _Escalations:
-    def __init__(self, store: dict[str, Escalation]):
+    def __init__(self, store: dict[str, Escalation], events: list[Event]):
         self._store = store
+        self._events = events
 
     def get(self, escalation_id: str) -> Escalation | None:
         found = self._store.get(escalation_id)
@@ -47,6 +48,12 @@ class _Escalations:
         return [e.id for e in self._store.values() if e.category == category
                 and e.state in ("resolved", "debriefed") and e.updated_at is not None
                 and e.updated_at <= cutoff]
+
+    def resolved_for_customer(self, customer_id: str, since: datetime) -> str | None:
+        found = [e for e in self._events if e.action == "resolve" and e.at >= since
+                 and self._store[e.escalation_id].customer_id == customer_id
+                 and self._store[e.escalation_id].state in ("resolved", "debriefed")]
+        return found[-1].escalation_id if found else None
 
     def due(self, now: datetime, batch: int) -> list[str]:
         pending = sorted((when, e.id) for e in self._store.values()
@@ -108,7 +115,7 @@ class FakeUnitOfWork:
         self.committed: dict[str, Escalation] = {}
         self.events: list[Event] = []
         self._pending: list[tuple[Escalation, Event]] = []
-        self.escalations = _Escalations(self.committed)
+        self.escalations = _Escalations(self.committed, self.events)
         self.actors = _Actors(actors if actors is not None else DEMO_ACTORS)
         self.content = _Content(self)
         self.policies = _Policies(policy)

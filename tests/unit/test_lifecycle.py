@@ -46,6 +46,16 @@ def expected(state: str, action: str, ctx: dict) -> str | None:
         return state if state in ("opened", *WORKING) else None
     if action in ("legal-hold", "release-hold"):
         return state
+    # The customer's side: promises while it is open, contacts after resolution too, the
+    # follow-up on a resolved case, debrief action items beside the closed lifecycle.
+    if action == "promise":
+        return state if state in ("opened", *WORKING, "handed-off") else None
+    if action == "contact-customer":
+        return state if state not in ("debriefed",) else None
+    if action in ("issue-feedback-link", "confirm-resolution"):
+        return state if state == "resolved" else None
+    if action == "complete-action":
+        return state if state == "debriefed" else None
     raise AssertionError(action)
 
 
@@ -67,7 +77,8 @@ def test_every_action_from_every_state(state: str, action: str) -> None:
 
 
 def test_debriefed_is_final_for_the_lifecycle() -> None:
-    assert L.triggers("debriefed") == ["legal-hold", "release-hold"]
+    # Only debrief action items (tracked beside the lifecycle) and holds.
+    assert L.triggers("debriefed") == ["complete-action", "legal-hold", "release-hold"]
     for action in (*STATE_ACTIONS, *NOTE_ACTIONS[:5]):
         assert L.fire("debriefed", action, awaiting_ack=True, to_tier=3,
                       return_to="acknowledged") is None

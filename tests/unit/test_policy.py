@@ -28,7 +28,7 @@ def test_default_policy_mirrors_common_practice(policy: P.Policy) -> None:
     assert policy.max_tier == 3
     assert list(policy.roles) == ["agent", "specialist", "finance", "supervisor", "legal",
                                   "manager", "executive", "liaison", "facilitator",
-                                  "auditor", "admin", "system"]
+                                  "auditor", "admin", "customer", "system"]
     limits = {r: policy.roles[r].limit for r in
               ("agent", "specialist", "finance", "supervisor", "manager", "executive")}
     assert limits == {"agent": Decimal(500), "specialist": Decimal(1000),
@@ -43,9 +43,11 @@ def test_default_policy_mirrors_common_practice(policy: P.Policy) -> None:
     assert {t for t, v in policy.triggers.items() if v.skip_tiers} == {
         "regulatory", "time-sensitivity"}
     assert policy.severities["urgent"].sla == {"acknowledge": 600, "update": 1800,
-                                               "resolve": 7200, "handoff": 900}
+                                               "resolve": 7200, "handoff": 900,
+                                               "follow_up": 86400}
     assert policy.severities["low"].sla == {"acknowledge": 86400, "update": 259200,
-                                            "resolve": 604800, "handoff": 86400}
+                                            "resolve": 604800, "handoff": 86400,
+                                            "follow_up": 604800}
     assert set(policy.customer_values) == {"standard", "high", "strategic"}
     assert policy.templates["debrief"] == ("what_worked", "what_did_not", "root_cause",
                                            "lessons", "actions")
@@ -79,7 +81,7 @@ def test_version_is_sha256_of_canonical_content_not_of_formatting() -> None:
      "severities.urgent.definition: missing definition"),
     ('acknowledge = "10m", update', 'acknowledge = "soon", update',
      "severities.urgent.sla.acknowledge: 'soon' is not a duration"),
-    ('actions = ["debrief", "add-watcher"]', 'actions = ["debrief", "fly"]',
+    ('actions = ["debrief", "add-watcher", "complete-action"]', 'actions = ["debrief", "fly"]',
      "roles.facilitator.actions: unknown action 'fly'"),
     ('read_only = true\nactions = []', 'read_only = true\nactions = ["resolve"]',
      "roles.auditor.actions: a read-only role cannot be granted actions"),

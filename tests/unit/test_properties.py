@@ -44,6 +44,15 @@ def payload_for(action: str, other: str, to_tier: int | None, trigger: str,
         return {"reason": "r"}
     if action == "note":
         return {"note": "n"}
+    if action == "promise":
+        return {"kind": "callback", "within": "45m"}
+    if action == "contact-customer":
+        return {"channel": "phone", "summary": "called back"}
+    if action == "confirm-resolution":
+        return {"confirmed": amount != "0", "csat": 3}
+    if action == "debrief":
+        return {**PAYLOADS["debrief"], "actions": [
+            {"what": "fix the retry", "owner": other, "due": "2026-03-20"}, "watch it"]}
     return dict(PAYLOADS.get(action, {}))
 
 
@@ -62,8 +71,11 @@ class Lifecycle(RuleBasedStateMachine):
             amount: str) -> None:
         before = self.d.get()
         events_before = list(self.d.uow.events)
+        body = payload_for(action, other, to_tier, trigger, amount)
+        if action == "complete-action":
+            body = {"item": next(iter(before.action_items), "a0.1")}
         try:
-            out = self.d.act(who, action, payload_for(action, other, to_tier, trigger, amount))
+            out = self.d.act(who, action, body)
         except WorkflowError:
             assert self.d.get() == before, "a refused action changed the state"
             assert self.d.uow.events == events_before, "a refused action wrote an event"
@@ -81,7 +93,9 @@ class Lifecycle(RuleBasedStateMachine):
         count = len(self.d.uow.events)
         sla_sweep.sweep(uow_factory=lambda: self.d.uow, now=self.d.now)
         for event in self.d.uow.events[count:]:
-            assert event.action in ("sla-breached", "notified", "acting-owner-released")
+            # (an unconfirmed resolution whose follow-up window closed reopens)
+            assert event.action in ("sla-breached", "notified", "acting-owner-released",
+                                    "reopen")
 
     @invariant()
     def no_event_changes_nothing_but_those_that_inform(self) -> None:

@@ -222,8 +222,9 @@ def test_invalid_transition_differs_from_denial_and_lists_possible_actions(d: Dr
     assert info.value.allowed_actions == ["acknowledge"]
     with pytest.raises(InvalidTransition) as info:
         d.act("sam", "resolve")
-    assert info.value.allowed_actions == ["update", "note", "reassign", "add-watcher",
-                                          "add-collaborator", "assign-liaison"]
+    assert info.value.allowed_actions == ["update", "note", "promise", "contact-customer",
+                                          "reassign", "add-watcher", "add-collaborator",
+                                          "assign-liaison"]
     with pytest.raises(UnknownAction) as unknown:
         d.act("alice", "fly")
     assert "withdraw-handoff" in unknown.value.known
@@ -285,6 +286,7 @@ def test_sla_deadlines_start_and_stop_with_the_lifecycle(d: Driver) -> None:
     status = sla.status(esc, d.now.replace(hour=10))
     assert status["breached"] == ["update"] and status["acknowledge_by"] is None
     esc = d.act("alice", "resolve").escalation
-    assert esc.deadlines == {}
+    # Every clock stops; the customer's follow-up window starts (issue 18).
+    assert esc.deadlines == {"follow_up": "2026-03-03T09:03:00.000000Z"}
     esc = d.act("alice", "reopen").escalation
     assert set(esc.deadlines) == {"update", "resolve"}

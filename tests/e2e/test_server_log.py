@@ -1,0 +1,135 @@
+"""A real server's log after writes, failures, concurrent retries and an erasure holds no
+personal text, stored response or token; its SQLite files are owner-only and its WAL holds
+no erased text; a retry after the erasure writes nothing (issue 15)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from api.cli import DEMO
+from bench.live_server import BATON, add_actors
+from bench.processes import free_port
+from tests.e2e.conftest import prepare
+
+TITLE = "Zebulon Quirrell-Fantastico charged twice"
+NAME = "Zebulon Quirrell-Fantastico"
+NOTE = "called Zebulon on +44 7700 900123"
+FAIL_STORING = {
+    True: ["CREATE TRIGGER fail_storing BEFORE INSERT ON idempotency "
+           "BEGIN SELECT RAISE(ABORT, 'refused'); END"],
+    False: ["CREATE FUNCTION fail_storing() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            "CREATE TRIGGER fail_storing BEFORE INSERT ON idempotency "
+            "FOR EACH ROW EXECUTE FUNCTION fail_storing()"],
+}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def logged(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, dict, Path]]:
+    env = prepare(request, tmp_path)
+    subprocess.run([*BATON, "init", "--simulation"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True)
+    tokens = add_actors(env, DEMO)
+    port = free_port()
+    log = tmp_path / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([*BATON, "serve", "--port", str(port), "--workers", "2"],
+                                cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+        yield url, {"tokens": tokens, "db": tmp_path / "baton.db",
+                    "sqlite": request.param == "sqlite",
+                    "url": env["BATON_DATABASE_URL"]}, log
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+
+
+def test_the_server_log_holds_no_personal_text_or_token(logged: tuple[str, dict, Path]
+                                                        ) -> None:
+    url, ctx, log = logged
+    api = f"{url}/api/v1"
+
+    def h(who: str, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {ctx['tokens'][who]}", **extra}
+
+    body = {"title": TITLE, "description": NOTE, "category": "billing", "severity": "high",
+            "customer": {"id": "cust-zq", "name": NAME},
+            "amount": {"value": "100.00", "currency": "USD"}}
+    first = requests.post(f"{api}/escalations", json=body, headers=h("alice", **{
+        "Idempotency-Key": "zq-open"}), timeout=10)
+    assert first.status_code == 201, first.text
+    eid = first.json()["id"]
+    ack = f"{api}/escalations/{eid}/actions/acknowledge"
+    # Concurrent retries of one key, then inputs that have reached a 500 before.
+    answers: list[int] = []
+    threads = [threading.Thread(target=lambda: answers.append(requests.post(
+        ack, json={"note": NOTE}, headers=h("alice", **{"Idempotency-Key": "zq-ack"}),
+        timeout=10).status_code)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert 200 in answers
+    for bad in ({**body, "title": TITLE + "\x00"}, {**body, "title": TITLE + "\ud800"},
+                {**body, "amount": {"value": "1" * 5000, "currency": "USD"}}):
+        requests.post(f"{api}/escalations", json=bad, headers=h("alice"), timeout=10)
+    requests.post(f"{api}/escalations", data='{"title": "' + NAME + '", "x": ' + "[" * 5000,
+                  headers=h("alice", **{"Content-Type": "application/json"}), timeout=10)
+
+    # A statement that fails with the stored response among its parameters (as a unique
+    # violation once did): the server answers 500 and logs it, without the parameters.
+    owner = create_engine(ctx["url"])
+    with owner.begin() as conn:
+        for statement in FAIL_STORING[ctx["sqlite"]]:
+            conn.execute(text(statement))
+    failed = requests.post(f"{api}/escalations", json={**body, "title": TITLE + " again"},
+                           headers=h("alice", **{"Idempotency-Key": "zq-fails"}), timeout=10)
+    assert failed.status_code == 500, failed.text
+    with owner.begin() as conn:
+        conn.execute(text("DROP TRIGGER fail_storing" + ("" if ctx["sqlite"] else
+                                                          " ON idempotency")))
+    owner.dispose()
+
+    erased = requests.post(f"{api}/admin/erasures", json={"customer_id": "cust-zq"},
+                           headers=h("root"), timeout=10)
+    assert erased.status_code == 200, erased.text
+    if ctx["sqlite"]:
+        for path in ctx["db"].parent.glob("baton.db*"):
+            if not path.name.endswith("writer.lock"):
+                assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+                data = path.read_bytes()
+                assert NAME.encode() not in data and NOTE.encode() not in data, path
+    again = requests.post(f"{api}/escalations", json=body, headers=h("alice", **{
+        "Idempotency-Key": "zq-open"}), timeout=10)
+    assert again.status_code == 410, again.text
+    listed = requests.get(f"{api}/escalations?customer=cust-zq", headers=h("aud"),
+                          timeout=10)
+    assert [e["id"] for e in listed.json()["items"]] == [eid]
+
+    time.sleep(0.5)  # let the workers' log lines reach the file
+    logged_text = log.read_text(errors="replace")
+    assert "POST /api/v1/admin/erasures" in logged_text  # the log is the server's, and it logs
+    assert "unhandled error on POST /api/v1/escalations: sqlalchemy.exc." in logged_text
+    for secret in (NAME, NOTE, "Quirrell", *ctx["tokens"].values()):
+        assert secret not in logged_text, secret
