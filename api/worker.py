@@ -9,13 +9,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from api.container import Baton
 from api.delivery import Targets, close_connections, send_mail, send_webhook
 from api.fault_log import log_fault
-from audit import outbox, webhooks
-from audit.schema import actors
+from audit import actor_emails, outbox, webhooks
 from audit.uow import SqlUnitOfWork
 from workflow import notify, sla_sweep
 from workflow.notify import Outcome
@@ -127,8 +124,7 @@ class Worker:
 
     def _mail(self, message: outbox.Message) -> tuple[Outcome, str | None]:
         with self.baton.engine.connect() as conn:
-            address = conn.execute(select(actors.c.email).where(
-                actors.c.handle == message.target, actors.c.revoked_at.is_(None))).scalar()
+            address = actor_emails.address_of(conn, message.target)
         if not address:
             return Outcome(None, "no address"), "the actor has no email address now"
         if not self.smtp_url:

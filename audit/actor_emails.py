@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, select, update
 
 from audit.actors import ActorError
 from audit.schema import actors
@@ -19,3 +19,10 @@ def set_email(conn: Connection, handle: str, email: str | None) -> None:
     result = conn.execute(update(actors).where(actors.c.handle == handle).values(email=email))
     if result.rowcount != 1:
         raise ActorError(f"no actor {handle!r}")
+
+
+def address_of(conn: Connection, handle: str) -> str | None:
+    """The address of an active actor, or None."""
+    found = conn.execute(select(actors.c.email).where(
+        actors.c.handle == handle, actors.c.revoked_at.is_(None))).scalar()
+    return str(found) if found else None
