@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from api import auth, config, container, http_transaction, problems, ui
 from api.container import Baton
-from api.views import customer, escalations, feedback_page, ops, reads, webhooks
+from api.views import customer, escalations, feedback_page, log, ops, reads, webhooks
 
 DESCRIPTION = """Baton keeps customer escalations owned: every escalation is a state machine,
 every move is checked against the authority of the role asking for it under a versioned
@@ -74,4 +74,5 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     escalations.init_app(app)
     ui.init_app(app)
     app.register_blueprint(feedback_page.bp)
+    app.register_blueprint(log.bp)  # /log/: the ledger as C2SP tiles
     return app

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.cli_context import fail, info, operator, parse_now, sweep_time, with_baton
 from api.container import Baton
-from audit import private_files, signed_note
+from audit import ledger, private_files, signed_note, tiles
 from audit.errors import AuditError
 from audit.export import verify_db, write_bundle
 from audit.replaycheck import differences
@@ -216,3 +216,27 @@ def diagram(baton: Baton) -> None:
         # no database yet: draw the shipped policy's lifecycle
         tiers = policy_loader.default().max_tier
     click.echo(lifecycle(tiers).mermaid(), nl=False)
+
+
+@audit_group.command("tiles")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--no-entries", is_flag=True,
+              help="Write the checkpoint and hash tiles only (no entry bundles)")
+@with_baton
+def audit_tiles(baton: Baton, directory: str, no_entries: bool) -> None:
+    """Write the log as C2SP tiles (tlog-tiles) under DIRECTORY, for any static web
+    server: checkpoint, tile/<L>/<N>, tile/entries/<N>. Incremental: tiles already there
+    are kept, so each run writes only what is new. A checkpoint of the whole log is signed
+    first. Entry bundles hold customer ids, handles and amounts: publish them only where
+    the audit log may be read."""
+    with baton.uow() as uow:
+        if uow.head().size > uow.head().checkpoint_size:
+            uow.checkpoint(baton.now(), force=True)
+        uow.commit()
+    with baton.engine.connect() as conn:
+        note = ledger.latest_checkpoint(conn)
+        size = signed_note.open_note(note, baton.vkey).size
+        done = tiles.write_static(conn, Path(directory), note, size,
+                                  entries=not no_entries)
+    info(f"size {done.size}: {done.written} files written, {done.kept} kept, "
+         f"{done.removed} partial tiles removed")
