@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from api import cli_audit, cli_webhooks
+from api import cli_audit, cli_webhooks, cli_witness
 from api.cli_context import fail, info, operator, with_baton
 from api.container import Baton
 from audit import actor_emails, actors, db, policies
@@ -197,11 +197,12 @@ def _serve(baton: Baton, host: str, port: int, workers: int | None,
            no_worker: bool = False) -> None:
     from gunicorn.app.base import BaseApplication
 
-    from api import create_app
+    from api import create_app, server_limits
 
     workers = workers or default_workers()
     options = {"bind": f"{host}:{port}", "workers": workers, "worker_class": "sync",
-               "keepalive": 5, "accesslog": "-", "timeout": 60}
+               "keepalive": 5, "accesslog": "-", "timeout": 60, **server_limits.OPTIONS}
+    server_limits.answer_as_problems()
     overrides = {"BATON_DATABASE_URL": baton.settings["BATON_DATABASE_URL"],
                  "BATON_SIGNING_KEY": baton.settings["BATON_SIGNING_KEY"]}
 
@@ -234,6 +235,7 @@ def _serve(baton: Baton, host: str, port: int, workers: int | None,
 def serve(baton: Baton, host: str, port: int, workers: int | None, no_worker: bool) -> None:
     """Run the HTTP API under gunicorn, and a worker (sweeps, deliveries) beside it."""
     baton.policy()
+    baton.signer  # noqa: B018 - refuse to start (one line) when no checkpoint could be signed
     _serve(baton, host, port, workers, no_worker)
 
 
@@ -309,7 +311,7 @@ def policy_apply(baton: Baton, file: str, handle: str) -> None:
 
 for _command in (cli_audit.audit_group, cli_audit.content_group, cli_audit.sla_group,
                  cli_audit.metrics_group, cli_audit.diagram, cli_webhooks.webhooks_group,
-                 cli_webhooks.worker):
+                 cli_webhooks.worker, cli_witness.witness_group):
     main.add_command(_command)
 
 

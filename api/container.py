@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import logging
+import os
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,8 +14,9 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine
 
+from api import request_guard
 from audit import db, policies, signed_note
-from audit.errors import NotInitialised
+from audit.errors import KeyFileError, NotInitialised, SigningUnavailable
 from audit.ledger import Signer
 from audit.uow import SqlUnitOfWork
 from workflow.policy import Policy
@@ -34,14 +39,110 @@ def request_connection() -> Connection:
 
 
 def _release_connection(_exc: BaseException | None) -> None:
+    # Teardown never raises: the response is already made, and an exception here would
+    # reach gunicorn, which answers with an HTML page. Closing a connection the database
+    # dropped can fail; the connection is then discarded instead.
     conn: Connection | None = g.pop("baton_connection", None)
-    if conn is not None:
+    if conn is None:
+        return
+    try:
         conn.close()
+    except Exception as exc:  # noqa: BLE001 - whatever the driver raises, never past here
+        log.warning("request connection discarded: %s", type(exc).__name__)
+        try:
+            conn.invalidate()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 def init_app(app: Flask) -> None:
-    """Give each request's connection back when the request ends."""
+    """Give each request's connection back when the request ends; load the signing key
+    as the (gunicorn) worker starts, logging why when it cannot be."""
     app.teardown_request(_release_connection)
+    # Before authentication: a NUL in a token must not reach the database either.
+    app.before_request(request_guard.check)
+    key = app.extensions["baton"].key
+    key.announce = True
+    try:
+        key.get()
+    except SigningUnavailable:
+        pass  # logged; writes answer 503 signing-unavailable until the key is back
+
+
+log = logging.getLogger("baton.signing")
+
+
+def _identity(path: Path) -> tuple[int, ...]:
+    st = path.stat()
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class SigningKey:
+    """The checkpoint signer, loaded from its file at start and reloaded when the file
+    changes. A key that is missing or unreadable makes every write fail with
+    SigningUnavailable (never a write without its checkpoints); the failure is logged
+    once per change, naming no path, and writes resume once the key is back."""
+
+    def __init__(self, settings: dict[str, Any]):
+        self._settings = settings
+        self._path = Path(settings["BATON_SIGNING_KEY"])
+        self._guard = threading.Lock()
+        self._signer: Signer | None = None
+        self._seen: tuple[int, ...] | None = None
+        self.problem: str | None = "not loaded yet"
+        # The server logs a key's loss and return; the command line reports it on stderr.
+        self.announce = False
+
+    def get(self) -> Signer:
+        """The signer, after a cheap check that the key file is still the one loaded
+        (one stat); SigningUnavailable when it cannot be had."""
+        try:
+            seen: tuple[int, ...] | None = _identity(self._path)
+        except OSError as exc:
+            seen = None
+            reason = _reason(exc)
+        with self._guard:
+            if seen is None:
+                self._fail(reason)
+            elif seen != self._seen or self._signer is None:
+                self._load(seen)
+            if self._signer is None:
+                raise SigningUnavailable(f"checkpoints cannot be signed: {self.problem}; "
+                                         "writes are refused until the key is back")
+            return self._signer
+
+    def _load(self, seen: tuple[int, ...]) -> None:
+        try:
+            key = signed_note.load_private_key(self._path)
+        except KeyFileError as exc:
+            self._fail(_reason(exc.__context__) if exc.__context__ else "not a usable key")
+            self._seen = seen
+            return
+        s = self._settings
+        self._signer = Signer(key, s["BATON_LOG_ORIGIN"], every=s["BATON_CHECKPOINT_EVERY"],
+                              interval_seconds=s["BATON_CHECKPOINT_INTERVAL"])
+        if self.problem not in (None, "not loaded yet") and self.announce:
+            log.warning("signing key loaded again: checkpoints and writes resume")
+        self._seen, self.problem = seen, None
+
+    def _fail(self, reason: str) -> None:
+        if self.problem != reason and self.announce:
+            log.error("signing key unavailable (%s): writes are refused", reason)
+        self._signer, self._seen, self.problem = None, None, reason
+
+    def forget(self) -> None:
+        """Load the key again at the next use (it was just created)."""
+        with self._guard:
+            self._signer, self._seen = None, None
+
+
+def _reason(exc: BaseException | None) -> str:
+    """What went wrong with the key file, without its path."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        if exc.errno == errno.ENOENT:
+            return "no key file (run `baton init`)"
+        return os.strerror(exc.errno).lower()
+    return "not an Ed25519 private key"
 
 
 def utcnow() -> datetime:
@@ -57,37 +158,29 @@ class Baton:
         self.engine: Engine = db.make_engine(settings["BATON_DATABASE_URL"])
         self.origin: str = settings["BATON_LOG_ORIGIN"]
         self.clock = clock
-        self._signer: Signer | None = None
+        self.key = SigningKey(settings)
 
     @property
-    def signer(self) -> Signer | None:
-        """The checkpoint signer, when the private key file exists."""
-        if self._signer is None:
-            path = Path(self.settings["BATON_SIGNING_KEY"])
-            if path.exists():
-                self._signer = Signer(signed_note.load_private_key(path), self.origin,
-                                      every=self.settings["BATON_CHECKPOINT_EVERY"],
-                                      interval_seconds=self.settings["BATON_CHECKPOINT_INTERVAL"])
-        return self._signer
+    def signer(self) -> Signer:
+        """The checkpoint signer; SigningUnavailable when its key cannot be loaded."""
+        return self.key.get()
 
     def ensure_key(self) -> bool:
         """Create the signing key if it is missing; True when created."""
         _, created = signed_note.ensure_private_key(self.settings["BATON_SIGNING_KEY"])
-        self._signer = None
+        self.key.forget()
         return created
 
     @property
     def vkey(self) -> str:
         """The public verifier key."""
-        signer = self.signer
-        if signer is None:
-            raise NotInitialised(f"no signing key at {self.settings['BATON_SIGNING_KEY']}: "
-                                 "run `baton init`")
-        return signer.vkey
+        return self.signer.vkey
 
     def uow(self, connection: Connection | None = None, *,
             release_before_flush: bool = False) -> SqlUnitOfWork:
-        """A new unit of work (on `connection` when given, else on its own)."""
+        """A new unit of work (on `connection` when given, else on its own). Refused with
+        SigningUnavailable, before anything is written, when no checkpoint could be
+        signed: a write is never accepted that its checkpoints could not cover."""
         return SqlUnitOfWork(self.engine, self.signer, connection,
                              release_before_flush=release_before_flush)
 

@@ -16,10 +16,15 @@ from audit.errors import (
     CheckpointMissing,
     DatabaseBusy,
     DatabaseFailed,
+    DatabaseUnavailable,
     KeyFileError,
     NotInitialised,
+    OutcomeUnknown,
     ProofUnavailable,
+    ReadOnly,
     SchemaMissing,
+    SigningUnavailable,
+    StorageFull,
 )
 from workflow.errors import (
     ActorNotFound,
@@ -56,15 +61,51 @@ class ProblemSchema(ma.Schema):
                              metadata={"description": "404 unknown-action: the actions"})
 
 
-def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Response:
-    """A problem+json response."""
+def problem(status: int, slug: str, title: str, detail: str, *,
+            retry_after: int | None = None, **extra: Any) -> Response:
+    """A problem+json response (`retry_after`: seconds, sent as Retry-After)."""
     body = {"type": TYPE + slug if slug else "about:blank", "title": title,
             "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="baton"'
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return Response(json.dumps(body), status=status, mimetype=PROBLEM, headers=headers)
+
+
+# Faults of the server's, not the caller's: 503 with Retry-After, so that clients and load
+# balancers retry. Details name no path and quote no driver message (both are logged).
+_RETRY_SECONDS = 2
+_WRITES_RETRY = ("; a write may be retried with the same Idempotency-Key, which returns "
+                 "its first response if it was written")
+
+
+def _unavailable(error: AuditError) -> Response:
+    log.warning("answered 503: %s", type(error).__name__)
+    if isinstance(error, OutcomeUnknown):
+        return problem(503, "outcome-unknown", "Outcome unknown",
+                       "the write was committed but its flush to disk failed, so it is "
+                       "in the ledger unless the database then lost it; retrying with the "
+                       "same Idempotency-Key is safe (it returns the first response, or "
+                       "writes it once)", retry_after=_RETRY_SECONDS)
+    if isinstance(error, StorageFull):
+        return problem(503, "storage-full", "Storage full",
+                       "the database's disk is full; nothing was written" + _WRITES_RETRY,
+                       retry_after=30)
+    if isinstance(error, ReadOnly):
+        return problem(503, "database-read-only", "Database read-only",
+                       "the database cannot be written now; nothing was written"
+                       + _WRITES_RETRY, retry_after=_RETRY_SECONDS)
+    if isinstance(error, SigningUnavailable):
+        return problem(503, "signing-unavailable", "Signing unavailable",
+                       "checkpoints cannot be signed, so writes are refused until the "
+                       "signing key is back; nothing was written",
+                       retry_after=_RETRY_SECONDS)
+    return problem(503, "database-unavailable", "Database unavailable",
+                   "the database cannot be reached or is starting up" + _WRITES_RETRY,
+                   retry_after=_RETRY_SECONDS)
 
 
 def _flatten(messages: Any) -> dict[str, str]:
@@ -133,6 +174,8 @@ def from_exception(error: Exception) -> Response:
                        errors={k or "_policy": v for k, v in error.problems})
     if isinstance(error, ProofUnavailable):
         return problem(422, "proof-unavailable", "No such proof", str(error))
+    if isinstance(error, (DatabaseUnavailable, OutcomeUnknown, SigningUnavailable)):
+        return _unavailable(error)
     if isinstance(error, NotInitialised):
         return problem(503, "not-initialised", "Not initialised", str(error))
     if isinstance(error, (BundleError, KeyFileError)):
@@ -141,7 +184,8 @@ def from_exception(error: Exception) -> Response:
         return problem(503, "not-initialised", "Not initialised",
                        "the database has no schema: run `baton init`")
     if isinstance(error, DatabaseBusy):
-        return problem(503, "busy", "Busy", "the database is busy; retry")
+        return problem(503, "busy", "Busy", "the database is busy; retry",
+                       retry_after=_RETRY_SECONDS)
     # Any other failure of the database is ours, not the caller's: a logged 500 below.
     if isinstance(error, (WorkflowError, AuditError)) and not isinstance(error, DatabaseFailed):
         return problem(400, "refused", "Refused", str(error))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import threading
@@ -9,9 +10,17 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import StaticPool
 
 from audit import driver_errors, fast_path, private_files
+from audit.errors import (
+    DatabaseFailed,
+    DatabaseUnavailable,
+    OutcomeUnknown,
+    ReadOnly,
+    StorageFull,
+)
 
 _WRITE_LOCKS: dict[str, WriteLock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -33,6 +42,9 @@ class WriteLock:
         try:
             self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            self._thread.release()
+            raise _unusable(exc) from exc
         except BaseException:
             self._thread.release()
             raise
@@ -44,6 +56,16 @@ class WriteLock:
                 os.close(self._fd)
         finally:
             self._thread.release()
+
+
+def _unusable(exc: OSError) -> DatabaseFailed:
+    # The lock file beside the database cannot be opened: its directory or the file is
+    # not writable (read-only), or the disk has no room for it.
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ReadOnly(f"the database's lock file is not writable ({exc.strerror})")
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageFull(f"no room for the database's lock file ({exc.strerror})")
+    return DatabaseUnavailable(f"the database's lock file failed ({exc.strerror})")
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -103,7 +125,15 @@ def set_synchronous(conn: Connection, relaxed: bool) -> None:
 def flush(conn: Connection) -> None:
     """Make every commit made so far on this database durable (see above): fdatasync of
     SQLite's WAL file, or on PostgreSQL a transaction that writes a WAL record and
-    commits synchronously, which flushes the WAL up to and past our commit record."""
+    commits synchronously, which flushes the WAL up to and past our commit record. Called
+    after a commit: a failure is OutcomeUnknown (committed, durability not confirmed)."""
+    try:
+        _flush(conn)
+    except Exception as exc:  # noqa: BLE001 - whatever failed, the commit went first
+        raise OutcomeUnknown(f"the commit's flush failed: {type(exc).__name__}") from exc
+
+
+def _flush(conn: Connection) -> None:
     engine = conn.engine
     if is_sqlite(engine):
         if _memory(engine.url.database):
@@ -134,6 +164,22 @@ def _memory(database: str | None) -> bool:
     return database in (None, "", ":memory:")
 
 
+def _discard_unusable(engine: Engine) -> None:
+    # A statement run on the driver directly (the fast path) that reported a database it
+    # cannot use (read-only, I/O error, full) marks its thread; the connection given back
+    # next is flagged, and refused at its next checkout, so the pool opens a fresh one.
+    # (Statements run through SQLAlchemy are discarded by SQLAlchemy: driver_errors.)
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn: Any, record: Any) -> None:
+        if driver_errors.take_discard_mark():
+            record.info["baton_discard"] = True
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if record.info.pop("baton_discard", False):
+            raise DisconnectionError("reported an unusable database: reconnecting")
+
+
 def make_engine(url: str, **kw: Any) -> Engine:
     """An engine for `url`, with Baton's connection settings."""
     parsed = make_url(url)
@@ -142,6 +188,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
         engine = create_engine(url, pool_pre_ping=True, **kw)
         driver_errors.listen(engine)
         fast_path.listen(engine)
+        _discard_unusable(engine)
         return engine
     memory = _memory(parsed.database)
     engine = create_engine(
@@ -151,6 +198,8 @@ def make_engine(url: str, **kw: Any) -> Engine:
         **kw,
     )
     driver_errors.listen(engine)
+    if not memory:
+        _discard_unusable(engine)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:

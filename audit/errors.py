@@ -51,3 +51,27 @@ class RowRefused(DatabaseFailed):
 class NotInitialised(AuditError):
     """The database has no policy (or the process no signing key): `baton init` has not
     run."""
+
+
+class DatabaseUnavailable(DatabaseFailed):
+    """The database cannot take the statement now: its connection was lost or refused, or
+    it is starting up or shutting down. The connection is discarded; a retry may work."""
+
+
+class StorageFull(DatabaseUnavailable):
+    """The database's disk is full: nothing was written."""
+
+
+class ReadOnly(DatabaseUnavailable):
+    """The database (or its files) can be read but not written."""
+
+
+class OutcomeUnknown(DatabaseFailed):
+    """The write committed but the flush that makes it durable failed: it is in the
+    database unless the database itself then lost it; a retry with the same
+    Idempotency-Key returns it instead of writing again."""
+
+
+class SigningUnavailable(AuditError):
+    """The checkpoint signing key cannot be loaded: writes are refused rather than
+    accepted without checkpoints. Its message names no path."""

@@ -45,6 +45,8 @@ def _decode(cursor: str, sort: str) -> tuple[str | None, int]:
         due, _, pk = text.rpartition("|")
         if (sort == "next_due") != bool(due):
             raise ValueError("a cursor of another sort order")
+        if not 0 <= int(pk) < 2**63 or "\x00" in due:  # no row has it; the database
+            raise ValueError("out of range")             # would refuse it (a 500)
         return (due or None), int(pk)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise PayloadInvalid({"cursor": "not a cursor from this API"}) from None

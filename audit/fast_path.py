@@ -121,6 +121,8 @@ class Pipeline:
 
     def _detach(self) -> None:
         self._ahead.clear()
+        if self._conn.invalidated:  # the database dropped it (issue 20): no info to clear
+            return
         if self._conn.info.get(_PIPELINE) is self:
             del self._conn.info[_PIPELINE]
 

@@ -3,12 +3,13 @@ that a retry returns it instead of writing again."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 
 from audit.schema import idempotency
 from workflow.model import rfc3339
@@ -37,8 +38,16 @@ class SqlIdempotency:
         self._uow = uow
 
     def find(self, actor: str, key: str) -> StoredResponse | None:
-        """The response stored under the actor's key, or None."""
-        row = self._uow.conn.execute(select(idempotency).where(
+        """The response stored under the actor's key, or None. Concurrent retries with the
+        same key wait here for each other (to the end of the first one's transaction), so
+        one writes and the others find its response: on SQLite the writer lock already
+        serialises them; on PostgreSQL a transaction-scoped advisory lock on the key does."""
+        conn = self._uow.conn
+        if conn.dialect.name == "postgresql":
+            digest = hashlib.sha256(f"{actor}\x00{key}".encode()).digest()
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                         {"k": int.from_bytes(digest[:8], "big", signed=True)})
+        row = conn.execute(select(idempotency).where(
             idempotency.c.actor == actor, idempotency.c.key == key)).first()
         if row is None:
             return None

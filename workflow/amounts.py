@@ -6,8 +6,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-_AMOUNT = re.compile(r"^-?\d{1,15}(\.\d{1,4})?$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+# ASCII digits only (\d would take "١٠٠" as 100), matched whole (fullmatch: "$" would
+# let a trailing newline through).
+_AMOUNT = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,4})?")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_LIMIT = 10 ** 15
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,10 @@ def parse_decimal(text: object) -> Decimal:
     if isinstance(text, bool) or isinstance(text, float):
         raise ValueError("amounts are decimal strings such as \"1200.00\", never floats")
     if isinstance(text, int):
+        if not -_LIMIT < text < _LIMIT:
+            raise ValueError("an amount has at most 15 digits before the point")
         return Decimal(text)
-    if not isinstance(text, str) or not _AMOUNT.match(text):
+    if not isinstance(text, str) or not _AMOUNT.fullmatch(text):
         raise ValueError(f"{text!r} is not a decimal amount such as \"1200.00\"")
     try:
         return Decimal(text)
@@ -47,7 +52,7 @@ def parse_amount(data: object) -> Amount:
     if value < 0:
         raise ValueError("an amount cannot be negative")
     currency = data.get("currency")
-    if not isinstance(currency, str) or not _CURRENCY.match(currency):
+    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
         raise ValueError("currency must be a three-letter code such as USD")
     return Amount(value, currency)
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import marshmallow as ma
 from flask import Flask, Response, current_app, jsonify, render_template
 from flask.views import MethodView
 from prometheus_client import CollectorRegistry, generate_latest
@@ -15,29 +16,68 @@ from api.auth import current_actor
 from api.container import current as current_baton
 from api.schemas import ErasureInSchema, ErasureSchema, HealthSchema
 from api.views.strict_blueprint import Blueprint
+from audit import health as readiness
 from audit import ledger_gauges
-from audit.health import database_answers
+from audit.errors import SigningUnavailable
 from workflow import erasure
 
 blp = Blueprint("ops", __name__, url_prefix="/api/v1",
                 description="Health, metrics and administration")
 
 
+class ReadinessSchema(HealthSchema):
+    """What can take writes now, part by part."""
+
+    status = ma.fields.String(metadata={"description": "ok; degraded (writes succeed, the "
+                                        "worker is behind); unavailable (writes fail)"})
+    database = ma.fields.String(metadata={
+        "description": "ok, unreachable, not-initialised, read-only or storage-full"})
+    signing = ma.fields.String(metadata={"description": "ok, or unavailable (no usable "
+                                         "signing key: writes are refused)"})
+    worker = ma.fields.String(metadata={"description": "ok, or what it has left undone "
+                                        "for three of its intervals: sweeps, deliveries"})
+
+
+# The worker's intervals (its defaults: `baton worker --interval`, BATON_WORKER_POLL plus
+# one attempt's timeout): three of them pass before it is reported behind.
+SWEEP_EVERY = 10.0
+
+
 @blp.route("/healthz")
 class Health(MethodView):
-    @blp.response(200, HealthSchema)
-    @blp.alt_response(503, schema=HealthSchema, description="The database is unreachable")
+    @blp.response(200, ReadinessSchema)
+    @blp.alt_response(503, schema=ReadinessSchema,
+                      description="Writes cannot succeed now; the fields say why")
     @blp.doc(security=[])
     def get(self) -> Any:
-        """Liveness and database reachability (no authentication)."""
+        """Readiness for writes: the database takes a write transaction, the signing key
+        is loaded, the worker keeps up (no authentication). 503 when writes would fail."""
         return health()
 
 
 def health() -> tuple[dict[str, str], int]:
-    """Whether the database answers."""
-    if not database_answers(current_baton().engine):
-        return {"status": "unavailable", "database": "unreachable"}, 503
-    return {"status": "ok", "database": "ok"}, 200
+    """Each part's state, and 503 when a write cannot succeed now."""
+    baton = current_baton()
+    database = readiness.write_readiness(baton.engine)
+    try:
+        baton.key.get()
+        signing = "ok"
+    except SigningUnavailable:
+        signing = "unavailable"
+    worker = "ok"
+    if database == "ok":
+        late = readiness.worker_behind(
+            baton.engine, baton.now(), sweep_every=SWEEP_EVERY,
+            deliver_every=baton.settings["BATON_WORKER_POLL"]
+            + baton.settings["BATON_WEBHOOK_TIMEOUT"])
+        worker = "behind: " + ", ".join(late) if late else "ok"
+    body = {"status": "ok", "database": database, "signing": signing, "worker": worker}
+    if database != "ok" or signing != "ok":
+        body["status"] = "unavailable"
+        return body, 503
+    if worker != "ok":
+        body["status"] = "degraded"
+    return body, 200
 
 
 class LedgerCollector:
@@ -78,6 +118,22 @@ class LedgerCollector:
                                 value=figures.ledger_size)
         yield GaugeMetricFamily("baton_checkpoint_size", "Tree size of the last checkpoint",
                                 value=figures.checkpoint_size)
+        csat = GaugeMetricFamily("baton_csat_responses",
+                                 "Customer confirmations by satisfaction score (1-5)",
+                                 labels=["score"])
+        for score, count in figures.csat:
+            csat.add_metric([str(score)], count)
+        yield csat
+        promises = GaugeMetricFamily("baton_promises", "Promises to customers, made and kept",
+                                     labels=["state"])
+        promises.add_metric(["made"], figures.promises[0])
+        promises.add_metric(["kept"], figures.promises[1])
+        yield promises
+        items = GaugeMetricFamily("baton_debrief_actions", "Debrief action items by state",
+                                  labels=["state"])
+        items.add_metric(["open"], figures.debrief_actions[0])
+        items.add_metric(["done"], figures.debrief_actions[1])
+        yield items
         waits = figures.time_to_acknowledge
         yield HistogramMetricFamily(
             "baton_time_to_acknowledge_seconds", "Time from opening to first acknowledgment",
@@ -132,4 +188,11 @@ def init_app(app: Flask) -> None:
     app.extensions["baton_registry"] = registry
     app.add_url_rule("/metrics", "metrics_root", metrics_response)
     app.add_url_rule("/api/v1/docs", "docs", docs_page)
-    app.add_url_rule("/healthz", "healthz_root", lambda: jsonify(health()[0]))
+    app.add_url_rule("/healthz", "healthz_root", _health_root)
+
+
+def _health_root() -> Response:
+    body, status = health()
+    response = jsonify(body)
+    response.status_code = status
+    return response

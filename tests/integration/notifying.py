@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+
 from api.config import settings
 from api.container import Baton
 from api.worker import Worker
@@ -28,8 +30,13 @@ def dispose_all() -> None:
 def baton_for(led: Ledger, **overrides: Any) -> Baton:
     """A Baton on the ledger's database, at the ledger's clock; the tests' receivers are
     on loopback over http, so both of those switches are on."""
+    # The ledger's own key: a Baton without a usable key refuses to write (issue 20).
+    key = led.path.parent / "signing.pem"
+    key.write_bytes(led.signer.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
     values = {"BATON_DATABASE_URL": led.engine.url.render_as_string(hide_password=False),
-              "BATON_SIGNING_KEY": str(led.path.parent / "no-key.pem"),
+              "BATON_SIGNING_KEY": str(key),
               "BATON_WEBHOOK_ALLOW_INSECURE": "1", "BATON_WEBHOOK_ALLOW_PRIVATE": "1",
               "BATON_WORKER_POLL": 0.02, "BATON_WEBHOOK_RETRY_SCHEDULE": "0s,0.3s,0.6s",
               "BATON_WEBHOOK_TIMEOUT": 2.0, "BATON_PUBLIC_URL": "https://baton.example"}
