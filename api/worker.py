@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from api.container import Baton
 from api.delivery import Targets, close_connections, send_mail, send_webhook
 from api.fault_log import log_fault
+from api.witnessing import Witnessing
 from audit import actor_emails, outbox, webhooks
 from audit.uow import SqlUnitOfWork
 from workflow import notify, sla_sweep
@@ -55,6 +56,8 @@ class Worker:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="deliver")
         self.stop = threading.Event()
         self._purged = 0.0
+        self.witnessing = Witnessing.from_path(baton.engine, lambda: baton.vkey,
+                                               s["BATON_WITNESS_POLICY"])
 
     def uow(self) -> SqlUnitOfWork:
         """A unit of work that commits synchronously (a worker acknowledges no one)."""
@@ -70,6 +73,7 @@ class Worker:
                     next_sweep = time.monotonic() + self.interval
                 while self.deliver_due() and not self.stop.is_set():
                     pass
+                self.witness()
                 if once:
                     return
                 self.purge()
@@ -87,6 +91,15 @@ class Worker:
                          swept.escalations)
         except Exception as exc:  # a failing sweep must not stop deliveries
             log_fault(log, "sweep failed", exc)
+
+    def witness(self) -> None:
+        """Send the newest checkpoint to the policy's witnesses (BATON_WITNESS_POLICY)."""
+        if self.witnessing is None:
+            return
+        try:
+            self.witnessing.step()
+        except Exception as exc:  # a witness round must not stop sweeps and deliveries
+            log_fault(log, "witnessing failed", exc)
 
     def deliver_due(self) -> int:
         """Claim, send and record one batch of due messages; how many were attempted."""

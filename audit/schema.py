@@ -72,6 +72,16 @@ checkpoints = Table(
     Column("created_at", String(32), nullable=False),
 )
 
+# Witness cosignatures of checkpoints (tlog-cosignature); cosigner is NAME+HEXID.
+cosignatures = Table(
+    "cosignatures", metadata,
+    Column("size", BigInteger, nullable=False),
+    Column("cosigner", String(200), nullable=False),
+    Column("line", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    PrimaryKeyConstraint("size", "cosigner"),
+)
+
 # Personal and free-text fields, out of the hashed bytes: erasable.
 content = Table(
     "content", metadata,

@@ -7,6 +7,7 @@ per client (BATON_LOG_RATE requests a second, 429 with Retry-After beyond)."""
 from __future__ import annotations
 
 import gzip
+import os
 
 from flask import Blueprint, Response, current_app, request
 from flask.sansio.blueprints import BlueprintSetupState
@@ -15,7 +16,7 @@ from api import rate_limit
 from api.container import current as current_baton
 from api.container import request_connection
 from api.problems import problem
-from audit import actors, ledger, tiles
+from audit import actors, cosignatures, ledger, tiles, witness_policy
 from workflow import services
 
 bp = Blueprint("log", __name__, url_prefix="/log")
@@ -24,6 +25,7 @@ CHECKPOINT_TYPE = "text/plain; charset=utf-8"
 TILE_TYPE = "application/octet-stream"
 IMMUTABLE = "max-age=31536000, immutable"
 LIMITER = "baton_log_limiter"
+POLICY = "baton_witness_policy"
 
 
 @bp.record_once
@@ -43,10 +45,31 @@ def _rate_limited() -> Response | None:
                    retry_after=rate_limit.retry_after(wait))
 
 
+def _trust_policy(path: str) -> witness_policy.TrustPolicy:
+    """The witness policy file, read again when it changes."""
+    stamp = os.stat(path).st_mtime_ns
+    cached = current_app.extensions.get(POLICY)
+    if cached is None or cached[0] != (path, stamp):
+        cached = ((path, stamp), witness_policy.load(path))
+        current_app.extensions[POLICY] = cached
+    found: witness_policy.TrustPolicy = cached[1]
+    return found
+
+
 @bp.get("/checkpoint")
 def checkpoint() -> Response:
-    """The log's checkpoint, a C2SP signed note (mutable: cached a few seconds at most)."""
-    text = ledger.latest_checkpoint(request_connection())
+    """The log's checkpoint, a C2SP signed note (mutable: cached a few seconds at most):
+    under a witness policy (BATON_WITNESS_POLICY) the newest one that meets its quorum,
+    with its cosignatures; else the newest signed one."""
+    path = current_baton().settings["BATON_WITNESS_POLICY"]
+    conn = request_connection()
+    if not path:
+        text: str | None = ledger.latest_checkpoint(conn)
+    else:
+        text = cosignatures.served(conn, _trust_policy(path))
+    if text is None:
+        return problem(404, "not-found", "Not Found",
+                       "no checkpoint has met the witness policy's quorum yet")
     return Response(text, content_type=CHECKPOINT_TYPE,
                     headers={"Cache-Control": "no-cache"})
 

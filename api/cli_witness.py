@@ -1,0 +1,121 @@
+"""`baton witness keygen|serve`: a c2sp.org/tlog-witness witness, independent of Baton's
+database, for an organisation's audit team or a partner to run."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import click
+
+from api.cli_context import fail, info
+from audit import witness
+from audit.errors import KeyFileError
+
+MAX_BODY = 64 * 1024  # a checkpoint, 63 proof lines and a few signatures fit many times
+
+
+@click.group("witness")
+def witness_group() -> None:
+    """Run a witness that cosigns checkpoints of the logs it knows (tlog-witness)."""
+
+
+@witness_group.command("keygen")
+@click.option("--key", "key_path", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the private key (mode 0600; never overwritten)")
+@click.option("--name", required=True, help="The witness's name, e.g. audit.example.com/w1")
+def keygen(key_path: str, name: str) -> None:
+    """Make a witness key and print its verifier key (C2SP vkey) on stdout: the line to
+    put in a witness policy (`witness NAME VKEY URL`)."""
+    try:
+        line, vkey = witness.new_key(name)
+    except KeyFileError as exc:
+        fail(str(exc), 2)
+    try:
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        fail(f"{key_path} exists: a witness key is never overwritten")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+    click.echo(vkey)
+
+
+def _handler(w: witness.Witness) -> type[BaseHTTPRequestHandler]:
+    origins = {hashlib.sha256(o.encode()).hexdigest(): o for o in w.logs}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the protocol recommends
+
+        def _answer(self, status: int, body: str, content_type: str) -> None:
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            if self.path != "/add-checkpoint":
+                self._answer(404, "not found\n", "text/plain; charset=utf-8")
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            if not 0 < length <= MAX_BODY:
+                self._answer(400, "a body of 1 to 65536 bytes\n", "text/plain")
+                return
+            try:
+                body = self.rfile.read(length).decode("utf-8")
+            except UnicodeDecodeError:
+                self._answer(400, "not UTF-8\n", "text/plain")
+                return
+            got = w.add_checkpoint(body)
+            self._answer(got.status, got.body, got.content_type)
+
+        def do_GET(self) -> None:  # noqa: N802
+            parts = self.path.strip("/").split("/")
+            origin = origins.get(parts[0]) if len(parts) == 2 else None
+            latest = w.latest(origin) if origin and parts[1] == "checkpoint" else None
+            if latest is None:
+                self._answer(404, "not found\n", "text/plain; charset=utf-8")
+                return
+            self._answer(200, latest, "text/plain; charset=utf-8")
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            sys.stderr.write(f"witness: {self.address_string()} {format % args}\n")
+
+    return Handler
+
+
+@witness_group.command("serve")
+@click.option("--key", "key_path", required=True, type=click.Path(dir_okay=False),
+              help="The witness key file (from `baton witness keygen`)")
+@click.option("--state", "state_path", required=True, type=click.Path(dir_okay=False),
+              help="The file holding the latest size and root cosigned per log")
+@click.option("--log", "logs", required=True, multiple=True,
+              help="A log's verifier key (or a file holding one); repeatable")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8100, show_default=True, type=click.IntRange(0, 65535))
+def serve(key_path: str, state_path: str, logs: tuple[str, ...], host: str,
+          port: int) -> None:
+    """Serve POST /add-checkpoint and GET /<sha256(origin)>/checkpoint."""
+    try:
+        name, key = witness.load_key(key_path)
+        vkeys = [Path(v).read_text(encoding="utf-8").strip() if os.path.isfile(v) else v
+                 for v in logs]
+        w = witness.Witness(name, key, vkeys, Path(state_path))
+    except (KeyFileError, ValueError, OSError) as exc:
+        fail(str(exc), 2)
+    server = ThreadingHTTPServer((host, port), _handler(w))
+    bound = server.server_address[1]
+    info(f"witness {w.vkey}")
+    info(f"logs: {', '.join(w.logs)}")
+    click.echo(f"listening on http://{host}:{bound}", nl=True)
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
