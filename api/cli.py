@@ -201,7 +201,8 @@ def _serve(baton: Baton, host: str, port: int, workers: int | None,
 
     workers = workers or default_workers()
     options = {"bind": f"{host}:{port}", "workers": workers, "worker_class": "sync",
-               "keepalive": 5, "accesslog": "-", "timeout": 60, **server_limits.OPTIONS}
+               "keepalive": 5, "accesslog": "-", "timeout": 60,
+               "logger_class": "api.access_log.RedactingLogger", **server_limits.OPTIONS}
     server_limits.answer_as_problems()
     overrides = {"BATON_DATABASE_URL": baton.settings["BATON_DATABASE_URL"],
                  "BATON_SIGNING_KEY": baton.settings["BATON_SIGNING_KEY"]}

@@ -14,6 +14,7 @@ from api.delivery import Targets, close_connections, send_mail, send_webhook
 from api.fault_log import log_fault
 from api.witnessing import Witnessing
 from audit import actor_emails, outbox, webhooks
+from audit.errors import DatabaseFailed
 from audit.uow import SqlUnitOfWork
 from workflow import notify, sla_sweep
 from workflow.notify import Outcome
@@ -71,12 +72,22 @@ class Worker:
                 if time.monotonic() >= next_sweep:
                     self.sweep()
                     next_sweep = time.monotonic() + self.interval
-                while self.deliver_due() and not self.stop.is_set():
-                    pass
-                self.witness()
-                if once:
-                    return
-                self.purge()
+                try:
+                    while self.deliver_due() and not self.stop.is_set():
+                        pass
+                    self.witness()
+                    if once:
+                        return
+                    self.purge()
+                except DatabaseFailed as exc:
+                    # The database is away (restarting, full, read-only): wait and try
+                    # again, as the API's requests do, instead of leaving nobody to
+                    # sweep and deliver until a restart.
+                    if once:
+                        raise
+                    log_fault(log, "worker round failed; retrying", exc)
+                    self.stop.wait(min(30.0, max(1.0, self.interval)))
+                    continue
                 self.stop.wait(self.poll)
         finally:
             self.pool.shutdown(wait=True)

@@ -48,12 +48,12 @@ def logged(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
                                 start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
-                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or slow on a busy machine
                 pass
             assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
             time.sleep(0.1)
@@ -91,6 +91,14 @@ def test_the_server_log_holds_no_personal_text_or_token(logged: tuple[str, dict,
     for t in threads:
         t.join()
     assert 200 in answers
+    # A customer's feedback link is a capability: it must not reach the access log.
+    resolved = requests.post(f"{api}/escalations/{eid}/actions/resolve",
+                             json={"summary": NOTE}, headers=h("alice"), timeout=30)
+    assert resolved.status_code == 200, resolved.text
+    link = requests.post(f"{api}/escalations/{eid}/feedback-link", headers=h("alice"),
+                         timeout=30).json()["link"]
+    feedback_token = link.rsplit("/", 1)[1]
+    assert requests.get(f"{url}/feedback/{feedback_token}", timeout=30).status_code == 200
     for bad in ({**body, "title": TITLE + "\x00"}, {**body, "title": TITLE + "\ud800"},
                 {**body, "amount": {"value": "1" * 5000, "currency": "USD"}}):
         requests.post(f"{api}/escalations", json=bad, headers=h("alice"), timeout=30)
@@ -131,5 +139,6 @@ def test_the_server_log_holds_no_personal_text_or_token(logged: tuple[str, dict,
     logged_text = log.read_text(errors="replace")
     assert "POST /api/v1/admin/erasures" in logged_text  # the log is the server's, and it logs
     assert "unhandled error on POST /api/v1/escalations: sqlalchemy.exc." in logged_text
-    for secret in (NAME, NOTE, "Quirrell", *ctx["tokens"].values()):
+    assert "GET /feedback/[token]" in logged_text
+    for secret in (NAME, NOTE, "Quirrell", feedback_token, *ctx["tokens"].values()):
         assert secret not in logged_text, secret
