@@ -40,6 +40,23 @@ class Calendar:
             day += timedelta(days=1)
         raise ValueError("the calendar has no working time in the next ten years")
 
+    def working_seconds(self, start: datetime, end: datetime) -> float:
+        """Working time between two instants (0 if `end` is not after `start`)."""
+        if end <= start:
+            return 0.0
+        tz = ZoneInfo(self.zone)
+        total = 0.0
+        day = start.astimezone(tz).date()
+        last = end.astimezone(tz).date()
+        while day <= last:
+            if day.weekday() in self.days and day not in self.holidays:
+                opens = datetime.combine(day, self.start, tz).astimezone(UTC)
+                closes = datetime.combine(day, self.end, tz).astimezone(UTC)
+                overlap = min(closes, end) - max(opens, start)
+                total += max(overlap.total_seconds(), 0.0)
+            day += timedelta(days=1)
+        return total
+
 
 def parse(data: object) -> Calendar:
     """A Calendar from its policy table; raises ValueError naming the bad key."""

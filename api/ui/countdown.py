@@ -4,10 +4,8 @@ working time, and the colour band it falls in."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-from workflow.calendar import Calendar
 from workflow.model import parse_rfc3339
 from workflow.policy import Policy
 
@@ -25,24 +23,6 @@ class Countdown:
     seconds: float
     band: str
     text: str
-
-
-def working_seconds(calendar: Calendar, start: datetime, end: datetime) -> float:
-    """Working time between two instants on a calendar (0 if end is not after start)."""
-    if end <= start:
-        return 0.0
-    tz = ZoneInfo(calendar.zone)
-    total = 0.0
-    day = start.astimezone(tz).date()
-    last = end.astimezone(tz).date()
-    while day <= last:
-        if day.weekday() in calendar.days and day not in calendar.holidays:
-            opens = datetime.combine(day, calendar.start, tz).astimezone(UTC)
-            closes = datetime.combine(day, calendar.end, tz).astimezone(UTC)
-            overlap = min(closes, end) - max(opens, start)
-            total += max(overlap.total_seconds(), 0.0)
-        day += timedelta(days=1)
-    return total
 
 
 def duration(seconds: float) -> str:
@@ -70,7 +50,7 @@ def countdown(deadline: str, now: datetime, team: str, policy: Policy) -> Countd
     if calendar is None or end - start > _HORIZON:
         span = (end - start).total_seconds()
     else:
-        span = working_seconds(calendar, start, end)
+        span = calendar.working_seconds(start, end)
     if due < now:
         return Countdown(deadline, -span, BREACHED, f"late by {duration(span)}")
     band = UNDER_30_MIN if span < 1800 else UNDER_1_H if span < 3600 else LATER

@@ -67,3 +67,11 @@ def test_policy_calendar_drives_escalation_deadlines() -> None:
     assert esc.deadlines["acknowledge"] == "2026-03-09T08:01:00.000000Z"
     with pytest.raises(PolicyError, match="teams.frontline.calendar.timezone"):
         policy_loader.loads(text.replace("Europe/Berlin", "Nowhere/Land"))
+
+
+@pytest.mark.parametrize("seconds", [60, 3 * 3600, 9 * 3600, 30 * 3600, 70 * 3600])
+def test_working_seconds_is_the_inverse_of_add(seconds: int) -> None:
+    start = utc(2026, 3, 27, 15, 30)  # a Friday afternoon, before the DST change
+    end = BERLIN.add(start, seconds)
+    assert BERLIN.working_seconds(start, end) == pytest.approx(seconds)
+    assert BERLIN.working_seconds(end, start) == 0.0
