@@ -29,6 +29,7 @@ from workflow.catalogue import (
     MAX_TEXT,
     MAX_TIER,
     MOMENT,
+    PROMISE,
     RATING,
     REF,
     TEXT,
@@ -223,6 +224,9 @@ def _payload_field(name: str, kind: str, required: bool) -> f.Field:
     if kind == REF:
         return f.String(required=required, validate=v.Length(min=1, max=MAX_REF),
                         metadata=meta)
+    if kind == PROMISE:
+        return f.Raw(required=required, validate=_checked(kind, name), metadata={
+            "type": "object", "description": FIELD_DOCS.get(name, "")})
     if kind == ITEMS:
         return f.Raw(required=required, validate=_checked(kind, name), metadata={
             "type": "array", "items": {}, "description": f"{FIELD_DOCS.get(name, '')}. "

@@ -22,11 +22,13 @@ def customer_side(records: list[dict[str, Any]], now: datetime) -> dict[str, Any
     items: dict[str, dict[str, Any]] = {}
     for rec in records:
         p, action = rec["payload"], rec["action"]
-        if action == "promise":
-            promises[p["promise_id"]] = {"id": p["promise_id"], "kind": p["kind"],
-                                         "due": p["due"], "made_by": rec["actor"],
-                                         "made_at": rec["at"], "kept_at": None,
-                                         "breached": False}
+        made = p if action == "promise" else p.get("promise_made") if action == "acknowledge" \
+            else None
+        if made:
+            promises[made["promise_id"]] = {"id": made["promise_id"], "kind": made["kind"],
+                                            "due": made["due"], "made_by": rec["actor"],
+                                            "made_at": rec["at"], "kept_at": None,
+                                            "breached": False}
         elif action == "contact-customer":
             contacts.append({"at": rec["at"], "by": rec["actor"], "channel": p["channel"],
                              "summary": p.get("summary"), "outcome": p.get("outcome"),

@@ -245,6 +245,32 @@ def prepare_promise(esc: Escalation, data: dict[str, Any], policy: Policy,
     data["deadlines"] = {promise_clock(promise_id): data["due"]}
 
 
+def prepare_acknowledge(esc: Escalation, data: dict[str, Any], policy: Policy,
+                        now: datetime) -> None:
+    """The policy may require a promise at acknowledgment for the severity; a promise
+    given with the acknowledgment starts its clock as `promise` would."""
+    promise = data.get("promise_made")
+    if promise is None:
+        severity = policy.severities.get(esc.severity)
+        if severity is not None and severity.promise_at_acknowledge:
+            raise PayloadInvalid({"promise_made": f"required: the policy asks {esc.severity} "
+                                             "escalations to promise the customer something "
+                                             "at acknowledgment"})
+        return
+    made = dict(promise)
+    prepare_promise(esc, made, policy, now)
+    data["promise_made"] = {"kind": made["kind"], "promise_id": made["promise_id"],
+                            "due": made["due"]}
+    data["deadlines"] = made["deadlines"]
+
+
+def acknowledged(esc: Escalation, event: Event) -> None:
+    taken(esc, event)
+    promise = event.payload.get("promise_made")
+    if promise:
+        esc.promises[promise["promise_id"]] = {"kind": promise["kind"], "due": promise["due"]}
+
+
 def promised(esc: Escalation, event: Event) -> None:
     p = event.payload
     esc.promises[p["promise_id"]] = {"kind": p["kind"], "due": p["due"]}

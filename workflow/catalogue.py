@@ -39,8 +39,9 @@ MOMENT = "moment"  # an RFC 3339 time with its offset
 DURATION = "duration"  # a duration as the policy writes them: 90s, 10m, 2h, 1d
 RATING = "rating"  # 1 to 5
 REF = "ref"  # the id of something the escalation holds (a promise, an item, a link)
+PROMISE = "promise"  # {kind, by | within}: a promise made with another action
 KINDS = (TEXT, TEXTS, HANDLE, TIER, TRIGGER, BOOL, GRANT, ITEMS, CHOICE, MOMENT, DURATION,
-         RATING, REF)
+         RATING, REF, PROMISE)
 # The values of each choice field, by field name.
 CHOICES = {"kind": ("callback", "update", "resolution"),
            "channel": ("phone", "email", "chat", "other")}
@@ -97,6 +98,8 @@ FIELD_DOCS = {
     "link": "The feedback link's id (set by the link, not by hand)",
     "item": "The id of a debrief action item (GET /api/v1/actions)",
     "actions": "Action items: texts, or objects {what, owner?, due?}",
+    "promise_made": "A promise to the customer made with the acknowledgment: {kind, "
+                    "by | within} (the policy may require one for some severities)",
 }
 
 Fold = Callable[["Escalation", "Event"], None]
@@ -167,10 +170,11 @@ _SPECS = (
                fields={"title": TEXT, "description": TEXT}, fold=fx.opened,
                starts=("acknowledge", "resolve"), milestone="opened"),
     ActionSpec("acknowledge", "Take ownership; the acknowledgment clock stops",
-               fields={"note": TEXT}, template="acknowledge",
+               fields={"note": TEXT, "promise_made": PROMISE}, template="acknowledge",
+               prepare=fx.prepare_acknowledge,
                transitions=fx.acknowledge_moves, moves_state=True, owner=ACTOR_OWNS,
                authority=BY_ELIGIBILITY, starts=("update",), stops=("acknowledge",),
-               fold=fx.taken, began="acknowledged", milestone="first_acknowledged"),
+               fold=fx.acknowledged, began="acknowledged", milestone="first_acknowledged"),
     ActionSpec("escalate", "Move up a tier (the escalation path chooses the team)",
                fields={"reason": TEXT, "trigger": TRIGGER, "to_tier": TIER},
                required=("reason", "trigger"), template="escalate",

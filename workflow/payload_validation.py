@@ -21,6 +21,7 @@ from workflow.catalogue import (
     MAX_REF,
     MAX_TEXT,
     MOMENT,
+    PROMISE,
     RATING,
     REF,
     TEXT,
@@ -69,7 +70,7 @@ def _item(value: object, policy: Policy) -> dict[str, Any]:
             "owner": _text(owner, MAX_HANDLE) if owner is not None else None, "due": due}
 
 
-POLICY_FREE = (MOMENT, DURATION, ITEMS)
+POLICY_FREE = (MOMENT, DURATION, ITEMS, PROMISE)
 
 
 def check_value(kind: str, value: object, name: str = "") -> str | None:
@@ -137,6 +138,19 @@ def _one(kind: str, value: object, policy: Policy, name: str = "") -> Any:
         return value
     if kind == REF:
         return _text(value, MAX_REF)
+    if kind == PROMISE:
+        if not isinstance(value, dict):
+            raise ValueError("a promise is an object {kind, by | within}")
+        extra = set(value) - {"kind", "by", "within"}
+        if extra:
+            raise ValueError(f"unknown promise fields: {', '.join(sorted(extra))}")
+        given = [k for k in ("by", "within") if value.get(k) is not None]
+        if len(given) != 1:
+            raise ValueError("a promise gives exactly one of by or within")
+        made = {"kind": _one(CHOICE, value.get("kind"), policy, "kind")}
+        made[given[0]] = _one(MOMENT if given[0] == "by" else DURATION, value[given[0]],
+                              policy, given[0])
+        return made
     if kind == ITEMS:
         if not isinstance(value, list) or not value:
             raise ValueError("must be a non-empty list of items")

@@ -109,6 +109,9 @@ class Severity:
     name: str
     definition: str
     sla: dict[str, int]
+    # The acknowledgment template's rule: acknowledging such an escalation must promise
+    # the customer something (a callback, an update) with a time.
+    promise_at_acknowledge: bool = False
 
 
 @dataclass(frozen=True)

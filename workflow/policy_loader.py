@@ -311,7 +311,8 @@ def _validate(doc: dict[str, Any]) -> tuple[Policy | None, list[tuple[str, str]]
         for extra in set(sla_raw) - set(CLOCKS) - set(OPTIONAL_CLOCKS):
             c.fail(f"{key}.sla.{extra}",
                    f"unknown clock; known: {', '.join((*CLOCKS, *OPTIONAL_CLOCKS))}")
-        severities[sname] = Severity(sname, c.text(s, f"{key}.definition"), sla)
+        severities[sname] = Severity(sname, c.text(s, f"{key}.definition"), sla,
+                                     c.flag(s, f"{key}.promise_at_acknowledge"))
 
     values: dict[str, str] = {}
     for vname, definition in c.table(doc, "customer_values").items():

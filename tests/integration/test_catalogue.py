@@ -32,6 +32,7 @@ from workflow.catalogue import (
     MOMENT,
     OWNER_ACTIONS,
     PERSONAL_FIELDS,
+    PROMISE,
     RATING,
     REF,
     REQUESTABLE,
@@ -54,6 +55,7 @@ VALID: dict[str, Any] = {
     GRANT: {"kind": "refund", "amount": {"value": "10.00", "currency": "USD"}},
     MOMENT: "2099-01-01T10:00:00+01:00", DURATION: "1h30m", RATING: 5, REF: "r" * MAX_REF,
     ITEMS: ["x", {"what": "y", "owner": "h" * MAX_HANDLE, "due": "2099-01-31"}] * 50,
+    PROMISE: {"kind": "callback", "within": "2h"},
 }
 # A choice field's valid value is its first choice.
 CHOICE_VALUE = {name: options[0] for name, options in CHOICES.items()}
@@ -65,6 +67,8 @@ BEYOND: dict[str, list[Any]] = {
     ITEMS: [[], ["x"] * (MAX_ITEMS + 1), [{"what": "y", "due": "someday"}],
             [{"what": "y", "colour": "red"}], "x"],
     CHOICE: ["maybe", 3],
+    PROMISE: [{"kind": "callback"}, {"kind": "hug", "within": "1h"}, "soon",
+              {"kind": "update", "within": "1h", "by": "2099-01-01T00:00:00Z"}],
     BOOL: ["maybe", 5], GRANT: [{"kind": "bribe", "amount": {"value": "1", "currency": "USD"}},
                            {"kind": "refund"}],
 }

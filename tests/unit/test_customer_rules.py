@@ -9,7 +9,7 @@ import pytest
 
 from tests.unit.fakes import FakeUnitOfWork
 from tests.unit.scenario import Driver
-from workflow import services, sla_sweep
+from workflow import policy_loader, services, sla_sweep
 from workflow.authority import customer_actor
 from workflow.errors import AuthorityDenied, PayloadInvalid
 from workflow.policy import Policy
@@ -114,3 +114,27 @@ def test_an_escalation_of_the_same_customer_soon_after_is_a_repeat(d: Driver) ->
     assert d.open(escalation_id="second").escalation.repeat_of == "first"
     d.now += timedelta(days=40)
     assert d.open(escalation_id="third").escalation.repeat_of is None
+
+
+def test_the_policy_may_require_a_promise_at_acknowledgment(policy: Policy) -> None:
+    text = policy_loader.default_text().replace(
+        'definition = "High impact: a core function is impaired, a partial workaround exists"',
+        'definition = "High impact: a core function is impaired, a partial workaround exists"'
+        '\npromise_at_acknowledge = true')
+    ours = policy_loader.loads(text)
+    assert ours.severities["high"].promise_at_acknowledge
+    assert not ours.severities["low"].promise_at_acknowledge
+    d = Driver(ours, FakeUnitOfWork(policy=ours))
+    d.open(severity="high")
+    with pytest.raises(PayloadInvalid) as missing:
+        d.act("alice", "acknowledge", {"note": "on it"})
+    assert "promise_made" in missing.value.errors
+    esc = d.act("alice", "acknowledge", {"note": "on it", "promise_made": {
+        "kind": "callback", "within": "2h"}}).escalation
+    (promise_id, promise), = esc.promises.items()
+    assert promise["kind"] == "callback" and f"promise-{promise_id}" in esc.deadlines
+    kept = d.act("alice", "contact-customer", {"channel": "phone", "summary": "s"})
+    assert f"promise-{promise_id}" not in kept.escalation.deadlines
+    d.open(escalation_id="calm", severity="low")
+    assert d.act("alice", "acknowledge", {"note": "x"}, escalation_id="calm")
+
