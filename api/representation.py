@@ -17,7 +17,7 @@ from workflow.policy import Policy
 
 def _computed(esc: Escalation, texts: dict[str, Any], actor: Actor, policy: Policy,
               now: datetime, handoff: dict[str, Any] | None,
-              related: list[str]) -> dict[str, Any]:
+              related: list[str] | None) -> dict[str, Any]:
     """The fields that are not an attribute of the escalation as it is."""
     erased = texts.get("erased", {})
     return {
@@ -50,7 +50,7 @@ def escalation(esc: Escalation, texts: dict[str, Any], actor: Actor, policy: Pol
                related: list[str] | None = None) -> dict[str, Any]:
     """One escalation's representation, in EscalationSchema's shape (`handoff`: the
     pending hand-off, from records.pending_handoffs)."""
-    computed = _computed(esc, texts, actor, policy, now, handoff, related or [])
+    computed = _computed(esc, texts, actor, policy, now, handoff, related)
     return {name: computed[name] if name in _COMPUTED else getattr(esc, name)
             for name in _SHAPE}
 
@@ -60,7 +60,7 @@ def many(conn: Connection, escalations: list[Escalation], actor: Actor, policy: 
     """Several escalations, with their texts fetched in one query."""
     texts = records.escalation_texts(conn, [e.id for e in escalations])
     handoffs = records.pending_handoffs(conn, escalations)
-    others = escalation_ids.related(conn, escalations)
+    others = escalation_ids.related_many(conn, escalations)
     return [escalation(e, texts.get(e.id, {}), actor, policy, now, handoffs.get(e.id),
-                       others.get(e.id))
+                       others.get(e.id, []))
             for e in escalations]

@@ -139,7 +139,7 @@ class EscalationSchema(ma.Schema):
         "description": "The customer's escalation this one repeats (opened within the "
                        "policy's repeat_window after it was resolved)"})
     related = f.List(f.String(), metadata={
-        "description": "The customer's other escalations, oldest first"})
+        "description": "The customer's other escalations (the newest 50), oldest first"})
     confirmed = f.Boolean(allow_none=True, metadata={
         "description": "The customer's confirmation of the resolution (null: none yet)"})
     action_items = f.Dict(keys=f.String(), values=f.Dict(), metadata={

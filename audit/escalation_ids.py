@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, func, select
 
 from audit import fast_path
 from audit.schema import escalations, ledger
@@ -33,11 +33,15 @@ def resolved_for_customer(conn: Connection, customer_id: str,
                           since: datetime) -> str | None:
     """The customer's escalation whose latest resolution is the most recent at or after
     `since`, among those still resolved or debriefed (a repeat's original)."""
+    # The customer's newest closed escalations only: a customer with thousands of
+    # escalations must not make every open read all of them.
+    closed = select(escalations.c.id).where(
+        escalations.c.customer_id == customer_id,
+        escalations.c.state.in_((RESOLVED, DEBRIEFED))).order_by(
+        escalations.c.pk.desc()).limit(RELATED_SHOWN).subquery()
     return conn.execute(
         select(ledger.c.escalation_id)
-        .join(escalations, escalations.c.id == ledger.c.escalation_id)
-        .where(escalations.c.customer_id == customer_id,
-               escalations.c.state.in_((RESOLVED, DEBRIEFED)),
+        .where(ledger.c.escalation_id.in_(select(closed.c.id)),
                ledger.c.action == "resolve", ledger.c.at >= rfc3339(since))
         .order_by(ledger.c.seq.desc()).limit(1)).scalar()
 
@@ -58,32 +62,44 @@ def due(conn: Connection, now: datetime, batch: int) -> list[str]:
     return list(conn.execute(due_query(now, batch, postgres)).scalars())
 
 
-# The customer's other escalations, for one escalation: a read every action's response
-# makes, sent ahead with the action's first reads (SqlUnitOfWork.prepare_to_act).
+
+
+# How many of a customer's other escalations one escalation shows (the newest).
+RELATED_SHOWN = 50
+
+
+# The customer's newest other escalations, for one escalation: a read every action's
+# response makes, sent ahead with the action's first reads (prepare_to_act).
 _RELATED_SQL = ("SELECT o.id FROM escalations e JOIN escalations o ON o.customer_id = "
-                "e.customer_id WHERE e.id = :e AND o.id <> :e ORDER BY o.pk")
+                "e.customer_id WHERE e.id = :e AND o.id <> :e ORDER BY o.pk DESC LIMIT "
+                f"{RELATED_SHOWN}")
 
 
 def prefetch_related(conn: Connection, escalation_id: str) -> None:
-    """Send related_one()'s read ahead (see fast_path.prefetch)."""
+    """Send related()'s read ahead (see fast_path.prefetch)."""
     fast_path.prefetch(conn, _RELATED_SQL, {"e": escalation_id})
 
 
-def related_one(conn: Connection, escalation_id: str) -> list[str]:
-    """The other escalations of one escalation's customer, oldest first."""
-    return [row[0] for row in fast_path.read_all(conn, _RELATED_SQL, {"e": escalation_id})]
+def related(conn: Connection, escalation_id: str) -> list[str]:
+    """The customer's other escalations, the newest RELATED_SHOWN of them, oldest first."""
+    newest = fast_path.read_all(conn, _RELATED_SQL, {"e": escalation_id})
+    return [row[0] for row in reversed(newest)]
 
 
-def related(conn: Connection, escalations_: list[Escalation]) -> dict[str, list[str]]:
-    """For each escalation, the other escalations of its customer, oldest first (one
-    query for all of them)."""
+def related_many(conn: Connection, escalations_: list[Escalation]) -> dict[str, list[str]]:
+    """related() for a page of escalations, in one query: each customer's newest
+    escalations (one more than shown, as the escalation itself may be among them)."""
     customers = {e.customer_id for e in escalations_}
     if not customers:
         return {}
-    rows = conn.execute(select(escalations.c.id, escalations.c.customer_id).where(
-        escalations.c.customer_id.in_(customers)).order_by(escalations.c.pk)).all()
+    rank = func.row_number().over(partition_by=escalations.c.customer_id,
+                                  order_by=escalations.c.pk.desc()).label("rank")
+    ranked = select(escalations.c.id, escalations.c.customer_id, escalations.c.pk,
+                    rank).where(escalations.c.customer_id.in_(customers)).subquery()
+    rows = conn.execute(select(ranked.c.id, ranked.c.customer_id).where(
+        ranked.c.rank <= RELATED_SHOWN + 1).order_by(ranked.c.pk)).all()
     by_customer: dict[str, list[str]] = {}
     for escalation_id, customer_id in rows:
         by_customer.setdefault(customer_id, []).append(escalation_id)
-    return {e.id: [i for i in by_customer.get(e.customer_id, []) if i != e.id]
-            for e in escalations_}
+    return {e.id: [i for i in by_customer.get(e.customer_id, []) if i != e.id][
+        -RELATED_SHOWN:] for e in escalations_}

@@ -168,9 +168,9 @@ class SqlUnitOfWork:
 
     def prepare_to_act(self, escalation_id: str) -> None:
         """Send ahead the reads an action on the escalation makes: the policy version, its
-        row (locked), and the opening texts and the customer's other escalations its
-        response shows (an action never changes them). On PostgreSQL the first of them to
-        be read takes all four in one round trip; on SQLite nothing is done. The log head
+        row (locked), and the opening texts and the customer's newest other escalations
+        its response shows. On PostgreSQL the first of them to be read takes all four in
+        one round trip; on SQLite nothing is done. The log head
         is never read ahead: its lock serialises every append, so it is taken only when
         the event is recorded."""
         policies.prefetch_active(self.conn)

@@ -86,7 +86,10 @@ def _client(args: tuple[str, dict[str, str], str, float, float, float]
             count += 1
             errors += status != 200
             continue
-        status, payload = call("POST", "/api/v1/escalations", "alice", OPEN)
+        # A customer per escalation, as in life: one customer with thousands of cases
+        # would make every response list its newest 50 others.
+        opened = {**OPEN, "customer": {**OPEN["customer"], "id": f"cust-{os.getpid()}-{count}"}}
+        status, payload = call("POST", "/api/v1/escalations", "alice", opened)
         if status != 201:
             errors += 1
             continue
@@ -198,7 +201,9 @@ def measure(name: str, url_db: str, server: int | None, clients: int, workers: i
         subprocess.run([sys.executable, "-m", "api.cli", "init"], env=env, check=True,
                        capture_output=True, cwd=tmp)
         tokens = add_actors(env, DEMO)
-        proc, url = start(Path(tmp), env, workers=workers)
+        # The server alone, as measured before issue 16: the worker's sweeps and
+        # deliveries would share the same two cores with the phases being compared.
+        proc, url = start(Path(tmp), env, workers=workers, worker=False)
         runs: dict[str, list[Phase]] = {"get": [], "lifecycle": []}
         try:
             phase(url, tokens, "get", clients, 2)  # warm up

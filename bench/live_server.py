@@ -20,12 +20,15 @@ BATON = [sys.executable, "-m", "api.cli"]
 
 
 def start(cwd: Path, env: dict[str, str], workers: int | None = 2,
-          baton: Sequence[str] = BATON) -> tuple[subprocess.Popen[bytes], str]:
+          baton: Sequence[str] = BATON, worker: bool = True
+          ) -> tuple[subprocess.Popen[bytes], str]:
     """`baton serve` on a free port, once it answers; `workers=None` leaves the default,
-    `baton` is the command to run (another environment's entry point)."""
+    `baton` is the command to run (another environment's entry point), `worker=False`
+    serves without the sweeping and delivering worker beside it."""
     port = free_port()
     count = [] if workers is None else ["--workers", str(workers)]
-    proc = subprocess.Popen([*baton, "serve", "--port", str(port), *count],
+    alone = [] if worker else ["--no-worker"]
+    proc = subprocess.Popen([*baton, "serve", "--port", str(port), *count, *alone],
                             cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

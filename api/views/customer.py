@@ -72,7 +72,7 @@ class DebriefPack(MethodView):
             esc = projection.load(conn, escalation_id)
             if not recs or esc is None:
                 raise EscalationNotFound(escalation_id)
-            others = escalation_ids.related(conn, [esc]).get(escalation_id, [])
+            others = escalation_ids.related(conn, escalation_id)
         built = debrief_pack.pack(recs, others, baton.now())
         if args["format"] == "markdown":
             return Response(debrief_pack.to_markdown(built), mimetype="text/markdown")

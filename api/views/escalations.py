@@ -74,10 +74,11 @@ class Escalations(MethodView):
                                            policy=policy, now=baton.now())
 
             texts = records.escalation_texts(uow.conn, [out.escalation.id])
+            others = escalation_ids.related(uow.conn, out.escalation.id)
 
             def render() -> http_transaction.Result:
                 data = representation.escalation(out.escalation, texts[out.escalation.id],
-                                                 actor, policy, baton.now())
+                                                 actor, policy, baton.now(), related=others)
                 headers = {"Location": url_for("escalations.Escalation",
                                                escalation_id=out.escalation.id),
                            **_etag(out.escalation.version)}
@@ -135,7 +136,7 @@ def _action_view(action: str) -> None:
 
                 texts = records.escalation_texts(uow.conn, [escalation_id])
                 handoff = records.pending_handoffs(uow.conn, [out.escalation])
-                others = escalation_ids.related_one(uow.conn, escalation_id)
+                others = escalation_ids.related(uow.conn, escalation_id)
 
                 def render() -> http_transaction.Result:
                     data = {

@@ -14,7 +14,7 @@ def _reads(uow: SqlUnitOfWork) -> tuple[object, ...]:
     return (policies.active(uow.conn), uow.escalations.get("e1"),
             (head.size, head.chain, head.range.to_bytes(), head.checkpoint_size,
              head.checkpoint_at), records.escalation_texts(uow.conn, ["e1"]),
-            escalation_ids.related_one(uow.conn, "e1"))
+            escalation_ids.related(uow.conn, "e1"))
 
 
 def test_the_reads_sent_ahead_give_what_the_reads_themselves_give(led: Ledger) -> None:
