@@ -9,9 +9,12 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select
 
 from audit import fast_path
-from audit.schema import escalations, ledger
+from audit.schema import escalations
 from workflow.model import Escalation, rfc3339
 from workflow.states import DEBRIEFED, RESOLVED
+
+# How many of a customer's other escalations one escalation shows (the newest).
+RELATED_SHOWN = 50
 
 
 def of_customer(conn: Connection, customer_id: str) -> list[str]:
@@ -29,21 +32,20 @@ def closed_before(conn: Connection, category: str, cutoff: datetime) -> list[str
         escalations.c.updated_at <= rfc3339(cutoff))).scalars())
 
 
+# A repeat's original: the customer's newest closed cases only (a customer with thousands
+# of escalations must not make every open read all of them), then their latest resolve.
+_RESOLVED_SQL = ("SELECT l.escalation_id FROM ledger l WHERE l.escalation_id IN (SELECT e.id "
+                 "FROM escalations e WHERE e.customer_id = :c AND e.state IN ('resolved', "
+                 f"'debriefed') ORDER BY e.pk DESC LIMIT {RELATED_SHOWN}) AND l.action = "
+                 "'resolve' AND l.at >= :since ORDER BY l.seq DESC LIMIT 1")
+
+
 def resolved_for_customer(conn: Connection, customer_id: str,
                           since: datetime) -> str | None:
     """The customer's escalation whose latest resolution is the most recent at or after
     `since`, among those still resolved or debriefed (a repeat's original)."""
-    # The customer's newest closed escalations only: a customer with thousands of
-    # escalations must not make every open read all of them.
-    closed = select(escalations.c.id).where(
-        escalations.c.customer_id == customer_id,
-        escalations.c.state.in_((RESOLVED, DEBRIEFED))).order_by(
-        escalations.c.pk.desc()).limit(RELATED_SHOWN).subquery()
-    return conn.execute(
-        select(ledger.c.escalation_id)
-        .where(ledger.c.escalation_id.in_(select(closed.c.id)),
-               ledger.c.action == "resolve", ledger.c.at >= rfc3339(since))
-        .order_by(ledger.c.seq.desc()).limit(1)).scalar()
+    row = fast_path.read_one(conn, _RESOLVED_SQL, {"c": customer_id, "since": rfc3339(since)})
+    return str(row[0]) if row is not None else None
 
 
 def due_query(now: datetime, batch: int, postgres: bool) -> Select[Any]:
@@ -64,8 +66,6 @@ def due(conn: Connection, now: datetime, batch: int) -> list[str]:
 
 
 
-# How many of a customer's other escalations one escalation shows (the newest).
-RELATED_SHOWN = 50
 
 
 # The customer's newest other escalations, for one escalation: a read every action's
