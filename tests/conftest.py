@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
+from tests.availability import unavailable
 from workflow import policy_loader
 from workflow.policy import Policy
 
@@ -25,10 +24,8 @@ def pg_cluster():  # type: ignore[no-untyped-def]
     try:
         cluster = Cluster()
     except FileNotFoundError as exc:
-        if os.environ.get("CI") or os.environ.get("BATON_REQUIRE_POSTGRES"):
-            pytest.fail(f"PostgreSQL is required for this run but not available: {exc}")
-        pytest.skip(f"PostgreSQL not available on this machine: {exc} (run .ci/test to "
-                    "install it)")
+        unavailable(f"PostgreSQL is not on this machine: {exc} (run .ci/test to install "
+                    "it)", "BATON_REQUIRE_POSTGRES")
     cluster.start()
     cluster.wait()
     yield cluster

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,20 @@ LIFECYCLE = [("alice", "acknowledge", {"note": "mine"}),
              ("sue", "resolve", {"summary": "refunded"}),
              ("fay", "debrief", {"what_worked": "a", "what_did_not": "b", "root_cause": "c",
                                  "lessons": ["d"], "actions": ["e"]})]
+
+
+class Clock:
+    """The app's clock (BATON_CLOCK), moved by the test."""
+
+    def __init__(self, start: datetime = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock on (timedelta's keywords)."""
+        self.now += timedelta(**delta)
 
 
 @dataclass

@@ -40,8 +40,6 @@ DURATION = "duration"  # a duration as the policy writes them: 90s, 10m, 2h, 1d
 RATING = "rating"  # 1 to 5
 REF = "ref"  # the id of something the escalation holds (a promise, an item, a link)
 PROMISE = "promise"  # {kind, by | within}: a promise made with another action
-KINDS = (TEXT, TEXTS, HANDLE, TIER, TRIGGER, BOOL, GRANT, ITEMS, CHOICE, MOMENT, DURATION,
-         RATING, REF, PROMISE)
 # The values of each choice field, by field name.
 CHOICES = {"kind": ("callback", "update", "resolution"),
            "channel": ("phone", "email", "chat", "other")}
@@ -309,7 +307,3 @@ OWNER_ACTIONS = frozenset(s.name for s in _SPECS if s.authority == BY_OWNER)
 PERSONAL_FIELDS = frozenset(
     {*OPEN_PERSONAL, *(f for s in _SPECS for f in s.text_fields)})
 
-
-def spec(action: str) -> ActionSpec | None:
-    """The catalogue entry of an action, or None."""
-    return CATALOGUE.get(action)

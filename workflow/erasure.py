@@ -11,8 +11,6 @@ from workflow.model import SYSTEM, Actor, Event
 from workflow.policy import Policy
 from workflow.ports import UnitOfWork
 
-BASES = ("request", "retention")
-
 
 @dataclass
 class Erased:

@@ -9,7 +9,20 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from workflow.catalogue import BOOL, CATALOGUE, GRANT, GRANT_KINDS, TEXTS, TIER
+from workflow.catalogue import (
+    BOOL,
+    CATALOGUE,
+    CHOICE,
+    CHOICES,
+    GRANT,
+    GRANT_KINDS,
+    ITEMS,
+    PROMISE,
+    RATING,
+    TEXTS,
+    TIER,
+    TRIGGER,
+)
 from workflow.policy import Policy
 
 
@@ -47,13 +60,19 @@ def form(action: str, policy: Policy) -> ActionForm:
     required = {*spec.required, *by_template}
     fields = []
     for name, kind in spec.fields.items():
+        if kind == PROMISE:
+            continue  # a promise with another action: the API's; the page has `promise`
         choices: tuple[str, ...] = ()
         if kind == TIER:
             choices = tuple(str(t.level) for t in policy.tiers if t.level >= 1)
-        elif kind == "trigger":
+        elif kind == TRIGGER:
             choices = tuple(policy.triggers)
         elif kind == GRANT:
             choices = GRANT_KINDS
+        elif kind == CHOICE:
+            choices = CHOICES[name]
+        elif kind == RATING:
+            choices = ("1", "2", "3", "4", "5")
         fields.append(Field(name, kind, _LABELS.get(name, name.replace("_", " ").capitalize()),
                             name in required, choices))
     return ActionForm(action, spec.summary, tuple(fields))
@@ -77,9 +96,9 @@ def payload(action: str, posted: MultiDict[str, str], policy: Policy) -> dict[st
         raw = posted.get(name, "").strip()
         if not raw:
             continue
-        if kind == TEXTS:
+        if kind in (TEXTS, ITEMS):  # one per line (items as plain texts)
             out[name] = [line.strip() for line in raw.splitlines() if line.strip()]
-        elif kind == TIER:
+        elif kind in (TIER, RATING):
             out[name] = int(raw) if raw.isdigit() else raw
         else:
             out[name] = raw

@@ -13,7 +13,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ import requests
 from playwright.sync_api import Page, expect
 from werkzeug.serving import make_server
 
-from tests.initialised_app import OPEN, Client, make_client
+from tests.availability import unavailable
+from tests.initialised_app import OPEN, Client, Clock, make_client
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -32,18 +33,6 @@ AXE = Path(__file__).resolve().parents[2] / "api/static/vendor/axe-core-4.14.1/a
 START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 SCREENSHOTS = os.environ.get("BATON_UI_SCREENSHOTS")
 
-
-class Clock:
-    """The served app's clock, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass
@@ -88,9 +77,8 @@ def base_url() -> None:
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """Debian's Chromium, headless (Playwright cannot download its own browsers here)."""
     if not CHROMIUM.exists():
-        if os.environ.get("CI") or os.environ.get("BATON_REQUIRE_CHROMIUM") == "1":
-            pytest.fail(f"{CHROMIUM} is missing: .ci/test installs Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium package)")
+        unavailable(f"{CHROMIUM} is missing (.ci/test installs Debian's chromium package)",
+                    "BATON_REQUIRE_CHROMIUM")
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": ARGS,
             "headless": True}
 
@@ -98,7 +86,7 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
     """The app on a free loopback port, polling every second, on its own database."""
-    clock = Clock()
+    clock = Clock(START)
     client = make_client(tmp_path, clock=clock)
     client.app.config["BATON_UI_REFRESH_SECONDS"] = 1
     server = make_server("127.0.0.1", 0, client.app, threaded=True)

@@ -25,6 +25,7 @@ from api.cli import DEMO
 from audit import db
 from bench.live_server import BATON, add_actors, start
 from bench.postgres_cluster import Cluster
+from tests.availability import unavailable
 from tests.initialised_app import OPEN
 
 # Root ignores file modes; without these capabilities it obeys them (setpriv, util-linux).
@@ -139,7 +140,7 @@ def test_postgres_stopped_and_started_under_a_write_load(tmp_path: Path) -> None
     try:
         cluster = Cluster()  # its own: this test stops it
     except FileNotFoundError as exc:
-        pytest.skip(f"PostgreSQL not available: {exc}")
+        unavailable(f"PostgreSQL is not on this machine: {exc}", "BATON_REQUIRE_POSTGRES")
     cluster.start()
     cluster.wait()
     proc = None
@@ -175,7 +176,7 @@ def test_postgres_stopped_and_started_under_a_write_load(tmp_path: Path) -> None
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
+        unavailable("mounting a tmpfs needs root (CI runs as root)")
     disk = tmp_path / "disk"
     disk.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], check=True)
@@ -222,7 +223,7 @@ def test_sqlite_on_a_full_disk_is_storage_full_and_recovers(small_disk: Path,
 def test_read_only_files_are_503_and_writable_again_without_a_restart(
         tmp_path: Path) -> None:
     if os.geteuid() != 0:
-        pytest.skip("dropping CAP_DAC_OVERRIDE needs root (CI runs as root)")
+        unavailable("dropping CAP_DAC_OVERRIDE needs root (CI runs as root)")
     database = tmp_path / "baton.db"
     proc, server, _env, token = served(tmp_path, f"sqlite:///{database}", NO_DAC + BATON)
     files = [p for p in (database, Path(f"{database}-wal"), Path(f"{database}-shm"),

@@ -7,21 +7,13 @@ from __future__ import annotations
 import base64
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.initialised_app import Client, make_client
+from tests.initialised_app import Client, Clock, make_client
 from workflow.sla_sweep import sweep
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

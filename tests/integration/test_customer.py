@@ -4,28 +4,16 @@ and the ledger; and feedback links that work once, in time, as issued."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from audit.export import verify_db
-from tests.initialised_app import Client, make_client
+from tests.initialised_app import Client, Clock, make_client
 from workflow import policy_loader
 from workflow.authority import customer_actor, decide
 from workflow.sla_sweep import sweep
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def tick(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture
@@ -52,12 +40,12 @@ def link_path(c: Client, eid: str, who: str = "alice") -> str:
 def test_a_whole_customer_journey_tells_one_story(c: Client, clock: Clock) -> None:
     eid = c.open(category="technical", customer={"id": "c-7", "name": "Grace"})
     ok(c.act(eid, "alice", "acknowledge", {"note": "on it"}))
-    clock.tick(minutes=1)
+    clock.advance(minutes=1)
     promised = ok(c.act(eid, "alice", "promise", {"kind": "callback", "within": "2h",
                                                   "note": "specialist calls back"}))
     promise = promised["escalation"]["sla"]["promises"][0]
     assert promise["kind"] == "callback" and promise["kept_at"] is None
-    clock.tick(minutes=30)
+    clock.advance(minutes=30)
     kept = ok(c.act(eid, "alice", "contact-customer", {"channel": "phone",
                                                        "summary": "called back"}))
     assert kept["escalation"]["sla"]["promises"][0]["kept_at"] is not None
@@ -87,7 +75,7 @@ def test_a_whole_customer_journey_tells_one_story(c: Client, clock: Clock) -> No
     assert [i["what"] for i in items] == ["add a config check"]
     assert c.act(eid, "bob", "complete-action", {"item": items[0]["id"]}).status_code == 403
     ok(c.act(eid, "alice", "complete-action", {"item": items[0]["id"], "note": "merged"}))
-    clock.tick(days=3)
+    clock.advance(days=3)
     sweep(uow_factory=c.app.extensions["baton"].uow, now=clock.now)
     overdue = ok(c.get("/actions?open=true", "bob"))["items"]
     assert [(i["owner"], i["overdue"]) for i in overdue] == [("bob", True)]
@@ -131,7 +119,7 @@ def test_feedback_links_that_are_altered_reused_or_late_are_refused(
     for bad in (tampered, "/feedback/not-a-token"):
         r = c.http.post(bad, data={"confirmed": "true"})
         assert r.status_code == 400 and "not issued by Baton" in r.get_data(as_text=True)
-    clock.tick(days=3)  # the high severity's follow-up window is two days
+    clock.advance(days=3)  # the high severity's follow-up window is two days
     late = c.http.get(path)
     assert late.status_code == 410 and "expired" in late.get_data(as_text=True)
     assert c.http.post(path, data={"confirmed": "true"}).status_code == 410
