@@ -217,7 +217,13 @@ def send_mail(message: Message, *, to: str, smtp_url: str, sender: str, public_u
                 client.login(unquote(parts.username), unquote(parts.password or ""))
             client.send_message(mail)
     except smtplib.SMTPResponseException as exc:
-        return Outcome(exc.smtp_code, f"SMTP {exc.smtp_code}")
+        # Only the code and what it means: a server's own text may echo the address.
+        return Outcome(exc.smtp_code, f"SMTP {exc.smtp_code}"
+                       + (": login refused" if isinstance(exc, smtplib.SMTPAuthenticationError)
+                          else ""))
+    except smtplib.SMTPRecipientsRefused as exc:  # its text is the address: never kept
+        code = next(iter(exc.recipients.values()))[0] if exc.recipients else None
+        return Outcome(code, f"SMTP {code}: recipient refused")
     except (OSError, smtplib.SMTPException) as exc:
         return Outcome(None, f"{exc.__class__.__name__}: {exc}"[:300])
     return Outcome(250)

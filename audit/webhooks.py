@@ -9,15 +9,14 @@ import base64
 import json
 import secrets
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, insert, select, update
 
-from audit import outbox
-from audit.schema import deliveries, webhooks
-from audit.schema import outbox as outbox_table
+from audit import delivery_log, outbox
+from audit.schema import webhooks
 from workflow.model import rfc3339
 
 if TYPE_CHECKING:
@@ -141,27 +140,5 @@ def disable(conn: Connection, webhook_id: str, reason: str, now: datetime) -> No
 
 def message_log(conn: Connection, webhook_id: str, limit: int = 100) -> list[dict[str, Any]]:
     """A subscription's messages, newest first, each with its attempts."""
-    messages = conn.execute(
-        select(outbox_table).where(outbox_table.c.target == webhook_id,
-                                   outbox_table.c.channel == outbox.WEBHOOK)
-        .order_by(outbox_table.c.id.desc()).limit(limit)).all()
-    ids = [m.id for m in messages]
-    attempts: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    if ids:
-        for a in conn.execute(select(deliveries).where(deliveries.c.message_id.in_(ids))
-                              .order_by(deliveries.c.message_id, deliveries.c.attempt)):
-            attempts[a.message_id].append({
-                "attempt": a.attempt, "at": _iso(a.at), "outcome": a.outcome,
-                "status_code": a.status_code, "duration_ms": a.duration_ms,
-                "error": a.error})
-    return [{"id": m.id, "webhook_id": f"msg_{m.seq}_{m.target}", "seq": m.seq,
-             "escalation_id": m.escalation_id, "event_type": m.event_type,
-             "status": m.status, "attempts": attempts[m.id],
-             "next_attempt_at": _iso(m.next_at) if m.status == outbox.PENDING else None,
-             "created_at": _iso(m.created_at)} for m in messages]
-
-
-def _iso(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return rfc3339(datetime.fromtimestamp(epoch, UTC))
+    return delivery_log.messages(conn, channel=outbox.WEBHOOK, target=webhook_id,
+                                 limit=limit)

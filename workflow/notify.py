@@ -172,9 +172,7 @@ class Told:
 
 
 def told(uow: Any, esc: Escalation, event: Event) -> Told:
-    """Who is told of `event`, and by which channel. A unit of work without an outbox
-    (the domain's fake) tells by no channel."""
+    """Who is told of `event`, and by which channel (`uow.outbox`, a Channels)."""
     handles = list(recipients(esc, event).handles)
-    outbox: Channels | None = getattr(uow, "outbox", None)
-    channels = outbox.channels(handles, event_type(event.action)) if outbox else {}
-    return Told(handles, channels)
+    outbox: Channels = uow.outbox
+    return Told(handles, outbox.channels(handles, event_type(event.action)))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
-from workflow import sla
+from workflow import notify, sla
 from workflow.catalogue import PERSONAL_FIELDS
 from workflow.model import Actor, Escalation, Event, parse_rfc3339
 from workflow.policy import Policy
@@ -108,6 +111,64 @@ class _Actors:
         return self._actors.get(handle)
 
 
+@dataclass(frozen=True)
+class Queued:
+    """One message the fake's outbox holds: (seq, escalation, channel, target, type)."""
+
+    seq: int
+    escalation_id: str
+    channel: str
+    target: str
+    event_type: str
+    data: dict[str, Any]
+
+
+class FakeOutbox:
+    """The outbox in memory (workflow.notify's Channels port, and what record() queues):
+    `addresses` are the handles with a mail address, `subscriptions` the webhook
+    subscriptions by id with the event types they name. Messages queued in a transaction
+    are kept only if it commits."""
+
+    def __init__(self, actors: dict[str, Actor]):
+        self._actors = actors
+        self.addresses: set[str] = set()
+        self.subscriptions: dict[str, list[str]] = {}
+        self.messages: list[Queued] = []
+        self._pending: list[Queued] = []
+
+    def _mailable(self, recipients: notify.Recipients) -> list[str]:
+        wanted = set(recipients.handles)
+        if recipients.team:
+            wanted |= {h for h, a in self._actors.items() if a.team == recipients.team}
+        return sorted(h for h in wanted if h in self.addresses and h != recipients.actor)
+
+    def _hooks(self, kind: str) -> list[str]:
+        return [sid for sid, events in self.subscriptions.items()
+                if notify.matches(events, kind)]
+
+    def channels(self, handles: Sequence[str], kind: str) -> dict[str, list[str]]:
+        """Who is told of an event of type `kind`, per channel."""
+        return {"email": self._mailable(notify.Recipients(tuple(handles))),
+                "webhook": self._hooks(kind)}
+
+    def enqueue(self, escalation: Escalation, event: Event, seq: int) -> int:
+        """Queue the messages `event` causes (kept if the transaction commits)."""
+        kind = notify.event_type(event.action)
+        data = notify.facts(escalation, event, seq)
+        targets = [("webhook", t) for t in self._hooks(kind)] + [
+            ("email", t) for t in self._mailable(notify.recipients(escalation, event))]
+        self._pending += [Queued(seq, escalation.id, channel, target, kind, data)
+                          for channel, target in targets]
+        return len(targets)
+
+    def commit(self) -> None:
+        self.messages += self._pending
+        self._pending = []
+
+    def rollback(self) -> None:
+        self._pending = []
+
+
 class FakeUnitOfWork:
     """Keeps committed state and events in dicts; pending writes vanish on rollback."""
 
@@ -119,21 +180,26 @@ class FakeUnitOfWork:
         self.actors = _Actors(actors if actors is not None else DEMO_ACTORS)
         self.content = _Content(self)
         self.policies = _Policies(policy)
+        self.outbox = FakeOutbox(actors if actors is not None else DEMO_ACTORS)
         self.commits = 0
 
     def record(self, escalation: Escalation, event: Event) -> int:
         self._pending.append((copy.deepcopy(escalation), event))
-        return len(self.events) + len(self._pending) - 1
+        seq = len(self.events) + len(self._pending) - 1
+        self.outbox.enqueue(escalation, event, seq)
+        return seq
 
     def commit(self) -> None:
         for esc, event in self._pending:
             self.committed[esc.id] = esc
             self.events.append(event)
         self._pending.clear()
+        self.outbox.commit()
         self.commits += 1
 
     def rollback(self) -> None:
         self._pending.clear()
+        self.outbox.rollback()
 
     def __enter__(self) -> FakeUnitOfWork:
         return self
