@@ -312,7 +312,8 @@ def policy_apply(baton: Baton, file: str, handle: str) -> None:
 
 for _command in (cli_audit.audit_group, cli_audit.content_group, cli_audit.sla_group,
                  cli_audit.metrics_group, cli_audit.diagram, cli_webhooks.webhooks_group,
-                 cli_webhooks.worker, cli_witness.witness_group):
+                 cli_webhooks.notifications_group, cli_webhooks.worker,
+                 cli_witness.witness_group):
     main.add_command(_command)
 
 

@@ -1,5 +1,5 @@
-"""`baton webhooks` and `baton worker`: subscriptions from the command line, and the
-process that sweeps and delivers."""
+"""`baton webhooks`, `baton notifications` and `baton worker`: subscriptions and the
+delivery log from the command line, and the process that sweeps and delivers."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from api.cli_context import fail, info, operator, with_baton
 from api.container import Baton
 from api.delivery import Targets, resolve
 from api.worker import Worker
-from audit import webhooks
+from audit import delivery_log, webhooks
 from audit.webhooks import SqlWebhooks
 from workflow import webhook_admin
 
@@ -103,6 +103,32 @@ def webhooks_deliveries(baton: Baton, webhook_id: str, limit: int) -> None:
         if webhooks.find(conn, webhook_id) is None:
             fail(f"no webhook subscription {webhook_id!r}")
         for item in webhooks.message_log(conn, webhook_id, limit):
+            _echo(item)
+
+
+@click.group("notifications")
+def notifications_group() -> None:
+    """The delivery log of every notification: webhooks and mail."""
+
+
+@notifications_group.command("deliveries")
+@click.option("--channel", type=click.Choice(delivery_log.CHANNELS), default=None,
+              help="Only mail (email) or only webhooks")
+@click.option("--to", "target", default=None,
+              help="A recipient's handle (email) or a subscription id (webhook)")
+@click.option("--escalation", "escalation_id", default=None)
+@click.option("--status", type=click.Choice(delivery_log.STATUSES), default=None)
+@click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@with_baton
+def notifications_deliveries(baton: Baton, channel: str | None, target: str | None,
+                             escalation_id: str | None, status: str | None,
+                             limit: int) -> None:
+    """Messages, newest first, each with its attempts (JSON lines): whether a mail
+    reached its recipient (named by handle, never by address)."""
+    with baton.engine.connect() as conn:
+        for item in delivery_log.messages(conn, channel=channel, target=target,
+                                          escalation_id=escalation_id, status=status,
+                                          limit=limit):
             _echo(item)
 
 

@@ -501,7 +501,11 @@ class DeliveryAttemptSchema(ma.Schema):
 
 class DeliverySchema(ma.Schema):
     id = f.Integer()
-    webhook_id = f.String(metadata={"description": "The webhook-id header it is sent with"})
+    channel = f.String(metadata={"description": "webhook or email"})
+    target = f.String(metadata={"description": "The subscription id (webhook) or the "
+                                "recipient's handle (email; never the address)"})
+    webhook_id = f.String(metadata={"description": "The webhook-id header it is sent with "
+                                    "(a mail's Message-ID is built from it)"})
     seq = f.Integer()
     escalation_id = f.String()
     event_type = f.String()
@@ -509,10 +513,22 @@ class DeliverySchema(ma.Schema):
     attempts = f.List(f.Nested(DeliveryAttemptSchema))
     next_attempt_at = f.String(allow_none=True)
     created_at = f.String()
+    done_at = f.String(allow_none=True, metadata={
+        "description": "When it was delivered, failed for good or cancelled"})
 
 
 class DeliveryListSchema(ma.Schema):
     items = f.List(f.Nested(DeliverySchema))
+
+
+class DeliveryQuerySchema(ma.Schema):
+    channel = f.String(validate=v.OneOf(["email", "webhook"]),
+                       metadata={"description": "Only mail or only webhooks"})
+    target = f.String(validate=v.Length(min=1, max=64), metadata={
+        "description": "A recipient's handle (email) or a subscription id (webhook)"})
+    escalation_id = f.String(validate=v.Length(min=1, max=64))
+    status = f.String(validate=v.OneOf(["pending", "delivered", "failed", "cancelled"]))
+    limit = f.Integer(load_default=100, validate=v.Range(min=1, max=1000))
 
 
 # --- the customer's side and the debrief pack (README, "The customer's side") ---------

@@ -1,4 +1,5 @@
-"""Webhook subscriptions (the policy's manage-webhooks permission: admin by default)."""
+"""Webhook subscriptions, and the delivery log of every notification (webhooks and
+mail): the policy's manage-webhooks permission, admin by default."""
 
 from __future__ import annotations
 
@@ -6,26 +7,27 @@ import time
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.auth import current_actor
 from api.container import current as current_baton
 from api.delivery import Targets, resolve
 from api.schemas import (
     DeliveryListSchema,
+    DeliveryQuerySchema,
     RotateSecretInSchema,
     WebhookInSchema,
     WebhookListSchema,
     WebhookSchema,
 )
-from audit import outbox, webhooks
+from api.views.strict_blueprint import Blueprint
+from audit import delivery_log, outbox, webhooks
 from audit.webhooks import SqlWebhooks
 from workflow import webhook_admin
 from workflow.webhook_admin import SubscriptionNotFound
 
-blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
-                description="Signed webhooks (Standard Webhooks): subscriptions and their "
-                            "delivery log")
+blp = Blueprint("webhooks", __name__, url_prefix="/api/v1",
+                description="Signed webhooks (Standard Webhooks): subscriptions; the "
+                            "delivery log of webhooks and mail")
 
 
 def _targets() -> Targets:
@@ -37,7 +39,7 @@ def _may_manage(conn: Any) -> None:
     webhook_admin.require(actor=current_actor(), policy=current_baton().policy(conn))
 
 
-@blp.route("")
+@blp.route("/webhooks")
 class Webhooks(MethodView):
     @blp.response(200, WebhookListSchema)
     def get(self) -> dict[str, Any]:
@@ -64,7 +66,7 @@ class Webhooks(MethodView):
         return created
 
 
-@blp.route("/<string:webhook_id>")
+@blp.route("/webhooks/<string:webhook_id>")
 class Webhook(MethodView):
     @blp.response(200, WebhookSchema)
     def get(self, webhook_id: str) -> dict[str, Any]:
@@ -87,7 +89,7 @@ class Webhook(MethodView):
             uow.commit()
 
 
-@blp.route("/<string:webhook_id>/rotate-secret")
+@blp.route("/webhooks/<string:webhook_id>/rotate-secret")
 class RotateSecret(MethodView):
     @blp.arguments(RotateSecretInSchema())
     @blp.response(200, WebhookSchema)
@@ -106,7 +108,7 @@ class RotateSecret(MethodView):
         return rotated
 
 
-@blp.route("/<string:webhook_id>/deliveries")
+@blp.route("/webhooks/<string:webhook_id>/deliveries")
 class Deliveries(MethodView):
     @blp.response(200, DeliveryListSchema)
     def get(self, webhook_id: str) -> dict[str, Any]:
@@ -118,7 +120,7 @@ class Deliveries(MethodView):
             return {"items": webhooks.message_log(conn, webhook_id)}
 
 
-@blp.route("/<string:webhook_id>/deliveries/<int:delivery_id>/retry")
+@blp.route("/webhooks/<string:webhook_id>/deliveries/<int:delivery_id>/retry")
 class RetryDelivery(MethodView):
     @blp.response(202, DeliveryListSchema)
     def post(self, webhook_id: str, delivery_id: int) -> dict[str, Any]:
@@ -133,3 +135,16 @@ class RetryDelivery(MethodView):
             items = [d for d in webhooks.message_log(uow.conn, webhook_id)
                      if d["id"] == delivery_id]
         return {"items": items}
+
+
+@blp.route("/notifications/deliveries")
+class NotificationDeliveries(MethodView):
+    @blp.arguments(DeliveryQuerySchema(), location="query")
+    @blp.response(200, DeliveryListSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Every notification message, webhook or mail, newest first, with every attempt
+        (outcome, status, timing, error): whether a mail reached its recipient. A mail is
+        named by the recipient's handle, never the address."""
+        with current_baton().engine.connect() as conn:
+            _may_manage(conn)
+            return {"items": delivery_log.messages(conn, **query)}
