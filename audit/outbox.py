@@ -216,6 +216,29 @@ def requeue(conn: Connection, target: str, message_id: int, now: float) -> bool:
     return bool(result.rowcount == 1)
 
 
+_OLDEST_DUE_SQL = ("SELECT MIN(next_at) FROM outbox WHERE status = 'pending' AND next_at <= :now "
+                   "AND (claimed_until IS NULL OR claimed_until < :now)")
+_LAST_ATTEMPT_SQL = "SELECT MAX(at) FROM deliveries"
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What the outbox's own timestamps say of the worker: how long the oldest message
+    that is due and unclaimed has waited (0 when none), and when any worker last made an
+    attempt (None when none is logged)."""
+
+    oldest_due_seconds: float
+    last_attempt_at: float | None
+
+
+def backlog(conn: Connection, now: float) -> Backlog:
+    """The outbox's backlog now (two indexed reads, no lock)."""
+    oldest = fast_path.read_one(conn, _OLDEST_DUE_SQL, {"now": now})
+    last = fast_path.read_one(conn, _LAST_ATTEMPT_SQL, {})
+    return Backlog(max(0.0, now - float(oldest[0])) if oldest and oldest[0] is not None
+                   else 0.0, float(last[0]) if last and last[0] is not None else None)
+
+
 def purge(conn: Connection, before: float) -> None:
     """Forget delivery-log lines and finished messages older than `before`."""
     fast_path.write(conn, "DELETE FROM deliveries WHERE at < :t", {"t": before})

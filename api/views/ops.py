@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
@@ -17,9 +18,10 @@ from api.container import current as current_baton
 from api.schemas import ErasureInSchema, ErasureSchema, HealthSchema
 from api.views.strict_blueprint import Blueprint
 from audit import health as readiness
-from audit import ledger_gauges
+from audit import ledger_gauges, outbox
 from audit.errors import SigningUnavailable
 from workflow import erasure
+from workflow.model import rfc3339
 
 blp = Blueprint("ops", __name__, url_prefix="/api/v1",
                 description="Health, metrics and administration")
@@ -36,6 +38,12 @@ class ReadinessSchema(HealthSchema):
                                          "signing key: writes are refused)"})
     worker = ma.fields.String(metadata={"description": "ok, or what it has left undone "
                                         "for three of its intervals: sweeps, deliveries"})
+    deliveries_waiting_seconds = ma.fields.Float(metadata={
+        "description": "How long the oldest notification that is due and not being sent "
+                       "has waited (0 when none): grows while no worker delivers"})
+    last_delivery_attempt = ma.fields.String(allow_none=True, metadata={
+        "description": "When a worker last tried to deliver a notification (null when "
+                       "the delivery log is empty)"})
 
 
 # The worker's intervals (its defaults: `baton worker --interval`, BATON_WORKER_POLL plus
@@ -55,7 +63,7 @@ class Health(MethodView):
         return health()
 
 
-def health() -> tuple[dict[str, str], int]:
+def health() -> tuple[dict[str, Any], int]:
     """Each part's state, and 503 when a write cannot succeed now."""
     baton = current_baton()
     database = readiness.write_readiness(baton.engine)
@@ -71,13 +79,26 @@ def health() -> tuple[dict[str, str], int]:
             deliver_every=baton.settings["BATON_WORKER_POLL"]
             + baton.settings["BATON_WEBHOOK_TIMEOUT"])
         worker = "behind: " + ", ".join(late) if late else "ok"
-    body = {"status": "ok", "database": database, "signing": signing, "worker": worker}
+    body: dict[str, Any] = {"status": "ok", "database": database, "signing": signing,
+                            "worker": worker}
+    if database == "ok":
+        body.update(_backlog(baton.engine))
     if database != "ok" or signing != "ok":
         body["status"] = "unavailable"
         return body, 503
     if worker != "ok":
         body["status"] = "degraded"
     return body, 200
+
+
+def _backlog(engine: Any) -> dict[str, Any]:
+    """The outbox's figures of the worker (its timestamps are the wall clock's)."""
+    with engine.connect() as conn:
+        found = outbox.backlog(conn, time.time())
+    last = found.last_attempt_at
+    return {"deliveries_waiting_seconds": round(found.oldest_due_seconds, 1),
+            "last_delivery_attempt": None if last is None
+            else rfc3339(datetime.fromtimestamp(last, UTC))}
 
 
 class LedgerCollector:

@@ -1,0 +1,47 @@
+"""/healthz says how the worker's deliveries stand, from the outbox's own timestamps: how
+long the oldest due message has waited (it grows while no worker delivers) and when a
+worker last tried; past three polls plus an attempt's timeout, the worker is behind."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.worker import Worker
+from audit import actor_emails
+from tests.initialised_app import Client, make_client
+from workflow.model import parse_rfc3339
+
+
+@pytest.fixture
+def c(tmp_path: Path) -> Iterator[Client]:
+    client = make_client(tmp_path)
+    client.app.config.update(BATON_WORKER_POLL=0.05, BATON_WEBHOOK_TIMEOUT=0.05)
+    yield client
+    client.app.extensions["baton"].engine.dispose()
+
+
+def test_healthz_reports_a_worker_that_does_not_deliver(c: Client) -> None:
+    baton = c.app.extensions["baton"]
+    first = c.http.get("/healthz").json
+    assert first["deliveries_waiting_seconds"] == 0 and first["last_delivery_attempt"] is None
+    with baton.uow() as uow:
+        actor_emails.set_email(uow.conn, "andy", "andy@example.org")
+        uow.commit()
+    c.open()  # a mail to andy is due now, and no worker runs
+    time.sleep(0.5)
+    waiting = c.http.get("/healthz")
+    assert waiting.status_code == 200, "writes still succeed"
+    body = waiting.json
+    assert body["deliveries_waiting_seconds"] >= 0.5
+    assert body["status"] == "degraded" and "deliveries" in body["worker"]
+    assert body["last_delivery_attempt"] is None, "no worker has tried"
+    before = time.time()
+    Worker(baton).run(once=True)  # no SMTP server is set: a failed attempt, retried in 5 s
+    after = c.http.get("/healthz").json
+    assert after["deliveries_waiting_seconds"] == 0 and after["worker"] == "ok"
+    tried = parse_rfc3339(after["last_delivery_attempt"]).timestamp()
+    assert before - 1 <= tried <= time.time()
