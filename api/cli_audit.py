@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
 
 import click
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.cli_context import fail, info, operator, parse_now, sweep_time, with_baton
 from api.container import Baton
-from audit import ledger, private_files, signed_note, tiles
+from api.witnessing import Witnessing
+from audit import (
+    cosignatures,
+    fresh_checkpoint,
+    ledger,
+    private_files,
+    proof,
+    signed_note,
+    tiles,
+    witness_policy,
+)
 from audit.errors import AuditError
 from audit.export import verify_db, write_bundle
 from audit.replaycheck import differences
@@ -83,6 +95,73 @@ def audit_checkpoint(baton: Baton) -> None:
     if text is None:
         fail("no signing key: run `baton init`")
     click.echo(text, nl=False)
+
+
+@audit_group.command("proof", context_settings={"ignore_unknown_options": True})
+@click.argument("seq_text", metavar="SEQ")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="-",
+              help="Proof file, conventionally NAME.tlog-proof (default: stdout)")
+@click.option("--without-quorum", is_flag=True,
+              help="Under a witness policy, write a proof whose checkpoint lacks its quorum "
+                   "rather than none (it fails `--witness-policy` checks)")
+@with_baton
+def audit_proof(baton: Baton, seq_text: str, output: str, without_quorum: bool) -> None:
+    """Write a self-contained proof of ledger event SEQ (c2sp.org/tlog-proof@v1): its
+    canonical bytes, its inclusion proof and a checkpoint with its cosignatures, which
+    `python -m audit.verify --proof FILE --public-key KEY [--witness-policy P]` checks
+    alone. The checkpoint is the newest that covers SEQ and, under BATON_WITNESS_POLICY,
+    meets the quorum. When none does, one is signed now and, under a policy, sent to the
+    witnesses at once; if the quorum is still not met, no proof is written (exit 1)
+    unless --without-quorum."""
+    if not re.fullmatch(r"-?[0-9]+", seq_text):
+        fail(f"SEQ must be a ledger seq (a whole number), not {seq_text!r}", 2)
+    seq = int(seq_text)
+    path = baton.settings["BATON_WITNESS_POLICY"]
+    policy = witness_policy.load(path) if path else None
+    with baton.engine.connect() as conn:
+        proof.require_event(conn, seq)
+        note = proof.covering(conn, seq, policy)
+    if note is None:
+        fresh_checkpoint.covering(baton.engine, lambda: baton.signer, baton.now)
+        if policy is not None:
+            asked = Witnessing(baton.engine, lambda: baton.vkey, policy).step()
+            for name, outcome in sorted(asked.items()):
+                info(f"witness {name}: {outcome}")
+        with baton.engine.connect() as conn:
+            note = proof.covering(conn, seq, policy) or _short_of_quorum(
+                conn, seq, policy, without_quorum)
+    with baton.engine.connect() as conn:
+        text = proof.build(conn, seq, note)
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        # The event bytes name the customer id, handles and amounts: owner-only, like
+        # exports; share the file as a finding's attachment is shared.
+        with private_files.open_private(output) as fh:
+            fh.write(text)
+    info(f"proof of seq {seq} under the checkpoint of size {proof.size_of(note)}")
+
+
+def _short_of_quorum(conn: Connection, seq: int, policy: witness_policy.TrustPolicy | None,
+                     without_quorum: bool) -> str:
+    """No checkpoint covering seq meets the quorum even after signing and asking the
+    witnesses: say why, and fail, or (--without-quorum) warn and take the newest."""
+    note = proof.newest(conn)
+    if note is None or policy is None:
+        fail(f"no checkpoint covers seq {seq}")
+    assert note is not None and policy is not None
+    signers = ", ".join(sorted(policy.signed_by(note))) or "no witness"
+    served = cosignatures.served(conn, policy)
+    reach = ("no checkpoint meets it yet" if served is None else
+             f"the newest that does has size {proof.size_of(served)}")
+    why = (f"no checkpoint covering seq {seq} meets the witness policy's quorum "
+           f"{policy.quorum!r}: the newest (size {proof.size_of(note)}) is cosigned by "
+           f"{signers}; {reach}")
+    if not without_quorum:
+        fail(f"{why} (check that the witnesses are reachable, or pass --without-quorum "
+             "for a proof only the log signs)")
+    info(f"warning: {why}; writing the proof anyway (--without-quorum)")
+    return note
 
 
 @audit_group.command("public-key")
