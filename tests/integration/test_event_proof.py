@@ -11,15 +11,17 @@ import os
 import sqlite3
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from api.cli import main
-from audit import proof, proof_check, witness
+from audit import proof, proof_check, signed_note, witness
 from audit.errors import ProofUnavailable
 from audit.schema import checkpoints
 from audit.schema import ledger as ledger_table
@@ -218,6 +220,10 @@ def test_the_witnesses_are_asked_and_their_quorum_is_met(
     assert "witnesses: quorum 'both' met; cosigned by w1 (at " in shown and ", w2 (at " in shown
     code, shown = check(capsys, "--proof", str(out), "--witness-policy", witnessed["both"])
     assert code == 0, "the policy's log line is the log's key when no key file is given"
+    verifier = subprocess.run([sys.executable, "-m", "audit.verify", "--proof", str(out),
+                               "--public-key", key, "--witness-policy", witnessed["both"]],
+                              capture_output=True, text=True, timeout=60)
+    assert verifier.returncode == 0 and verifier.stdout == shown, verifier.stderr
 
     again = baton_proof(env_of(client, BATON_WITNESS_POLICY=witnessed["both"]), "1")
     assert again.exit_code == 0 and "witness" not in again.stderr, (
@@ -236,6 +242,10 @@ def test_the_witnesses_are_asked_and_their_quorum_is_met(
                         "--witness-policy", witnessed["both"])
     assert code == 1 and shown == ("FAILED: the cosignature of witness w2 (w2.example) does "
                                    "not verify over this checkpoint\n")
+    verifier = subprocess.run([sys.executable, "-m", "audit.verify", "--proof", str(changed),
+                               "--public-key", key, "--witness-policy", witnessed["both"]],
+                              capture_output=True, text=True, timeout=60)
+    assert (verifier.returncode, verifier.stdout) == (1, shown)
 
 
 def test_without_the_quorum_no_proof_unless_asked_for(
@@ -274,6 +284,14 @@ def test_keys_and_arguments_that_cannot_be_used(
     assert proof_check.main([*argv, "--public-key", str(tmp_path / "bad.vkey")]) == 2
     assert proof_check.main(["--proof", str(tmp_path / "none"), "--public-key",
                              vkey_file(client, tmp_path)]) == 2
+    key = vkey_file(client, tmp_path)
+    origin = client.app.extensions["baton"].origin
+    other = signed_note.verifier_key(origin, Ed25519PrivateKey.generate().public_key())
+    (tmp_path / "other-log").write_text(f"log {other}\nquorum none\n")
+    capsys.readouterr()
+    assert proof_check.main([*argv, "--public-key", key, "--witness-policy",
+                             str(tmp_path / "other-log")]) == 2
+    assert "the witness policy names another key for the log" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exited:
         proof_check.main([*argv, "--public-key", vkey_file(client, tmp_path),
                           "--trusted-checkpoint", "x"])

@@ -5,6 +5,9 @@ the witness policy's quorum is met, or the check names who signed."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -142,3 +145,11 @@ def test_bytes_whose_seq_is_not_the_index_fail() -> None:
     with pytest.raises(proof_check.Failed, match="the event's bytes say seq 1, but the proof "
                                                  "is for index 0"):
         proof_check.check(make(0, 13, events=swapped), VKEY, BOTH)
+
+
+def test_the_checker_needs_only_stdlib_and_cryptography() -> None:
+    code = ("import sys, audit.proof_check; print(sorted({m.split('.')[0] for m in "
+            "sys.modules} & {'sqlalchemy', 'flask', 'workflow', 'api', 'click'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parents[2])
+    assert out.stdout.strip() == "[]"
