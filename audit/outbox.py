@@ -58,12 +58,20 @@ class SqlOutbox:
         self._subscriptions: list[tuple[str, list[str]]] | None = None
         self._sent = False
         self._recipients: tuple[Event, notify.Recipients] | None = None
+        self._queued: tuple[Event, dict[str, list[str]]] | None = None
 
     def reset(self) -> None:
         """Forget what this transaction read (a new transaction begins)."""
         self._subscriptions = None
         self._sent = False
         self._recipients = None
+        self._queued = None
+
+    def queued_for(self, event: Event) -> dict[str, list[str]]:
+        """Whom the messages enqueue() just wrote for `event` go to, per channel."""
+        if self._queued is None or self._queued[0] is not event:
+            return {}
+        return {channel: list(targets) for channel, targets in self._queued[1].items()}
 
     def prepare(self, escalation: Escalation, event: Event) -> None:
         """Send ahead the reads enqueue() will make for this event: on PostgreSQL they
@@ -103,6 +111,7 @@ class SqlOutbox:
         prepared, self._recipients = self._recipients, None
         mail = self._mailable(prepared[1] if prepared and prepared[0] is event
                               else notify.recipients(escalation, event))
+        self._queued = (event, {EMAIL: mail, WEBHOOK: hooks})
         if not hooks and not mail:
             return 0
         data = json.dumps(notify.facts(escalation, event, seq), sort_keys=True,

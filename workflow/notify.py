@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from workflow.model import Escalation, Event, rfc3339
+from workflow.model import SYSTEM, Escalation, Event, rfc3339
 
 # The Standard Webhooks retry schedule: the delay before each attempt (the first at once).
 DEFAULT_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0,
@@ -162,6 +162,10 @@ class Channels(Protocol):
         """Per channel ("email", "webhook"), who is told of an event of type `kind`:
         handles for email, subscription ids for webhooks."""
 
+    def queued_for(self, event: Event) -> dict[str, list[str]]:
+        """Per channel, whom the messages just queued for `event` go to (empty if it was
+        not the last event recorded)."""
+
 
 @dataclass
 class Told:
@@ -176,3 +180,38 @@ def told(uow: Any, esc: Escalation, event: Event) -> Told:
     handles = list(recipients(esc, event).handles)
     outbox: Channels = uow.outbox
     return Told(handles, outbox.channels(handles, event_type(event.action)))
+
+
+# The events that ask someone to act, besides a breach (whose sweep records its own
+# notice): a hand-off asks the proposed owner, a declined hand-off the governor, an
+# arrival (opened, escalated) the team.
+ASKS_TO_ACT = frozenset({"open", "escalate", "hand-off", "decline-handoff"})
+
+
+def announce(*, uow: Any, escalation: Escalation, event: Event, seq: int) -> int | None:
+    """Record a `notified` event naming who was mailed of an event that asks someone to
+    act (handles by channel, never addresses), when anyone was; returns its seq, or None
+    when nothing is recorded. Mail only, because only mail needs it: which subscriptions
+    received an event follows from the ledger (subscribing, removing and disabling are
+    records of it), but an actor's address is not on it. Call it right after recording
+    `event`: the outbox says whom that event's messages went to, without reading again."""
+    if event.action not in ASKS_TO_ACT:
+        return None
+    outbox: Channels = uow.outbox
+    channels = outbox.queued_for(event)
+    if not channels.get("email"):
+        return None
+    found = recipients(escalation, event)
+    payload: dict[str, Any] = {"about": event.action, "about_seq": seq,
+                               "recipients": list(found.handles), "channels": channels}
+    if found.team:
+        payload["team"] = found.team
+    esc = escalation
+    notice = Event(
+        escalation_id=esc.id, version=esc.version, action="notified", actor=SYSTEM.handle,
+        role="system", at=event.at, from_state=esc.state, to_state=esc.state,
+        from_owner=esc.owner, to_owner=esc.owner, tier=esc.tier, payload=payload,
+        policy_version=event.policy_version, rule=f"notify.{event.action}",
+    )
+    esc.apply(notice)
+    return int(uow.record(esc, notice))

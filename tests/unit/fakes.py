@@ -135,6 +135,7 @@ class FakeOutbox:
         self.subscriptions: dict[str, list[str]] = {}
         self.messages: list[Queued] = []
         self._pending: list[Queued] = []
+        self._last: tuple[Event, dict[str, list[str]]] | None = None
 
     def _mailable(self, recipients: notify.Recipients) -> list[str]:
         wanted = set(recipients.handles)
@@ -159,7 +160,13 @@ class FakeOutbox:
             ("email", t) for t in self._mailable(notify.recipients(escalation, event))]
         self._pending += [Queued(seq, escalation.id, channel, target, kind, data)
                           for channel, target in targets]
+        self._last = (event, {"email": [t for c, t in targets if c == "email"],
+                              "webhook": [t for c, t in targets if c == "webhook"]})
         return len(targets)
+
+    def queued_for(self, event: Event) -> dict[str, list[str]]:
+        """Whom the messages just queued for `event` go to, per channel."""
+        return dict(self._last[1]) if self._last and self._last[0] is event else {}
 
     def commit(self) -> None:
         self.messages += self._pending
@@ -167,6 +174,7 @@ class FakeOutbox:
 
     def rollback(self) -> None:
         self._pending = []
+        self._last = None
 
 
 class FakeUnitOfWork:

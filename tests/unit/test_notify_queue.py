@@ -5,12 +5,13 @@ write or of one's own action."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from tests.unit.fakes import DEMO_ACTORS, FakeUnitOfWork
 from tests.unit.scenario import OPEN, Driver
-from workflow import services, sla_sweep
+from workflow import notify, services, sla_sweep
 from workflow.policy import Policy
 
 
@@ -83,3 +84,46 @@ def test_a_breach_names_by_channel_who_its_mail_goes_to(d: Driver) -> None:
     assert "alice" in told["channels"]["email"], "the owner has an address"
     assert told["channels"]["webhook"] == ["wh_breach"]
     assert set(told["channels"]["email"]) <= set(told["recipients"])
+
+
+def _act_and_announce(d: Driver, who: str, action: str,
+                      payload: dict[str, Any] | None = None) -> int | None:
+    """act, then announce as the use case does after recording (one transaction)."""
+    with d.uow:
+        out = services.act(uow=d.uow, actor=DEMO_ACTORS[who], escalation_id="esc-1",
+                           action=action, payload=payload or {}, policy=d.policy,
+                           now=d.tick())
+        seq = notify.announce(uow=d.uow, escalation=out.escalation, event=out.event,
+                              seq=out.seq)
+        d.uow.commit()
+    return seq
+
+
+def test_who_is_mailed_to_act_is_on_the_record(d: Driver) -> None:
+    d.open()
+    d.act("alice", "acknowledge")
+    d.act("alice", "escalate", {"reason": "limit", "trigger": "authority"})
+    d.act("fiona", "acknowledge")
+    assert _act_and_announce(d, "fiona", "update", {"note": "n", "next_steps": "m"}) is None, (
+        "asks nobody to act")
+    seq = _act_and_announce(d, "fiona", "hand-off", {"to": "sue", "context": "yours"})
+    assert seq is not None
+    notice = d.uow.events[seq]
+    assert (notice.action, notice.actor, notice.rule) == ("notified", "system",
+                                                          "notify.hand-off")
+    assert notice.payload["about"] == "hand-off" and notice.payload["about_seq"] == seq - 1
+    assert notice.payload["recipients"][0] == "sue"
+    assert "sue" in notice.payload["channels"]["email"]
+    assert d.get().version == len(d.uow.history("esc-1")), "folded like any event"
+    seq = _act_and_announce(d, "sue", "decline-handoff", {"reason": "no"})
+    assert seq is not None and "sam" in d.uow.events[seq].payload["channels"]["email"]
+
+
+def test_nothing_is_recorded_when_nobody_is_mailed(d: Driver) -> None:
+    d.uow.outbox.addresses = set()
+    d.uow.outbox.subscriptions = {"wh_all": ["*"]}  # tools are told; no person is mailed
+    d.open()
+    d.act("alice", "acknowledge")
+    before = len(d.uow.events)
+    assert _act_and_announce(d, "alice", "hand-off", {"to": "andy", "context": "c"}) is None
+    assert len(d.uow.events) == before + 1, "the hand-off alone"
