@@ -277,8 +277,16 @@ class AtArgsSchema(ma.Schema):
 
 
 class PeriodArgsSchema(ma.Schema):
-    since = f.AwareDateTime(format="iso")
-    until = f.AwareDateTime(format="iso")
+    """An actor's spans over a period of at most 92 days (audit.report_period)."""
+
+    since = f.AwareDateTime(format="iso", metadata={
+        "description": "Inclusive; defaults to 92 days before until"})
+    until = f.AwareDateTime(format="iso", metadata={
+        "description": "Exclusive; defaults to now; at most 92 days after since"})
+    limit = f.Integer(load_default=200, validate=v.Range(min=1, max=1000),
+                      metadata={"description": "Spans per page"})
+    cursor = f.String(validate=v.Length(min=1, max=400), metadata={
+        "description": "next_cursor of the previous page"})
 
 
 class SpanSchema(ma.Schema):
@@ -314,7 +322,13 @@ class OwnershipSchema(ma.Schema):
 
 class ActorOwnershipSchema(ma.Schema):
     handle = f.String()
-    spans = f.List(f.Nested(SpanSchema))
+    since = f.String(metadata={"description": "The period's start, as used"})
+    until = f.String(allow_none=True, metadata={
+        "description": "The period's end, as used (null: up to now)"})
+    spans = f.List(f.Nested(SpanSchema), metadata={
+        "description": "Ordered by start, then escalation id"})
+    next_cursor = f.String(allow_none=True, metadata={
+        "description": "The next page's cursor; null on the last page"})
 
 
 class TimelineSchema(ma.Schema):
@@ -424,8 +438,12 @@ class ErasureSchema(ma.Schema):
 
 
 class MetricsArgsSchema(ma.Schema):
-    since = f.AwareDateTime(format="iso")
-    until = f.AwareDateTime(format="iso")
+    """Escalations opened over a period of at most 92 days (audit.report_period)."""
+
+    since = f.AwareDateTime(format="iso", metadata={
+        "description": "Opened at or after; defaults to 92 days before until"})
+    until = f.AwareDateTime(format="iso", metadata={
+        "description": "Opened before; defaults to now; at most 92 days after since"})
     group_by = f.String(validate=v.OneOf(["team", "role", "category", "severity", "tier"]),
                         metadata={"description": "team: where the escalation is now; role: "
                                   "the role of its first responder; tier: the highest "
@@ -433,8 +451,9 @@ class MetricsArgsSchema(ma.Schema):
 
 
 class MetricsSchema(ma.Schema):
-    since = f.String(allow_none=True)
-    until = f.String(allow_none=True)
+    since = f.String(allow_none=True, metadata={"description": "The period's start, as used"})
+    until = f.String(allow_none=True, metadata={
+        "description": "The period's end, as used (null: up to now)"})
     group_by = f.String(allow_none=True)
     units = f.Dict(keys=f.String(), values=f.String(), metadata={
         "description": "The unit of each duration figure (seconds)"})

@@ -1,4 +1,7 @@
-"""Escalation metrics over a period, computed from the ledger's timelines."""
+"""Escalation metrics over a period, computed from the ledger's timelines: each
+escalation's facts (its fold) kept as a read digest, so a report reads one row per
+escalation instead of its history; only the figures that depend on the moment of asking
+(overdue action items) are worked out at read time."""
 
 from __future__ import annotations
 
@@ -7,8 +10,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
+from audit import read_digests
 from audit.debrief_pack import customer_side
 from audit.records import history
 from audit.schema import ledger
@@ -130,17 +134,54 @@ def summarise(items: Iterable[dict[str, Any]], max_tier: int) -> dict[str, Any]:
     }
 
 
-def report(conn: Connection, since: datetime | None, until: datetime | None,
-           group_by: str | None, max_tier: int, now: datetime | None = None
-           ) -> dict[str, Any]:
-    """Metrics of the escalations opened in [since, until), overall or per group."""
-    query = select(ledger.c.escalation_id).where(ledger.c.action == "open")
+# What summarise() reads of an item, kept as its digest (no personal text: no field of it
+# is erasable); "overdue" is added at read time, from the due dates and `now`.
+def _digest(records: list[dict[str, Any]]) -> dict[str, Any]:
+    item = facts(records)
+    t, side = item["timeline"], item["side"]
+    return {
+        **{k: item[k] for k in ("team", "role", "category", "severity", "tier",
+                                "ownership_changes", "started", "resolved", "repeat")},
+        "timeline": {"durations": t["durations"],
+                     "breaches": [{"clock": b["clock"]} for b in t["breaches"]],
+                     "handoffs": [{"outcome": h["outcome"],
+                                   "seconds_to_decision": h["seconds_to_decision"]}
+                                  for h in t["handoffs"]],
+                     "milestones": {"reopened": t["milestones"]["reopened"]}},
+        "side": {"confirmations": [{"csat": c["csat"]} for c in side["confirmations"]],
+                 "promises": [{"kept": p["kept"]} for p in side["promises"]],
+                 "action_items": [{"due": a.get("due"), "completed_at": a["completed_at"]}
+                                  for a in side["action_items"]]},
+        "last_at": records[-1]["at"],
+    }
+
+
+def _item(digest: dict[str, Any], now: datetime | None) -> dict[str, Any]:
+    """A digest as summarise() reads an item: overdue action items as of `now` (else as
+    of the escalation's last event, as facts() does)."""
+    items = digest["side"]["action_items"]
+    if items:
+        moment = now or parse_rfc3339(digest["last_at"])
+        for a in items:
+            # debrief_pack.customer_side's rule: due, not completed, and past.
+            a["overdue"] = bool(a["due"] and a["completed_at"] is None
+                                and parse_rfc3339(a["due"]) < moment)
+    return digest
+
+
+def _opened(since: datetime | None, until: datetime | None) -> Select[Any]:
+    """The escalations opened in [since, until), in the order they were opened."""
+    query = select(ledger.c.escalation_id, ledger.c.seq.label("ord")).where(
+        ledger.c.action == "open")
     if since is not None:
         query = query.where(ledger.c.at >= rfc3339(since))
     if until is not None:
         query = query.where(ledger.c.at < rfc3339(until))
-    ids = conn.execute(query.order_by(ledger.c.seq)).scalars().all()
-    items = [facts(history(conn, i), now) for i in ids]
+    return query
+
+
+def _grouped(items: list[dict[str, Any]], since: datetime | None, until: datetime | None,
+             group_by: str | None, max_tier: int) -> dict[str, Any]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         key = str(item[group_by]) if group_by else "all"
@@ -152,6 +193,26 @@ def report(conn: Connection, since: datetime | None, until: datetime | None,
         "units": {name: "seconds" for name in TIMED},
         "groups": [{"key": k, **summarise(v, max_tier)} for k, v in sorted(groups.items())],
     }
+
+
+def report(conn: Connection, since: datetime | None, until: datetime | None,
+           group_by: str | None, max_tier: int, now: datetime | None = None
+           ) -> dict[str, Any]:
+    """Metrics of the escalations opened in [since, until), overall or per group, from
+    their digests (folded now for those missing or stale, and kept)."""
+    found = read_digests.digests(conn, "metrics", _opened(since, until), _digest)
+    items = [_item(digest, now) for _, digest in found]
+    return _grouped(items, since, until, group_by, max_tier)
+
+
+def report_from_ledger(conn: Connection, since: datetime | None, until: datetime | None,
+                       group_by: str | None, max_tier: int, now: datetime | None = None
+                       ) -> dict[str, Any]:
+    """The same report folded from every escalation's full history, with no digest: the
+    reference report() must equal (tests, benchmarks); its cost grows with the ledger."""
+    query = _opened(since, until).order_by("ord")
+    items = [facts(history(conn, row.escalation_id), now) for row in conn.execute(query)]
+    return _grouped(items, since, until, group_by, max_tier)
 
 
 # The figures that are durations (in seconds; their counts `n` are counts).

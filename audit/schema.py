@@ -151,6 +151,18 @@ Index("ix_ownership_spans_owner", ownership_spans.c.owner, ownership_spans.c.sta
 Index("ix_ownership_spans_open", ownership_spans.c.escalation_id, ownership_spans.c.kind,
       ownership_spans.c.ended_at)
 
+# What the reads spanning many escalations need from each one (migration 0007): metric
+# facts, ownership trail. Folded from its history on first need, refolded once the
+# escalation has a newer event (audit.read_digests); never written by the write path.
+read_digests = Table(
+    "read_digests", metadata,
+    Column("escalation_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    PrimaryKeyConstraint("escalation_id", "kind"),
+)
+
 policies = Table(
     "policies", metadata,
     Column("ordinal", Integer, primary_key=True, autoincrement=True),

@@ -33,11 +33,13 @@ from audit import (
     ledger,
     metrics,
     policy_versions,
+    report_period,
     signed_note,
     trails,
 )
 from workflow import services
 from workflow.errors import ActorNotFound
+from workflow.model import rfc3339
 
 blp = Blueprint("reads", __name__, url_prefix="/api/v1",
                 description="Ownership trails, the audit log, proofs and the policy")
@@ -48,12 +50,19 @@ class ActorOwnership(MethodView):
     @blp.arguments(PeriodArgsSchema(), location="query")
     @blp.response(200, ActorOwnershipSchema)
     def get(self, args: dict[str, Any], handle: str) -> dict[str, Any]:
-        """Every span in which this actor owned or covered an escalation, over a period."""
-        with current_baton().engine.connect() as conn:
+        """The spans in which this actor owned or covered an escalation over a period of
+        at most 92 days, a page at a time, ordered by start."""
+        baton = current_baton()
+        since, until = report_period.bounded(args.get("since"), args.get("until"),
+                                             baton.now())
+        with baton.engine.connect() as conn:
             if not actors.exists(conn, handle):
                 raise ActorNotFound(handle)
-            spans = trails.actor_spans(conn, handle, args.get("since"), args.get("until"))
-        return {"handle": handle, "spans": spans}
+            found = trails.actor_page(conn, handle, since, until, args["limit"],
+                                      args.get("cursor"))
+        return {"handle": handle, "since": rfc3339(since),
+                "until": rfc3339(until) if until else None, "spans": found.spans,
+                "next_cursor": found.next_cursor}
 
 
 @blp.route("/metrics/escalations")
@@ -61,13 +70,15 @@ class EscalationMetrics(MethodView):
     @blp.arguments(MetricsArgsSchema(), location="query")
     @blp.response(200, MetricsSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Escalation metrics for the escalations opened in [since, until), computed from
-        the ledger (so they agree with the timelines), overall or per group."""
+        """Escalation metrics for the escalations opened in [since, until), a period of at
+        most 92 days, computed from the ledger (so they agree with the timelines),
+        overall or per group."""
         baton = current_baton()
+        now = baton.now()
+        since, until = report_period.bounded(args.get("since"), args.get("until"), now)
         with baton.engine.connect() as conn:
-            return metrics.report(conn, args.get("since"), args.get("until"),
-                                  args.get("group_by"), baton.policy(conn).max_tier,
-                                  baton.now())
+            return metrics.report(conn, since, until, args.get("group_by"),
+                                  baton.policy(conn).max_tier, now)
 
 
 @blp.route("/audit/events")

@@ -1,0 +1,88 @@
+"""Digests of escalations for the reads that span many of them (metrics over a period,
+an actor's ownership trail): what such a read needs from one escalation, folded from its
+history on first need and kept in read_digests with the version it was folded at. A
+digest is stale once its escalation has a newer event (its projection row's version is
+higher); the next read refolds and replaces it. The write path never touches them: a
+write only makes a digest stale."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from audit.errors import DatabaseFailed
+from audit.records import history
+from audit.schema import escalations, read_digests
+from audit.uow import SqlUnitOfWork
+
+log = logging.getLogger("baton.audit")
+
+Fold = Callable[[list[dict[str, Any]]], Any]
+
+
+def _compact(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"))
+
+
+def digests(conn: Connection, kind: str, candidates: Select[Any], fold: Fold
+            ) -> list[tuple[str, Any]]:
+    """(escalation id, digest of `kind`) for each escalation `candidates` selects, in its
+    order. `candidates` selects the columns `escalation_id` and `ord` (the order). A
+    missing or stale digest is `fold(history)`, stored for the next read once every
+    digest is read (in one short write transaction of its own, on `conn`)."""
+    found = candidates.subquery()
+    query = (select(found.c.escalation_id, escalations.c.version, read_digests.c.version,
+                    read_digests.c.body)
+             .select_from(found)
+             .outerjoin(escalations, escalations.c.id == found.c.escalation_id)
+             .outerjoin(read_digests, and_(read_digests.c.escalation_id
+                                           == found.c.escalation_id,
+                                           read_digests.c.kind == kind))
+             .order_by(found.c.ord))
+    rows = conn.execute(query).all()
+    out: list[tuple[str, Any]] = []
+    refolded: list[dict[str, Any]] = []
+    for escalation_id, current, stored, body in rows:
+        if stored is not None and stored == current:
+            out.append((escalation_id, json.loads(body)))
+            continue
+        records = history(conn, escalation_id)
+        digest = fold(records)
+        out.append((escalation_id, digest))
+        # An escalation's events are numbered from 0; its projection's version counts them.
+        version = records[-1]["version"] + 1 if records else None
+        if version is not None and version == current:
+            refolded.append({"escalation_id": escalation_id, "kind": kind,
+                             "version": version, "body": _compact(digest)})
+    if refolded:
+        _store(conn, refolded)
+    return out
+
+
+def _upsert(conn: Connection) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE of the dialect, never replacing a newer digest."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(read_digests)
+    return statement.on_conflict_do_update(
+        index_elements=[read_digests.c.escalation_id, read_digests.c.kind],
+        set_={"version": statement.excluded.version, "body": statement.excluded.body},
+        where=read_digests.c.version < statement.excluded.version)
+
+
+def _store(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    # The answer is already computed: a digest that cannot be stored now (the database is
+    # read-only, busy, full) is folded again by the next read, and this one still answers.
+    # Rows in key order, so two readers storing overlapping sets cannot deadlock.
+    rows.sort(key=lambda r: r["escalation_id"])
+    try:
+        with SqlUnitOfWork(conn.engine, connection=conn) as uow:
+            uow.conn.execute(_upsert(uow.conn), rows)
+            uow.commit()
+    except (DatabaseFailed, SQLAlchemyError) as exc:
+        log.warning("read digests not stored: %s", type(exc).__name__)
