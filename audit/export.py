@@ -1,4 +1,10 @@
-"""Export the ledger as a JSON Lines bundle (constant memory) and verify the live DB."""
+"""Export the ledger as a JSON Lines bundle (constant memory), or as the binary bundle
+beside it (audit/verify_binary.py), and verify the live DB.
+
+A checkpoint record carries the witnesses' cosignature lines kept for it
+(`"cosignatures": [...]`, possibly empty), so that a bundle verifies against a witness
+policy on its own; a bundle written before they were kept has no such field.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,12 @@ import base64
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from sqlalchemy import Connection, func, select
 
-from audit import ledger
-from audit.schema import checkpoints, content, erasures
+from audit import ledger, verify_binary
+from audit.schema import checkpoints, content, cosignatures, erasures
 from audit.verify import BUNDLE_TYPE, EVENT_LINE_FIELDS, Failed, Report, Verifier
 from workflow.model import rfc3339
 
@@ -48,36 +54,85 @@ def _events(conn: Connection, batch: int = 2000) -> Iterator[tuple[Any, list[Any
         start = chunk[-1].seq + 1
 
 
+def _header(conn: Connection, origin: str, vkey: str, now: datetime
+            ) -> tuple[int, list[dict[str, Any]]]:
+    """The log's size now, and the header and checkpoint records of a bundle of it."""
+    size = ledger.read_head(conn, lock=False).size
+    cosigned: dict[int, list[str]] = {}
+    for row in conn.execute(select(cosignatures.c.size, cosignatures.c.line)
+                            .where(cosignatures.c.size <= size)
+                            .order_by(cosignatures.c.size, cosignatures.c.cosigner)):
+        cosigned.setdefault(row.size, []).append(row.line)
+    records: list[dict[str, Any]] = [
+        {"type": BUNDLE_TYPE, "format": 1, "origin": origin, "public_key": vkey,
+         "size": size, "exported_at": rfc3339(now)}]
+    for row in conn.execute(select(checkpoints.c.size, checkpoints.c.note)
+                            .where(checkpoints.c.size <= size).order_by(checkpoints.c.size)):
+        records.append({"type": "checkpoint", "note": row.note,
+                        "cosignatures": cosigned.get(row.size, [])})
+    return size, records
+
+
+def event_line(row: Any) -> str:
+    """An event's line, in the layout the verifier reads fastest (audit/verify_lines.py):
+    these keys in this order, compact."""
+    return line({"type": "event", "seq": row.seq, "escalation_id": row.escalation_id,
+                 "escalation_seq": row.escalation_seq, "at": row.at,
+                 "bytes": base64.b64encode(row.body).decode(),
+                 "leaf_hash": bytes(row.leaf_hash).hex(),
+                 "prev_chain": bytes(row.prev_chain).hex(),
+                 "chain_hash": bytes(row.chain_hash).hex()})
+
+
 def bundle_lines(conn: Connection, origin: str, vkey: str, now: datetime) -> Iterator[str]:
     """The export, line by line: header, checkpoints, events with content, end."""
-    size = ledger.read_head(conn, lock=False).size
-    yield _line({"type": BUNDLE_TYPE, "format": 1, "origin": origin, "public_key": vkey,
-                 "size": size, "exported_at": rfc3339(now)})
-    for row in conn.execute(select(checkpoints.c.note).where(checkpoints.c.size <= size)
-                            .order_by(checkpoints.c.size)):
-        yield _line({"type": "checkpoint", "note": row.note})
+    size, records = _header(conn, origin, vkey, now)
+    for item in records:
+        yield line(item)
     count = 0
     for row, texts, gone in _events(conn):
         if row.seq >= size:
             break
         count += 1
-        yield _line({"type": "event", "seq": row.seq, "escalation_id": row.escalation_id,
-                     "escalation_seq": row.escalation_seq, "at": row.at,
-                     "bytes": base64.b64encode(row.body).decode(),
-                     "leaf_hash": bytes(row.leaf_hash).hex(),
-                     "prev_chain": bytes(row.prev_chain).hex(),
-                     "chain_hash": bytes(row.chain_hash).hex()})
+        yield event_line(row)
         for c in texts:
-            yield _line({"type": "content", "seq": c.seq, "field": c.field,
-                         "salt": bytes(c.salt).hex(), "text": c.text})
+            yield line({"type": "content", "seq": c.seq, "field": c.field,
+                        "salt": bytes(c.salt).hex(), "text": c.text})
         for g in gone:
-            yield _line({"type": "erased", "seq": g.seq, "field": g.field,
-                         "erased_at": g.erased_at, "erased_by": g.erased_by})
-    yield _line({"type": "end", "size": count})
+            yield line({"type": "erased", "seq": g.seq, "field": g.field,
+                        "erased_at": g.erased_at, "erased_by": g.erased_by})
+    yield line({"type": "end", "size": count})
 
 
-def _line(obj: dict[str, Any]) -> str:
+def line(obj: dict[str, Any]) -> str:
+    """One bundle record as a line of compact JSON."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def write_binary_bundle(conn: Connection, out: BinaryIO, origin: str, vkey: str,
+                        now: datetime) -> int:
+    """Write the binary bundle (no content: the ledger's structure) to `out`; returns
+    the number of events written."""
+    size, records = _header(conn, origin, vkey, now)
+    out.write(verify_binary.MAGIC)
+    for item in records:
+        out.write(verify_binary.record(item))
+    block: list[tuple[bytes, bytes]] = []
+    first, prev, count = 0, b"", 0
+    for row, _, _ in _events(conn):
+        if row.seq >= size:
+            break
+        if not block:
+            first, prev = row.seq, bytes(row.prev_chain)
+        block.append((bytes(row.chain_hash), bytes(row.body)))
+        count += 1
+        if (row.seq + 1) % verify_binary.BLOCK == 0:
+            out.write(verify_binary.block(first, prev, block))
+            block = []
+    if block:
+        out.write(verify_binary.block(first, prev, block))
+    out.write(verify_binary.record({"type": "end", "size": count}))
+    return count
 
 
 def write_bundle(conn: Connection, out: TextIO, origin: str, vkey: str, now: datetime) -> int:
@@ -110,9 +165,9 @@ def verify_db(conn: Connection, vkey: str, origin: str, trusted: Iterable[str] =
             for g in gone:
                 v.erased(g.seq, g.field, g.erased_at, g.erased_by)
         head = ledger.read_head(conn, lock=False)
-        if head.size != v.range.size:
+        if head.size != v.size:
             raise Failed(f"log head says {head.size} events but the ledger holds "
-                         f"{v.range.size}")
+                         f"{v.size}")
         if head.chain != v.chain:
             raise Failed("log head's chain hash does not match the ledger's last event")
         return v.finish()
