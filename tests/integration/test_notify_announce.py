@@ -37,10 +37,8 @@ def test_an_arrival_and_a_hand_off_record_who_was_mailed(led: Ledger) -> None:
         out = services.open_escalation(uow=uow, actor=DEMO_ACTORS["alice"],
                                        escalation_id="e1", payload=OPEN, policy=led.policy,
                                        now=led.tick())
-        first = notify.announce(uow=uow, escalation=out.escalation, event=out.event,
-                                seq=out.seq)
+        notify.announce(uow=uow, escalation=out.escalation, event=out.event, seq=out.seq)
         uow.commit()
-    assert first == out.seq + 1
     led.act("e1", "alice", "acknowledge")
     led.act("e1", "alice", "escalate")
     led.act("e1", "fiona", "acknowledge")
