@@ -40,10 +40,11 @@ class ReadinessSchema(HealthSchema):
                                         "for three of its intervals: sweeps, deliveries"})
     deliveries_waiting_seconds = ma.fields.Float(metadata={
         "description": "How long the oldest notification that is due and not being sent "
-                       "has waited (0 when none): grows while no worker delivers"})
-    last_delivery_attempt = ma.fields.String(allow_none=True, metadata={
-        "description": "When a worker last tried to deliver a notification (null when "
-                       "the delivery log is empty)"})
+                       "has waited (absent when none waits): grows while no worker "
+                       "delivers"})
+    last_delivery_attempt = ma.fields.String(metadata={
+        "description": "When a worker last tried to deliver a notification (absent "
+                       "while the delivery log is empty)"})
 
 
 # The worker's intervals (its defaults: `baton worker --interval`, BATON_WORKER_POLL plus
@@ -92,13 +93,17 @@ def health() -> tuple[dict[str, Any], int]:
 
 
 def _backlog(engine: Any) -> dict[str, Any]:
-    """The outbox's figures of the worker (its timestamps are the wall clock's)."""
+    """The outbox's figures of the worker (its timestamps are the wall clock's), each
+    only when there is something to say: a message waits, a delivery was tried."""
     with engine.connect() as conn:
         found = outbox.backlog(conn, time.time())
-    last = found.last_attempt_at
-    return {"deliveries_waiting_seconds": round(found.oldest_due_seconds, 1),
-            "last_delivery_attempt": None if last is None
-            else rfc3339(datetime.fromtimestamp(last, UTC))}
+    out: dict[str, Any] = {}
+    if found.oldest_due_seconds > 0:
+        out["deliveries_waiting_seconds"] = round(found.oldest_due_seconds, 1)
+    if found.last_attempt_at is not None:
+        out["last_delivery_attempt"] = rfc3339(datetime.fromtimestamp(found.last_attempt_at,
+                                                                      UTC))
+    return out
 
 
 class LedgerCollector:

@@ -1,6 +1,7 @@
 """/healthz says how the worker's deliveries stand, from the outbox's own timestamps: how
 long the oldest due message has waited (it grows while no worker delivers) and when a
-worker last tried; past three polls plus an attempt's timeout, the worker is behind."""
+worker last tried, each only when there is something to say; past three polls plus an
+attempt's timeout, the worker is behind."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def c(tmp_path: Path) -> Iterator[Client]:
 def test_healthz_reports_a_worker_that_does_not_deliver(c: Client) -> None:
     baton = c.app.extensions["baton"]
     first = c.http.get("/healthz").json
-    assert first["deliveries_waiting_seconds"] == 0 and first["last_delivery_attempt"] is None
+    assert "deliveries_waiting_seconds" not in first and "last_delivery_attempt" not in first
     with baton.uow() as uow:
         actor_emails.set_email(uow.conn, "andy", "andy@example.org")
         uow.commit()
@@ -38,10 +39,10 @@ def test_healthz_reports_a_worker_that_does_not_deliver(c: Client) -> None:
     body = waiting.json
     assert body["deliveries_waiting_seconds"] >= 0.5
     assert body["status"] == "degraded" and "deliveries" in body["worker"]
-    assert body["last_delivery_attempt"] is None, "no worker has tried"
+    assert "last_delivery_attempt" not in body, "no worker has tried"
     before = time.time()
     Worker(baton).run(once=True)  # no SMTP server is set: a failed attempt, retried in 5 s
     after = c.http.get("/healthz").json
-    assert after["deliveries_waiting_seconds"] == 0 and after["worker"] == "ok"
+    assert "deliveries_waiting_seconds" not in after and after["worker"] == "ok"
     tried = parse_rfc3339(after["last_delivery_attempt"]).timestamp()
     assert before - 1 <= tried <= time.time()
