@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, current_app
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from api import auth, config, container, http_transaction, problems, ui
+from api import auth, config, container, http_transaction, openapi_doc, problems, schemas, ui
 from api.container import Baton
 from api.views import customer, escalations, feedback_page, log, ops, reads, webhooks
 
@@ -30,6 +31,15 @@ class BatonApi(Api):  # type: ignore[misc]
 
     ERROR_SCHEMA = problems.ProblemSchema
     DEFAULT_RESPONSE_CONTENT_TYPE: str  # flask-smorest's, typed here for _register_responses
+
+    def _openapi_json(self) -> Response:
+        """The document, with the active policy's vocabularies (api.openapi_doc)."""
+        baton = container.current()
+        with baton.engine.connect() as conn:
+            policy = baton.policy(conn)
+        doc = openapi_doc.served(self.spec.to_dict(), policy, schemas.EXACTLY_ONE)
+        return current_app.response_class(json.dumps(doc, indent=2),
+                                          mimetype="application/json")
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         return problems.from_http(error)
@@ -67,6 +77,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     container.init_app(app)
     auth.init_app(app)
     api = BatonApi(app)
+    api.ma_plugin.converter.add_attribute_function(openapi_doc.nul_free)
     app.extensions["baton_api"] = api
     for blueprint in (escalations.blp, reads.blp, ops.blp, webhooks.blp, customer.blp):
         api.register_blueprint(blueprint)

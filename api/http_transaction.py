@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -37,16 +38,30 @@ class Replay(Exception):
         self.response = response
 
 
+# The request headers of a write, as the OpenAPI document states them and as they are read.
+IF_MATCH = r'^(\*|(W/)?"?[0-9]{1,18}"?)$'
+IDEMPOTENCY_KEY = r"^[!-~]{1,200}$"  # 1 to 200 visible ASCII characters
+IF_MATCH_PARAMETER = {
+    "in": "header", "name": "If-Match", "required": False,
+    "schema": {"type": "string", "pattern": IF_MATCH},
+    "description": 'Expected version (ETag: 3, "3" or W/"3"; * for any); 412 if stale'}
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY},
+    "description": "Retries with the same key and body return the first response "
+                   "(1 to 200 visible ASCII characters, e.g. a UUID)"}
+
+
 def if_match() -> int | None:
     """The version the caller expects, from If-Match ("3", W/"3" or *)."""
     raw = request.headers.get("If-Match")
     if raw is None or raw.strip() == "*":
         return None
-    value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise Replay(problem(412, "precondition-failed", "Precondition failed",
-                             f"If-Match {raw!r} is not an escalation version"))
-    return int(value)
+    if not re.fullmatch(IF_MATCH, raw.strip()):
+        raise Replay(problem(400, "malformed", "Malformed request",
+                             f"If-Match {raw!r} is not an escalation version",
+                             errors={"If-Match": "an ETag such as \"3\", or *"}))
+    return int(raw.strip().removeprefix("W/").strip('"'))
 
 
 def _request_hash(body: Any) -> str:
@@ -69,9 +84,10 @@ def run(work: Callable[[SqlUnitOfWork, int | None], Render], body: Any,
     # their flushes, and each is acknowledged once durable (audit.db explains).
     with baton.uow(request_connection(), release_before_flush=True) as uow:
         if key is not None:
-            if not 0 < len(key) <= 200:
+            if not re.fullmatch(IDEMPOTENCY_KEY, key):
                 raise Replay(problem(400, "malformed", "Malformed request",
-                                     "Idempotency-Key must be 1 to 200 characters"))
+                                     "Idempotency-Key must be 1 to 200 visible ASCII "
+                                     "characters", errors={"Idempotency-Key": "malformed"}))
             found = uow.idempotency.find(actor, key)
             if found is not None:
                 if found.request_hash != request_hash:

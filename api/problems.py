@@ -173,7 +173,7 @@ def from_exception(error: Exception) -> Response:
         return problem(422, "invalid-policy", "Invalid policy", str(error),
                        errors={k or "_policy": v for k, v in error.problems})
     if isinstance(error, ProofUnavailable):
-        return problem(422, "proof-unavailable", "No such proof", str(error))
+        return problem(404, "proof-unavailable", "No such proof", str(error))
     if isinstance(error, (DatabaseUnavailable, OutcomeUnknown, SigningUnavailable)):
         return _unavailable(error)
     if isinstance(error, NotInitialised):

@@ -1,7 +1,8 @@
 """What no request may carry, refused before any view or database sees it: NUL bytes and
 lone UTF-16 surrogates in text (PostgreSQL cannot store a NUL, and neither may enter the
 permanent ledger on SQLite), JSON nested deeper than any of Baton's bodies, and integers
-beyond 64 bits (no column holds them). Each is a 4xx problem, never a 500."""
+beyond 64 bits in a JSON body (no column holds them; a query's integers are bounded by
+its schema). Each is a 4xx problem, never a 500."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ INT_MAX = 2**63 - 1
 INT_MIN = -(2**63)
 # A NUL, or a UTF-16 surrogate standing alone (JSON's "\ud800" decodes to one).
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
 _JSON_TYPES = ("application/json", "application/merge-patch+json")
 
 
@@ -109,8 +109,6 @@ def check() -> None:
         problem = _text_problem(name) or _text_problem(value)
         if problem:
             errors[name] = problem
-        elif _INTEGER.fullmatch(value.strip()) and _too_big(value.strip()):
-            errors[name] = "integers must fit in 64 bits"
     for header in ("Authorization", "Idempotency-Key", "If-Match"):
         problem = _text_problem(request.headers.get(header, ""))
         if problem:
@@ -119,10 +117,3 @@ def check() -> None:
         raise _refuse(errors)
     _check_body()
 
-
-def _too_big(literal: str) -> bool:
-    try:
-        _parse_int(literal)
-    except _TooBig:
-        return True
-    return False

@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
 
-from audit.escalation_list import SORTS
+from audit.escalation_list import CURSOR_PATTERN, SORTS
 from workflow import payload_validation
 from workflow.catalogue import (
     ACTION_ROUTES,
@@ -18,6 +18,7 @@ from workflow.catalogue import (
     CHOICE,
     CHOICES,
     DURATION,
+    DURATION_PATTERN,
     FIELD_DOCS,
     GRANT,
     GRANT_KINDS,
@@ -38,23 +39,28 @@ from workflow.catalogue import (
     TRIGGER,
     ActionSpec,
 )
+from workflow.lifecycle import ACTIONS
 
-DECIMAL = v.Regexp(r"^\d{1,15}(\.\d{1,4})?$", error="a decimal string such as \"1200.00\"")
+DECIMAL = v.Regexp(r"^[0-9]{1,15}(\.[0-9]{1,4})?$", error="a decimal string such as \"1200.00\"")
 CURRENCY = v.Regexp(r"^[A-Z]{3}$", error="a three-letter currency code such as USD")
 TEXT_LENGTH = v.Length(min=1, max=MAX_TEXT)
+# Text holds at least one character other than white space, and no NUL.
+NON_BLANK = v.Regexp(r"^[^\x00]*[^\s\x00][^\x00]*$", error="must be a non-empty string")
 HANDLE_LENGTH = v.Length(min=1, max=MAX_HANDLE)
+INT64_MAX = 2**63 - 1
 ERASABLE = ("Personal or free text: kept out of the hashed ledger bytes (which hold a salted "
             "commitment) and erasable; null once erased.")
 
 
 def text(required: bool = False, erasable: bool = True, **kw: object) -> f.String:
     meta = {"description": ERASABLE} if erasable else {}
-    return f.String(required=required, validate=TEXT_LENGTH, metadata=meta, **kw)  # type: ignore[arg-type]
+    return f.String(required=required, validate=[TEXT_LENGTH, NON_BLANK], metadata=meta,
+                    **kw)  # type: ignore[arg-type]
 
 
 class AmountSchema(ma.Schema):
     value = f.String(required=True, validate=DECIMAL)
-    currency = f.String(required=True, validate=CURRENCY)
+    currency = f.String(required=True, validate=CURRENCY, metadata={"x-policy": "currency"})
 
 
 class CustomerInSchema(ma.Schema):
@@ -63,15 +69,17 @@ class CustomerInSchema(ma.Schema):
                             "(not personal by itself): erasure is requested by it"})
     name = text()
     contact = text()
-    value = f.String(metadata={"description": "Customer value from the policy "
-                                              "(standard, high, strategic)"})
+    value = f.String(metadata={"description": "Customer value from the policy",
+                               "x-policy": "customer_values"})
 
 
 class EscalationCreateSchema(ma.Schema):
     title = text(required=True)
     description = text()
-    category = f.String(required=True, validate=v.Length(min=1, max=64))
-    severity = f.String(required=True, validate=v.Length(min=1, max=64))
+    category = f.String(required=True, validate=v.Length(min=1, max=64),
+                        metadata={"x-policy": "categories"})
+    severity = f.String(required=True, validate=v.Length(min=1, max=64),
+                        metadata={"x-policy": "severities"})
     customer = f.Nested(CustomerInSchema, required=True)
     amount = f.Nested(AmountSchema)
 
@@ -148,7 +156,7 @@ class EscalationSchema(ma.Schema):
         "description": "The pending hand-off, while the state is handed-off"})
     erased = f.Dict(keys=f.String(), values=f.Nested(ErasedSchema),
                     metadata={"description": "Fields erased, with when and by whom"})
-    allowed_actions = f.List(f.String(), metadata={
+    allowed_actions = f.List(f.String(metadata={"enum": list(ACTIONS)}), metadata={
         "description": "Actions the caller may take now"})
 
 
@@ -158,16 +166,18 @@ class EscalationListSchema(ma.Schema):
 
 
 class ListArgsSchema(ma.Schema):
-    state = f.String(metadata={"description": "A state of the lifecycle"})
-    tier = f.Integer(validate=v.Range(min=0, max=99))
+    state = f.String(metadata={"description": "A state of the lifecycle",
+                               "x-policy": "states"})
+    tier = f.Integer(validate=v.Range(min=0, max=MAX_TIER), metadata={"x-policy": "tiers"})
     owner = f.String(metadata={"description": "A handle, or `me` for the caller"})
-    team = f.String()
-    category = f.String()
-    severity = f.String()
+    team = f.String(metadata={"x-policy": "teams"})
+    category = f.String(metadata={"x-policy": "categories"})
+    severity = f.String(metadata={"x-policy": "severities"})
     customer = f.String()
     breached = f.Boolean()
     limit = f.Integer(load_default=50, validate=v.Range(min=1, max=200))
-    cursor = f.String(validate=v.Length(max=200))
+    cursor = f.String(validate=v.Regexp(CURSOR_PATTERN, error="not a cursor from this API"),
+                      metadata={"description": "next_cursor of the previous page"})
     sort = f.String(load_default="opened", validate=v.OneOf(SORTS), metadata={
         "description": "opened: oldest first; next_due: soonest running deadline first"})
 
@@ -198,11 +208,11 @@ def _payload_field(name: str, kind: str, required: bool) -> f.Field:
     if kind == TEXT:
         return text(required=required)
     if kind == TEXTS:
-        return f.List(f.String(validate=TEXT_LENGTH), required=required,
+        return f.List(f.String(validate=[TEXT_LENGTH, NON_BLANK]), required=required,
                       validate=v.Length(min=1, max=MAX_ITEMS),
                       metadata={"description": ERASABLE})
     if kind == HANDLE:
-        return f.String(required=required, validate=HANDLE_LENGTH, metadata=meta)
+        return f.String(required=required, validate=[HANDLE_LENGTH, NON_BLANK], metadata=meta)
     if kind == TRIGGER:
         return f.String(required=required, metadata=meta)
     if kind == TIER:
@@ -218,20 +228,42 @@ def _payload_field(name: str, kind: str, required: bool) -> f.Field:
         return f.String(required=required, validate=_checked(kind, name),
                         metadata={**meta, "format": "date-time"})
     if kind == DURATION:
-        return f.String(required=required, validate=_checked(kind, name), metadata=meta)
+        return f.String(required=required, validate=[
+            v.Regexp(DURATION_PATTERN, error="a duration such as 90s, 10m, 2h or 1h30m"),
+            _checked(kind, name)], metadata={**meta, "minLength": 2})
     if kind == RATING:
         return f.Integer(required=required, validate=v.Range(min=1, max=5), metadata=meta)
     if kind == REF:
-        return f.String(required=required, validate=v.Length(min=1, max=MAX_REF),
+        return f.String(required=required, validate=[v.Length(min=1, max=MAX_REF), NON_BLANK],
                         metadata=meta)
     if kind == PROMISE:
         return f.Raw(required=required, validate=_checked(kind, name), metadata={
-            "type": "object", "description": FIELD_DOCS.get(name, "")})
+            **PROMISE_DOC, "description": FIELD_DOCS.get(name, "")})
     if kind == ITEMS:
         return f.Raw(required=required, validate=_checked(kind, name), metadata={
-            "type": "array", "items": {}, "description": f"{FIELD_DOCS.get(name, '')}. "
-                                                        f"{ERASABLE}"})
+            **ITEMS_DOC, "description": f"{FIELD_DOCS.get(name, '')}. {ERASABLE}"})
     raise ValueError(f"no schema for field kind {kind!r}")
+
+
+# The JSON Schema of the kinds checked by the payload validation itself (f.Raw fields).
+_TEXT_DOC = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT,
+             "pattern": NON_BLANK.regex.pattern}
+PROMISE_DOC = {
+    "type": "object", "additionalProperties": False, "required": ["kind"],
+    "properties": {
+        "kind": {"type": "string", "enum": list(CHOICES["kind"])},
+        "by": {"type": "string", "format": "date-time"},
+        "within": {"type": "string", "pattern": DURATION_PATTERN, "minLength": 2}},
+    "oneOf": [{"required": ["by"]}, {"required": ["within"]}]}
+ITEMS_DOC = {
+    "type": "array", "minItems": 1, "maxItems": MAX_ITEMS,
+    "items": {"oneOf": [_TEXT_DOC, {
+        "type": "object", "additionalProperties": False, "required": ["what"],
+        "properties": {
+            "what": _TEXT_DOC,
+            "owner": {**_TEXT_DOC, "maxLength": MAX_HANDLE},
+            "due": {"type": "string", "anyOf": [{"format": "date"},
+                                                {"format": "date-time"}]}}}]}}
 
 
 def _checked(kind: str, name: str) -> Callable[[object], None]:
@@ -266,6 +298,10 @@ def action_schema(spec: ActionSpec) -> type[ma.Schema]:
 # One schema per action served at …/actions/{action}: the OpenAPI document shows each.
 ACTION_SCHEMAS: dict[str, type[ma.Schema]] = {
     name: action_schema(CATALOGUE[name]) for name in ACTION_ROUTES}
+# The schemas (by their OpenAPI component name) that take exactly one of some fields.
+EXACTLY_ONE: dict[str, tuple[str, ...]] = {
+    schema.__name__.removesuffix("Schema"): CATALOGUE[name].one_of
+    for name, schema in ACTION_SCHEMAS.items() if CATALOGUE[name].one_of}
 
 
 class TimelineArgsSchema(ma.Schema):
@@ -348,7 +384,7 @@ class AuditArgsSchema(ma.Schema):
     action = f.String()
     since = f.AwareDateTime(format="iso")
     until = f.AwareDateTime(format="iso")
-    after = f.Integer(validate=v.Range(min=-1), metadata={
+    after = f.Integer(validate=v.Range(min=-1, max=INT64_MAX), metadata={
         "description": "Return events with seq greater than this"})
     limit = f.Integer(load_default=100, validate=v.Range(min=1, max=1000))
 
@@ -375,13 +411,13 @@ class CheckpointSchema(ma.Schema):
 
 
 class InclusionArgsSchema(ma.Schema):
-    seq = f.Integer(required=True, validate=v.Range(min=0))
-    size = f.Integer(required=True, validate=v.Range(min=1))
+    seq = f.Integer(required=True, validate=v.Range(min=0, max=INT64_MAX))
+    size = f.Integer(required=True, validate=v.Range(min=1, max=INT64_MAX))
 
 
 class ConsistencyArgsSchema(ma.Schema):
-    from_ = f.Integer(required=True, data_key="from", validate=v.Range(min=1))
-    to = f.Integer(required=True, validate=v.Range(min=1))
+    from_ = f.Integer(required=True, data_key="from", validate=v.Range(min=1, max=INT64_MAX))
+    to = f.Integer(required=True, validate=v.Range(min=1, max=INT64_MAX))
 
 
 class InclusionSchema(ma.Schema):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
+import re
+import struct
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, func, not_, or_, select
@@ -14,7 +15,7 @@ from sqlalchemy import Connection, and_, func, not_, or_, select
 from audit.projection import from_snapshot
 from audit.schema import escalations
 from workflow.errors import PayloadInvalid
-from workflow.model import Escalation, rfc3339
+from workflow.model import Escalation, parse_rfc3339, rfc3339
 from workflow.policy import Policy
 from workflow.states import states as states_of
 
@@ -29,27 +30,38 @@ class Page(NamedTuple):
 SORTS = ("opened", "next_due")
 # Escalations with no running clock sort after every deadline.
 _NO_DEADLINE = "~"
-_MAX_CURSOR = 200
+# A cursor is 16 bytes, base64url without padding: the last row's earliest deadline (in
+# microseconds since the epoch; the largest value stands for "no deadline") and its pk.
+# Every string of this shape decodes to a position, so no well-formed cursor is refused.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{21}[AQgw]$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NEVER = 2**63 - 1
+_PK_MAX = 2**63 - 1
 
 
 def _encode(pk: int, due: str | None = None) -> str:
-    text = str(pk) if due is None else f"{due}|{pk}"
-    return base64.urlsafe_b64encode(text.encode()).decode()
+    micros = 0
+    if due == _NO_DEADLINE:
+        micros = _NEVER
+    elif due is not None:
+        moment = parse_rfc3339(due)
+        micros = (moment - _EPOCH) // timedelta(microseconds=1)
+    packed = struct.pack(">qQ", micros, pk)
+    return base64.urlsafe_b64encode(packed).decode().rstrip("=")
 
 
-def _decode(cursor: str, sort: str) -> tuple[str | None, int]:
+def _decode(cursor: str) -> tuple[str, int]:
+    """The earliest deadline (as stored) and pk a cursor stands for."""
+    if not _CURSOR.fullmatch(cursor):
+        raise PayloadInvalid({"cursor": "not a cursor from this API"})
+    micros, pk = struct.unpack(">qQ", base64.urlsafe_b64decode(cursor + "=="))
+    if micros == _NEVER:
+        return _NO_DEADLINE, pk
     try:
-        if len(cursor) > _MAX_CURSOR:
-            raise ValueError("too long")
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        due, _, pk = text.rpartition("|")
-        if (sort == "next_due") != bool(due):
-            raise ValueError("a cursor of another sort order")
-        if not 0 <= int(pk) < 2**63 or "\x00" in due:  # no row has it; the database
-            raise ValueError("out of range")             # would refuse it (a 500)
-        return (due or None), int(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise PayloadInvalid({"cursor": "not a cursor from this API"}) from None
+        return rfc3339(_EPOCH + timedelta(microseconds=micros)), pk
+    except OverflowError:  # beyond year 1..9999: before or after every deadline
+        return ("" if micros < 0 else _NO_DEADLINE), pk
 
 
 def page(conn: Connection, *, now: datetime, limit: int, cursor: str | None = None,
@@ -82,7 +94,9 @@ def page(conn: Connection, *, now: datetime, limit: int, cursor: str | None = No
         query = query.where(late if breached else or_(
             escalations.c.earliest_due.is_(None), not_(late)))
     if cursor is not None:
-        due, pk = _decode(cursor, sort)
+        due, pk = _decode(cursor)
+        if pk >= _PK_MAX:  # past every row (and past what the column holds)
+            return Page([], None)
         if sort == "next_due":
             query = query.where(or_(due_key > due, and_(due_key == due,
                                                         escalations.c.pk > pk)))

@@ -48,6 +48,9 @@ MAX_TEXT = 20_000
 MAX_HANDLE = 64
 MAX_ITEMS = 100
 MAX_TIER = 99
+# A payload's duration: days, hours, minutes, seconds in that order, each a positive
+# number ("90s", "10m", "2h", "1d", "1h30m"); the OpenAPI document shows the same pattern.
+DURATION_PATTERN = r"^([1-9][0-9]{0,3}d)?([1-9][0-9]{0,3}h)?([1-9][0-9]{0,3}m)?([1-9][0-9]{0,4}s)?$"
 GRANT_KINDS = ("refund", "credit", "goodwill", "policy-exception")
 
 # What an action does to the owner.

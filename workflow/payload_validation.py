@@ -3,6 +3,7 @@ templates."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from workflow.amounts import parse_amount
@@ -12,6 +13,7 @@ from workflow.catalogue import (
     CHOICE,
     CHOICES,
     DURATION,
+    DURATION_PATTERN,
     GRANT,
     GRANT_KINDS,
     HANDLE,
@@ -126,12 +128,9 @@ def _one(kind: str, value: object, policy: Policy, name: str = "") -> Any:
             raise ValueError("must give its offset, e.g. 2026-03-02T14:00:00Z")
         return rfc3339(moment)
     if kind == DURATION:
-        if not isinstance(value, str):
-            raise ValueError("must be a duration such as 90s, 10m, 2h or 1d")
-        seconds = parse_duration(value)
-        if seconds <= 0:
-            raise ValueError("must be longer than nothing")
-        return seconds
+        if not isinstance(value, str) or not value or not re.fullmatch(DURATION_PATTERN, value):
+            raise ValueError("must be a duration such as 90s, 10m, 2h, 1d or 1h30m")
+        return parse_duration(value)
     if kind == RATING:
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
             raise ValueError("must be a whole number from 1 to 5")

@@ -3,6 +3,7 @@ state, refreshed by polling a fragment of the page."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,7 +48,7 @@ def _filters(actor: Actor) -> tuple[dict[str, str], dict[str, Any]]:
     for key in ("team", "category", "severity"):
         if shown[key]:
             args[key] = shown[key]
-    if shown["tier"].isdigit():
+    if re.fullmatch(r"[0-9]{1,2}", shown["tier"]):  # a tier, not any run of digits
         args["tier"] = int(shown["tier"])
     else:
         shown["tier"] = ""

@@ -31,6 +31,8 @@ blp = Blueprint("customer", __name__, url_prefix="/api/v1",
 @blp.route("/escalations/<string:escalation_id>/feedback-link")
 class FeedbackLink(MethodView):
     @blp.response(201, FeedbackLinkSchema)
+    @blp.doc(parameters=[http_transaction.IF_MATCH_PARAMETER,
+                         http_transaction.IDEMPOTENCY_KEY_PARAMETER])
     def post(self, escalation_id: str) -> tuple[Response, int, dict[str, str]]:
         """A one-time link for the customer to confirm the resolution (or not), valid
         until the follow-up window ends; issuing it is recorded on the ledger."""

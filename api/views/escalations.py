@@ -62,6 +62,7 @@ class Escalations(MethodView):
 
     @blp.arguments(EscalationCreateSchema())
     @blp.response(201, EscalationSchema)
+    @blp.doc(parameters=[http_transaction.IDEMPOTENCY_KEY_PARAMETER])
     def post(self, body: dict[str, Any]) -> tuple[Response, int, dict[str, str]]:
         """Open an escalation at tier 0; its team and governor come from the policy."""
         baton = current_baton()
@@ -115,12 +116,8 @@ def _action_view(action: str) -> None:
     class ActionView(MethodView):
         @blp.arguments(schema())
         @blp.response(200, ActionResultSchema)
-        @blp.doc(summary=f"{action}", parameters=[
-            {"in": "header", "name": "If-Match", "required": False,
-             "schema": {"type": "string"}, "description": "Expected version (ETag); 412 if stale"},
-            {"in": "header", "name": "Idempotency-Key", "required": False,
-             "schema": {"type": "string"},
-             "description": "Retries with the same key and body return the first response"}])
+        @blp.doc(summary=f"{action}", parameters=[http_transaction.IF_MATCH_PARAMETER,
+                                                  http_transaction.IDEMPOTENCY_KEY_PARAMETER])
         def post(self, body: dict[str, Any],
                  escalation_id: str) -> tuple[Response, int, dict[str, str]]:
             baton = current_baton()

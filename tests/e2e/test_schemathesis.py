@@ -1,21 +1,19 @@
-"""Schemathesis against the served OpenAPI document: no 5xx, no response off its schema."""
+"""Schemathesis against the served OpenAPI document, with every check it has: no 5xx, no
+response off its schema, status codes, content types and headers as documented, valid
+data accepted and invalid data refused (positive and negative generation), missing
+auth refused, deleted resources gone."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import positive_data_acceptance
 
 from tests.initialised_app import make_client
 
@@ -25,8 +23,9 @@ CLIENT = make_client(_DIR)
 for _ in range(3):
     CLIENT.open()
 HEADERS = {"Authorization": f"Bearer {CLIENT.tokens['sam']}"}
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, response_headers_conformance]
+
+# The reads whose period is bounded (audit.report_period).
+BOUNDED_PERIOD = ("/api/v1/metrics/escalations", "/api/v1/actors/{handle}/ownership")
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", CLIENT.app)
 
@@ -43,4 +42,18 @@ def _cleanup():  # type: ignore[no-untyped-def]
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                  HealthCheck.function_scoped_fixture])
 def test_api_conforms_to_its_own_schema(case: schemathesis.Case) -> None:
-    case.call_and_validate(headers=HEADERS, checks=CHECKS)
+    if case.headers and "Idempotency-Key" in case.headers:
+        # Generated keys repeat ("0") across different bodies, which is a client's
+        # mistake the API refuses (422); a client sends a fresh key per request.
+        case.headers["Idempotency-Key"] = str(uuid.uuid4())
+    if case.path in BOUNDED_PERIOD:
+        # A period longer than the bound is refused (422, naming the bound): a rule across
+        # two parameters (until - since) that JSON Schema cannot state, so a schema-valid
+        # request may meet it. Every other check runs; the refusal must be that one.
+        response = case.call_and_validate(headers=HEADERS,
+                                          excluded_checks=[positive_data_acceptance])
+        if response.status_code == 422 and case.meta is not None \
+                and case.meta.generation.mode.value == "positive":
+            assert "at most" in response.json()["detail"], response.json()
+        return
+    case.call_and_validate(headers=HEADERS)

@@ -200,7 +200,7 @@ def test_audit_routes_proofs_and_public_key(c: Client) -> None:
     cons = c.get(f"/audit/proof/consistency?from=3&to={size}", "aud").json
     merkle.verify_consistency(3, size, base64.b64decode(cons["from_root"]), checked.root,
                               [base64.b64decode(p) for p in cons["proof"]])
-    assert_problem(c.get("/audit/proof/inclusion?seq=5&size=999", "aud"), 422,
+    assert_problem(c.get("/audit/proof/inclusion?seq=5&size=999", "aud"), 404,
                    "proof-unavailable")
 
 
