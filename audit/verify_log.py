@@ -241,7 +241,11 @@ class Verifier:
     def content(self, seq: int, name: str, salt: bytes, text: str) -> None:
         """A content row: it must belong to the last event and match its commitment."""
         self._field_of_this_event(seq, name, "content")
-        if commitment(salt, text) != self.body["payload"][name]["commitment"]:
+        try:
+            made = commitment(salt, text)
+        except UnicodeEncodeError:  # a lone surrogate, escaped in the bundle
+            raise Failed(f"seq {seq} field {name}: the content is not Unicode text") from None
+        if made != self.body["payload"][name]["commitment"]:
             raise Failed(f"seq {seq} field {name}: content does not match its commitment "
                          "(edited)")
         self.report.contents += 1

@@ -156,6 +156,7 @@ TAMPERINGS: dict[str, Callable[[list[dict[str, Any]]], None]] = {
     "two events swapped": _swap,
     "content edited": _content(lambda c: c.update(text="Card charged once")),
     "content salt": _content(lambda c: c.update(salt="ab" * 32)),
+    "content with a lone surrogate": _content(lambda c: c.update(text="\ud800")),
     "content removed": lambda items: items.remove(
         next(i for i in items if i["type"] == "content" and i["seq"] == 161)),
     "erased record's actor": lambda items: next(
