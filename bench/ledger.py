@@ -6,8 +6,10 @@ Builds a ledger of 10 events per escalation (1,000,000 events for 100,000 escala
 through the real append path (uow.record: canonical bytes, commitments, leaf, chain,
 compact range, projection), in batches. Then measures, each next to its baseline in the
 same run: durable single-event appends vs raw sqlite3 single-row commits with the same
-settings (WAL, synchronous=FULL); offline verification vs plain hashlib chaining of the
-same bytes; p50/p95 of timeline, owner-at-instant and actor-trail queries.
+settings (WAL, synchronous=FULL); offline verification (structural and full, one core
+and every core, with two witnesses' cosignatures on every checkpoint) vs the hashing floor
+of the same bytes (leaf, chain link, Merkle node per event); p50/p95 of timeline,
+owner-at-instant and actor-trail queries.
 """
 
 from __future__ import annotations
@@ -24,11 +26,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from audit import records, timeline, trails
-from audit.export import write_bundle
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+
+from audit import cosignature, cosignatures, records, timeline, trails, witness_policy
+from audit.export import write_binary_bundle, write_bundle
 from audit.ledger import Signer
+from audit.schema import checkpoints
 from audit.uow import SqlUnitOfWork
-from audit.verify import verify_bundle
+from audit.verify import verify_path
+from audit.verify_parallel import cores as parallel_cores
 from bench.harness import initialised, print_machine, quantiles, rate, save
 from bench.workload import ACTORS
 from workflow import policy_loader, services
@@ -138,33 +145,112 @@ def durable_appends(engine: Any, signer: Signer, path: Path, n: int) -> dict[str
             "append_ratio": round(append_only / raw_rate, 3)}
 
 
-def verify_rates(engine: Any, signer: Signer, tmp: Path) -> dict[str, float]:
-    bundle = tmp / "bundle.jsonl"
+def _witnessed(engine: Any, now: datetime) -> witness_policy.TrustPolicy:
+    """Two witnesses (real Ed25519 keys) cosign every checkpoint; the policy needs both."""
+    keys = {name: Ed25519PrivateKey.generate() for name in ("w1.bench", "w2.bench")}
+    vkeys = {name: cosignature.Cosigner(name, cosignature.public_bytes(k)).vkey
+             for name, k in keys.items()}
+    text = "".join(f"witness {name} {vkey}\n" for name, vkey in vkeys.items())
+    policy = witness_policy.parse(text + "group both all w1.bench w2.bench\nquorum both\n")
+    with engine.begin() as conn:
+        for size, note in conn.execute(select(checkpoints.c.size, checkpoints.c.note)).all():
+            for name, key in keys.items():
+                cosignatures.add(conn, size, policy.witnesses[name].cosigner,
+                                 cosignature.sign(note, key, name, int(now.timestamp())), now)
+    return policy
+
+
+def _timed(fn: Any) -> tuple[float, float, Any]:
+    """(wall seconds, this process's CPU seconds, result)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
+def hashing_floor(bodies: list[bytes]) -> tuple[float, float]:
+    """(wall, CPU) seconds to hash the events as plain hashlib code can: per event its
+    leaf and its chain link, then the Merkle tree over the leaves (one node per event)."""
+    sha = hashlib.sha256
+
+    def run() -> None:
+        chain = bytes(32)
+        leaves = []
+        for b in bodies:
+            leaf = sha(b"\x00" + b).digest()
+            chain = sha(b"\x02" + chain + leaf).digest()
+            leaves.append(leaf)
+        while len(leaves) > 1:
+            pairs = [sha(b"\x01" + a + b).digest()
+                     for a, b in zip(leaves[::2], leaves[1::2], strict=False)]
+            leaves = pairs + leaves[len(pairs) * 2:]
+
+    wall, cpu, _ = _timed(run)
+    return wall, cpu
+
+
+RUNS = {  # name: (what, binary file?, structural?, all cores?)
+    "structural_binary": ("structural, binary bundle, 1 process", True, True, False),
+    "structural_jsonl": ("structural, JSON Lines, 1 process", False, True, False),
+    "full_jsonl": ("full (content, repeated fields), JSON Lines, 1 process", False, False,
+                   False),
+    "structural_binary_parallel": ("structural, binary bundle, {cores} processes", True,
+                                   True, True),
+    "full_jsonl_parallel": ("full, JSON Lines, {cores} processes", False, False, True),
+}
+
+
+def verify_rates(engine: Any, signer: Signer, tmp: Path) -> dict[str, Any]:
+    """The offline verifier next to the hashing floor of the same bytes, each run paired
+    with a floor measured just before it (the machine is shared)."""
+    policy = _witnessed(engine, datetime.now(UTC))
+    bundle, binary = tmp / "bundle.jsonl", tmp / "bundle.bin"
     with engine.connect() as conn, open(bundle, "w") as fh:
         start = time.perf_counter()
         events = write_bundle(conn, fh, signer.origin, signer.vkey, datetime.now(UTC))
         export_s = time.perf_counter() - start
-    start = time.perf_counter()
-    with open(bundle) as fh:
-        report = verify_bundle(fh, signer.vkey)
-    verify_s = time.perf_counter() - start
-    assert report.ok, report.problems
+    with engine.connect() as conn, open(binary, "wb") as bfh:
+        write_binary_bundle(conn, bfh, signer.origin, signer.vkey, datetime.now(UTC))
     bodies = []
     with open(bundle) as fh:
         for line in fh:
             if line.startswith('{"type":"event"'):
                 bodies.append(base64.b64decode(json.loads(line)["bytes"]))
-    start = time.perf_counter()
-    chain = bytes(32)
-    for b in bodies:
-        leaf = hashlib.sha256(b"\x00" + b).digest()
-        chain = hashlib.sha256(b"\x02" + chain + leaf).digest()
-    hash_s = time.perf_counter() - start
-    return {"events": events, "export_per_s": round(rate(events, export_s)),
-            "verify_per_s": round(rate(events, verify_s)),
-            "raw_hashlib_chain_per_s": round(rate(len(bodies), hash_s)),
-            "verify_vs_hashlib": round(hash_s / verify_s, 3),
-            "bundle_mb": round(bundle.stat().st_size / 1e6, 1)}
+    cores = parallel_cores()
+    out: dict[str, Any] = {"events": events, "cores": cores, "cosignatures_per_checkpoint": 2,
+                           "export_per_s": round(rate(events, export_s)),
+                           "bundle_mb": round(bundle.stat().st_size / 1e6, 1),
+                           "binary_mb": round(binary.stat().st_size / 1e6, 1), "runs": {}}
+    for name, (_, is_binary, structural, parallel) in RUNS.items():
+        floor_wall, floor_cpu = hashing_floor(bodies)
+        jobs = cores if parallel else 1
+        wall, cpu, report = _timed(lambda b=is_binary, s=structural, j=jobs: verify_path(
+            str(binary if b else bundle), signer.vkey, policy=policy, structural=s, jobs=j,
+            parallel_from=0))
+        assert report.ok, report.problems
+        assert report.cores == jobs, f"{name} ran on {report.cores} processes, not {jobs}"
+        out["checkpoints"] = report.checkpoints
+        out["runs"][name] = {
+            "per_s": round(rate(events, wall)),
+            "floor_per_s": round(rate(len(bodies), floor_wall)),
+            "vs_floor": round(floor_wall / wall, 3),
+            # one process: its CPU time against the floor's (less disturbed by neighbours)
+            "cpu_vs_floor": None if parallel else round(floor_cpu / cpu, 3)}
+    return out
+
+
+def print_verify(v: dict[str, Any]) -> None:
+    """The verifier's figures, each next to the hashing floor measured just before it."""
+    print(f"offline verify of {v['events']} events, {v['checkpoints']} checkpoints each "
+          f"with {v['cosignatures_per_checkpoint']} witness cosignatures (policy: both); "
+          "hashing floor = leaf + chain link + Merkle node per event, bytes in memory, "
+          "one process, measured just before each run:")
+    for name, (what, *_) in RUNS.items():
+        r = v["runs"][name]
+        by_cpu = f", by CPU {r['cpu_vs_floor']}" if r["cpu_vs_floor"] is not None else ""
+        print(f"  {what.format(cores=v['cores']):58} {r['per_s']:>8} events/s  floor "
+              f"{r['floor_per_s']:>8}/s  ratio {r['vs_floor']}{by_cpu}")
+    print(f"  export {v['export_per_s']} events/s; JSON Lines {v['bundle_mb']} MB, binary "
+          f"{v['binary_mb']} MB")
 
 
 def query_latencies(engine: Any, escalations: int, samples: int) -> dict[str, Any]:
@@ -210,9 +296,7 @@ def main() -> None:
               f"use case {appends['act_per_s']}/s (ratio {appends['act_ratio']}), vs raw "
               f"sqlite3 single-row commit {appends['raw_sqlite_commit_per_s']}/s")
         verify = verify_rates(engine, signer, tmp)
-        print(f"offline verify: {verify['verify_per_s']} events/s vs raw hashlib chaining "
-              f"{verify['raw_hashlib_chain_per_s']}/s (ratio {verify['verify_vs_hashlib']}); "
-              f"export {verify['export_per_s']} events/s, bundle {verify['bundle_mb']} MB")
+        print_verify(verify)
         queries = query_latencies(engine, args.escalations, args.samples)
         for name, q in queries.items():
             print(f"query {name:12} p50 {q['p50_ms']} ms  p95 {q['p95_ms']} ms "
