@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from workflow import payload_validation, sla, sla_sweep
+from workflow import notify, payload_validation, sla, sla_sweep
 from workflow.authority import Decision, decide, enforce, governor, permit
 from workflow.catalogue import ACTOR_OWNS, CATALOGUE, REQUESTABLE, TARGET_OWNS
 from workflow.errors import (
@@ -98,6 +98,7 @@ def open_escalation(*, uow: UnitOfWork, actor: Actor, escalation_id: str,
     escalation = Escalation(id=escalation_id, state=OPENED)
     escalation.apply(event)
     seq = uow.record(escalation, event)
+    notify.announce(uow=uow, escalation=escalation, event=event, seq=seq)
     return Outcome(escalation, event, seq)
 
 
@@ -163,6 +164,7 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
     )
     esc.apply(event)
     seq = uow.record(esc, event)
+    notify.announce(uow=uow, escalation=esc, event=event, seq=seq)
     if action == "confirm-resolution" and not data["confirmed"]:
         sla_sweep.reopen_as_repeat(uow=uow, escalation=esc, policy=policy, now=now,
                                    cause="not-confirmed", confirmation_seq=seq)

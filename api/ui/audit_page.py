@@ -11,7 +11,7 @@ from api.auth import current_actor
 from api.container import current as current_baton
 from api.container import request_connection
 from api.ui.blueprint import ui
-from audit import ledger
+from audit import fresh_checkpoint, ledger
 from audit.errors import CheckpointMissing
 from audit.export import bundle_lines, verify_db
 from workflow.authority import permit
@@ -52,11 +52,13 @@ def audit() -> Any:
 
 @ui.get("/audit/checkpoint")
 def checkpoint_download() -> Any:
-    """The latest checkpoint as a file (a C2SP signed note)."""
+    """A checkpoint covering every event committed before the download, as a file (a C2SP
+    signed note): signed now if the log has grown, as GET /api/v1/audit/checkpoint does."""
     refused = _refused()
     if refused is not None:
         return refused
-    note = ledger.latest_checkpoint(request_connection())
+    baton = current_baton()
+    note = fresh_checkpoint.covering(baton.engine, lambda: baton.signer, baton.now)
     return Response(note, mimetype="text/plain", headers={
         "Content-Disposition": 'attachment; filename="baton-checkpoint.txt"'})
 

@@ -95,3 +95,21 @@ def test_every_dashboard_route_refuses_signed_out_visits(tmp_path: Path) -> None
                 assert r.headers["Location"].startswith("/ui/login?next=")
             checked += 1
     assert checked >= 9
+
+
+def test_the_checkpoint_download_covers_every_event_before_it(tmp_path: Path) -> None:
+    from audit import signed_note
+
+    client = make_client(tmp_path)  # checkpoints every 10 events: 3 opens leave a tail
+    for _ in range(3):
+        client.open()
+    baton = client.app.extensions["baton"]
+    with baton.engine.connect() as conn:
+        from audit import ledger
+        size = ledger.read_head(conn, lock=False).size
+    assert _sign_in(client, "aud").status_code == 303
+    got = client.http.get("/ui/audit/checkpoint")
+    assert got.status_code == 200 and "attachment" in got.headers["Content-Disposition"]
+    assert signed_note.open_note(got.get_data(as_text=True), baton.vkey).size == size
+    assert _sign_in(client, "alice").status_code == 303
+    assert client.http.get("/ui/audit/checkpoint").status_code == 403  # not an auditor
