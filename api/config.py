@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULTS: dict[str, Any] = {
     "BATON_DATABASE_URL": "sqlite:///baton.db",
@@ -53,4 +54,18 @@ def settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             raise ValueError(f"{key} must be a number, not {out[key]!r}") from None
     for key in FLAGS:
         out[key] = str(out[key]).strip().lower() in ("1", "true", "yes", "on")
+    _check_smtp_url(str(out["BATON_SMTP_URL"]))
     return out
+
+
+def _check_smtp_url(url: str) -> None:
+    """Refuse a mail server address Baton could not use safely: an unknown scheme, or a
+    login that would cross the network in clear (smtp:// with a password, no STARTTLS)."""
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("BATON_SMTP_URL must be smtp://host:port or smtps://host:port")
+    if parts.scheme == "smtp" and parts.password and "starttls=1" not in parts.query:
+        raise ValueError("BATON_SMTP_URL would send its password in clear: add ?starttls=1 "
+                         "or use smtps://")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from api import config
 from audit import actor_emails, delivery_log
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import dispose_all, ledger_actions, worker_for
@@ -69,15 +70,13 @@ def test_starttls_and_login_deliver(sqlite_led: Ledger, tls_files: tuple[Path, P
         assert [a["outcome"] for a in logged["attempts"]] == ["delivered"]
 
 
-@pytest.mark.parametrize("case", ["wrong password", "no starttls", "untrusted certificate"])
+@pytest.mark.parametrize("case", ["wrong password", "untrusted certificate"])
 def test_a_refused_mail_is_a_failed_attempt_on_the_record(
         sqlite_led: Ledger, sink: MailSink, monkeypatch: pytest.MonkeyPatch,
         case: str) -> None:
     url = f"smtp://baton:{PASSWORD}@127.0.0.1:{sink.port}?starttls=1"
     if case == "wrong password":
         url = f"smtp://baton:wrong@127.0.0.1:{sink.port}?starttls=1"
-    elif case == "no starttls":  # the server offers AUTH only inside TLS
-        url = f"smtp://baton:{PASSWORD}@127.0.0.1:{sink.port}"
     else:
         monkeypatch.delenv("SSL_CERT_FILE")
     _andy_is_told(sqlite_led)
@@ -89,7 +88,6 @@ def test_a_refused_mail_is_a_failed_attempt_on_the_record(
     assert [a["outcome"] for a in logged["attempts"]] == ["failed", "failed"]
     error = logged["attempts"][0]["error"]
     expected = {"wrong password": "SMTP 535: login refused",
-                "no starttls": "AUTH extension not supported",
                 "untrusted certificate": "SSLCertVerificationError"}[case]
     assert expected in error and PASSWORD not in error and "@" not in error
     if case == "wrong password":
@@ -102,3 +100,14 @@ def test_a_refused_mail_is_a_failed_attempt_on_the_record(
     payload = json.loads(body)["payload"]
     assert payload["channel"] == "email" and payload["target"] == "andy"
     assert payload["attempts"] == 2 and b"example.org" not in bytes(body)
+
+
+@pytest.mark.parametrize("url", ["smtp://baton:secret@mail.example.com:587",
+                                 "http://mail.example.com", "smtp://"])
+def test_a_mail_server_address_that_is_unsafe_or_unusable_is_refused(url: str) -> None:
+    """A password is never sent in clear: smtp:// with a login needs ?starttls=1 (or
+    smtps://); the address is checked when the configuration is read, not at the first
+    breach."""
+    with pytest.raises(ValueError, match="BATON_SMTP_URL"):
+        config.settings({"BATON_SMTP_URL": url})
+    config.settings({"BATON_SMTP_URL": "smtp://baton:secret@mail.example.com:587?starttls=1"})
