@@ -51,7 +51,7 @@ def _mailable_query(recipients: notify.Recipients) -> tuple[str, dict[str, Any]]
 
 
 class SqlOutbox:
-    """The outbox of one unit of work (workflow.notify's Channels port)."""
+    """The outbox of one unit of work (workflow.ports.Channels)."""
 
     def __init__(self, uow: SqlUnitOfWork):
         self._uow = uow

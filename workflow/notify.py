@@ -8,9 +8,10 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from workflow.model import SYSTEM, Escalation, Event, rfc3339
+from workflow.ports import UnitOfWork
 
 # The Standard Webhooks retry schedule: the delay before each attempt (the first at once).
 DEFAULT_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0,
@@ -153,20 +154,6 @@ def after_attempt(outcome: Outcome, attempts: int, schedule: Sequence[float],
     return Next(done=False, delay=delay)
 
 
-# --- the port the sweep tells through ------------------------------------------------
-
-class Channels(Protocol):
-    """Which channels reach whom (audit/outbox.py implements it)."""
-
-    def channels(self, handles: Sequence[str], kind: str) -> dict[str, list[str]]:
-        """Per channel ("email", "webhook"), who is told of an event of type `kind`:
-        handles for email, subscription ids for webhooks."""
-
-    def queued_for(self, event: Event) -> dict[str, list[str]]:
-        """Per channel, whom the messages just queued for `event` go to (empty if it was
-        not the last event recorded)."""
-
-
 @dataclass
 class Told:
     """Who a `notified` event names, per channel (handles, never addresses)."""
@@ -175,10 +162,10 @@ class Told:
     channels: dict[str, list[str]] = field(default_factory=dict)
 
 
-def told(uow: Any, esc: Escalation, event: Event) -> Told:
-    """Who is told of `event`, and by which channel (`uow.outbox`, a Channels)."""
+def told(uow: UnitOfWork, esc: Escalation, event: Event) -> Told:
+    """Who is told of `event`, and by which channel (`uow.outbox`, the Channels port)."""
     handles = list(recipients(esc, event).handles)
-    outbox: Channels = uow.outbox
+    outbox = uow.outbox
     return Told(handles, outbox.channels(handles, event_type(event.action)))
 
 
@@ -188,7 +175,8 @@ def told(uow: Any, esc: Escalation, event: Event) -> Told:
 ASKS_TO_ACT = frozenset({"open", "escalate", "hand-off", "decline-handoff"})
 
 
-def announce(*, uow: Any, escalation: Escalation, event: Event, seq: int) -> int | None:
+def announce(*, uow: UnitOfWork, escalation: Escalation, event: Event,
+             seq: int) -> int | None:
     """Record a `notified` event naming who was mailed of an event that asks someone to
     act (handles by channel, never addresses), when anyone was; returns its seq, or None
     when nothing is recorded. Mail only, because only mail needs it: which subscriptions
@@ -197,7 +185,7 @@ def announce(*, uow: Any, escalation: Escalation, event: Event, seq: int) -> int
     `event`: the outbox says whom that event's messages went to, without reading again."""
     if event.action not in ASKS_TO_ACT:
         return None
-    outbox: Channels = uow.outbox
+    outbox = uow.outbox
     channels = outbox.queued_for(event)
     if not channels.get("email"):
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
@@ -70,6 +71,18 @@ class PolicyStore(Protocol):
         policy, may declare the ledger a simulation); returns the seq."""
 
 
+class Channels(Protocol):
+    """Which channels reach whom (audit/outbox.py implements it; workflow.notify asks)."""
+
+    def channels(self, handles: Sequence[str], kind: str) -> dict[str, list[str]]:
+        """Per channel ("email", "webhook"), who is told of an event of type `kind`:
+        handles for email, subscription ids for webhooks."""
+
+    def queued_for(self, event: Event) -> dict[str, list[str]]:
+        """Per channel, whom the messages just queued for `event` go to (empty if it was
+        not the last event recorded)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction: rolls back unless commit() is called."""
 
@@ -88,6 +101,10 @@ class UnitOfWork(Protocol):
     @property
     def policies(self) -> PolicyStore:
         """Applied policy versions."""
+
+    @property
+    def outbox(self) -> Channels:
+        """The notifications the events of this transaction cause."""
 
     def record(self, escalation: Escalation, event: Event) -> int:
         """Write the new state and its event together; returns the ledger seq."""

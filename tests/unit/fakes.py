@@ -124,7 +124,7 @@ class Queued:
 
 
 class FakeOutbox:
-    """The outbox in memory (workflow.notify's Channels port, and what record() queues):
+    """The outbox in memory (workflow.ports.Channels, and what record() queues):
     `addresses` are the handles with a mail address, `subscriptions` the webhook
     subscriptions by id with the event types they name. Messages queued in a transaction
     are kept only if it commits."""
