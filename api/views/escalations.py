@@ -166,10 +166,12 @@ for _action in ACTION_SCHEMAS:
 class Timeline(MethodView):
     @blp.arguments(TimelineArgsSchema(), location="query")
     @blp.response(200, TimelineSchema)
-    @blp.alt_response(200, success=True, content_type="text/csv",
-                      description="format=csv: one row per event")
-    @blp.alt_response(200, success=True, content_type="text/markdown",
-                      description="format=markdown: a post-mortem page")
+    @blp.doc(responses={"200": {  # the one 200, in each of its three forms
+        "description": "JSON by default; format=csv: one row per event; format=markdown: "
+                       "a post-mortem page",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Timeline"}},
+                    "text/csv": {"schema": {"type": "string"}},
+                    "text/markdown": {"schema": {"type": "string"}}}}})
     def get(self, args: dict[str, Any], escalation_id: str) -> Any:
         """Every event, milestones and durations, for a post-mortem."""
         with current_baton().engine.connect() as conn:

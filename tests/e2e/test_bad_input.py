@@ -20,6 +20,7 @@ from audit import db
 from tests.e2e.conftest import Server
 from tests.initialised_app import OPEN
 from tests.threads import run_together
+from workflow.catalogue import ACTION_ROUTES, CATALOGUE, HANDLE, REF, TEXT, TEXTS
 
 
 def written(server: Server) -> tuple[int, int, int]:
@@ -59,6 +60,26 @@ def test_text_that_no_field_may_hold_is_refused_and_nothing_is_written(
     for path in ("/api/v1/escalations?owner=al%00ice", "/api/v1/escalations?team=%00",
                  "/api/v1/escalations/e%00x", "/api/v1/audit/events?escalation=%00"):
         assert_problem(aud.get(f"{server.url}{path}", timeout=10))
+    assert written(server) == before
+
+
+def test_no_text_field_of_any_action_takes_a_nul_or_a_lone_surrogate(server: Server) -> None:
+    alice = server.session("alice")
+    eid = alice.post(f"{server.url}/api/v1/escalations", json=OPEN, timeout=10).json()["id"]
+    before = written(server)
+    tried = 0
+    for name in ACTION_ROUTES:
+        for field, kind in CATALOGUE[name].fields.items():
+            if kind not in (TEXT, TEXTS, HANDLE, REF):
+                continue
+            for bad in ("x\x00y", "\udc00"):
+                value: Any = [bad] if kind == TEXTS else bad
+                body = json.dumps({field: value}).encode()
+                r = raw_post(server, f"/api/v1/escalations/{eid}/actions/{name}", body)
+                errors = assert_problem(r)["errors"]
+                assert (field if kind != TEXTS else f"{field}.0") in errors, (name, errors)
+                tried += 1
+    assert tried > 40
     assert written(server) == before
 
 

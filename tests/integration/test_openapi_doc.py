@@ -94,7 +94,7 @@ def test_rules_the_schemas_cannot_say_alone_are_stated(tmp_path: Path) -> None:
                 assert {"pattern", "enum", "format", "anyOf"} & node.keys(), node
                 if "pattern" in node:
                     assert not re.search(node["pattern"], "a\x00b"), node
-            stack.extend(node.values())
+            stack.extend(v for k, v in node.items() if k != "responses")  # what is sent
         elif isinstance(node, list):
             stack.extend(node)
     assert strings > 100
@@ -146,3 +146,17 @@ def test_a_cursor_walks_every_escalation_once_in_either_order(tmp_path: Path) ->
             url = (f"/escalations?sort={sort}&limit=2&cursor={page['next_cursor']}"
                    if page["next_cursor"] else "")
         assert sorted(seen) == sorted(opened) and len(seen) == 5
+
+
+def test_the_timeline_documents_its_csv_and_markdown_forms(tmp_path: Path) -> None:
+    c = make_client(tmp_path)
+    doc = _doc(c)
+    content = doc["paths"]["/api/v1/escalations/{escalation_id}/timeline"]["get"][
+        "responses"]["200"]["content"]
+    assert {"application/json", "text/csv", "text/markdown"} <= set(content)
+    assert _param(doc, "/api/v1/escalations/{escalation_id}/timeline", "get",
+                  "format")["enum"] == ["json", "csv", "markdown"]
+    eid = c.open()
+    for form, media in (("csv", "text/csv"), ("markdown", "text/markdown")):
+        got = c.get(f"/escalations/{eid}/timeline?format={form}", "alice")
+        assert got.status_code == 200 and got.mimetype == media

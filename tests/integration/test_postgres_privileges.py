@@ -9,12 +9,15 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from audit import db
 from audit.export import verify_db
 from bench.postgres_cluster import Cluster
 from tests.integration.conftest import DEMO_ACTORS, Ledger, make_ledger
+from workflow import services
 from workflow.erasure import erase_customer
 
 _APP = ("baton_web", "pw")
@@ -99,3 +102,35 @@ def test_the_owner_keeps_every_right(pair: tuple[Ledger, Ledger]) -> None:
     with _raw(owner) as conn:  # the CLI's actor management, a migration's backfill
         conn.execute("UPDATE actors SET team = 'finance' WHERE handle = 'alice'")
         conn.execute("UPDATE escalations SET next_due = next_due WHERE id = 'esc-1'")
+
+
+def test_an_event_frees_only_what_it_names(pair: tuple[Ledger, Ledger]) -> None:
+    """In a transaction that did append an event, only that event's escalation may move,
+    and only the fields a content-erased event names may go."""
+    owner, app = pair
+    app.lifecycle("esc-a", customer={"id": "cust-a", "name": "Ada"})
+    app.lifecycle("esc-b", customer={"id": "cust-b", "name": "Bo"})
+    app.open("esc-c")
+    with _raw(owner) as conn:
+        before = [conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+                  for t in ("escalations", "content", "ledger")]
+    # Erasing cust-a's content, then deleting cust-b's in the same transaction.
+    with pytest.raises(sa_exc.DBAPIError) as refused, app.uow() as uow:
+        erase_customer(uow=uow, actor=DEMO_ACTORS["root"], customer_id="cust-a",
+                       policy=app.policy, now=app.tick())
+        uow.conn.execute(text("DELETE FROM content WHERE escalation_id = 'esc-b'"))
+        uow.commit()
+    assert isinstance(refused.value.orig, psycopg.errors.InsufficientPrivilege)
+    # Recording an event of esc-c, then moving esc-b's projection: refused at the commit.
+    with pytest.raises(sa_exc.DBAPIError) as refused, app.uow() as uow:
+        services.act(uow=uow, actor=DEMO_ACTORS["alice"], escalation_id="esc-c",
+                     action="acknowledge", payload={"note": "n"}, policy=app.policy,
+                     now=app.tick())
+        uow.conn.execute(text("UPDATE escalations SET owner = 'mallory', "
+                              "version = version + 1 WHERE id = 'esc-b'"))
+        uow.commit()
+    assert isinstance(refused.value.orig, psycopg.errors.InsufficientPrivilege)
+    with _raw(owner) as conn:
+        after = [conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+                 for t in ("escalations", "content", "ledger")]
+    assert after == before  # both transactions rolled back whole
