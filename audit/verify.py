@@ -81,6 +81,8 @@ def _open(header: dict[str, Any] | None, public_key: str | None, trusted: Iterab
     vkey = public_key or from_policy or header.get("public_key")
     if not vkey:
         raise BundleError("no public key: pass --public-key")
+    if policy is not None and policy.logs and from_policy is None:
+        notes.append(f"the witness policy names no log with origin {origin!r}")
     if public_key is None and from_policy is None:
         notes.append("public key taken from the bundle itself: pass --public-key with "
                      "a copy you trust, or a forger's key would pass")
@@ -137,6 +139,8 @@ def _binary(path: str, public_key: str | None, trusted: Iterable[str],
             try:
                 report = _run(v, notes, lambda v: verify_parallel.binary_parallel(
                     v, path, jobs))
+                if not report.ok:
+                    raise verify_parallel.Fallback(report.problems[0])
                 report.cores = jobs
                 return report
             except verify_parallel.Fallback:
