@@ -23,12 +23,13 @@ from audit import (
     proof,
     signed_note,
     tiles,
+    verify_parallel,
     witness_policy,
 )
 from audit.errors import AuditError
-from audit.export import verify_db, write_bundle
+from audit.export import verify_db, write_binary_bundle, write_bundle
 from audit.replaycheck import differences
-from audit.verify import print_report, verify_bundle
+from audit.verify import print_report, verify_path
 from workflow import erasure, policy_loader
 from workflow import sla_sweep as sla_sweep_use_case
 from workflow.lifecycle import lifecycle
@@ -42,17 +43,30 @@ def audit_group() -> None:
 @audit_group.command("export")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="-",
               help="Bundle file (default: stdout)")
+@click.option("--binary", is_flag=True,
+              help="The ledger's structure only (no content), in the binary format "
+                   "python -m audit.verify reads at hashing speed; needs -o FILE")
 @with_baton
-def audit_export(baton: Baton, output: str) -> None:
-    """Write a JSON Lines bundle: events, content, checkpoints and the public key.
-    A checkpoint of the whole log is signed first, so every event is under a signature."""
-    with baton.uow() as uow:
-        if uow.head().size > uow.head().checkpoint_size:
-            uow.checkpoint(baton.now(), force=True)
-        uow.commit()
+def audit_export(baton: Baton, output: str, binary: bool) -> None:
+    """Write a JSON Lines bundle: events, content, checkpoints (with the witnesses'
+    cosignatures) and the public key. A checkpoint of the whole log is signed first, so
+    every event is under a signature; under BATON_WITNESS_POLICY it is sent to the
+    witnesses at once, so that the bundle's newest checkpoint can carry their quorum."""
+    if binary and output == "-":
+        fail("--binary writes a file: give -o FILE", 2)
+    fresh_checkpoint.covering(baton.engine, lambda: baton.signer, baton.now)
+    path = baton.settings["BATON_WITNESS_POLICY"]
+    if path:
+        policy = witness_policy.load(path)
+        for name, outcome in sorted(Witnessing(baton.engine, lambda: baton.vkey,
+                                               policy).step().items()):
+            info(f"witness {name}: {outcome}")
     with baton.engine.connect() as conn:
         if output == "-":
             count = write_bundle(conn, sys.stdout, baton.origin, baton.vkey, baton.now())
+        elif binary:
+            with private_files.open_private_binary(output) as fh:
+                count = write_binary_bundle(conn, fh, baton.origin, baton.vkey, baton.now())
         else:
             with private_files.open_private(output) as fh:  # it holds personal text: 0600
                 count = write_bundle(conn, fh, baton.origin, baton.vkey, baton.now())
@@ -66,22 +80,34 @@ def audit_export(baton: Baton, output: str) -> None:
               help="Verifier key file you trust (default: the bundle's own / the configured)")
 @click.option("--trusted-checkpoint", multiple=True, type=click.Path(dir_okay=False),
               help="A checkpoint note you held earlier (repeatable)")
+@click.option("--witness-policy", "witness_policy_file", type=click.Path(dir_okay=False),
+              help="Witness policy file (c2sp.org/tlog-policy): the bundle's newest "
+                   "checkpoint must meet its quorum")
+@click.option("--structural", is_flag=True,
+              help="Check the ledger's structure only (not content or repeated fields)")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes for a large bundle (default: the cores here)")
 @with_baton
 def audit_verify(baton: Baton, bundle: str | None, live: bool, public_key: str | None,
-                 trusted_checkpoint: tuple[str, ...]) -> None:
-    """Check signatures, sequence, leaves, chain, roots, held checkpoints and content."""
+                 trusted_checkpoint: tuple[str, ...], witness_policy_file: str | None,
+                 structural: bool, jobs: int | None) -> None:
+    """Check signatures, sequence, leaves, chain, roots, held checkpoints, content and
+    (with --witness-policy) the witnesses' quorum."""
     vkey = signed_note.read_verifier_key(public_key) if public_key else None
     held = [Path(p).read_text(encoding="utf-8") for p in trusted_checkpoint]
     if live == (bundle is not None):
         fail("give a BUNDLE or --db", 2)
     if live:
+        if witness_policy_file or structural or jobs:
+            fail("--witness-policy, --structural and --jobs apply to a BUNDLE", 2)
         with baton.engine.connect() as conn:
             report = verify_db(conn, vkey or baton.vkey, baton.origin, held,
                                progress=sys.stderr)
     else:
         assert bundle is not None
-        with open(bundle, encoding="utf-8") as fh:
-            report = verify_bundle(fh, vkey, held, progress=sys.stderr)
+        policy = witness_policy.load(witness_policy_file) if witness_policy_file else None
+        report = verify_path(bundle, vkey, held, progress=sys.stderr, policy=policy,
+                             structural=structural, jobs=jobs or verify_parallel.cores())
     sys.exit(print_report(report))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from sqlalchemy import Connection
 
@@ -35,9 +35,19 @@ def restrict_sqlite(database: str) -> None:
 def open_private(path: str) -> TextIO:
     """A text file for writing, created (or truncated and made) owner-only: exports hold
     personal text."""
+    return os.fdopen(_private_fd(path), "w", encoding="utf-8")
+
+
+def open_private_binary(path: str) -> BinaryIO:
+    """A binary file for writing, owner-only like open_private (a binary export names
+    customer ids, handles and amounts)."""
+    return os.fdopen(_private_fd(path), "wb")
+
+
+def _private_fd(path: str) -> int:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, OWNER_ONLY)
     os.fchmod(fd, OWNER_ONLY)
-    return os.fdopen(fd, "w", encoding="utf-8")
+    return fd
 
 
 def truncate_wal(conn: Connection) -> bool:

@@ -7,9 +7,11 @@ import stat
 from pathlib import Path
 
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from api.cli import main
-from tests.initialised_app import make_client
+from audit import cosignature
+from tests.initialised_app import LIFECYCLE, make_client
 
 
 def _env(tmp_path: Path, **more: str) -> dict[str, str]:
@@ -46,3 +48,39 @@ def test_verify_db_warns_when_no_checkpoint_vouches_for_the_log(tmp_path: Path) 
     assert done.exit_code == 0, done.output
     done = CliRunner().invoke(main, ["audit", "verify", "--db"], env=_env(tmp_path))
     assert done.exit_code == 0 and "nothing signed vouches" not in done.output, done.output
+
+
+def test_export_and_verify_from_the_shell_binary_structural_and_witnessed(
+        tmp_path: Path) -> None:
+    client = make_client(tmp_path)
+    eid = client.open()
+    for who, action, body in LIFECYCLE:
+        assert client.act(eid, who, action, body).status_code == 200
+    env = _env(tmp_path)
+    run = CliRunner().invoke
+    binary = tmp_path / "ledger.bin"
+    done = run(main, ["audit", "export", "--binary", "-o", str(binary)], env=env)
+    assert done.exit_code == 0, done.output
+    assert stat.S_IMODE(binary.stat().st_mode) == 0o600
+    done = run(main, ["audit", "verify", str(binary), "--jobs", "2"], env=env)
+    assert done.exit_code == 0 and "structure only" in done.output, done.output
+    assert run(main, ["audit", "export", "--binary"], env=env).exit_code == 2
+    # A witness policy whose witness cannot be reached: the export asks it (and says
+    # so), and the bundle's newest checkpoint then lacks the quorum, naming who signed.
+    key = Ed25519PrivateKey.generate()
+    vkey = cosignature.Cosigner("w1.example", cosignature.public_bytes(key)).vkey
+    policy = tmp_path / "policy"
+    policy.write_text(f"log {client.app.extensions['baton'].vkey}\n"
+                      f"witness w1 {vkey} http://127.0.0.1:9/add\nquorum w1\n")
+    bundle = tmp_path / "bundle.jsonl"
+    done = run(main, ["audit", "export", "-o", str(bundle)],
+               env={**env, "BATON_WITNESS_POLICY": str(policy)})
+    assert done.exit_code == 0 and "witness w1" in done.output, done.output
+    done = run(main, ["audit", "verify", str(bundle), "--structural"], env=env)
+    assert done.exit_code == 0, done.output
+    done = run(main, ["audit", "verify", str(bundle), "--witness-policy", str(policy)],
+               env=env)
+    assert done.exit_code == 1 and "FAILED" in done.output and "w1" in done.output, \
+        done.output
+    done = run(main, ["audit", "verify", "--db", "--jobs", "2"], env=env)
+    assert done.exit_code == 2 and "apply to a BUNDLE" in done.output
