@@ -56,7 +56,7 @@ class Worker:
         self.keep_seconds = s["BATON_DELIVERY_LOG_DAYS"] * 86400.0
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="deliver")
         self.stop = threading.Event()
-        self._purged = 0.0
+        self._purged: float | None = None  # never yet (not "at boot": monotonic's zero)
         self.witnessing = Witnessing.from_path(baton.engine, lambda: baton.vkey,
                                                s["BATON_WITNESS_POLICY"])
 
@@ -76,9 +76,11 @@ class Worker:
                     while self.deliver_due() and not self.stop.is_set():
                         pass
                     self.witness()
+                    # Once too: an operator who runs `baton worker --once` from cron has
+                    # no other process to keep the delivery log to its period.
+                    self.purge()
                     if once:
                         return
-                    self.purge()
                 except DatabaseFailed as exc:
                     # The database is away (restarting, full, read-only): wait and try
                     # again, as the API's requests do, instead of leaving nobody to
@@ -199,8 +201,9 @@ class Worker:
             policy_version=version, now=now, rule="notify.failed"), [], now)
 
     def purge(self) -> None:
-        """Forget delivery-log lines past the retention period (once an hour)."""
-        if time.monotonic() - self._purged < PURGE_EVERY:
+        """Forget delivery-log lines past the retention period (in the first round, then
+        once an hour)."""
+        if self._purged is not None and time.monotonic() - self._purged < PURGE_EVERY:
             return
         self._purged = time.monotonic()
         with self.uow() as uow:
