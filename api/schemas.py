@@ -474,7 +474,8 @@ class ErasureSchema(ma.Schema):
 
 
 class MetricsArgsSchema(ma.Schema):
-    """Escalations opened over a period of at most 92 days (audit.report_period)."""
+    """Escalations opened over a period of at most 92 days holding at most 10,000 of them
+    (audit.report_period)."""
 
     since = f.AwareDateTime(format="iso", metadata={
         "description": "Opened at or after; defaults to 92 days before until"})

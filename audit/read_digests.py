@@ -10,20 +10,24 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, select
+from sqlalchemy import Connection, Select, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from audit.errors import DatabaseFailed
 from audit.records import history
-from audit.schema import escalations, read_digests
+from audit.schema import escalations, ledger, read_digests
 from audit.uow import SqlUnitOfWork
+from workflow.model import rfc3339
 
 log = logging.getLogger("baton.audit")
 
 Fold = Callable[[list[dict[str, Any]]], Any]
+# Refolded digests are stored this many at a time (one short write transaction each).
+STORE_EVERY = 500
 
 
 def _compact(body: Any) -> str:
@@ -59,10 +63,59 @@ def digests(conn: Connection, kind: str, candidates: Select[Any], fold: Fold
         version = records[-1]["version"] + 1 if records else None
         if version is not None and version == current:
             refolded.append({"escalation_id": escalation_id, "kind": kind,
-                             "version": version, "body": _compact(digest)})
+                             "version": version, "opened_at": records[0]["at"],
+                             "body": _compact(digest)})
+        if len(refolded) >= STORE_EVERY:  # kept as it goes: a read cut short keeps them
+            _store(conn, refolded)
+            refolded = []
     if refolded:
         _store(conn, refolded)
     return out
+
+
+def opened(since: datetime | None, until: datetime | None, *columns: Any) -> Select[Any]:
+    """The escalations opened in [since, until), from the ledger's (action, at) index (by
+    default their ids, and the order they were opened in as `ord`)."""
+    query = select(*(columns or (ledger.c.escalation_id, ledger.c.seq.label("ord")))).where(
+        ledger.c.action == "open")
+    if since is not None:
+        query = query.where(ledger.c.at >= rfc3339(since))
+    if until is not None:
+        query = query.where(ledger.c.at < rfc3339(until))
+    return query
+
+
+def count_opened(conn: Connection, since: datetime | None, until: datetime | None,
+                 at_most: int | None = None) -> int:
+    """How many escalations were opened in [since, until) (counting stops one past
+    `at_most`): on the ledger's (action, at) index alone."""
+    ats = opened(since, until, ledger.c.at)
+    if at_most is not None:
+        ats = ats.limit(at_most + 1)
+    return int(conn.execute(select(func.count()).select_from(ats.subquery())).scalar_one())
+
+
+def opened_in(conn: Connection, kind: str, since: datetime | None, until: datetime | None,
+              fold: Fold, count: int) -> list[tuple[str, Any]]:
+    """(escalation id, digest) of each of the `count` escalations opened in [since,
+    until) (count_opened). When all their digests are stored and fresh (no event numbered
+    past a digest's version), they are one index range of read_digests; otherwise the
+    missing and stale ones are folded, through digests()."""
+    # Newer than the digest: the escalation has an event numbered as its version (a probe
+    # of the ledger's unique (escalation_id, escalation_seq) index).
+    newer = select(ledger.c.seq).where(
+        ledger.c.escalation_id == read_digests.c.escalation_id,
+        ledger.c.escalation_seq == read_digests.c.version).exists()
+    query = select(read_digests.c.escalation_id, read_digests.c.body, newer).where(
+        read_digests.c.kind == kind)
+    if since is not None:
+        query = query.where(read_digests.c.opened_at >= rfc3339(since))
+    if until is not None:
+        query = query.where(read_digests.c.opened_at < rfc3339(until))
+    rows = conn.execute(query).all()
+    if len(rows) == count and not any(stale for _, _, stale in rows):
+        return [(escalation_id, json.loads(body)) for escalation_id, body, _ in rows]
+    return digests(conn, kind, opened(since, until), fold)
 
 
 def _upsert(conn: Connection) -> Any:
@@ -71,7 +124,8 @@ def _upsert(conn: Connection) -> Any:
     statement = insert(read_digests)
     return statement.on_conflict_do_update(
         index_elements=[read_digests.c.escalation_id, read_digests.c.kind],
-        set_={"version": statement.excluded.version, "body": statement.excluded.body},
+        set_={"version": statement.excluded.version, "body": statement.excluded.body,
+              "opened_at": statement.excluded.opened_at},
         where=read_digests.c.version < statement.excluded.version)
 
 

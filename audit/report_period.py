@@ -1,5 +1,5 @@
 """The period a read over many escalations covers (metrics, an actor's ownership trail),
-and how long it may be when asked for over HTTP."""
+and how long it, and how many escalations a report, may be when asked for over HTTP."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from workflow.errors import PayloadInvalid
 
 # A quarter, as operations leads review one; longer reads are split by the caller.
 MAX_PERIOD = timedelta(days=92)
+# The most escalations one metrics report over HTTP reads: a quarter of a service opening
+# about a hundred a day. Each costs a digest read (tens of microseconds) or, the first
+# time, the fold of its history (about a millisecond): well within a worker's timeout.
+MAX_ESCALATIONS = 10_000
 
 
 def bounded(since: datetime | None, until: datetime | None, now: datetime

@@ -159,9 +159,11 @@ read_digests = Table(
     Column("escalation_id", String(64), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("version", Integer, nullable=False),
+    Column("opened_at", String(32), nullable=False),
     Column("body", Text, nullable=False),
     PrimaryKeyConstraint("escalation_id", "kind"),
 )
+Index("ix_read_digests_opened", read_digests.c.kind, read_digests.c.opened_at)
 
 policies = Table(
     "policies", metadata,

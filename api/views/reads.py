@@ -71,14 +71,15 @@ class EscalationMetrics(MethodView):
     @blp.response(200, MetricsSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Escalation metrics for the escalations opened in [since, until), a period of at
-        most 92 days, computed from the ledger (so they agree with the timelines),
-        overall or per group."""
+        most 92 days and 10,000 escalations, computed from the ledger (so they agree with
+        the timelines), overall or per group."""
         baton = current_baton()
         now = baton.now()
         since, until = report_period.bounded(args.get("since"), args.get("until"), now)
         with baton.engine.connect() as conn:
             return metrics.report(conn, since, until, args.get("group_by"),
-                                  baton.policy(conn).max_tier, now)
+                                  baton.policy(conn).max_tier, now,
+                                  limit=report_period.MAX_ESCALATIONS)
 
 
 @blp.route("/audit/events")

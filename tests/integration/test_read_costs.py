@@ -10,16 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from audit import db, metrics, records, trails
+from audit import db, metrics, records, report_period, trails
+from audit import read_digests as digests
 from audit.projection import parse_time
 from audit.schema import escalations, read_digests
 from tests.initialised_app import Clock, make_client
 from tests.integration.conftest import T0, Ledger, make_ledger
 from tests.unit.fakes import DEMO_ACTORS
 from workflow import erasure
+from workflow.errors import PayloadInvalid
 from workflow.sla_sweep import sweep
 
 GROUPS = (None, "team", "role", "category", "severity", "tier")
@@ -129,7 +132,7 @@ def test_digests_answer_as_the_fold_of_every_history(led: Ledger) -> None:
     assert_same_answers(led)  # cold: folded and stored
     stored = digest_count(led)
     # One for each escalation's metrics; one for each trail an actor was in (v-5's none).
-    assert stored == {"metrics": 6, "trail": 5}
+    assert stored == {metrics.DIGEST: 6, trails.DIGEST: 5}
     assert_same_answers(led)  # warm: read back
     with led.engine.connect() as conn:
         actions = [metrics.report(conn, None, None, None, 3, now)["groups"][0][
@@ -146,7 +149,7 @@ def test_digests_answer_as_the_fold_of_every_history(led: Ledger) -> None:
                                now=led.tick(), policy=led.policy)
         uow.commit()
     assert_same_answers(led)
-    assert digest_count(led) == {**stored, "trail": 6}  # v-5 is in alice's trail now
+    assert digest_count(led) == {**stored, trails.DIGEST: 6}  # v-5 is in alice's trail now
 
 
 def test_an_actors_trail_pages_in_order_to_the_same_spans(led: Ledger) -> None:
@@ -178,7 +181,7 @@ def test_an_actors_trail_pages_in_order_to_the_same_spans(led: Ledger) -> None:
 def _alter(led: Ledger, escalation_id: str, old: str, new: str) -> None:
     with led.engine.begin() as conn:
         where = (read_digests.c.escalation_id == escalation_id,
-                 read_digests.c.kind == "metrics")
+                 read_digests.c.kind == metrics.DIGEST)
         body = conn.execute(select(read_digests.c.body).where(*where)).scalar_one()
         assert old in body
         conn.execute(read_digests.update().where(*where).values(body=body.replace(old, new)))
@@ -198,7 +201,7 @@ def test_a_stored_digest_is_read_until_a_newer_event_makes_it_stale(led: Ledger)
         return int(report["time_to_handoff_acceptance"]["n"])
 
     assert accepted() == 1
-    _alter(led, "v-1", '"outcome":"accepted"', '"outcome":"declined"')
+    _alter(led, "v-1", '[["accepted",', '[["declined",')
     assert accepted() == 0
     led.act("v-1", "andy", "update", {"note": "n", "next_steps": "s"})
     assert accepted() == 1
@@ -209,7 +212,37 @@ def ok(r: Any, status: int = 200) -> Any:
     return r.json
 
 
-def test_periods_over_http_are_bounded_and_trails_paged(tmp_path: Path) -> None:
+def test_a_read_cut_short_keeps_the_digests_it_folded(led: Ledger,
+                                                     monkeypatch: Any) -> None:
+    for n in range(3):
+        led.open(f"v-{n}")
+    monkeypatch.setattr(digests, "STORE_EVERY", 2)
+    folded: list[str] = []
+
+    def fold(history: list[dict[str, Any]]) -> Any:
+        if len(folded) == 2:
+            raise TimeoutError("the worker's time is up")
+        folded.append(history[0]["escalation_id"])
+        return {}
+
+    every = select(escalations.c.id.label("escalation_id"), escalations.c.pk.label("ord"))
+    with led.engine.connect() as conn, pytest.raises(TimeoutError):
+        digests.digests(conn, "test", every, fold)
+    assert digest_count(led) == {"test": 2}
+
+
+def test_a_report_over_too_many_escalations_is_refused(led: Ledger) -> None:
+    for n in range(3):
+        led.open(f"v-{n}")
+    with led.engine.connect() as conn:
+        assert metrics.report(conn, None, None, None, 3, limit=3)["groups"][0]["opened"] == 3
+        with pytest.raises(PayloadInvalid, match="more than 2 escalations"):
+            metrics.report(conn, None, None, None, 3, limit=2)
+    assert digest_count(led) == {metrics.DIGEST: 3}  # the refusal read none
+
+
+def test_periods_over_http_are_bounded_and_trails_paged(tmp_path: Path,
+                                                        monkeypatch: Any) -> None:
     clock = Clock()
     c = make_client(tmp_path, clock)
     for _ in range(3):
@@ -221,6 +254,10 @@ def test_periods_over_http_are_bounded_and_trails_paged(tmp_path: Path) -> None:
                  "/actors/alice/ownership?since=2025-11-30T09:14:59Z"):
         problem = ok(c.get(path, "aud"), 422)
         assert problem["type"].endswith(":validation") and "92 days" in problem["detail"]
+    monkeypatch.setattr(report_period, "MAX_ESCALATIONS", 2)
+    problem = ok(c.get("/metrics/escalations", "aud"), 422)
+    assert "more than 2 escalations" in problem["detail"]
+    monkeypatch.setattr(report_period, "MAX_ESCALATIONS", 3)
     figures = ok(c.get("/metrics/escalations", "aud"))
     assert figures["since"] == "2025-11-30T09:15:00.000000Z" and figures["until"] is None
     assert figures["groups"][0]["opened"] == 3
@@ -255,6 +292,6 @@ def test_the_application_role_stores_digests_on_postgresql(pg_cluster: Any,
     with app.connect() as conn:
         assert metrics.report(conn, None, None, None, 3)["groups"][0]["opened"] == 1
         assert len(trails.actor_spans(conn, "sue", None, None)) == 1
-    assert digest_count(led) == {"metrics": 1, "trail": 1}
+    assert digest_count(led) == {metrics.DIGEST: 1, trails.DIGEST: 1}
     app.dispose()
     led.engine.dispose()
