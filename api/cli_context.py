@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.config import settings
 from api.container import Baton
 from audit import simulation
-from audit.errors import AuditError, DatabaseFailed
+from audit.errors import AuditError, DatabaseFailed, SchemaMissing
 from workflow.errors import WorkflowError
 from workflow.model import Actor, parse_rfc3339
 
@@ -86,6 +86,9 @@ def with_baton(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(baton, *args, **kwargs)
         except BrokenPipeError:
             quiet_exit()
+        except SchemaMissing as exc:
+            fail(f"database: {exc}".splitlines()[0]
+                 + " (the database is not initialised: run `baton init`)")
         except DatabaseFailed as exc:
             fail(f"database: {exc}".splitlines()[0])
         except (WorkflowError, AuditError, ValueError, OSError) as exc:
