@@ -206,9 +206,10 @@ def report(conn: Connection, since: datetime | None, until: datetime | None,
     if limit is not None and count > limit:
         raise PayloadInvalid({"since": f"more than {limit} escalations were opened in "
                                        "the period: ask for a shorter one"})
-    found = read_digests.opened_in(conn, DIGEST, since, until, facts, count)
-    return _grouped([Facts._make(digest) for _, digest in found], since, until, group_by,
-                    max_tier, now)
+    with read_digests.collector_paused():
+        found = read_digests.opened_in(conn, DIGEST, since, until, facts, count)
+        return _grouped([Facts._make(digest) for _, digest in found], since, until,
+                        group_by, max_tier, now)
 
 
 def report_from_ledger(conn: Connection, since: datetime | None, until: datetime | None,

@@ -158,20 +158,20 @@ def actor_page(conn: Connection, handle: str, since: datetime | None,
             taken += 1
     window = starts[:taken]
     ids = sorted({escalation_id for _, escalation_id in window})
-    folded = []
-    for i in range(0, len(ids), 500):
-        candidates = select(escalations.c.id.label("escalation_id"),
-                            escalations.c.id.label("ord")).where(
-            escalations.c.id.in_(ids[i:i + 500]))
-        folded += read_digests.digests(conn, DIGEST, candidates, trail)
     spans = []
-    for escalation_id, spans_of in folded:
-        for span in spans_of:
-            found = {"escalation_id": escalation_id, **span}
-            if (span["owner"] == handle and _overlaps(span, since, until)
-                    and (after is None or _key(found) > after)
-                    and (not window or _key(found)[:2] <= window[-1])):
-                spans.append(found)
+    with read_digests.collector_paused():
+        for i in range(0, len(ids), 500):
+            candidates = select(escalations.c.id.label("escalation_id"),
+                                escalations.c.id.label("ord")).where(
+                escalations.c.id.in_(ids[i:i + 500]))
+            for escalation_id, spans_of in read_digests.digests(conn, DIGEST, candidates,
+                                                                trail):
+                for span in spans_of:
+                    found = {"escalation_id": escalation_id, **span}
+                    if (span["owner"] == handle and _overlaps(span, since, until)
+                            and (after is None or _key(found) > after)
+                            and (not window or _key(found)[:2] <= window[-1])):
+                        spans.append(found)
     spans.sort(key=_key)
     more = len(starts) > taken or (limit is not None and len(spans) > limit)
     shown = spans[:limit] if limit is not None else spans
