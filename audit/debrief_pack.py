@@ -14,6 +14,12 @@ from workflow.action_effects import item_of, promise_clock
 from workflow.model import parse_rfc3339
 
 
+def is_overdue(due: str | None, completed_at: str | None, now: datetime) -> bool:
+    """A debrief action is overdue when it has a due time, is not completed, and the due
+    time has passed (the debrief pack and the metrics both count by this)."""
+    return bool(due and completed_at is None and parse_rfc3339(due) < now)
+
+
 def customer_side(records: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     """Promises (each with whether it was kept), contacts, confirmations, grants and the
     action items of one escalation, from its records."""
@@ -58,9 +64,7 @@ def customer_side(records: list[dict[str, Any]], now: datetime) -> dict[str, Any
             if item_of(clock) in items:
                 items[item_of(clock) or ""]["overdue_announced"] = rec["at"]
     for item in items.values():
-        due = item.get("due")
-        item["overdue"] = bool(due and item["completed_at"] is None
-                               and parse_rfc3339(due) < now)
+        item["overdue"] = is_overdue(item.get("due"), item["completed_at"], now)
     for promise in promises.values():
         promise["kept"] = promise["kept_at"] is not None
     return {"promises": list(promises.values()), "contacts": contacts,

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 
 from audit import read_digests
-from audit.debrief_pack import customer_side
+from audit.debrief_pack import customer_side, is_overdue
 from audit.records import history
 from audit.timeline import build
 from workflow.errors import PayloadInvalid
@@ -107,12 +107,11 @@ def facts(records: list[dict[str, Any]]) -> Facts:
 
 def _overdue(item: Facts, now: datetime | None) -> int:
     """How many of its debrief actions are overdue at `now` (by default, at its last
-    event): debrief_pack.customer_side's rule, due, not completed, and past."""
+    event), by debrief_pack.is_overdue."""
     if not item.actions:
         return 0
     moment = now or parse_rfc3339(item.last_at)
-    return sum(1 for due, done in item.actions
-               if due and done is None and parse_rfc3339(due) < moment)
+    return sum(1 for due, done in item.actions if is_overdue(due, done, moment))
 
 
 def _customer_figures(items: list[Facts], now: datetime | None) -> dict[str, Any]:

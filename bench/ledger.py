@@ -301,10 +301,16 @@ def main() -> None:
         for name, q in queries.items():
             print(f"query {name:12} p50 {q['p50_ms']} ms  p95 {q['p95_ms']} ms "
                   f"(n={q['n']})")
+        # Metrics and an actor's ownership (read digests), beside one history's read
+        # (bench.ledger_reads builds its ledger with this module's build: imported here).
+        from bench import ledger_reads
+        reads = ledger_reads.read_latencies(engine, args.escalations, args.samples)
+        ledger_reads.print_reads(reads)
         engine.dispose()
     save("ledger", info, {"escalations": args.escalations, "events": n_events,
                           "build_events_per_s": round(rate(n_events, built)),
-                          "append": appends, "verify": verify, "queries": queries})
+                          "append": appends, "verify": verify, "queries": queries,
+                          "reads": reads})
 
 
 if __name__ == "__main__":

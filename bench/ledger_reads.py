@@ -130,6 +130,16 @@ def _ledger(path: Path, escalations_: int) -> Engine:
     return engine
 
 
+def print_reads(figures: dict[str, Any]) -> None:
+    """One line per read, p50 and p95 beside each other."""
+    for name, value in figures.items():
+        if isinstance(value, dict) and "p50_ms" in value:
+            print(f"{name:32} p50 {value['p50_ms']:9.3f} ms  p95 {value['p95_ms']:9.3f} ms "
+                  f"(n={value['n']})")
+        else:
+            print(f"{name:32} {value}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--escalations", type=int, default=100_000)
@@ -142,12 +152,7 @@ def main() -> None:
         engine = _ledger(args.keep or Path(tmp) / "ledger.db", args.escalations)
         figures = read_latencies(engine, args.escalations, args.samples)
         engine.dispose()
-    for name, value in figures.items():
-        if isinstance(value, dict) and "p50_ms" in value:
-            print(f"{name:32} p50 {value['p50_ms']:9.3f} ms  p95 {value['p95_ms']:9.3f} ms "
-                  f"(n={value['n']})")
-        else:
-            print(f"{name:32} {value}")
+    print_reads(figures)
     save("ledger_reads", info, {"escalations": args.escalations,
                                 "events": args.escalations * 10, "reads": figures})
 

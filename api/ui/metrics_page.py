@@ -14,7 +14,8 @@ from api.container import request_connection
 from api.ui.blueprint import ui
 from api.ui.charts import Chart, bars
 from api.ui.countdown import duration
-from audit import metrics
+from audit import metrics, report_period
+from workflow.errors import PayloadInvalid
 
 DEFAULT_DAYS = 30
 
@@ -62,9 +63,17 @@ def metrics_page() -> Any:
     start = datetime.combine(since, time(), UTC)
     end = datetime.combine(until + timedelta(days=1), time(), UTC)
     max_tier = baton.policy(conn).max_tier
-    by_team = metrics.report(conn, start, end, "team", max_tier)
-    overall = metrics.report(conn, start, end, None, max_tier)
+    try:  # the API's bounds: a period of at most 92 days, a report of at most 10,000
+        report_period.bounded(start, end, baton.now())
+        by_team = metrics.report(conn, start, end, "team", max_tier,
+                                 limit=report_period.MAX_ESCALATIONS)
+        overall = metrics.report(conn, start, end, None, max_tier,
+                                 limit=report_period.MAX_ESCALATIONS)
+    except PayloadInvalid as refused:
+        return render_template("ui/metrics.html", since=since, until=until, report=None,
+                               overall=None, charts=[],
+                               refused="; ".join(refused.errors.values())), 422
     everyone = overall["groups"][0] if overall["groups"] else None
     return render_template("ui/metrics.html", since=since, until=until, report=by_team,
-                           overall=everyone,
+                           overall=everyone, refused=None,
                            charts=_charts(by_team, everyone) if everyone else [])

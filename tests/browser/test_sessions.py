@@ -113,3 +113,16 @@ def test_the_checkpoint_download_covers_every_event_before_it(tmp_path: Path) ->
     assert signed_note.open_note(got.get_data(as_text=True), baton.vkey).size == size
     assert _sign_in(client, "alice").status_code == 303
     assert client.http.get("/ui/audit/checkpoint").status_code == 403  # not an auditor
+
+
+def test_the_metrics_page_keeps_the_apis_bounds(tmp_path: Path) -> None:
+    client = make_client(tmp_path)
+    client.open()
+    assert _sign_in(client, "sam").status_code == 303
+    today = client.app.extensions["baton"].now().date()
+    shown = client.http.get(f"/ui/metrics?since={today}&until={today}")
+    assert shown.status_code == 200 and "1 escalations opened" in shown.get_data(as_text=True)
+    long = client.http.get(f"/ui/metrics?since={today.replace(year=today.year - 1)}"
+                           f"&until={today}")
+    page = long.get_data(as_text=True)
+    assert long.status_code == 422 and "at most 92 days" in page and 'role="alert"' in page
