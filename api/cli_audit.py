@@ -57,10 +57,7 @@ def audit_export(baton: Baton, output: str, binary: bool) -> None:
     fresh_checkpoint.covering(baton.engine, lambda: baton.signer, baton.now)
     path = baton.settings["BATON_WITNESS_POLICY"]
     if path:
-        policy = witness_policy.load(path)
-        for name, outcome in sorted(Witnessing(baton.engine, lambda: baton.vkey,
-                                               policy).step().items()):
-            info(f"witness {name}: {outcome}")
+        _ask_witnesses(baton, witness_policy.load(path))
     with baton.engine.connect() as conn:
         if output == "-":
             count = write_bundle(conn, sys.stdout, baton.origin, baton.vkey, baton.now())
@@ -150,9 +147,7 @@ def audit_proof(baton: Baton, seq_text: str, output: str, without_quorum: bool) 
     if note is None:
         fresh_checkpoint.covering(baton.engine, lambda: baton.signer, baton.now)
         if policy is not None:
-            asked = Witnessing(baton.engine, lambda: baton.vkey, policy).step()
-            for name, outcome in sorted(asked.items()):
-                info(f"witness {name}: {outcome}")
+            _ask_witnesses(baton, policy)
         with baton.engine.connect() as conn:
             note = proof.covering(conn, seq, policy) or _short_of_quorum(
                 conn, seq, policy, without_quorum)
@@ -166,6 +161,13 @@ def audit_proof(baton: Baton, seq_text: str, output: str, without_quorum: bool) 
         with private_files.open_private(output) as fh:
             fh.write(text)
     info(f"proof of seq {seq} under the checkpoint of size {proof.size_of(note)}")
+
+
+def _ask_witnesses(baton: Baton, policy: witness_policy.TrustPolicy) -> None:
+    """One witnessing round now (as the worker's), saying what each witness answered."""
+    for name, outcome in sorted(Witnessing(baton.engine, lambda: baton.vkey,
+                                           policy).step().items()):
+        info(f"witness {name}: {outcome}")
 
 
 def _short_of_quorum(conn: Connection, seq: int, policy: witness_policy.TrustPolicy | None,

@@ -115,15 +115,21 @@ def verify_bundle(lines: Iterable[str], public_key: str | None = None,
     """Verify a JSON Lines export; the key given by the auditor wins over the policy's
     log key, which wins over the bundle's own."""
     it = iter(lines)
+    header, number = _header_of(it)
+    v, notes = _open(header, public_key, trusted, progress, policy, structural)
+    if isinstance(v, Report):
+        return v
+    return _run(v, notes, lambda v: feed_lines(v, it, number + 1))
+
+
+def _header_of(it: Iterator[str]) -> tuple[dict[str, Any] | None, int]:
+    """The bundle's header record and its line number, reading `it` up to it."""
     header, number = None, 0
     for number, line in enumerate(it, 1):  # noqa: B007 - the number is used after
         header = read_record(line, number)
         if header is not None:
             break
-    v, notes = _open(header, public_key, trusted, progress, policy, structural)
-    if isinstance(v, Report):
-        return v
-    return _run(v, notes, lambda v: feed_lines(v, it, number + 1))
+    return header, number
 
 
 def _binary(path: str, public_key: str | None, trusted: Iterable[str],
@@ -186,11 +192,7 @@ def _lines_parallel(path: str, public_key: str | None, trusted: list[str],
                 raise verify_parallel.Fallback("no event line in the export's layout")
             head.append(raw.decode("utf-8"))
     it = iter(head)
-    header, number = None, 0
-    for number, line in enumerate(it, 1):  # noqa: B007 - the number is used after
-        header = read_record(line, number)
-        if header is not None:
-            break
+    header, number = _header_of(it)
     v, notes = _open(header, public_key, trusted, progress, policy, structural)
     if isinstance(v, Report):
         return v

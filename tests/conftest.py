@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.availability import unavailable
+from tests.mail_sink import MailSink
+from tests.webhook_receiver import Receiver
 from workflow import policy_loader
 from workflow.policy import Policy
 
@@ -38,3 +42,23 @@ def database_url(request, tmp_path):  # type: ignore[no-untyped-def]
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'baton.db'}"
     return request.getfixturevalue("pg_cluster").new_database()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real HTTP receiver on loopback that verifies nothing itself (tests check the
+    signatures); afterwards the Batons the notification helpers made are disposed of."""
+    from tests.integration.notifying import dispose_all
+
+    r = Receiver()
+    yield r
+    r.close()
+    dispose_all()
+
+
+@pytest.fixture
+def sink() -> Iterator[MailSink]:
+    """A real SMTP server (aiosmtpd) on loopback, keeping what it receives."""
+    s = MailSink().start()
+    yield s
+    s.stop()

@@ -12,10 +12,8 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import requests
 
 from audit import actor_emails, db
@@ -26,20 +24,6 @@ from tests.webhook_receiver import Receiver
 from workflow import policy_loader
 
 ACK_WITHIN = 2  # seconds: the urgent acknowledgment clock of this test's policy
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def sink() -> Iterator[MailSink]:
-    s = MailSink().start()
-    yield s
-    s.stop()
 
 
 def _subject(mail: Mail) -> str:

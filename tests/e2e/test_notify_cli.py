@@ -28,20 +28,6 @@ from tests.webhook_receiver import Receiver
 ALLOW = {"BATON_WEBHOOK_ALLOW_INSECURE": "1", "BATON_WEBHOOK_ALLOW_PRIVATE": "1"}
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def sink() -> Iterator[MailSink]:
-    s = MailSink().start()
-    yield s
-    s.stop()
-
-
 def _env(c: Client, **extra: str) -> dict[str, str]:
     return {"BATON_DATABASE_URL": c.app.config["BATON_DATABASE_URL"],
             "BATON_SIGNING_KEY": c.app.config["BATON_SIGNING_KEY"], **extra}

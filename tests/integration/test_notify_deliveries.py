@@ -20,13 +20,6 @@ from tests.mail_sink import MailSink
 
 
 @pytest.fixture
-def sink() -> Iterator[MailSink]:
-    s = MailSink().start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
 def c(tmp_path: Path) -> Iterator[Client]:
     client = make_client(tmp_path)
     yield client

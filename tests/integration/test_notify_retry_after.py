@@ -5,24 +5,15 @@ receiver says, in delta-seconds or as an HTTP-date; other failures follow the sc
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from email.utils import formatdate
 
 import pytest
 
 from tests.integration.conftest import Ledger
-from tests.integration.notifying import dispose_all, running, subscribe, worker_for
+from tests.integration.notifying import running, subscribe, worker_for
 from tests.webhook_receiver import Received, Receiver
 
 WAIT = 2  # seconds the receiver asks for
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
-    dispose_all()
 
 
 def _retry_after(form: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_string
 from pathlib import Path
@@ -40,21 +39,6 @@ SPEC_SCHEDULE = "0s,5s,5m,30m,2h,5h,10h,14h,20h,24h"
 PUBLIC_URL = "https://ops.example.org:8443/baton/"  # a path and a trailing slash
 MAIL_FROM = "Baton Alerts <alerts@ops.example.org>"
 ADDRESSES = {h: f"{h}@example.org" for h in ("alice", "andy", "sam", "bob")}
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
-    dispose_all()
-
-
-@pytest.fixture
-def sink() -> Iterator[MailSink]:
-    s = MailSink().start()
-    yield s
-    s.stop()
 
 
 def _hooked(led: Ledger, receiver: Receiver, events: tuple[str, ...] = ("*",)) -> str:

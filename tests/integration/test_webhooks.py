@@ -4,7 +4,6 @@ every signature with the standardwebhooks library."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,7 +11,6 @@ from audit import webhooks
 from audit.webhooks import SqlWebhooks
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import (
-    dispose_all,
     ledger_actions,
     running,
     subscribe,
@@ -23,14 +21,6 @@ from tests.unit.scenario import OPEN
 from tests.webhook_receiver import Received, Receiver
 from workflow import services, webhook_admin
 from workflow.notify import event_type
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
-    dispose_all()
 
 
 def _hooked(led: Ledger, receiver: Receiver, events: tuple[str, ...] = ("*",)) -> str:
