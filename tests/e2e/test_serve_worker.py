@@ -1,0 +1,38 @@
+"""`baton serve` starts one `baton worker` beside gunicorn (in its session, ended with
+it), and `--no-worker` leaves it out."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.live_server import BATON, start
+
+
+def _workers_of(session: int) -> list[str]:
+    found = subprocess.run(["pgrep", "-s", str(session), "-f", "api.cli worker"],
+                           capture_output=True, text=True)
+    return found.stdout.split()
+
+
+@pytest.mark.parametrize("worker", [True, False], ids=["default", "no-worker"])
+def test_serve_runs_one_worker_unless_told_not_to(tmp_path: Path, worker: bool) -> None:
+    env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
+           "BATON_SIGNING_KEY": str(tmp_path / "signing.key")}
+    subprocess.run([*BATON, "init"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True)
+    proc, _url = start(tmp_path, env, workers=1, worker=worker)
+    try:
+        time.sleep(1)  # the worker is launched before gunicorn answers; let it settle
+        assert len(_workers_of(proc.pid)) == (1 if worker else 0)
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while _workers_of(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _workers_of(proc.pid) == []  # and it ends with the server
