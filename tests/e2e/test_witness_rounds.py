@@ -29,8 +29,9 @@ import requests
 from api.cli import DEMO
 from audit import signed_note, witness, witness_policy
 from bench.live_server import BATON, add_actors, start
-from tests.e2e.test_witnesses import _rewrite, _until, _witness
+from tests.e2e.test_witnesses import _rewrite, _until
 from tests.initialised_app import OPEN
+from tests.witness_process import start_witness
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ def _site(tmp_path: Path, *, worker: bool, checkpoint_every: int) -> Iterator[Si
     lines = [f"log {log_vkey}"]
     try:
         for name in ("w1", "w2"):
-            proc, vkey, w_url = _witness(tmp_path, env, name, log_vkey)
+            proc, vkey, w_url = start_witness(tmp_path, name, log_vkey, env)
             procs.append(proc)
             witness_urls[name] = w_url
             recorders[name] = Recorder(w_url)

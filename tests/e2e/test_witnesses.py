@@ -23,6 +23,7 @@ from api.cli import DEMO
 from audit import cosignature, merkle, signed_note, witness, witness_policy
 from bench.live_server import BATON, add_actors, start
 from tests.initialised_app import OPEN
+from tests.witness_process import start_witness
 
 
 def _until(check: Callable[[], bool], seconds: float = 30) -> None:
@@ -30,22 +31,6 @@ def _until(check: Callable[[], bool], seconds: float = 30) -> None:
     while not check():
         assert time.monotonic() < deadline, "not within the time allowed"
         time.sleep(0.2)
-
-
-def _witness(cwd: Path, env: dict[str, str], name: str, log_vkey: str
-             ) -> tuple[subprocess.Popen[str], str, str]:
-    key = cwd / f"{name}.key"
-    vkey = subprocess.run([*BATON, "witness", "keygen", "--key", str(key), "--name",
-                           f"{name}.example"], env=env, text=True, capture_output=True,
-                          check=True).stdout.strip()
-    proc = subprocess.Popen([*BATON, "witness", "serve", "--key", str(key), "--state",
-                             str(cwd / f"{name}.state"), "--log", log_vkey, "--port", "0"],
-                            env=env, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("listening on "), line
-    return proc, vkey, line.split()[-1]
 
 
 @pytest.fixture
@@ -60,7 +45,7 @@ def setup(tmp_path: Path) -> Iterator[dict[str, object]]:
     procs = []
     lines = [f"log {log_vkey}"]
     for name in ("w1", "w2"):
-        proc, vkey, url = _witness(tmp_path, env, name, log_vkey)
+        proc, vkey, url = start_witness(tmp_path, name, log_vkey, env)
         procs.append(proc)
         lines.append(f"witness {name} {vkey} {url}")
     lines += ["group both all w1 w2", "quorum both"]

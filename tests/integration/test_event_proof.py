@@ -25,9 +25,9 @@ from audit import proof, proof_check, signed_note, witness
 from audit.errors import ProofUnavailable
 from audit.schema import checkpoints
 from audit.schema import ledger as ledger_table
-from bench.live_server import BATON
 from tests.initialised_app import LIFECYCLE, Client, make_client
 from tests.integration.conftest import Ledger
+from tests.witness_process import start_witness
 
 
 @pytest.fixture
@@ -163,23 +163,6 @@ def test_a_rewritten_database_gets_no_proof(client: Client, tmp_path: Path) -> N
     assert "does not match its checkpoint" in made.stderr
 
 
-def _witness(tmp_path: Path, name: str, log_vkey: str) -> tuple[subprocess.Popen[str], str,
-                                                                   str]:
-    """A `baton witness serve` process: (process, its vkey, its URL)."""
-    key = tmp_path / f"{name}.key"
-    vkey = subprocess.run([*BATON, "witness", "keygen", "--key", str(key), "--name",
-                           f"{name}.example"], text=True, capture_output=True,
-                          check=True).stdout.strip()
-    proc = subprocess.Popen([*BATON, "witness", "serve", "--key", str(key), "--state",
-                             str(tmp_path / f"{name}.state"), "--log", log_vkey, "--port",
-                             "0"], text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("listening on "), line
-    return proc, vkey, line.split()[-1]
-
-
 @pytest.fixture
 def witnessed(client: Client, tmp_path: Path) -> Iterator[dict[str, str]]:
     """Two witnesses that run (w1, w2) and one that never answers (w3: no URL); the
@@ -189,7 +172,7 @@ def witnessed(client: Client, tmp_path: Path) -> Iterator[dict[str, str]]:
     lines = [f"log {log_vkey}"]
     try:
         for name in ("w1", "w2"):
-            proc, vkey, url = _witness(tmp_path, name, log_vkey)
+            proc, vkey, url = start_witness(tmp_path, name, log_vkey)
             procs.append(proc)
             lines.append(f"witness {name} {vkey} {url}")
         lines.append(f"witness w3 {witness.new_key('w3.example')[1]}")
