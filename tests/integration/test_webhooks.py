@@ -62,11 +62,11 @@ def test_only_the_subscribed_types_are_sent(led: Ledger, receiver: Receiver) -> 
 
 
 def test_a_receiver_that_fails_twice_gets_the_same_bytes_on_schedule(
-        sqlite_led: Ledger, receiver: Receiver) -> None:
+        led: Ledger, receiver: Receiver) -> None:
     receiver.script = lambda r, before: (500, {}) if before < 2 else (204, {})
-    _hooked(sqlite_led, receiver, ("escalation.open",))
-    sqlite_led.open("e1")
-    with running(worker_for(sqlite_led, BATON_WEBHOOK_RETRY_SCHEDULE="0s,0.3s,0.6s")):
+    _hooked(led, receiver, ("escalation.open",))
+    led.open("e1")
+    with running(worker_for(led, BATON_WEBHOOK_RETRY_SCHEDULE="0s,0.3s,0.6s")):
         receiver.wait(lambda: len(receiver.got) == 3)
     first, second, third = receiver.got
     assert [r.status for r in receiver.got] == [500, 500, 204]
@@ -74,8 +74,8 @@ def test_a_receiver_that_fails_twice_gets_the_same_bytes_on_schedule(
     assert first.msg_id == second.msg_id == third.msg_id
     assert 0.3 <= second.at - first.at < 1.0, "the second attempt waits 0.3 s (+ jitter)"
     assert 0.6 <= third.at - second.at < 1.4, "the third waits 0.6 s (+ jitter)"
-    with sqlite_led.engine.connect() as conn:
-        log = webhooks.message_log(conn, receiver_target(sqlite_led))
+    with led.engine.connect() as conn:
+        log = webhooks.message_log(conn, receiver_target(led))
     assert [a["status_code"] for a in log[0]["attempts"]] == [500, 500, 204]
     assert log[0]["status"] == "delivered"
 
@@ -85,41 +85,41 @@ def receiver_target(led: Ledger) -> str:
         return str(webhooks.listing(conn)[0]["id"])
 
 
-def test_410_disables_the_subscription_on_the_record(sqlite_led: Ledger,
+def test_410_disables_the_subscription_on_the_record(led: Ledger,
                                                      receiver: Receiver) -> None:
     receiver.script = lambda r, before: (410, {})
-    webhook_id = _hooked(sqlite_led, receiver, ("escalation.open",))
-    sqlite_led.open("e1")
-    worker_for(sqlite_led).run(once=True)
-    sqlite_led.open("e2")
-    worker_for(sqlite_led).run(once=True)
+    webhook_id = _hooked(led, receiver, ("escalation.open",))
+    led.open("e1")
+    worker_for(led).run(once=True)
+    led.open("e2")
+    worker_for(led).run(once=True)
     assert len(receiver.got) == 1, "nothing more goes to a gone endpoint"
-    with sqlite_led.engine.connect() as conn:
+    with led.engine.connect() as conn:
         shown = webhooks.find(conn, webhook_id)
     assert shown is not None and shown["disabled"] and shown["disabled_at"]
-    actions = [a for _, e, a in ledger_actions(sqlite_led) if e is None]
+    actions = [a for _, e, a in ledger_actions(led) if e is None]
     assert actions[-2:] == ["webhook-disabled", "notification-failed"]
 
 
-def test_retry_after_is_honoured(sqlite_led: Ledger, receiver: Receiver) -> None:
+def test_retry_after_is_honoured(led: Ledger, receiver: Receiver) -> None:
     receiver.script = lambda r, before: (503, {"Retry-After": "1"}) if before == 0 else (
         200, {})
-    _hooked(sqlite_led, receiver, ("escalation.open",))
-    sqlite_led.open("e1")
-    with running(worker_for(sqlite_led, BATON_WEBHOOK_RETRY_SCHEDULE="0s,0s,0s")):
+    _hooked(led, receiver, ("escalation.open",))
+    led.open("e1")
+    with running(worker_for(led, BATON_WEBHOOK_RETRY_SCHEDULE="0s,0s,0s")):
         receiver.wait(lambda: len(receiver.got) == 2)
     assert receiver.got[1].at - receiver.got[0].at >= 1.0
 
 
-def test_the_last_failed_attempt_is_on_the_record(sqlite_led: Ledger,
+def test_the_last_failed_attempt_is_on_the_record(led: Ledger,
                                                   receiver: Receiver) -> None:
     receiver.script = lambda r, before: (500, {})
-    webhook_id = _hooked(sqlite_led, receiver, ("escalation.open",))
-    sqlite_led.open("e1")
-    with running(worker_for(sqlite_led, BATON_WEBHOOK_RETRY_SCHEDULE="0s,0.1s")):
+    webhook_id = _hooked(led, receiver, ("escalation.open",))
+    led.open("e1")
+    with running(worker_for(led, BATON_WEBHOOK_RETRY_SCHEDULE="0s,0.1s")):
         receiver.wait(lambda: len(receiver.got) == 2)
-        receiver.wait(lambda: ledger_actions(sqlite_led)[-1][2] == "notification-failed")
-    with sqlite_led.engine.connect() as conn:
+        receiver.wait(lambda: ledger_actions(led)[-1][2] == "notification-failed")
+    with led.engine.connect() as conn:
         body = conn.exec_driver_sql(
             "SELECT body FROM ledger ORDER BY seq DESC LIMIT 1").scalar_one()
     payload = json.loads(body)["payload"]
@@ -127,30 +127,30 @@ def test_the_last_failed_attempt_is_on_the_record(sqlite_led: Ledger,
     assert payload["event_type"] == "escalation.open" and payload["last_status"] == 500
 
 
-def test_a_rolled_back_write_sends_nothing(sqlite_led: Ledger, receiver: Receiver) -> None:
-    _hooked(sqlite_led, receiver)
-    with sqlite_led.uow() as uow:
+def test_a_rolled_back_write_sends_nothing(led: Ledger, receiver: Receiver) -> None:
+    _hooked(led, receiver)
+    with led.uow() as uow:
         services.open_escalation(uow=uow, actor=DEMO_ACTORS["alice"], escalation_id="gone",
-                                 payload=OPEN, policy=sqlite_led.policy, now=sqlite_led.now)
+                                 payload=OPEN, policy=led.policy, now=led.now)
         uow.rollback()
-    with sqlite_led.engine.connect() as conn:
+    with led.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM outbox").scalar() == 0
-    worker_for(sqlite_led).run(once=True)
+    worker_for(led).run(once=True)
     assert receiver.got == []
 
 
-def test_a_retry_holds_back_its_escalation_only(sqlite_led: Ledger,
+def test_a_retry_holds_back_its_escalation_only(led: Ledger,
                                                 receiver: Receiver) -> None:
     def script(r: Received, before: int) -> tuple[int, dict[str, str]]:
         slow = r.json["data"]["escalation_id"] == "slow" and r.json["type"] == "escalation.open"
         return (500, {}) if slow and before == 0 else (200, {})
 
     receiver.script = script
-    _hooked(sqlite_led, receiver)
-    sqlite_led.open("slow")
-    sqlite_led.act("slow", "alice", "acknowledge")
-    sqlite_led.open("fast")
-    with running(worker_for(sqlite_led, BATON_WEBHOOK_RETRY_SCHEDULE="0s,0.5s")):
+    _hooked(led, receiver)
+    led.open("slow")
+    led.act("slow", "alice", "acknowledge")
+    led.open("fast")
+    with running(worker_for(led, BATON_WEBHOOK_RETRY_SCHEDULE="0s,0.5s")):
         receiver.wait(lambda: len(receiver.delivered()) == 3)
     order = [(r.json["data"]["escalation_id"], r.json["type"], r.status) for r in receiver.got]
     assert order.index(("fast", "escalation.open", 200)) < order.index(
