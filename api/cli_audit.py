@@ -18,7 +18,6 @@ from api.witnessing import Witnessing
 from audit import (
     cosignatures,
     fresh_checkpoint,
-    ledger,
     private_files,
     proof,
     signed_note,
@@ -174,7 +173,7 @@ def _short_of_quorum(conn: Connection, seq: int, policy: witness_policy.TrustPol
                      without_quorum: bool) -> str:
     """No checkpoint covering seq meets the quorum even after signing and asking the
     witnesses: say why, and fail, or (--without-quorum) warn and take the newest."""
-    note = proof.newest(conn)
+    note = cosignatures.newest(conn)
     if note is None or policy is None:
         fail(f"no checkpoint covers seq {seq}")
     assert note is not None and policy is not None
@@ -336,12 +335,8 @@ def audit_tiles(baton: Baton, directory: str, no_entries: bool) -> None:
     are kept, so each run writes only what is new. A checkpoint of the whole log is signed
     first. Entry bundles hold customer ids, handles and amounts: publish them only where
     the audit log may be read."""
-    with baton.uow() as uow:
-        if uow.head().size > uow.head().checkpoint_size:
-            uow.checkpoint(baton.now(), force=True)
-        uow.commit()
+    note = fresh_checkpoint.covering(baton.engine, lambda: baton.signer, baton.now)
     with baton.engine.connect() as conn:
-        note = ledger.latest_checkpoint(conn)
         size = signed_note.open_note(note, baton.vkey).size
         done = tiles.write_static(conn, Path(directory), note, size,
                                   entries=not no_entries)

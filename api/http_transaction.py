@@ -77,6 +77,10 @@ def run(work: Callable[[SqlUnitOfWork, int | None], Render], body: Any,
     when an Idempotency-Key asks for it to be stored with the write."""
     baton = current_baton()
     key = request.headers.get("Idempotency-Key")
+    if key is not None and not re.fullmatch(IDEMPOTENCY_KEY, key):
+        raise Replay(problem(400, "malformed", "Malformed request",
+                             "Idempotency-Key must be 1 to 200 visible ASCII characters",
+                             errors={"Idempotency-Key": "malformed"}))
     actor = current_actor().handle
     expected = if_match()
     request_hash = _request_hash(body) if key is not None else ""
@@ -84,10 +88,6 @@ def run(work: Callable[[SqlUnitOfWork, int | None], Render], body: Any,
     # their flushes, and each is acknowledged once durable (audit.db explains).
     with baton.uow(request_connection(), release_before_flush=True) as uow:
         if key is not None:
-            if not re.fullmatch(IDEMPOTENCY_KEY, key):
-                raise Replay(problem(400, "malformed", "Malformed request",
-                                     "Idempotency-Key must be 1 to 200 visible ASCII "
-                                     "characters", errors={"Idempotency-Key": "malformed"}))
             found = uow.idempotency.find(actor, key)
             if found is not None:
                 if found.request_hash != request_hash:

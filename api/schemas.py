@@ -9,6 +9,7 @@ import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
 
+from audit import delivery_log
 from audit.escalation_list import CURSOR_PATTERN, SORTS
 from workflow import payload_validation
 from workflow.catalogue import (
@@ -578,12 +579,12 @@ class DeliveryListSchema(ma.Schema):
 
 
 class DeliveryQuerySchema(ma.Schema):
-    channel = f.String(validate=v.OneOf(["email", "webhook"]),
+    channel = f.String(validate=v.OneOf(delivery_log.CHANNELS),
                        metadata={"description": "Only mail or only webhooks"})
     target = f.String(validate=v.Length(min=1, max=64), metadata={
         "description": "A recipient's handle (email) or a subscription id (webhook)"})
     escalation_id = f.String(validate=v.Length(min=1, max=64))
-    status = f.String(validate=v.OneOf(["pending", "delivered", "failed", "cancelled"]))
+    status = f.String(validate=v.OneOf(delivery_log.STATUSES))
     limit = f.Integer(load_default=100, validate=v.Range(min=1, max=1000))
 
 

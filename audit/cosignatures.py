@@ -53,16 +53,31 @@ def with_cosignatures(conn: Connection, size: int, note: str) -> str:
     return note + "".join(f"{line}\n" for line in found)
 
 
+def newest(conn: Connection) -> str | None:
+    """The newest stored checkpoint with the cosignatures kept for it; None: none yet."""
+    found = conn.execute(select(checkpoints.c.size, checkpoints.c.note)
+                         .order_by(checkpoints.c.size.desc()).limit(1)).first()
+    return None if found is None else with_cosignatures(conn, found.size, found.note)
+
+
 def served(conn: Connection, policy: TrustPolicy) -> str | None:
     """The newest checkpoint whose valid cosignatures meet the policy's quorum, with
     them; None when none does (a checkpoint without its quorum is not the log's head)."""
     if policy.met(set()):
-        found = conn.execute(select(checkpoints.c.size, checkpoints.c.note)
-                             .order_by(checkpoints.c.size.desc()).limit(1)).first()
-        return None if found is None else with_cosignatures(conn, found.size, found.note)
-    sizes = conn.execute(select(cosignatures.c.size).distinct()
-                         .order_by(cosignatures.c.size.desc()).limit(SEARCH_NEWEST)).scalars()
-    for size in list(sizes):
+        return newest(conn)
+    # Which witnesses cosigned which of the newest sizes, in one read: only a size whose
+    # stored cosigners could meet the quorum is read and its cosignatures checked.
+    newest_sizes = select(cosignatures.c.size).distinct().order_by(
+        cosignatures.c.size.desc()).limit(SEARCH_NEWEST).subquery()
+    by_size: dict[int, set[str]] = {}
+    for size, cosigner in conn.execute(
+            select(cosignatures.c.size, cosignatures.c.cosigner).where(
+                cosignatures.c.size.in_(select(newest_sizes.c.size)))):
+        by_size.setdefault(size, set()).add(cosigner)
+    names = {cosigner_id(w.cosigner): w.name for w in policy.witnesses.values()}
+    for size in sorted(by_size, reverse=True):
+        if not policy.met({names[c] for c in by_size[size] if c in names}):
+            continue
         note = conn.execute(select(checkpoints.c.note).where(
             checkpoints.c.size == size)).scalar()
         if note is None:

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from audit.timeline import build
-from audit.trails import trail
 from workflow.action_effects import item_of, promise_clock
 from workflow.model import parse_rfc3339
 
@@ -108,7 +107,7 @@ def pack(records: list[dict[str, Any]], related: list[str], now: datetime) -> di
         "initiated_by": records[0]["actor"],
         "opened_at": records[0]["at"],
         "repeat_of": records[0]["payload"].get("repeat_of"),
-        "owners": trail(records),
+        "owners": timeline["ownership"],
         "contributors": sorted(contributors),
         "closed_by": resolves[-1]["actor"] if resolves else None,
         "sla": _sla(records),

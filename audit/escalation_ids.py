@@ -35,8 +35,8 @@ def closed_before(conn: Connection, category: str, cutoff: datetime) -> list[str
 # A repeat's original: the customer's newest closed cases only (a customer with thousands
 # of escalations must not make every open read all of them), then their latest resolve.
 _RESOLVED_SQL = ("SELECT l.escalation_id FROM ledger l WHERE l.escalation_id IN (SELECT e.id "
-                 "FROM escalations e WHERE e.customer_id = :c AND e.state IN ('resolved', "
-                 f"'debriefed') ORDER BY e.pk DESC LIMIT {RELATED_SHOWN}) AND l.action = "
+                 f"FROM escalations e WHERE e.customer_id = :c AND e.state IN ('{RESOLVED}', "
+                 f"'{DEBRIEFED}') ORDER BY e.pk DESC LIMIT {RELATED_SHOWN}) AND l.action = "
                  "'resolve' AND l.at >= :since ORDER BY l.seq DESC LIMIT 1")
 
 

@@ -38,7 +38,10 @@ def _side_rows(conn: Connection, start: int, end: int) -> tuple[dict[int, list[A
     return texts, gone
 
 
-def _events(conn: Connection, batch: int = 2000) -> Iterator[tuple[Any, list[Any], list[Any]]]:
+def _events(conn: Connection, batch: int = 2000, side: bool = True
+            ) -> Iterator[tuple[Any, list[Any], list[Any]]]:
+    """The ledger's rows in order, each with its content and erasure rows (`side`: read
+    them; the binary bundle, which holds no content, does not)."""
     start = 0
     while True:
         chunk = conn.execute(
@@ -46,7 +49,7 @@ def _events(conn: Connection, batch: int = 2000) -> Iterator[tuple[Any, list[Any
             .order_by(ledger.ledger.c.seq).limit(batch)).all()
         if not chunk:
             return
-        texts, gone = _side_rows(conn, chunk[0].seq, chunk[-1].seq)
+        texts, gone = _side_rows(conn, chunk[0].seq, chunk[-1].seq) if side else ({}, {})
         for row in chunk:
             yield row, texts.get(row.seq, []), gone.get(row.seq, [])
         if len(chunk) < batch:
@@ -119,7 +122,7 @@ def write_binary_bundle(conn: Connection, out: BinaryIO, origin: str, vkey: str,
         out.write(verify_binary.record(item))
     block: list[tuple[bytes, bytes]] = []
     first, prev, count = 0, b"", 0
-    for row, _, _ in _events(conn):
+    for row, _, _ in _events(conn, side=False):
         if row.seq >= size:
             break
         if not block:

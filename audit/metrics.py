@@ -201,14 +201,22 @@ def report(conn: Connection, since: datetime | None, until: datetime | None,
     """Metrics of the escalations opened in [since, until), overall or per group, from
     their digests (folded now for those missing or stale, and kept). More than `limit`
     escalations in the period: PayloadInvalid, before any is read."""
+    return reports(conn, since, until, (group_by,), max_tier, now, limit=limit)[0]
+
+
+def reports(conn: Connection, since: datetime | None, until: datetime | None,
+            group_bys: tuple[str | None, ...], max_tier: int, now: datetime | None = None,
+            *, limit: int | None = None) -> list[dict[str, Any]]:
+    """report() for each grouping in `group_bys`, from one read of the digests."""
     count = read_digests.count_opened(conn, since, until, limit)
     if limit is not None and count > limit:
         raise PayloadInvalid({"since": f"more than {limit} escalations were opened in "
                                        "the period: ask for a shorter one"})
     with read_digests.collector_paused():
         found = read_digests.opened_in(conn, DIGEST, since, until, facts, count)
-        return _grouped([Facts._make(digest) for _, digest in found], since, until,
-                        group_by, max_tier, now)
+        items = [Facts._make(digest) for _, digest in found]
+        return [_grouped(items, since, until, group_by, max_tier, now)
+                for group_by in group_bys]
 
 
 def report_from_ledger(conn: Connection, since: datetime | None, until: datetime | None,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -96,13 +95,6 @@ class SqlOutbox:
             return []
         rows = fast_path.read_all(self._uow.conn, *_mailable_query(recipients))
         return [r[0] for r in rows if r[0] != recipients.actor]
-
-    def channels(self, handles: Sequence[str], kind: str) -> dict[str, list[str]]:
-        """Who is told of an event of type `kind`: handles by email (those with an
-        address), subscription ids by webhook."""
-        mail = self._mailable(notify.Recipients(tuple(handles)))
-        hooks = [sid for sid, events in self._active() if notify.matches(events, kind)]
-        return {EMAIL: mail, WEBHOOK: hooks}
 
     def enqueue(self, escalation: Escalation, event: Event, seq: int) -> int:
         """Write the messages `event` causes, in its transaction; returns how many."""

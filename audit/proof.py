@@ -22,7 +22,6 @@ from sqlalchemy import Connection, select
 
 from audit import cosignatures, ledger, merkle, tlog_proof
 from audit.errors import ProofUnavailable
-from audit.schema import checkpoints
 from audit.schema import ledger as ledger_table
 from audit.witness_policy import TrustPolicy
 
@@ -40,18 +39,10 @@ def size_of(note: str) -> int:
     return int(note.split("\n", 2)[1])
 
 
-def newest(conn: Connection) -> str | None:
-    """The newest stored checkpoint with the cosignatures kept for it; None: none yet."""
-    found = conn.execute(select(checkpoints.c.size, checkpoints.c.note)
-                         .order_by(checkpoints.c.size.desc()).limit(1)).first()
-    return None if found is None else cosignatures.with_cosignatures(conn, found.size,
-                                                                     found.note)
-
-
 def covering(conn: Connection, seq: int, policy: TrustPolicy | None) -> str | None:
     """The newest stored checkpoint that covers `seq` (with its cosignatures) and, under a
     policy, meets its quorum; None when there is none."""
-    found = newest(conn) if policy is None else cosignatures.served(conn, policy)
+    found = cosignatures.newest(conn) if policy is None else cosignatures.served(conn, policy)
     return found if found is not None and size_of(found) > seq else None
 
 

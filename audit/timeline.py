@@ -95,12 +95,14 @@ def build(records: list[dict[str, Any]]) -> dict[str, Any]:
     time_per_tier: dict[str, float] = {}
     current_tier, tier_since = 0, records[0]["at"]
     folded: Escalation | None = None
+    after: dict[str, Any] | None = None  # the state after the previous event
     for rec in records:
-        before = folded.snapshot() if folded is not None else None
+        before = after
         event = to_event(rec)
         if folded is None:
             folded = Escalation(id=event.escalation_id, state=OPENED)
         folded.apply(event)
+        after = folded.snapshot()
         events.append({
             "seq": rec["seq"], "at": rec["at"], "action": rec["action"],
             "actor": rec["actor"], "role": rec["role"], "from_state": rec["from_state"],
@@ -108,7 +110,7 @@ def build(records: list[dict[str, Any]]) -> dict[str, Any]:
             "to_owner": rec["to_owner"], "tier": rec["tier"], "rule": rec["rule"],
             "text": _text(rec), "erased_fields": sorted(rec["erased"]),
             "subject": _subject(rec),
-            "changes": _changes(before, folded.snapshot(), rec["payload"]),
+            "changes": _changes(before, after, rec["payload"]),
         })
         action, at = rec["action"], rec["at"]
         if action == "open":

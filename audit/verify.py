@@ -27,14 +27,13 @@ verified again on one, so the problem named is the same.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
-from audit import signed_note, verify_binary, verify_parallel
+from audit import proof_check, signed_note, verify_binary, verify_parallel
 from audit.errors import AuditError, BundleError, KeyFileError
 from audit.verify_lines import (
     BUNDLE_TYPE,
@@ -49,18 +48,10 @@ from audit.witness_policy import PolicyFileError, TrustPolicy
 from audit.witness_policy import load as load_policy
 
 __all__ = ["BUNDLE_TYPE", "EVENT_LINE_FIELDS", "Failed", "Report", "Verifier",
-           "print_report", "read_bundle", "verify_bundle", "verify_path", "main"]
+           "print_report", "verify_bundle", "verify_path", "main"]
 
 PARALLEL_FROM = 32 << 20  # bytes: below this, starting processes costs more than it saves
 HEAD_AT_MOST = 64 << 20  # bytes of header and checkpoints read before the events
-
-
-def read_bundle(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """JSON objects from a JSON Lines bundle; raises BundleError on a malformed line."""
-    for number, line in enumerate(lines, 1):
-        item = read_record(line, number)
-        if item is not None:
-            yield item
 
 
 def _open(header: dict[str, Any] | None, public_key: str | None, trusted: Iterable[str],
@@ -236,13 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry: prints the outcome; exit 0 only when everything verifies."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if any(a == "--proof" or a.startswith("--proof=") for a in args_list):
-        try:
-            proof_check = importlib.import_module("audit.proof_check")
-        except ImportError:
-            print("error: this verifier cannot check proofs (audit/proof_check.py is "
-                  "missing)", file=sys.stderr)
-            return 2
-        return int(proof_check.main(args_list))
+        return proof_check.main(args_list)
     parser = argparse.ArgumentParser(prog="python -m audit.verify",
                                      description="Verify a Baton ledger export offline.")
     parser.add_argument("bundle")

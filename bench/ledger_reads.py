@@ -20,7 +20,6 @@ import argparse
 import functools
 import random
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,19 +30,13 @@ from sqlalchemy import Engine, delete, select
 from audit import db, metrics, read_digests, records, report_period, trails
 from audit.schema import escalations
 from audit.schema import read_digests as digest_table
-from bench.harness import initialised, print_machine, quantiles, rate, save
+from bench.harness import initialised, print_machine, quantiles, rate, save, timed
 from bench.ledger import FINANCE, T0, build
 from workflow import policy_loader
 from workflow.errors import PayloadInvalid
 
 DAY = timedelta(days=1)
 PAGE = 200  # the ownership endpoint's default page
-
-
-def _timed(fn: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def read_latencies(engine: Engine, escalations_: int, samples: int) -> dict[str, Any]:
@@ -64,12 +57,12 @@ def read_latencies(engine: Engine, escalations_: int, samples: int) -> dict[str,
         conn.execute(delete(digest_table))
     with engine.connect() as conn:
         start = day()
-        cold = _timed(lambda: metrics.report(conn, start, start + DAY, None, max_tier, now))
+        cold = timed(lambda: metrics.report(conn, start, start + DAY, None, max_tier, now))
         out["metrics_day_cold_s"] = round(cold, 3)
         every = select(escalations.c.id.label("escalation_id"),
                        escalations.c.pk.label("ord"))
-        fill_metrics = _timed(lambda: metrics.report(conn, None, None, None, max_tier, now))
-        fill_trails = _timed(lambda: read_digests.digests(conn, trails.DIGEST, every, trails.trail))
+        fill_metrics = timed(lambda: metrics.report(conn, None, None, None, max_tier, now))
+        fill_trails = timed(lambda: read_digests.digests(conn, trails.DIGEST, every, trails.trail))
         out["fill_ms_per_escalation"] = {
             "metrics": round(fill_metrics * 1000 / escalations_, 3),
             "trail": round(fill_trails * 1000 / escalations_, 3)}
@@ -112,7 +105,7 @@ def read_latencies(engine: Engine, escalations_: int, samples: int) -> dict[str,
             del cases["metrics_92_days_refused"]
         for name, (n, draw, read) in cases.items():
             drawn = [draw() for _ in range(n)]
-            out[name] = quantiles([_timed(functools.partial(read, d)) for d in drawn])
+            out[name] = quantiles([timed(functools.partial(read, d)) for d in drawn])
         out["escalations_per_day"] = min(escalations_, int(DAY.total_seconds()) // 30)
     return out
 

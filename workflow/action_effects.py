@@ -131,12 +131,6 @@ def hand_off(esc: Escalation, event: Event) -> None:
     esc.return_to = event.from_state
 
 
-def reassigned(esc: Escalation, event: Event) -> None:
-    # Out of a pending hand-off: the proposal lapses, the state returns to its origin.
-    esc.proposed_owner = None
-    esc.return_to = None
-
-
 def already_watching(esc: Escalation, p: dict[str, Any]) -> tuple[str, str] | None:
     if "handle" in p and p["handle"] in esc.watchers:
         return "watcher.already", f"{p['handle']} already watches this escalation"
@@ -171,6 +165,7 @@ def not_held(esc: Escalation, p: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def handoff_answered(esc: Escalation, event: Event) -> None:
+    # Accepted, declined, withdrawn or reassigned over: the proposal lapses.
     esc.proposed_owner = None
     esc.return_to = None
 

@@ -258,7 +258,7 @@ _SPECS = (
                                        fx.back_to_origin(HANDED_OFF)),
                owner=TARGET_OWNS, authority=BY_GOVERNANCE, names_actor="to",
                # Naming an owner is no acknowledgment: the acknowledge clock runs on.
-               starts=("update",), stops=("handoff",), fold=fx.reassigned,
+               starts=("update",), stops=("handoff",), fold=fx.handoff_answered,
                began="reassigned"),
     ActionSpec("add-watcher", "Keep someone in the loop",
                fields={"handle": HANDLE}, required=("handle",), template="add-watcher",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from workflow.model import SYSTEM, Escalation, Event, rfc3339
@@ -152,21 +152,6 @@ def after_attempt(outcome: Outcome, attempts: int, schedule: Sequence[float],
     else:
         delay += delay * JITTER * (rng or random).random()
     return Next(done=False, delay=delay)
-
-
-@dataclass
-class Told:
-    """Who a `notified` event names, per channel (handles, never addresses)."""
-
-    recipients: list[str] = field(default_factory=list)
-    channels: dict[str, list[str]] = field(default_factory=dict)
-
-
-def told(uow: UnitOfWork, esc: Escalation, event: Event) -> Told:
-    """Who is told of `event`, and by which channel (`uow.outbox`, the Channels port)."""
-    handles = list(recipients(esc, event).handles)
-    outbox = uow.outbox
-    return Told(handles, outbox.channels(handles, event_type(event.action)))
 
 
 # The events that ask someone to act, besides a breach (whose sweep records its own

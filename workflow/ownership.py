@@ -26,7 +26,7 @@ def span_changes(action: str, from_owner: str | None, to_owner: str | None,
     """The span changes of one event, in order. Ending a kind with no open span changes
     nothing."""
     spec = CATALOGUE.get(action)
-    began = (spec.began if spec is not None else None) or action
+    began = began_as(action)
     out: list[SpanChange] = []
     if to_owner != from_owner:
         if from_owner:

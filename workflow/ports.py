@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
@@ -74,13 +73,9 @@ class PolicyStore(Protocol):
 class Channels(Protocol):
     """Which channels reach whom (audit/outbox.py implements it; workflow.notify asks)."""
 
-    def channels(self, handles: Sequence[str], kind: str) -> dict[str, list[str]]:
-        """Per channel ("email", "webhook"), who is told of an event of type `kind`:
-        handles for email, subscription ids for webhooks."""
-
     def queued_for(self, event: Event) -> dict[str, list[str]]:
-        """Per channel, whom the messages just queued for `event` go to (empty if it was
-        not the last event recorded)."""
+        """Per channel ("email": handles, "webhook": subscription ids), whom the messages
+        just queued for `event` go to (empty if it was not the last event recorded)."""
 
 
 class UnitOfWork(Protocol):

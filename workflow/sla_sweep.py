@@ -70,10 +70,11 @@ def sweep_escalation(*, uow: UnitOfWork, escalation_id: str, policy: Policy,
                               f"sla.{esc.severity}.{clock}")
         esc.apply(event)
         written.append(uow.record(esc, event))
-        told = notify.told(uow, esc, event)  # the domain's recipients, by channel
+        # The domain's recipients, and whom the breach's messages just went to by channel.
         notice = _system_event(esc, "notified",
                                {"about": "sla-breached", "clock": clock,
-                                "recipients": told.recipients, "channels": told.channels},
+                                "recipients": list(notify.recipients(esc, event).handles),
+                                "channels": uow.outbox.queued_for(event)},
                                policy, now, "sla.notify")
         esc.apply(notice)
         written.append(uow.record(esc, notice))

@@ -71,10 +71,7 @@ def export_download() -> Any:
     if refused is not None:
         return refused
     baton = current_baton()
-    with baton.uow(request_connection()) as uow:
-        if uow.head().size > uow.head().checkpoint_size:
-            uow.checkpoint(baton.now(), force=True)
-        uow.commit()
+    fresh_checkpoint.covering(baton.engine, lambda: baton.signer, baton.now)
     vkey, origin, now = baton.vkey, baton.origin, baton.now()
 
     def lines() -> Any:

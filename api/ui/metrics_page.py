@@ -65,10 +65,8 @@ def metrics_page() -> Any:
     max_tier = baton.policy(conn).max_tier
     try:  # the API's bounds: a period of at most 92 days, a report of at most 10,000
         report_period.bounded(start, end, baton.now())
-        by_team = metrics.report(conn, start, end, "team", max_tier,
-                                 limit=report_period.MAX_ESCALATIONS)
-        overall = metrics.report(conn, start, end, None, max_tier,
-                                 limit=report_period.MAX_ESCALATIONS)
+        by_team, overall = metrics.reports(conn, start, end, ("team", None), max_tier,
+                                           limit=report_period.MAX_ESCALATIONS)
     except PayloadInvalid as refused:
         return render_template("ui/metrics.html", since=since, until=until, report=None,
                                overall=None, charts=[],

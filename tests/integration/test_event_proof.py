@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from api.cli import main
-from audit import proof, proof_check, signed_note, witness
+from audit import cosignatures, proof, proof_check, signed_note, witness
 from audit.errors import ProofUnavailable
 from audit.schema import checkpoints
 from audit.schema import ledger as ledger_table
@@ -285,7 +285,7 @@ def test_the_proof_is_built_alike_on_each_backend(led: Ledger) -> None:
     led.lifecycle("esc-1")
     led.open("esc-2")
     with led.engine.connect() as conn:
-        newest = proof.newest(conn)
+        newest = cosignatures.newest(conn)
         assert newest is not None
         covered = proof.size_of(newest)
         assert proof.covering(conn, covered, None) is None, "the newest does not reach it"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -146,11 +145,6 @@ class FakeOutbox:
     def _hooks(self, kind: str) -> list[str]:
         return [sid for sid, events in self.subscriptions.items()
                 if notify.matches(events, kind)]
-
-    def channels(self, handles: Sequence[str], kind: str) -> dict[str, list[str]]:
-        """Who is told of an event of type `kind`, per channel."""
-        return {"email": self._mailable(notify.Recipients(tuple(handles))),
-                "webhook": self._hooks(kind)}
 
     def enqueue(self, escalation: Escalation, event: Event, seq: int) -> int:
         """Queue the messages `event` causes (kept if the transaction commits)."""
