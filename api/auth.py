@@ -6,7 +6,7 @@ from flask import Flask, Response, g, request
 
 from api.container import request_connection
 from api.problems import problem
-from audit import actors
+from audit.store import actors
 from workflow.model import Actor
 
 PUBLIC = ("/api/v1/healthz", "/healthz", "/api/v1/openapi.json", "/api/v1/docs")

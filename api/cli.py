@@ -15,7 +15,7 @@ import click
 from api import cli_audit, cli_webhooks, cli_witness
 from api.cli_context import fail, info, operator, with_baton
 from api.container import Baton
-from audit import actor_emails, actors, db, policies
+from audit.store import actor_emails, actors, db, policies
 from workflow import authority, policy_change, policy_loader
 from workflow.errors import WorkflowError
 from workflow.model import SYSTEM
@@ -96,7 +96,7 @@ def db_group() -> None:
 @with_baton
 def db_upgrade(baton: Baton) -> None:
     """Upgrade an existing database to the newest schema (Alembic)."""
-    from audit import migrate
+    from audit.store import migrate
 
     before = migrate.current(baton.engine)
     migrate.upgrade(baton.engine)

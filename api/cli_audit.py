@@ -15,20 +15,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.cli_context import fail, info, operator, parse_now, sweep_time, with_baton
 from api.container import Baton
 from api.witnessing import Witnessing
-from audit import (
-    cosignatures,
-    fresh_checkpoint,
-    private_files,
-    proof,
-    signed_note,
-    tiles,
-    verify_parallel,
-    witness_policy,
-)
 from audit.errors import AuditError
-from audit.export import verify_db, write_binary_bundle, write_bundle
-from audit.replaycheck import differences
-from audit.verify import print_report, verify_path
+from audit.log import cosignatures, fresh_checkpoint, proof, signed_note, tiles, witness_policy
+from audit.reads.export import verify_db, write_binary_bundle, write_bundle
+from audit.reads.replaycheck import differences
+from audit.store import private_files
+from audit.verifier import verify_parallel
+from audit.verifier.verify import print_report, verify_path
 from workflow import erasure, policy_loader
 from workflow import sla_sweep as sla_sweep_use_case
 from workflow.lifecycle import lifecycle
@@ -44,7 +37,7 @@ def audit_group() -> None:
               help="Bundle file (default: stdout)")
 @click.option("--binary", is_flag=True,
               help="The ledger's structure only (no content), in the binary format "
-                   "python -m audit.verify reads at hashing speed; needs -o FILE")
+                   "python -m audit.verifier reads at hashing speed; needs -o FILE")
 @with_baton
 def audit_export(baton: Baton, output: str, binary: bool) -> None:
     """Write a JSON Lines bundle: events, content, checkpoints (with the witnesses'
@@ -130,7 +123,7 @@ def audit_checkpoint(baton: Baton) -> None:
 def audit_proof(baton: Baton, seq_text: str, output: str, without_quorum: bool) -> None:
     """Write a self-contained proof of ledger event SEQ (c2sp.org/tlog-proof@v1): its
     canonical bytes, its inclusion proof and a checkpoint with its cosignatures, which
-    `python -m audit.verify --proof FILE --public-key KEY [--witness-policy P]` checks
+    `python -m audit.verifier --proof FILE --public-key KEY [--witness-policy P]` checks
     alone. The checkpoint is the newest that covers SEQ and, under BATON_WITNESS_POLICY,
     meets the quorum. When none does, one is signed now and, under a policy, sent to the
     witnesses at once; if the quorum is still not met, no proof is written (exit 1)
@@ -287,7 +280,7 @@ def metrics_report(baton: Baton, since_text: str | None, until_text: str | None,
     """The same figures as GET /api/v1/metrics/escalations, in the terminal."""
     import csv
 
-    from audit import metrics
+    from audit.reads import metrics
 
     since = parse_now(since_text) if since_text else None
     until = parse_now(until_text) if until_text else None

@@ -14,8 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.config import settings
 from api.container import Baton
-from audit import simulation
 from audit.errors import AuditError, DatabaseFailed, SchemaMissing
+from audit.store import simulation
 from workflow.errors import WorkflowError
 from workflow.model import Actor, parse_rfc3339
 

@@ -14,8 +14,9 @@ from api.cli_context import fail, info, operator, with_baton
 from api.container import Baton
 from api.delivery import Targets, resolve
 from api.worker import Worker
-from audit import delivery_log, webhooks
-from audit.webhooks import SqlWebhooks
+from audit.reads import delivery_log
+from audit.store import webhooks
+from audit.store.webhooks import SqlWebhooks
 from workflow import webhook_admin
 
 

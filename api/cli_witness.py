@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 
 from api.cli_context import fail, info
-from audit import witness
 from audit.errors import KeyFileError
+from audit.log import witness
 
 MAX_BODY = 64 * 1024  # a checkpoint, 63 proof lines and a few signatures fit many times
 

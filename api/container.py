@@ -15,10 +15,11 @@ from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine
 
 from api import request_guard
-from audit import db, policies, signed_note
 from audit.errors import KeyFileError, NotInitialised, SigningUnavailable
-from audit.ledger import Signer
-from audit.uow import SqlUnitOfWork
+from audit.log import signed_note
+from audit.log.ledger import Signer
+from audit.store import db, policies
+from audit.store.uow import SqlUnitOfWork
 from workflow.policy import Policy
 
 

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from standardwebhooks.webhooks import Webhook
 
-from audit.outbox import Message
+from audit.store.outbox import Message
 from workflow.notify import Outcome
 from workflow.webhook_admin import target_problem
 

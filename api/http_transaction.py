@@ -14,8 +14,8 @@ from api.auth import current_actor
 from api.container import current as current_baton
 from api.container import request_connection
 from api.problems import problem
-from audit.idempotency import StoredResponse
-from audit.uow import SqlUnitOfWork
+from audit.store.idempotency import StoredResponse
+from audit.store.uow import SqlUnitOfWork
 from workflow.errors import VersionConflict
 
 Result = tuple[dict[str, Any], int, dict[str, str]]
@@ -85,7 +85,7 @@ def run(work: Callable[[SqlUnitOfWork, int | None], Render], body: Any,
     expected = if_match()
     request_hash = _request_hash(body) if key is not None else ""
     # The API's writes release their locks before the flush: concurrent requests overlap
-    # their flushes, and each is acknowledged once durable (audit.db explains).
+    # their flushes, and each is acknowledged once durable (audit.store.db explains).
     with baton.uow(request_connection(), release_before_flush=True) as uow:
         if key is not None:
             found = uow.idempotency.find(actor, key)

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from api.schemas import EscalationSchema
-from audit import escalation_ids, records
-from audit.records import OPENING_FIELDS
+from audit.reads import escalation_ids, records
+from audit.reads.records import OPENING_FIELDS
 from workflow import services, sla
 from workflow.model import Actor, Escalation, rfc3339
 from workflow.policy import Policy

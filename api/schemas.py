@@ -9,8 +9,8 @@ import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
 
-from audit import delivery_log
-from audit.escalation_list import CURSOR_PATTERN, SORTS
+from audit.reads import delivery_log
+from audit.reads.escalation_list import CURSOR_PATTERN, SORTS
 from workflow import payload_validation
 from workflow.catalogue import (
     ACTION_ROUTES,
@@ -314,7 +314,7 @@ class AtArgsSchema(ma.Schema):
 
 
 class PeriodArgsSchema(ma.Schema):
-    """An actor's spans over a period of at most 92 days (audit.report_period)."""
+    """An actor's spans over a period of at most 92 days (audit.reads.report_period)."""
 
     since = f.AwareDateTime(format="iso", metadata={
         "description": "Inclusive; defaults to 92 days before until"})
@@ -476,7 +476,7 @@ class ErasureSchema(ma.Schema):
 
 class MetricsArgsSchema(ma.Schema):
     """Escalations opened over a period of at most 92 days holding at most 10,000 of them
-    (audit.report_period)."""
+    (audit.reads.report_period)."""
 
     since = f.AwareDateTime(format="iso", metadata={
         "description": "Opened at or after; defaults to 92 days before until"})

@@ -15,10 +15,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from api.container import utcnow
-from audit import cosignature, cosignatures, ledger, merkle, signed_note, witness
 from audit.errors import CheckpointMissing
-from audit.witness_policy import TrustPolicy, Witness
-from audit.witness_policy import load as load_policy
+from audit.log import cosignature, cosignatures, ledger, merkle, signed_note, witness
+from audit.log.witness_policy import TrustPolicy, Witness
+from audit.log.witness_policy import load as load_policy
 
 log = logging.getLogger("baton.witnessing")
 RETRY_SECONDS = 30.0  # after a refusal or an unreachable witness

@@ -13,9 +13,9 @@ from api.container import Baton
 from api.delivery import Targets, close_connections, send_mail, send_webhook
 from api.fault_log import log_fault
 from api.witnessing import Witnessing
-from audit import actor_emails, outbox, webhooks
 from audit.errors import DatabaseFailed
-from audit.uow import SqlUnitOfWork
+from audit.store import actor_emails, outbox, webhooks
+from audit.store.uow import SqlUnitOfWork
 from workflow import notify, sla_sweep
 from workflow.notify import Outcome
 

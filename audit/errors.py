@@ -33,7 +33,7 @@ class CheckpointMissing(AuditError):
 
 class DatabaseFailed(AuditError):
     """The database failed a statement (the driver's exception, translated in
-    audit.driver_errors, is this one's cause)."""
+    audit.store.driver_errors, is this one's cause)."""
 
 
 class SchemaMissing(DatabaseFailed):

@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, insert, update
 
-from audit.ledger import Signer
-from audit.uow import SqlUnitOfWork
+from audit.log.ledger import Signer
+from audit.store.uow import SqlUnitOfWork
 from bench.harness import initialised, median_of, on_both_backends, print_machine, rate, save
 from bench.workload import ACTORS, LIFECYCLE, OPEN
 from workflow import policy_loader, services

@@ -22,7 +22,7 @@ def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     pg = None
     try:
-        from bench.postgres_cluster import find
+        from api.testbed import find
 
         postgres = find("postgres")
         if postgres:
@@ -82,7 +82,7 @@ def save(name: str, info: dict[str, Any], figures: dict[str, Any]) -> Path:
 @contextmanager
 def postgres(durable: bool = True) -> Iterator[Any]:
     """A throwaway PostgreSQL cluster (fsync on unless asked otherwise)."""
-    from bench.postgres_cluster import Cluster
+    from api.testbed import Cluster
 
     cluster = Cluster(durable=durable)
     cluster.start()
@@ -112,9 +112,9 @@ def initialised(url: str, origin: str, every: int, now: datetime) -> tuple[Any, 
     """A migrated database with the default policy and the demo actors, and its signer."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from audit import actors, db, policies
-    from audit.ledger import Signer
-    from audit.uow import SqlUnitOfWork
+    from audit.log.ledger import Signer
+    from audit.store import actors, db, policies
+    from audit.store.uow import SqlUnitOfWork
     from bench.workload import ACTORS
     from workflow import policy_loader
 

@@ -39,9 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from api.cli import DEMO
+from api.testbed import add_actors, children, proc_stat, start
 from bench.harness import on_both_backends, print_machine, quantiles, save
-from bench.live_server import add_actors, start
-from bench.processes import children, proc_stat
 from bench.workload import LIFECYCLE, OPEN
 
 TARGET = 0.40  # the target: transitions at 40 % of the GET ceiling, p99 < 50 ms

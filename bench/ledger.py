@@ -29,13 +29,14 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from audit import cosignature, cosignatures, records, timeline, trails, witness_policy
-from audit.export import write_binary_bundle, write_bundle
-from audit.ledger import Signer
-from audit.schema import checkpoints
-from audit.uow import SqlUnitOfWork
-from audit.verify import verify_path
-from audit.verify_parallel import cores as parallel_cores
+from audit.log import cosignature, cosignatures, witness_policy
+from audit.log.ledger import Signer
+from audit.reads import records, timeline, trails
+from audit.reads.export import write_binary_bundle, write_bundle
+from audit.store.schema import checkpoints
+from audit.store.uow import SqlUnitOfWork
+from audit.verifier.verify import verify_path
+from audit.verifier.verify_parallel import cores as parallel_cores
 from bench.harness import initialised, print_machine, quantiles, rate, save
 from bench.workload import ACTORS
 from workflow import policy_loader, services

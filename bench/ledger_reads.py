@@ -27,9 +27,10 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, select
 
-from audit import db, metrics, read_digests, records, report_period, trails
-from audit.schema import escalations
-from audit.schema import read_digests as digest_table
+from audit.reads import metrics, read_digests, records, report_period, trails
+from audit.store import db
+from audit.store.schema import escalations
+from audit.store.schema import read_digests as digest_table
 from bench.harness import initialised, print_machine, quantiles, rate, save, timed
 from bench.ledger import FINANCE, T0, build
 from workflow import policy_loader

@@ -20,10 +20,10 @@ from api.config import settings
 from api.container import Baton
 from api.delivery import post, webhook_body
 from api.worker import Worker
-from audit import webhooks
-from audit.outbox import Message
-from audit.uow import SqlUnitOfWork
-from audit.webhooks import SqlWebhooks
+from audit.store import webhooks
+from audit.store.outbox import Message
+from audit.store.uow import SqlUnitOfWork
+from audit.store.webhooks import SqlWebhooks
 from bench import harness
 from bench.workload import ACTORS, OPEN
 from workflow import services, webhook_admin

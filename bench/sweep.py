@@ -19,9 +19,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from audit.escalation_ids import due_query
-from audit.schema import escalations
-from audit.uow import SqlUnitOfWork
+from audit.reads.escalation_ids import due_query
+from audit.store.schema import escalations
+from audit.store.uow import SqlUnitOfWork
 from bench.harness import initialised, print_machine, save
 from workflow import policy_loader, sla
 from workflow.model import Escalation, Event, rfc3339

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from api import create_app
-from audit import actors
-from audit.uow import SqlUnitOfWork
+from audit.store import actors
+from audit.store.uow import SqlUnitOfWork
 from bench.harness import initialised, print_machine, quantiles, save
 from bench.workload import ACTORS, OPEN
 from workflow import policy_loader, services

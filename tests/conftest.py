@@ -23,7 +23,7 @@ def pg_cluster():  # type: ignore[no-untyped-def]
     """The run's PostgreSQL cluster. A developer's machine without the server binaries
     reports the PostgreSQL tests as skipped, with the reason; under CI, or when .ci/test
     could install PostgreSQL (BATON_REQUIRE_POSTGRES), their absence fails the run."""
-    from bench.postgres_cluster import Cluster
+    from api.testbed import Cluster
 
     try:
         cluster = Cluster()

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from api import create_app
 from api.cli import DEMO
-from audit import actors, db
+from audit.store import actors, db
 from workflow import policy_change, policy_loader
 from workflow.model import Actor
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from bench.live_server import BATON
+from api.testbed import BATON
 
 
 def start_witness(cwd: Path, name: str, log_vkey: str, env: dict[str, str] | None = None

@@ -1,5 +1,5 @@
 """Telling people: who is told of which event, what a notification may say, and when a
-failed delivery is tried again. Decisions only; the outbox (audit/outbox.py) stores
+failed delivery is tried again. Decisions only; the outbox (audit/store/outbox.py) stores
 them in the event's transaction and the worker (api/worker.py) delivers them."""
 
 from __future__ import annotations

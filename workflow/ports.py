@@ -71,7 +71,7 @@ class PolicyStore(Protocol):
 
 
 class Channels(Protocol):
-    """Which channels reach whom (audit/outbox.py implements it; workflow.notify asks)."""
+    """Which channels reach whom (audit/store/outbox.py implements it; workflow.notify asks)."""
 
     def queued_for(self, event: Event) -> dict[str, list[str]]:
         """Per channel ("email": handles, "webhook": subscription ids), whom the messages

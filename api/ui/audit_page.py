@@ -11,9 +11,9 @@ from api.auth import current_actor
 from api.container import current as current_baton
 from api.container import request_connection
 from api.ui.blueprint import ui
-from audit import fresh_checkpoint, ledger
 from audit.errors import CheckpointMissing
-from audit.export import bundle_lines, verify_db
+from audit.log import fresh_checkpoint, ledger
+from audit.reads.export import bundle_lines, verify_db
 from workflow.authority import permit
 
 # Verified on every visit up to this many events; past it, when the auditor asks.

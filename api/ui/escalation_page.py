@@ -15,7 +15,8 @@ from api.ui import action_forms, swimlane
 from api.ui.blueprint import ui
 from api.ui.countdown import countdown
 from api.ui.queue_page import open_states
-from audit import actors, projection, records, timeline
+from audit.reads import records, timeline
+from audit.store import actors, projection
 from workflow import services
 from workflow.authority import decide
 from workflow.catalogue import CATALOGUE

@@ -14,7 +14,7 @@ from api.container import request_connection
 from api.ui.blueprint import ui
 from api.ui.charts import Chart, bars
 from api.ui.countdown import duration
-from audit import metrics, report_period
+from audit.reads import metrics, report_period
 from workflow.errors import PayloadInvalid
 
 DEFAULT_DAYS = 30

@@ -16,7 +16,8 @@ from api.container import current as current_baton
 from api.container import request_connection
 from api.ui.blueprint import ui
 from api.ui.countdown import Countdown, countdown
-from audit import actors, escalation_list, queue, records
+from audit.reads import escalation_list, queue, records
+from audit.store import actors
 from workflow import sla
 from workflow.model import Actor, Escalation
 from workflow.policy import Policy

@@ -20,8 +20,8 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
 from api.container import request_connection
-from audit import session_actors
-from audit.actors import token_hash
+from audit.store import session_actors
+from audit.store.actors import token_hash
 from workflow.model import Actor
 
 _LABEL = b"baton/ui-session/v1"

@@ -19,8 +19,9 @@ from api.schemas import (
     FeedbackLinkSchema,
 )
 from api.views.strict_blueprint import Blueprint
-from audit import action_items, debrief_pack, escalation_ids, projection, records
-from audit.uow import SqlUnitOfWork
+from audit.reads import action_items, debrief_pack, escalation_ids, records
+from audit.store import projection
+from audit.store.uow import SqlUnitOfWork
 from workflow import services
 from workflow.errors import EscalationNotFound
 

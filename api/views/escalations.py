@@ -24,8 +24,9 @@ from api.schemas import (
     TimelineSchema,
 )
 from api.views.strict_blueprint import Blueprint
-from audit import escalation_ids, escalation_list, projection, records, timeline, trails
-from audit.uow import SqlUnitOfWork
+from audit.reads import escalation_ids, escalation_list, records, timeline, trails
+from audit.store import projection
+from audit.store.uow import SqlUnitOfWork
 from workflow import services
 from workflow.catalogue import REQUESTABLE
 from workflow.errors import EscalationNotFound, UnknownAction

@@ -16,7 +16,8 @@ from api import rate_limit
 from api.container import current as current_baton
 from api.container import request_connection
 from api.problems import problem
-from audit import actors, cosignatures, ledger, tiles, witness_policy
+from audit.log import cosignatures, ledger, tiles, witness_policy
+from audit.store import actors
 from workflow import services
 
 bp = Blueprint("log", __name__, url_prefix="/log")

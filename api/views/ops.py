@@ -17,9 +17,10 @@ from api.auth import current_actor
 from api.container import current as current_baton
 from api.schemas import ErasureInSchema, ErasureSchema, HealthSchema
 from api.views.strict_blueprint import Blueprint
-from audit import health as readiness
-from audit import ledger_gauges, outbox
 from audit.errors import SigningUnavailable
+from audit.reads import ledger_gauges
+from audit.store import health as readiness
+from audit.store import outbox
 from workflow import erasure
 from workflow.model import rfc3339
 

@@ -26,17 +26,9 @@ from api.schemas import (
     PublicKeySchema,
 )
 from api.views.strict_blueprint import Blueprint
-from audit import (
-    actors,
-    audit_events,
-    fresh_checkpoint,
-    ledger,
-    metrics,
-    policy_versions,
-    report_period,
-    signed_note,
-    trails,
-)
+from audit.log import fresh_checkpoint, ledger, signed_note
+from audit.reads import audit_events, metrics, policy_versions, report_period, trails
+from audit.store import actors
 from workflow import services
 from workflow.errors import ActorNotFound
 from workflow.model import rfc3339

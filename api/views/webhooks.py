@@ -20,8 +20,9 @@ from api.schemas import (
     WebhookSchema,
 )
 from api.views.strict_blueprint import Blueprint
-from audit import delivery_log, outbox, webhooks
-from audit.webhooks import SqlWebhooks
+from audit.reads import delivery_log
+from audit.store import outbox, webhooks
+from audit.store.webhooks import SqlWebhooks
 from workflow import webhook_admin
 from workflow.webhook_admin import SubscriptionNotFound
 

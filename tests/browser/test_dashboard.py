@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from audit import actors
+from audit.store import actors
 from tests.browser.conftest import Live, assert_accessible, screenshot, sign_in
 from workflow import sla_sweep
 

@@ -98,14 +98,14 @@ def test_every_dashboard_route_refuses_signed_out_visits(tmp_path: Path) -> None
 
 
 def test_the_checkpoint_download_covers_every_event_before_it(tmp_path: Path) -> None:
-    from audit import signed_note
+    from audit.log import signed_note
 
     client = make_client(tmp_path)  # checkpoints every 10 events: 3 opens leave a tail
     for _ in range(3):
         client.open()
     baton = client.app.extensions["baton"]
     with baton.engine.connect() as conn:
-        from audit import ledger
+        from audit.log import ledger
         size = ledger.read_head(conn, lock=False).size
     assert _sign_in(client, "aud").status_code == 303
     got = client.http.get("/ui/audit/checkpoint")

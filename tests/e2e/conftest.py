@@ -1,5 +1,5 @@
 """A real `baton serve` (gunicorn, several workers) on a free loopback port, on each
-backend (the server and its actors come from bench.live_server, shared with bench.http)."""
+backend (the server and its actors come from api.testbed, shared with bench.http)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from api.cli import DEMO
-from bench.live_server import BATON, add_actors, start
+from api.testbed import BATON, add_actors, start
 
 
 @dataclass

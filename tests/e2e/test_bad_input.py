@@ -16,7 +16,7 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from audit import db
+from audit.store import db
 from tests.e2e.conftest import Server
 from tests.initialised_app import OPEN
 from tests.threads import run_together

@@ -9,7 +9,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from audit import db, metrics, simulation
+from audit.reads import metrics
+from audit.store import db, simulation
 from tests.e2e.conftest import BATON
 
 
@@ -76,4 +77,6 @@ def test_actors_policy_show_metrics_and_a_closed_pipe(tmp_path: Path) -> None:
     piped = subprocess.run(f"{' '.join(BATON)} audit export | head -c 10 > /dev/null; "
                            "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash",
                            env=env, text=True, capture_output=True, timeout=60)
-    assert piped.stderr == "", piped.stderr
+    # head may close the pipe before or after the small export is written: either way, no
+    # traceback and no error line, only the count when the whole bundle got through
+    assert piped.stderr in ("", "exported 1 events\n"), piped.stderr

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import requests
 
-from audit import actor_emails, db
-from bench.live_server import BATON
-from bench.processes import free_port
+from api.testbed import BATON, free_port
+from audit.store import actor_emails, db
 from tests.mail_sink import Mail, MailSink
 from tests.webhook_receiver import Receiver
 from workflow import policy_loader

@@ -22,9 +22,8 @@ import requests
 from sqlalchemy import text
 
 from api.cli import DEMO
-from audit import db
-from bench.live_server import BATON, add_actors, start
-from bench.postgres_cluster import Cluster
+from api.testbed import BATON, Cluster, add_actors, start
+from audit.store import db
 from tests.availability import unavailable
 from tests.initialised_app import OPEN
 
@@ -179,7 +178,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         unavailable("mounting a tmpfs needs root (CI runs as root)")
     disk = tmp_path / "disk"
     disk.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)], check=True)
     try:
         yield disk
     finally:
@@ -215,7 +214,8 @@ def test_sqlite_on_a_full_disk_is_storage_full_and_recovers(small_disk: Path,
         with sqlite3.connect(small_disk / "baton.db") as check:
             assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert set(load.acknowledged) <= ids_in(url)
-        assert healthz(server)[0] == 200
+        health = healthz(server)
+        assert health[0] == 200, health
     finally:
         stopped(proc)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 
 from api.cli import default_workers
-from bench.processes import children
+from api.testbed import children
 from tests.e2e.conftest import BATON, Server, start
 from tests.initialised_app import LIFECYCLE, OPEN
 from tests.threads import run_together

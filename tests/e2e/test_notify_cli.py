@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from api.cli import main
+from api.testbed import BATON
 from api.worker import Worker
-from audit import actor_emails
-from bench.live_server import BATON
+from audit.store import actor_emails
 from tests.initialised_app import Client, Clock, make_client
 from tests.mail_sink import MailSink
 from tests.webhook_receiver import Receiver

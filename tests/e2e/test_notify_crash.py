@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from audit import db
-from audit.uow import SqlUnitOfWork
-from bench.live_server import BATON
+from api.testbed import BATON
+from audit.store import db
+from audit.store.uow import SqlUnitOfWork
 from tests.unit.fakes import DEMO_ACTORS
 from tests.unit.scenario import OPEN
 from tests.webhook_receiver import Receiver

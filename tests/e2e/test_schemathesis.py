@@ -24,7 +24,7 @@ for _ in range(3):
     CLIENT.open()
 HEADERS = {"Authorization": f"Bearer {CLIENT.tokens['sam']}"}
 
-# The reads whose period is bounded (audit.report_period).
+# The reads whose period is bounded (audit.reads.report_period).
 BOUNDED_PERIOD = ("/api/v1/metrics/escalations", "/api/v1/actors/{handle}/ownership")
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", CLIENT.app)

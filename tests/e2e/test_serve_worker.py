@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.live_server import BATON, start
+from api.testbed import BATON, start
 
 
 def _workers_of(session: int) -> list[str]:

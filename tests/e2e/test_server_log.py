@@ -17,8 +17,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from api.cli import DEMO
-from bench.live_server import BATON, add_actors
-from bench.processes import free_port
+from api.testbed import BATON, add_actors, free_port
 from tests.e2e.conftest import prepare
 
 TITLE = "Zebulon Quirrell-Fantastico charged twice"

@@ -58,8 +58,8 @@ def test_installed_wheel_initialises_and_serves(tmp_path: Path) -> None:
     env |= {"BATON_DATABASE_URL": f"sqlite:///{home / 'baton.db'}",
             "BATON_SIGNING_KEY": str(home / "signing.key"), "PYTHONNOUSERSITE": "1"}
     run([baton, "init"], cwd=home, env=env)
-    where = run([python, "-c", "import api.views, audit.migrations, workflow; "
-                 "print(api.views.__file__, audit.migrations.__file__, workflow.__file__)"],
+    where = run([python, "-c", "import api.views, audit.store.migrations, workflow; "
+                 "print(api.views.__file__, audit.store.migrations.__file__, workflow.__file__)"],
                 cwd=home, env=env).stdout.split()
     assert all(Path(p).is_relative_to(venv) for p in where), where
     shown = run([baton, "policy", "show"], cwd=home, env=env)

@@ -27,8 +27,8 @@ import pytest
 import requests
 
 from api.cli import DEMO
-from audit import signed_note, witness, witness_policy
-from bench.live_server import BATON, add_actors, start
+from api.testbed import BATON, add_actors, start
+from audit.log import signed_note, witness, witness_policy
 from tests.e2e.test_witnesses import _rewrite, _until
 from tests.initialised_app import OPEN
 from tests.witness_process import start_witness

@@ -20,8 +20,8 @@ import pytest
 import requests
 
 from api.cli import DEMO
-from audit import cosignature, merkle, signed_note, witness, witness_policy
-from bench.live_server import BATON, add_actors, start
+from api.testbed import BATON, add_actors, start
+from audit.log import cosignature, merkle, signed_note, witness, witness_policy
 from tests.initialised_app import OPEN
 from tests.witness_process import start_witness
 

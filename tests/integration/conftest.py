@@ -12,9 +12,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
-from audit import actors, db, migrate
-from audit.ledger import Signer
-from audit.uow import SqlUnitOfWork
+from audit.log.ledger import Signer
+from audit.store import actors, db, migrate
+from audit.store.uow import SqlUnitOfWork
 from tests.unit.fakes import DEMO_ACTORS
 from tests.unit.scenario import OPEN, PAYLOADS
 from workflow import policy_change, policy_loader, services

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from api.config import settings
 from api.container import Baton
 from api.worker import Worker
-from audit import webhooks
-from audit.webhooks import SqlWebhooks
+from audit.store import webhooks
+from audit.store.webhooks import SqlWebhooks
 from tests.integration.conftest import Ledger
 from tests.unit.fakes import DEMO_ACTORS
 from workflow import webhook_admin

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from api import create_app
-from audit import merkle, signed_note
+from audit.log import merkle, signed_note
 from tests.initialised_app import OPEN, Client, make_client
 from workflow.catalogue import ACTION_ROUTES, CATALOGUE
 from workflow.lifecycle import ACTIONS

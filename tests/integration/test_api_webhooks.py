@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from api.worker import Worker
-from audit.schema import ledger
+from audit.store.schema import ledger
 from tests.initialised_app import make_client
 from tests.webhook_receiver import Receiver
 

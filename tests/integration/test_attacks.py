@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit import merkle, signed_note
-from audit.export import verify_db, write_bundle
-from audit.verify import Report, main, verify_bundle
+from audit.log import merkle, signed_note
+from audit.reads.export import verify_db, write_bundle
+from audit.verifier.verify import Report, main, verify_bundle
 from tests.integration.conftest import Ledger
 
 ORIGIN = "baton.test/ledger"

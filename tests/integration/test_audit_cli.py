@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from api.cli import main
-from audit import cosignature
+from audit.log import cosignature
 from tests.initialised_app import LIFECYCLE, make_client
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit import db, migrate, signed_note
-from audit.export import verify_db, write_bundle
-from audit.uow import SqlUnitOfWork
-from audit.verify import Report, print_report, verify_bundle
+from audit.log import signed_note
+from audit.reads.export import verify_db, write_bundle
+from audit.store import db, migrate
+from audit.store.uow import SqlUnitOfWork
+from audit.verifier.verify import Report, print_report, verify_bundle
 from tests.integration.conftest import T0, Ledger
 from tests.unit.fakes import DEMO_ACTORS
 from workflow import erasure, policy_change, policy_loader

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from audit.export import verify_db
+from audit.reads.export import verify_db
 from tests.initialised_app import Client, Clock, make_client
 from workflow import policy_loader
 from workflow.authority import customer_actor, decide

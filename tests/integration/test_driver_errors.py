@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from audit import db, fast_path
 from audit.errors import DatabaseBusy, LedgerRefused, SchemaMissing
-from audit.uow import SqlUnitOfWork
+from audit.store import db, fast_path
+from audit.store.uow import SqlUnitOfWork
 from tests.integration.conftest import Ledger
 
 

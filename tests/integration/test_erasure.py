@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from audit import records, timeline, trails
-from audit.export import verify_db, write_bundle
-from audit.verify import verify_bundle
+from audit.reads import records, timeline, trails
+from audit.reads.export import verify_db, write_bundle
+from audit.verifier.verify import verify_bundle
 from tests.integration.conftest import Ledger, make_ledger
 from tests.unit.fakes import DEMO_ACTORS
 from workflow import erasure, policy_loader

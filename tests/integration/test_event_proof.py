@@ -1,4 +1,4 @@
-"""`baton audit proof SEQ` on a real ledger, checked offline by audit.proof_check alone:
+"""`baton audit proof SEQ` on a real ledger, checked offline by audit.verifier.proof_check alone:
 the newest checkpoint covering the event (signed when none does), a changed byte in each
 part of the proof fails, bad SEQs are one-line errors, a rewritten database gets no proof,
 and under a witness policy the witnesses (real `baton witness serve` processes) are asked
@@ -21,10 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from api.cli import main
-from audit import cosignatures, proof, proof_check, signed_note, witness
 from audit.errors import ProofUnavailable
-from audit.schema import checkpoints
-from audit.schema import ledger as ledger_table
+from audit.log import cosignatures, proof, signed_note, witness
+from audit.store.schema import checkpoints
+from audit.store.schema import ledger as ledger_table
+from audit.verifier import proof_check
 from tests.initialised_app import LIFECYCLE, Client, make_client
 from tests.integration.conftest import Ledger
 from tests.witness_process import start_witness
@@ -203,7 +204,7 @@ def test_the_witnesses_are_asked_and_their_quorum_is_met(
     assert "witnesses: quorum 'both' met; cosigned by w1 (at " in shown and ", w2 (at " in shown
     code, shown = check(capsys, "--proof", str(out), "--witness-policy", witnessed["both"])
     assert code == 0, "the policy's log line is the log's key when no key file is given"
-    verifier = subprocess.run([sys.executable, "-m", "audit.verify", "--proof", str(out),
+    verifier = subprocess.run([sys.executable, "-m", "audit.verifier", "--proof", str(out),
                                "--public-key", key, "--witness-policy", witnessed["both"]],
                               capture_output=True, text=True, timeout=60)
     assert verifier.returncode == 0 and verifier.stdout == shown, verifier.stderr
@@ -225,7 +226,7 @@ def test_the_witnesses_are_asked_and_their_quorum_is_met(
                         "--witness-policy", witnessed["both"])
     assert code == 1 and shown == ("FAILED: the cosignature of witness w2 (w2.example) does "
                                    "not verify over this checkpoint\n")
-    verifier = subprocess.run([sys.executable, "-m", "audit.verify", "--proof", str(changed),
+    verifier = subprocess.run([sys.executable, "-m", "audit.verifier", "--proof", str(changed),
                                "--public-key", key, "--witness-policy", witnessed["both"]],
                               capture_output=True, text=True, timeout=60)
     assert (verifier.returncode, verifier.stdout) == (1, shown)

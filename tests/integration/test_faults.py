@@ -18,8 +18,8 @@ from flask import g
 from sqlalchemy import event, text
 
 from api import create_app
-from audit import db, driver_errors
 from audit.errors import DatabaseUnavailable, ReadOnly, SchemaMissing, StorageFull
+from audit.store import db, driver_errors
 from tests.initialised_app import OPEN, Client, make_client
 
 
@@ -138,11 +138,11 @@ def test_healthz_reports_each_degraded_state(c: Client, tmp_path: Path,
     class Full:
         f_bavail, f_frsize = 3, 4096
 
-    monkeypatch.setattr("audit.health.os.statvfs", lambda _path: Full())
+    monkeypatch.setattr("audit.store.health.os.statvfs", lambda _path: Full())
     r = c.http.get("/healthz")
     assert r.status_code == 503 and r.json["database"] == "storage-full"
     monkeypatch.undo()
-    monkeypatch.setattr("audit.health.os.access", lambda *_a, **_k: False)
+    monkeypatch.setattr("audit.store.health.os.access", lambda *_a, **_k: False)
     r = c.http.get("/healthz")
     assert r.status_code == 503 and r.json["database"] == "read-only"
     monkeypatch.undo()

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, text
 
-from audit import db, ledger
+from audit.log import ledger
+from audit.store import db
 from tests.integration.conftest import Ledger
 
 

@@ -13,9 +13,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
-from audit import db, fresh_checkpoint, ledger, signed_note
-from audit.ledger import Signer
-from audit.schema import checkpoints
+from audit.log import fresh_checkpoint, ledger, signed_note
+from audit.log.ledger import Signer
+from audit.store import db
+from audit.store.schema import checkpoints
 from tests.integration.conftest import Ledger
 from tests.threads import run_together
 

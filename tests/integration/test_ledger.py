@@ -9,10 +9,11 @@ import sqlite3
 import pytest
 from sqlalchemy import select, text
 
-from audit import ledger, merkle, records, signed_note
-from audit.export import verify_db
-from audit.schema import checkpoints, escalations
-from audit.schema import ledger as ledger_table
+from audit.log import ledger, merkle, signed_note
+from audit.reads import records
+from audit.reads.export import verify_db
+from audit.store.schema import checkpoints, escalations
+from audit.store.schema import ledger as ledger_table
 from tests.integration.conftest import Ledger
 from workflow.errors import AuthorityDenied
 from workflow.model import replay

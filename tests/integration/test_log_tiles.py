@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from api.cli import main
-from audit import ledger, tiles
+from audit.log import ledger, tiles
 from tests.initialised_app import Client, make_client
 from tests.integration.conftest import Ledger
 from tests.unit.fakes import DEMO_ACTORS

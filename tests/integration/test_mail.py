@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from audit import actor_emails
+from audit.store import actor_emails
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import dispose_all, subscribe, worker_for
 from tests.webhook_receiver import Receiver

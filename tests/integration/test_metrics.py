@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from audit import metrics, records, timeline
+from audit.reads import metrics, records, timeline
 from tests.integration.conftest import T0, Ledger
 from workflow.sla_sweep import sweep
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from audit import actor_emails
+from audit.store import actor_emails
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import subscribe
 from tests.unit.fakes import DEMO_ACTORS

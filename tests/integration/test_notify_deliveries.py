@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from api.cli import main
 from api.worker import Worker
-from audit import actor_emails
+from audit.store import actor_emails
 from tests.initialised_app import Client, make_client
 from tests.mail_sink import MailSink
 

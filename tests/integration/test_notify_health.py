@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from api.worker import Worker
-from audit import actor_emails
+from audit.store import actor_emails
 from tests.initialised_app import Client, make_client
 from workflow.model import parse_rfc3339
 

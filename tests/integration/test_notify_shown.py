@@ -21,7 +21,7 @@ from api import create_app
 from api.config import DEFAULTS, settings
 from api.delivery import Targets, resolve
 from api.worker import Worker
-from audit import actor_emails, webhooks
+from audit.store import actor_emails, webhooks
 from tests.initialised_app import make_client
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import (

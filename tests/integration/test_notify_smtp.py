@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from api import config
-from audit import actor_emails, delivery_log
+from audit.reads import delivery_log
+from audit.store import actor_emails
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import dispose_all, ledger_actions, worker_for
 from tests.mail_sink import MailSink, self_signed

@@ -15,8 +15,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from api.problems import from_exception
-from audit import db
-from audit.schema import escalations, idempotency
+from audit.store import db
+from audit.store.schema import escalations, idempotency
 from tests.initialised_app import OPEN, Client, make_client
 
 SECRET = "Ada Lovelace's private line 0113 496 0000"

@@ -14,11 +14,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
-from audit import db, migrate
-from audit.export import verify_db
-from audit.replaycheck import differences
-from audit.schema import metadata
-from bench.postgres_cluster import Cluster
+from api.testbed import Cluster
+from audit.reads.export import verify_db
+from audit.reads.replaycheck import differences
+from audit.store import db, migrate
+from audit.store.schema import metadata
 from tests.integration.conftest import Ledger, make_ledger
 from tests.threads import run_together
 from workflow.errors import WorkflowError

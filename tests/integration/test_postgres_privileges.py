@@ -13,9 +13,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from audit import db
-from audit.export import verify_db
-from bench.postgres_cluster import Cluster
+from api.testbed import Cluster
+from audit.reads.export import verify_db
+from audit.store import db
 from tests.integration.conftest import DEMO_ACTORS, Ledger, make_ledger
 from workflow import services
 from workflow.erasure import erase_customer

@@ -4,8 +4,9 @@ transaction."""
 
 from __future__ import annotations
 
-from audit import db, escalation_ids, fast_path, policies, records
-from audit.uow import SqlUnitOfWork
+from audit.reads import escalation_ids, records
+from audit.store import db, fast_path, policies
+from audit.store.uow import SqlUnitOfWork
 from tests.integration.conftest import Ledger
 
 

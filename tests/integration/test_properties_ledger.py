@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from audit import ledger, records
-from audit.export import verify_db
-from audit.replaycheck import differences
+from audit.log import ledger
+from audit.reads import records
+from audit.reads.export import verify_db
+from audit.reads.replaycheck import differences
 from tests.integration.conftest import make_ledger
 from tests.unit.test_properties import ACTIONS, HANDLES, POLICY, payload_for
 from workflow.errors import WorkflowError

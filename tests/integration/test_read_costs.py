@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from audit import db, metrics, records, report_period, trails
-from audit import read_digests as digests
-from audit.projection import parse_time
-from audit.schema import escalations, read_digests
+from audit.reads import metrics, records, report_period, trails
+from audit.reads import read_digests as digests
+from audit.store import db
+from audit.store.projection import parse_time
+from audit.store.schema import escalations, read_digests
 from tests.initialised_app import Clock, make_client
 from tests.integration.conftest import T0, Ledger, make_ledger
 from tests.unit.fakes import DEMO_ACTORS

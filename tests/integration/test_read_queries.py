@@ -10,16 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from audit import (
-    actors,
-    audit_events,
-    db,
-    escalation_list,
-    ledger_gauges,
-    metrics,
-    policy_versions,
-)
-from audit.health import database_answers
+from audit.reads import audit_events, escalation_list, ledger_gauges, metrics, policy_versions
+from audit.store import actors, db
+from audit.store.health import database_answers
 from tests.integration.conftest import Ledger
 from workflow.errors import PayloadInvalid
 from workflow.sla_sweep import sweep

@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import timedelta
 
-from audit import records, timeline, trails
+from audit.reads import records, timeline, trails
 from tests.integration.conftest import T0, Ledger
 
 
@@ -97,7 +97,7 @@ def test_timeline_milestones_durations_and_handoffs(led: Ledger) -> None:
 def test_replay_check_finds_drift_in_state_and_spans(sqlite_led: Ledger) -> None:
     import sqlite3
 
-    from audit.replaycheck import differences
+    from audit.reads.replaycheck import differences
 
     sqlite_led.lifecycle("esc-a")
     sqlite_led.lifecycle("esc-b")

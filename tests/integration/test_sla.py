@@ -6,8 +6,8 @@ import threading
 from collections import Counter
 from datetime import timedelta
 
-from audit import records, timeline, trails
-from audit.export import verify_db
+from audit.reads import records, timeline, trails
+from audit.reads.export import verify_db
 from tests.integration.conftest import Ledger
 from tests.threads import run_together
 from workflow.sla_sweep import sweep

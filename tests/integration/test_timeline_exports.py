@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from audit import records, timeline
+from audit.reads import records, timeline
 from tests.integration.conftest import Ledger
 
 FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)",

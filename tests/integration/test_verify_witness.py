@@ -1,5 +1,5 @@
 """The offline verifier with a witness policy (issue 19): the export carries each
-checkpoint's cosignatures, gathered here from two real witnesses (audit.witness, real
+checkpoint's cosignatures, gathered here from two real witnesses (audit.log.witness, real
 Ed25519 keys, consistency proofs from the stored log); the newest checkpoint must meet
 the quorum, and the report names who signed it and who did not."""
 
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit import cosignature, cosignatures, ledger, merkle, signed_note, witness
-from audit.export import write_binary_bundle, write_bundle
-from audit.verify import Report, main, verify_bundle, verify_path
+from audit.log import cosignature, cosignatures, ledger, merkle, signed_note, witness
+from audit.reads.export import write_binary_bundle, write_bundle
+from audit.verifier.verify import Report, main, verify_bundle, verify_path
 from tests.integration.conftest import Ledger
 
 ORIGIN = "baton.test/ledger"
@@ -73,7 +73,7 @@ def export(led: Ledger) -> list[dict[str, Any]]:
 
 def check(led: Ledger, wit: Witnesses, items: list[dict[str, Any]],
           policy: bool = True) -> Report:
-    from audit.witness_policy import load
+    from audit.log.witness_policy import load
 
     return verify_bundle([json.dumps(i, separators=(",", ":")) + "\n" for i in items],
                          led.signer.vkey, policy=load(wit.policy) if policy else None)
@@ -193,7 +193,7 @@ def test_the_command_line_with_a_policy(led: Ledger, wit: Witnesses, tmp_path: P
 
 def test_the_binary_export_verifies_with_the_policy_on_one_core_and_two(
         led: Ledger, wit: Witnesses, tmp_path: Path) -> None:
-    from audit.witness_policy import load
+    from audit.log.witness_policy import load
 
     for name in ("esc-a", "esc-b", "esc-c"):
         led.lifecycle(name)

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from audit import webhooks
-from audit.webhooks import SqlWebhooks
+from audit.store import webhooks
+from audit.store.webhooks import SqlWebhooks
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import (
     ledger_actions,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit import cosignature, merkle, signed_note, witness
 from audit.errors import KeyFileError
+from audit.log import cosignature, merkle, signed_note, witness
 
 ORIGIN = "example.com/log"
 LOG_KEY = Ed25519PrivateKey.generate()

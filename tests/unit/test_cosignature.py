@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from audit import cosignature, signed_note, witness, witness_policy
 from audit.errors import KeyFileError
+from audit.log import cosignature, signed_note, witness, witness_policy
 
 # tlog-checkpoint's and tlog-cosignature's example checkpoint and cosignature line.
 CHECKPOINT = ("example.com/behind-the-sofa\n20852163\n"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit import merkle
+from audit.log import merkle
 
 # Copied into the repository (with their licence) so a clone anywhere runs them.
 VECTORS = Path(__file__).resolve().parents[1] / "data" / "rfc9162"

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit import cosignature, merkle, proof_check, signed_note, tlog_proof, witness_policy
-from audit.canonical import canonical_bytes
+from audit.log import cosignature, merkle, signed_note, tlog_proof, witness_policy
+from audit.log.canonical import canonical_bytes
+from audit.verifier import proof_check
 
 ORIGIN = "baton.test/log"
 LOG_KEY = Ed25519PrivateKey.generate()
@@ -148,7 +149,7 @@ def test_bytes_whose_seq_is_not_the_index_fail() -> None:
 
 
 def test_the_checker_needs_only_stdlib_and_cryptography() -> None:
-    code = ("import sys, audit.proof_check; print(sorted({m.split('.')[0] for m in "
+    code = ("import sys, audit.verifier.proof_check; print(sorted({m.split('.')[0] for m in "
             "sys.modules} & {'sqlalchemy', 'flask', 'workflow', 'api', 'click'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parents[2])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from api.rate_limit import RateLimiter, retry_after
-from audit.tiles import (
+from audit.log.tiles import (
     ENTRIES,
     EntryTooLarge,
     NoSuchTile,

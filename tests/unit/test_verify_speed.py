@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit import merkle, signed_note, verify_binary
-from audit.canonical import canonical_bytes, commitment
-from audit.export import event_line, line
-from audit.verify import Report, verify_bundle, verify_path
-from audit.verify_tree import Tree
+from audit.log import merkle, signed_note
+from audit.log.canonical import canonical_bytes, commitment
+from audit.reads.export import event_line, line
+from audit.verifier import verify_binary
+from audit.verifier.verify import Report, verify_bundle, verify_path
+from audit.verifier.verify_tree import Tree
 
 ORIGIN = "baton.test/speed"
 KEY = Ed25519PrivateKey.generate()

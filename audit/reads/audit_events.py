@@ -1,0 +1,52 @@
+"""The audit log as auditors read it: events by seq, filtered, with hashes and bytes."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, select
+
+from audit.reads.records import decode
+from audit.store.schema import ledger
+from workflow.model import rfc3339
+
+
+class Page(NamedTuple):
+    """Events in seq order, and the seq to pass as `after` for the next page (or None)."""
+
+    items: list[dict[str, Any]]
+    next_after: int | None
+
+
+def page(conn: Connection, *, limit: int, escalation: str | None = None,
+         actor: str | None = None, action: str | None = None,
+         since: datetime | None = None, until: datetime | None = None,
+         after: int | None = None) -> Page:
+    """Up to `limit` events matching every filter given ([since, until) on the event
+    time, seq greater than `after`): each record with its texts joined back, its leaf
+    and chain hashes (hex) and its canonical bytes (base64), so an auditor can check
+    them without the database."""
+    t = ledger
+    query = select(t).order_by(t.c.seq)
+    if escalation is not None:
+        query = query.where(t.c.escalation_id == escalation)
+    if actor is not None:
+        query = query.where(t.c.actor == actor)
+    if action is not None:
+        query = query.where(t.c.action == action)
+    if since is not None:
+        query = query.where(t.c.at >= rfc3339(since))
+    if until is not None:
+        query = query.where(t.c.at < rfc3339(until))
+    if after is not None:
+        query = query.where(t.c.seq > after)
+    rows = conn.execute(query.limit(limit + 1)).all()
+    shown = rows[:limit]
+    items = decode(shown, conn)
+    for rec, row in zip(items, shown, strict=True):
+        rec["leaf_hash"] = bytes(row.leaf_hash).hex()
+        rec["chain_hash"] = bytes(row.chain_hash).hex()
+        rec["bytes"] = base64.b64encode(row.body).decode()
+    return Page(items, shown[-1].seq if len(rows) > limit else None)

@@ -1,0 +1,265 @@
+"""Post-mortem timelines: every event, the milestones, the durations between them."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from typing import Any
+
+from audit.reads.records import to_event
+from audit.reads.trails import trail
+from audit.store.projection import parse_time
+from workflow.catalogue import CATALOGUE
+from workflow.model import Escalation
+from workflow.states import HANDED_OFF, OPENED
+
+
+def _between(a: str | None, b: str | None) -> float | None:
+    if a is None or b is None:
+        return None
+    x, y = parse_time(a), parse_time(b)
+    assert x is not None and y is not None
+    return (y - x).total_seconds()
+
+
+def _text(rec: dict[str, Any]) -> str | None:
+    """The event's free texts, as its catalogue entry says they read."""
+    spec = CATALOGUE.get(rec["action"])
+    if spec is None:
+        return None
+    p = rec["payload"]
+    present = [k for k in spec.text_fields if p.get(k)]
+    shown = {k: "; ".join(p[k]) if isinstance(p[k], list) else str(p[k]) for k in present}
+    if spec.labelled_text:
+        parts = [f"{k}: {shown[k]}" for k in present]
+    else:
+        parts = [shown[k] for k in present]
+    return " | ".join(parts) if parts else None
+
+
+def _subject(rec: dict[str, Any]) -> str | None:
+    """Whom the event names: a proposed or new owner, someone looped in, the cover."""
+    spec = CATALOGUE.get(rec["action"])
+    if spec is not None and spec.names_actor:
+        return rec["payload"].get(spec.names_actor)
+    return rec["payload"].get("acting_owner") if rec["action"] == "sla-breached" else None
+
+
+# What changes of an escalation a timeline row reports (the rest is bookkeeping).
+_UNREPORTED = ("version", "updated_at", "created_at", "policy_version", "opened_by",
+               "awaiting_ack", "return_to")
+
+
+def _changes(before: dict[str, Any] | None, after: dict[str, Any],
+             payload: dict[str, Any]) -> list[str]:
+    """What one event changed: each field of the escalation it moved (from the replay of
+    the ledger before and after it), and what a resolution granted."""
+    out: list[str] = []
+    for key, new in after.items():
+        old = None if before is None else before.get(key)
+        if key in _UNREPORTED or old == new:
+            continue
+        if isinstance(new, list):
+            added = [x for x in new if x not in (old or [])]
+            gone = [x for x in (old or []) if x not in new]
+            out += [f"{key} +{x}" for x in added] + [f"{key} -{x}" for x in gone]
+        elif isinstance(new, dict) and key in ("deadlines", "breached"):
+            for clock in sorted(set(new) | set(old or {})):
+                if (old or {}).get(clock) != new.get(clock):
+                    label = "due" if key == "deadlines" else "breached at"
+                    out.append(f"{clock} {label} {new[clock]}" if clock in new
+                               else f"{clock} clock stopped")
+        elif isinstance(new, dict):
+            out.append(f"{key}: {' '.join(str(v) for v in new.values())}")
+        else:
+            out.append(f"{key}: {'—' if old is None else old} → {'—' if new is None else new}")
+    grant = payload.get("grant")
+    if grant:
+        amount = grant["amount"]
+        out.append(f"granted {grant['kind']} {amount['value']} {amount['currency']}")
+    return out
+
+
+def build(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The timeline of one escalation from its ledger records."""
+    if not records:
+        raise ValueError("no records")
+    events = []
+    milestones: dict[str, Any] = {"opened": None, "first_acknowledged": None,
+                                  "tiers_reached": {}, "first_workaround": None,
+                                  "resolved": None, "reopened": [], "debriefed": None}
+    handoffs: list[dict[str, Any]] = []
+    breaches: list[dict[str, Any]] = []
+    tier_entered: dict[int, str] = {}
+    time_per_tier: dict[str, float] = {}
+    current_tier, tier_since = 0, records[0]["at"]
+    folded: Escalation | None = None
+    after: dict[str, Any] | None = None  # the state after the previous event
+    for rec in records:
+        before = after
+        event = to_event(rec)
+        if folded is None:
+            folded = Escalation(id=event.escalation_id, state=OPENED)
+        folded.apply(event)
+        after = folded.snapshot()
+        events.append({
+            "seq": rec["seq"], "at": rec["at"], "action": rec["action"],
+            "actor": rec["actor"], "role": rec["role"], "from_state": rec["from_state"],
+            "to_state": rec["to_state"], "from_owner": rec["from_owner"],
+            "to_owner": rec["to_owner"], "tier": rec["tier"], "rule": rec["rule"],
+            "text": _text(rec), "erased_fields": sorted(rec["erased"]),
+            "subject": _subject(rec),
+            "changes": _changes(before, after, rec["payload"]),
+        })
+        action, at = rec["action"], rec["at"]
+        if action == "open":
+            milestones["opened"] = at
+            tier_entered[0] = at
+        elif action == "acknowledge" and milestones["first_acknowledged"] is None:
+            milestones["first_acknowledged"] = at
+        elif action == "escalate":
+            to_tier = rec["payload"]["to_tier"]
+            milestones["tiers_reached"].setdefault(str(to_tier), at)
+            spent = _between(tier_since, at) or 0.0
+            time_per_tier[str(current_tier)] = time_per_tier.get(str(current_tier), 0) + spent
+            current_tier, tier_since = to_tier, at
+        elif action == "resolve":
+            milestones["resolved"] = at
+        elif action == "reopen":
+            milestones["reopened"].append(at)
+            milestones["resolved"] = None
+        elif action == "debrief":
+            milestones["debriefed"] = at
+        elif action == "sla-breached":
+            breaches.append({"clock": rec["payload"]["clock"], "at": at,
+                             "deadline": rec["payload"]["deadline"],
+                             "late_by_seconds": rec["payload"]["late_by_seconds"],
+                             "acting_owner": rec["payload"].get("acting_owner")})
+        if rec["payload"].get("workaround") and milestones["first_workaround"] is None:
+            milestones["first_workaround"] = at
+        if action == "hand-off":
+            handoffs.append({"from": rec["from_owner"], "to": rec["payload"].get("to"),
+                             "proposed_at": at, "outcome": "pending", "decided_at": None,
+                             "seconds_to_decision": None})
+        elif rec["from_state"] == HANDED_OFF and action in _HANDOFF_OUTCOMES and handoffs:
+            last = handoffs[-1]
+            last.update(outcome=_HANDOFF_OUTCOMES[action], decided_at=at,
+                        seconds_to_decision=_between(last["proposed_at"], at))
+    end = milestones["resolved"] or records[-1]["at"]
+    spent = _between(tier_since, end) or 0.0
+    time_per_tier[str(current_tier)] = time_per_tier.get(str(current_tier), 0) + spent
+    opened = milestones["opened"]
+    return {
+        "escalation_id": records[0]["escalation_id"],
+        "title": records[0]["payload"].get("title"),
+        "events": events,
+        "milestones": milestones,
+        "durations": {
+            "time_to_first_response": _between(opened, milestones["first_acknowledged"]),
+            "time_to_containment": _between(opened, milestones["first_workaround"]),
+            "time_to_resolution": _between(opened, milestones["resolved"]),
+            "time_per_tier": time_per_tier,
+        },
+        "handoffs": handoffs,
+        "breaches": breaches,
+        "ownership": trail(records),
+    }
+
+
+# How each way out of a pending hand-off reads.
+_HANDOFF_OUTCOMES = {"accept-handoff": "accepted", "decline-handoff": "declined",
+                     "withdraw-handoff": "withdrawn", "reassign": "reassigned"}
+CSV_COLUMNS = ("seq", "at", "action", "actor", "role", "subject", "from_state", "to_state",
+               "from_owner", "to_owner", "tier", "rule", "changes", "text", "erased_fields")
+
+
+# A cell a spreadsheet would read as a formula (OWASP "CSV injection"): people open these
+# exports in spreadsheets, and the texts are whatever a customer or an agent typed.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A text that cannot start a formula: a leading quote disarms it (OWASP)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def to_csv(timeline: dict[str, Any]) -> str:
+    """One row per event (RFC 4180); no cell starts a spreadsheet formula."""
+    out = io.StringIO()
+    # CRLF rows: the csv module quotes a cell holding any character of the terminator, so a
+    # text with a bare CR stays one cell instead of starting a row of its own.
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for event in timeline["events"]:
+        row = dict(event)
+        row["erased_fields"] = ";".join(event["erased_fields"])
+        row["changes"] = "; ".join(event["changes"])
+        writer.writerow({k: _cell(row.get(k)) for k in CSV_COLUMNS})
+    return out.getvalue()
+
+
+def _md(value: Any) -> str:
+    """A Markdown table cell: no HTML a wiki would render, no table break, no formula."""
+    if value is None:
+        return ""
+    text = " ".join(str(value).splitlines()).replace("|", "\\|")
+    return str(_cell(html.escape(text, quote=False)))
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes, sec = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m {sec:02d}s" if hours else f"{minutes}m {sec:02d}s"
+
+
+def to_markdown(timeline: dict[str, Any]) -> str:
+    """A post-mortem page: milestones, durations, handoffs, ownership, events."""
+    m, d = timeline["milestones"], timeline["durations"]
+    lines = [f"# Escalation {timeline['escalation_id']}: {_md(timeline['title'] or '(erased)')}",
+             "", "## Milestones", ""]
+    for key in ("opened", "first_acknowledged", "first_workaround", "resolved", "debriefed"):
+        lines.append(f"- {key.replace('_', ' ')}: {m[key] or '—'}")
+    for tier, at in sorted(m["tiers_reached"].items()):
+        lines.append(f"- tier {tier} reached: {at}")
+    for at in m["reopened"]:
+        lines.append(f"- reopened: {at}")
+    lines += ["", "## Durations", "",
+              f"- time to first response: {_duration(d['time_to_first_response'])}",
+              f"- time to containment: {_duration(d['time_to_containment'])}",
+              f"- time to resolution: {_duration(d['time_to_resolution'])}"]
+    for tier, secs in sorted(d["time_per_tier"].items()):
+        lines.append(f"- time at tier {tier}: {_duration(secs)}")
+    if timeline["handoffs"]:
+        lines += ["", "## Handoffs", "", "| from | to | proposed | outcome | took |",
+                  "|---|---|---|---|---|"]
+        for h in timeline["handoffs"]:
+            lines.append(f"| {_md(h['from'])} | {_md(h['to'])} | {h['proposed_at']} "
+                         f"| {h['outcome']} | {_duration(h['seconds_to_decision'])} |")
+    if timeline["breaches"]:
+        lines += ["", "## SLA breaches", "", "| clock | at | late by | acting owner |",
+                  "|---|---|---|---|"]
+        for b in timeline["breaches"]:
+            lines.append(f"| {b['clock']} | {b['at']} | {_duration(b['late_by_seconds'])} "
+                         f"| {_md(b['acting_owner']) or '—'} |")
+    lines += ["", "## Ownership", "", "| owner | kind | from | to | began | ended |",
+              "|---|---|---|---|---|---|"]
+    for s in timeline["ownership"]:
+        lines.append(f"| {_md(s['owner'])} | {s['kind']} | {s['from']} | {s['to'] or 'now'} "
+                     f"| {_md(s['began'])} ({_md(s['began_by'])}) | {_md(s['ended']) or '—'} |")
+    lines += ["", "## Events", "",
+              "| seq | at | action | by (role) | to | state | owner | changed | note |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for e in timeline["events"]:
+        state = f"{e['from_state'] or '—'} → {e['to_state']}"
+        owner = f"{_md(e['from_owner']) or '—'} → {_md(e['to_owner']) or '—'}"
+        text = _md(e["text"]) + (" *(erased: " + ", ".join(e["erased_fields"]) + ")*"
+                                 if e["erased_fields"] else "")
+        lines.append(f"| {e['seq']} | {e['at']} | {e['action']} | {_md(e['actor'])} "
+                     f"({e['role']}) | {_md(e['subject']) or '—'} | {state} | {owner} "
+                     f"| {_md('; '.join(e['changes']))} | {text} |")
+    return "\n".join(lines) + "\n"

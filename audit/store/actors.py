@@ -1,0 +1,75 @@
+"""Actors and their API tokens (stored as SHA-256 hashes, never in clear)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from audit.errors import AuditError
+from audit.store import fast_path
+from audit.store.schema import actors
+from workflow.model import Actor, rfc3339
+
+
+class ActorError(AuditError):
+    """An actor that cannot be added or revoked as asked."""
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add(conn: Connection, handle: str, roles: list[str], team: str | None,
+        now: datetime, rotate: bool = False) -> str:
+    """Create an actor (or, with rotate, give an existing one a new token); returns it."""
+    token = "bt_" + secrets.token_urlsafe(32)
+    existing = conn.execute(select(actors).where(actors.c.handle == handle)).first()
+    if existing is not None and not rotate:
+        raise ActorError(f"actor {handle!r} already exists")
+    values = {"roles": json.dumps(sorted(set(roles))), "team": team,
+              "token_hash": token_hash(token), "revoked_at": None}
+    if existing is None:
+        conn.execute(insert(actors).values(handle=handle, created_at=rfc3339(now), **values))
+    else:
+        conn.execute(update(actors).where(actors.c.handle == handle).values(**values))
+    return token
+
+
+def revoke(conn: Connection, handle: str, now: datetime) -> None:
+    """Revoke an actor's token (the actor stays on the record)."""
+    result = conn.execute(update(actors).where(
+        actors.c.handle == handle, actors.c.revoked_at.is_(None)).values(
+        revoked_at=rfc3339(now), token_hash=None))
+    if result.rowcount != 1:
+        raise ActorError(f"no active actor {handle!r}")
+
+
+_BY_TOKEN_SQL = ("SELECT handle, roles, team FROM actors "
+                 "WHERE token_hash = :h AND revoked_at IS NULL")
+
+
+def by_token(conn: Connection, token: str) -> Actor | None:
+    """The active actor holding a token, or None."""
+    row = fast_path.read_one(conn, _BY_TOKEN_SQL, {"h": token_hash(token)})
+    if row is None:
+        return None
+    return Actor(row[0], tuple(json.loads(row[1])), row[2])
+
+
+def listing(conn: Connection) -> list[dict[str, Any]]:
+    """Every actor, without tokens."""
+    return [{"handle": r.handle, "roles": json.loads(r.roles), "team": r.team,
+             "created_at": r.created_at, "revoked_at": r.revoked_at}
+            for r in conn.execute(select(actors).order_by(actors.c.handle))]
+
+
+def exists(conn: Connection, handle: str) -> bool:
+    """Whether an actor with this handle was ever added (revoked actors stay on record)."""
+    return conn.execute(select(actors.c.handle).where(actors.c.handle == handle)).first() \
+        is not None

@@ -1,0 +1,81 @@
+"""Whether the database can take a write now, and whether the worker keeps up: what a
+health check reports."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from audit.errors import DatabaseFailed, ReadOnly, SchemaMissing, StorageFull
+from audit.store import db
+from workflow.model import rfc3339
+
+# Below this much free space an SQLite write may fail half-way through a WAL frame: the
+# disk is reported full before a write finds it out (a write of Baton's is a few KiB).
+MIN_FREE_BYTES = 1 << 20
+
+_PG_READ_ONLY_SQL = "SELECT current_setting('transaction_read_only')"
+
+
+def database_answers(engine: Engine) -> bool:
+    """True when a connection can be had and a trivial statement runs."""
+    return write_readiness(engine) != "unreachable"
+
+
+def write_readiness(engine: Engine) -> str:
+    """Whether a write transaction could succeed now: "ok", "unreachable",
+    "not-initialised", "read-only" or "storage-full". Probes without taking the writer
+    lock (a health check must not queue behind writes): the log head is read, and then
+    SQLite's files must be writable by this process with space left on their disk, or
+    PostgreSQL's session must not be read-only (a standby, or default read-only)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT size FROM log_head WHERE id = 1"))
+            if not db.is_sqlite(engine):
+                if conn.execute(text(_PG_READ_ONLY_SQL)).scalar() == "on":
+                    return "read-only"
+                return "ok"
+    except SchemaMissing:
+        return "not-initialised"
+    except StorageFull:
+        return "storage-full"
+    except ReadOnly:
+        return "read-only"
+    except (SQLAlchemyError, DatabaseFailed):
+        return "unreachable"
+    return _sqlite_files(engine.url.database)
+
+
+def _sqlite_files(database: str | None) -> str:
+    if database in (None, "", ":memory:"):
+        return "ok"
+    path = os.path.abspath(str(database))
+    for name in (path, f"{path}-wal", f"{path}-shm", f"{path}-writer.lock"):
+        if os.path.exists(name) and not os.access(name, os.W_OK, effective_ids=True):
+            return "read-only"
+    if not os.access(os.path.dirname(path), os.W_OK, effective_ids=True):
+        return "read-only"
+    disk = os.statvfs(os.path.dirname(path))
+    if disk.f_bavail * disk.f_frsize < MIN_FREE_BYTES:
+        return "storage-full"
+    return "ok"
+
+
+def worker_behind(engine: Engine, now: datetime, *, sweep_every: float,
+                  deliver_every: float) -> list[str]:
+    """What the worker has left undone for more than three of its intervals: "sweeps" (a
+    deadline passed and its breach is not recorded) and "deliveries" (a message due and
+    not taken). Empty when it keeps up (or nothing was due)."""
+    late_sweep = rfc3339(now - timedelta(seconds=3 * sweep_every))
+    late_delivery = now.timestamp() - 3 * deliver_every
+    with db.single_read(engine) as conn:
+        swept = conn.execute(text(
+            "SELECT 1 FROM escalations WHERE next_due < :t LIMIT 1"), {"t": late_sweep}).first()
+        delivered = conn.execute(text(
+            "SELECT 1 FROM outbox WHERE status = 'pending' AND next_at < :t AND "
+            "(claimed_until IS NULL OR claimed_until < :now) LIMIT 1"),
+            {"t": late_delivery, "now": now.timestamp()}).first()
+    return [name for name, late in (("sweeps", swept), ("deliveries", delivered)) if late]

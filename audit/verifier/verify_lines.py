@@ -1,0 +1,183 @@
+"""Reading a JSON Lines bundle into the verifier, fast where the line is in the layout
+the export writes.
+
+An event line as `baton audit export` writes it (compact JSON, keys in a fixed order) is
+checked without json.loads: one anchored pattern reads seq and the repeated fields, the
+base64 between `"bytes":"` and the next quote is decoded strictly, and the rest of the
+line must equal, character for character, what the export would write for the hashes
+the verifier computed. Only a line that matches is taken this way, and then it says
+exactly what json.loads would read from it; any other line (other spacing, key order,
+escapes, a wrong hash) goes through json.loads and the checks in their usual order, so
+the problem named is the same.
+
+Standard library plus `cryptography` only (the offline verifier imports this).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from audit.errors import BundleError
+from audit.verifier.verify_log import ABSENT, Failed, Verifier
+
+BUNDLE_TYPE = "baton-ledger-export"
+EVENT_PREFIX = '{"type":"event",'
+CONTENT_PREFIX = '{"type":"content",'
+ERASED_PREFIX = '{"type":"erased",'
+
+# What an event line repeats beside its signed bytes: the line's key -> the bytes' key.
+EVENT_LINE_FIELDS = {"escalation_id": "escalation_id", "escalation_seq": "version",
+                     "at": "at"}
+
+# A JSON string with no escapes (its text is then exactly what is between the quotes).
+_PLAIN = r'"[^"\\\x00-\x1f]*"'
+_INT = r"0|[1-9][0-9]{0,15}"
+_EVENT_HEAD = re.compile(
+    rf'\{{"type":"event","seq":({_INT}),"escalation_id":(null|{_PLAIN}),'
+    rf'"escalation_seq":(null|{_INT}),"at":({_PLAIN}),"bytes":"').match
+_CONTENT = re.compile(
+    rf'\{{"type":"content","seq":({_INT}),"field":"([^"\\\x00-\x1f]*)",'
+    r'"salt":"([0-9a-f]{64})","text":"((?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*)"'
+    r'\}\n?').fullmatch
+_A2B = binascii.a2b_base64
+_SHA = hashlib.sha256
+
+
+def _plain(token: str) -> Any:
+    """A `null` or an escape-free JSON string token, as json.loads reads it."""
+    return None if token == "null" else token[1:-1]
+
+
+def fast_event(v: Verifier, line: str) -> bool:
+    """Verify an event line written in the export's layout; False (nothing changed) when
+    the line is in another layout or anything in it is wrong."""
+    m = _EVENT_HEAD(line)
+    if m is None:
+        return False
+    start = m.end()
+    end = line.find('"', start)
+    seq = int(m.group(1))
+    if end < 0 or seq != v.seq + 1:
+        return False
+    try:
+        data = _A2B(line[start:end], strict_mode=True)
+    except ValueError:
+        return False
+    leaf = _SHA(b"\x00" + data).digest()
+    chain = _SHA(b"\x02" + v.chain + leaf).digest()
+    chain_hex = chain.hex()
+    tail = line[end:-1] if line[-1] == "\n" else line[end:]
+    if tail != (f'","leaf_hash":"{leaf.hex()}","prev_chain":"{v.chain_hex}",'
+                f'"chain_hash":"{chain_hex}"}}'):
+        return False
+    body = None
+    if not v.structural:
+        eseq = m.group(3)
+        body = v.signed_body(seq, data, {
+            "escalation_id": ("escalation_id", _plain(m.group(2))),
+            "escalation_seq": ("version", None if eseq == "null" else int(eseq)),
+            "at": ("at", _plain(m.group(4)))})
+    v.accept(seq, leaf, chain, chain_hex, body)
+    return True
+
+
+def fast_content(v: Verifier, line: str) -> bool:
+    """Verify a content line written in the export's layout; False when it is not."""
+    m = _CONTENT(line)
+    if m is None:
+        return False
+    seq, name, salt, text = m.groups()
+    if "\\" in text:  # escapes (a list's canonical JSON, a quote): only they are parsed
+        text = json.loads(f'"{text}"')
+    v.content(int(seq), name, bytes.fromhex(salt), text)
+    return True
+
+
+def read_record(line: str, number: int) -> dict[str, Any] | None:
+    """One bundle record (None for a blank line); BundleError when it is not one."""
+    if not line.strip():
+        return None
+    try:
+        item = json.loads(line)
+    except ValueError:
+        raise BundleError(f"line {number}: not JSON (is this a JSON Lines bundle?)") \
+            from None
+    if not isinstance(item, dict) or "type" not in item:
+        raise BundleError(f"line {number}: not a bundle record")
+    return item
+
+
+def _hex(value: Any, where: str) -> bytes:
+    try:
+        return bytes.fromhex(value)
+    except (TypeError, ValueError):
+        raise Failed(f"{where}: not hex") from None
+
+
+def feed(v: Verifier, item: dict[str, Any]) -> dict[str, Any] | None:
+    """One parsed record into the verifier; returns the end record when it is one."""
+    kind = item["type"]
+    if kind == "checkpoint":
+        cosigned = item.get("cosignatures", [])
+        if not isinstance(cosigned, list):
+            raise Failed("a checkpoint's cosignatures are not a list of lines")
+        v.checkpoint(str(item.get("note", "")), [str(c) for c in cosigned])
+    elif kind == "event":
+        seq = item.get("seq")
+        if not isinstance(seq, int):
+            raise Failed(f"event after seq {v.seq}: no seq")
+        try:
+            data = base64.b64decode(item["bytes"], validate=True)
+        except (KeyError, TypeError, binascii.Error):
+            raise Failed(f"seq {seq}: bytes are not base64") from None
+        try:
+            hashes = (bytes.fromhex(item["leaf_hash"]), bytes.fromhex(item["prev_chain"]),
+                      bytes.fromhex(item["chain_hash"]))
+        except (KeyError, TypeError, ValueError):
+            raise Failed(f"seq {seq}: hashes are missing or not hex") from None
+        v.event(seq, data, *hashes, beside={k: (key, item.get(k, ABSENT))
+                                            for k, key in EVENT_LINE_FIELDS.items()})
+    elif kind == "content":
+        if not v.structural:
+            v.content(item.get("seq", -1), str(item.get("field")),
+                      _hex(item.get("salt"), f"seq {item.get('seq')}"),
+                      str(item.get("text", "")))
+    elif kind == "erased":
+        if not v.structural:
+            v.erased(item.get("seq", -1), str(item.get("field")),
+                     item.get("erased_at"), item.get("erased_by"))
+    elif kind == "end":
+        return item
+    else:
+        raise Failed(f"unknown record type {kind!r}")
+    return None
+
+
+def feed_lines(v: Verifier, lines: Iterable[str], first: int = 1) -> dict[str, Any] | None:
+    """Every record after the header; returns the end record (None: truncated).
+    `first` is the line number of the first line given."""
+    ended = None
+    structural = v.structural
+    for number, line in enumerate(lines, first):
+        if ended is None:
+            if line.startswith(EVENT_PREFIX):
+                if fast_event(v, line):
+                    continue
+            elif line.startswith(CONTENT_PREFIX):
+                if structural or fast_content(v, line):
+                    continue
+            elif structural and line.startswith(ERASED_PREFIX):
+                continue
+        item = read_record(line, number)
+        if item is None:
+            continue
+        if ended is not None:
+            raise Failed("records after the end record")
+        ended = feed(v, item)
+    return ended
