@@ -224,6 +224,25 @@ def verify_path(path: str, public_key: str | None = None, trusted: Iterable[str]
                              structural=structural)
 
 
+def trusted_checkpoint(path: str) -> str:
+    """The signed note a trusted-checkpoint file holds: the note itself (what
+    `baton audit checkpoint` prints), or the JSON that GET /api/v1/audit/checkpoint answers,
+    whose `note` field is that note."""
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    if not text.lstrip().startswith("{"):
+        return text
+    try:
+        note = json.loads(text).get("note")
+    except (ValueError, AttributeError):
+        note = None
+    if not isinstance(note, str):
+        raise BundleError(f"{path}: JSON without a checkpoint `note`; save the signed note "
+                          "(`baton audit checkpoint`) or GET /api/v1/audit/checkpoint's "
+                          "JSON as it is")
+    return note
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: prints the outcome; exit 0 only when everything verifies."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -234,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("bundle")
     parser.add_argument("--public-key", help="verifier key file (NAME+ID+KEY)")
     parser.add_argument("--trusted-checkpoint", action="append", default=[],
-                        help="a checkpoint note you held before (repeatable)")
+                        help="a checkpoint you held before (repeatable): the signed note "
+                             "(baton audit checkpoint) or the JSON of GET "
+                             "/api/v1/audit/checkpoint")
     parser.add_argument("--witness-policy",
                         help="witness policy file (c2sp.org/tlog-policy): the newest "
                              "checkpoint must meet its quorum")
@@ -247,10 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         vkey = signed_note.read_verifier_key(args.public_key) if args.public_key else None
         policy = load_policy(args.witness_policy) if args.witness_policy else None
-        trusted = []
-        for path in args.trusted_checkpoint:
-            with open(path, encoding="utf-8") as fh:
-                trusted.append(fh.read())
+        trusted = [trusted_checkpoint(path) for path in args.trusted_checkpoint]
         report = verify_path(args.bundle, vkey, trusted, progress=sys.stderr,
                              policy=policy, structural=args.structural,
                              jobs=max(1, args.jobs))
