@@ -12,7 +12,14 @@ import click
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.cli_context import fail, info, operator, parse_now, sweep_time, with_baton
+from api.cli_context import (
+    fail,
+    info,
+    operator,
+    parse_bound,
+    sweep_time,
+    with_baton,
+)
 from api.container import Baton
 from api.witnessing import Witnessing
 from audit.errors import AuditError
@@ -268,8 +275,10 @@ def metrics_group() -> None:
 
 
 @metrics_group.command("report")
-@click.option("--since", "since_text", default=None, help="RFC 3339 (inclusive)")
-@click.option("--until", "until_text", default=None, help="RFC 3339 (exclusive)")
+@click.option("--since", "since_text", default=None,
+              help="RFC 3339, or a date: that day's start in UTC (inclusive)")
+@click.option("--until", "until_text", default=None,
+              help="RFC 3339, or a date: that day's start in UTC (exclusive)")
 @click.option("--group-by", type=click.Choice(["team", "role", "category", "severity",
                                                "tier"]), default=None)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
@@ -282,8 +291,8 @@ def metrics_report(baton: Baton, since_text: str | None, until_text: str | None,
 
     from audit.reads import metrics
 
-    since = parse_now(since_text) if since_text else None
-    until = parse_now(until_text) if until_text else None
+    since = parse_bound(since_text) if since_text else None
+    until = parse_bound(until_text) if until_text else None
     with baton.engine.connect() as conn:
         data = metrics.report(conn, since, until, group_by, baton.policy(conn).max_tier,
                               baton.now())

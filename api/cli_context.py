@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import click
@@ -59,6 +60,17 @@ def parse_now(value: str | None) -> datetime:
     if moment.tzinfo is None:
         raise click.BadParameter("give a time zone, e.g. 2026-03-02T09:00:00Z")
     return moment
+
+
+def parse_bound(value: str) -> datetime:
+    """A period's bound: an RFC 3339 time, or a date (YYYY-MM-DD) meaning that day's start
+    in UTC, as the dashboard's metrics page takes dates."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return datetime.combine(date.fromisoformat(value), time(), UTC)
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not a date") from None
+    return parse_now(value)
 
 
 def quiet_exit() -> None:

@@ -80,3 +80,18 @@ def test_refusals_and_mistakes_are_one_line_and_a_non_zero_exit(server: Server) 
                              text=True, capture_output=True, timeout=60)
     assert nowhere.returncode == 1 and "cannot reach Baton at http://127.0.0.1:9" in \
         nowhere.stderr and "Traceback" not in nowhere.stderr
+
+
+def test_metrics_report_takes_dates_as_the_dashboard_does(server: Server) -> None:
+    whole = json.loads(server.baton("metrics", "report", "--format", "json").stdout)
+    dated = server.baton("metrics", "report", "--format", "json", "--since", "2000-01-01",
+                         "--until", "2999-01-01")
+    assert json.loads(dated.stdout)["groups"] == whole["groups"]
+    since = json.loads(server.baton("metrics", "report", "--format", "json", "--since",
+                                    "2999-01-01").stdout)
+    assert since["since"].startswith("2999-01-01T00:00:00")
+    assert sum(g["opened"] for g in since["groups"]) == 0
+    assert sum(g["opened"] for g in whole["groups"]) > 0
+    bad = server.baton("metrics", "report", "--since", "2026-02-30", check=False)
+    assert bad.returncode == 2 and "'2026-02-30' is not a date" in bad.stderr
+    assert "Traceback" not in bad.stderr
