@@ -17,41 +17,41 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workflow import action_effects as fx
+from workflow.field_kinds import (
+    BOOL,
+    CHOICE,
+    DURATION,
+    GRANT,
+    HANDLE,
+    ITEMS,
+    KINDS,
+    MOMENT,
+    PROMISE,
+    RATING,
+    REF,
+    TEXT,
+    TEXTS,
+    TIER,
+    TRIGGER,
+)
+
+# The kinds' limits, for those who read them here (one definition: workflow.field_kinds).
+from workflow.field_kinds import CHOICES as CHOICES
+from workflow.field_kinds import DURATION_PATTERN as DURATION_PATTERN
+from workflow.field_kinds import GRANT_KINDS as GRANT_KINDS
+from workflow.field_kinds import MAX_HANDLE as MAX_HANDLE
+from workflow.field_kinds import MAX_ITEMS as MAX_ITEMS
+from workflow.field_kinds import MAX_REF as MAX_REF
+from workflow.field_kinds import MAX_TEXT as MAX_TEXT
+from workflow.field_kinds import MAX_TIER as MAX_TIER
 from workflow.states import DEBRIEFED, HANDED_OFF, RESOLVED
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from workflow.model import Escalation, Event
+    from workflow.escalation_state import EscalationState as Escalation
+    from workflow.escalation_state import Event
     from workflow.policy import Policy
-
-# Field kinds, and the limits both the API schemas and the payload validation apply.
-TEXT = "text"  # free text: personal, kept out of the hashed bytes, erasable
-TEXTS = "texts"  # a list of free texts
-HANDLE = "handle"  # an actor's handle
-TIER = "tier"  # a tier level of the policy
-TRIGGER = "trigger"  # a trigger of the policy
-BOOL = "bool"
-GRANT = "grant"  # {kind, amount}: what a resolution grants
-ITEMS = "items"  # debrief action items: texts, or {what, owner?, due?}
-CHOICE = "choice"  # one of the field's CHOICES
-MOMENT = "moment"  # an RFC 3339 time with its offset
-DURATION = "duration"  # a duration as the policy writes them: 90s, 10m, 2h, 1d
-RATING = "rating"  # 1 to 5
-REF = "ref"  # the id of something the escalation holds (a promise, an item, a link)
-PROMISE = "promise"  # {kind, by | within}: a promise made with another action
-# The values of each choice field, by field name.
-CHOICES = {"kind": ("callback", "update", "resolution"),
-           "channel": ("phone", "email", "chat", "other")}
-MAX_REF = 32
-MAX_TEXT = 20_000
-MAX_HANDLE = 64
-MAX_ITEMS = 100
-MAX_TIER = 99
-# A payload's duration: days, hours, minutes, seconds in that order, each a positive
-# number ("90s", "10m", "2h", "1d", "1h30m"); the OpenAPI document shows the same pattern.
-DURATION_PATTERN = r"^([1-9][0-9]{0,3}d)?([1-9][0-9]{0,3}h)?([1-9][0-9]{0,3}m)?([1-9][0-9]{0,4}s)?$"
-GRANT_KINDS = ("refund", "credit", "goodwill", "policy-exception")
 
 # What an action does to the owner.
 KEEPS = "keeps"  # the owner stays who it was
@@ -163,7 +163,7 @@ class ActionSpec:
     @property
     def text_fields(self) -> tuple[str, ...]:
         """Its free-text fields (personal: committed, never in the hashed bytes)."""
-        return tuple(k for k, kind in self.fields.items() if kind in (TEXT, TEXTS, ITEMS))
+        return tuple(k for k, kind in self.fields.items() if KINDS[kind].personal)
 
 
 _SPECS = (
