@@ -45,6 +45,27 @@ DURATION_PATTERN = r"^([1-9][0-9]{0,3}d)?([1-9][0-9]{0,3}h)?([1-9][0-9]{0,3}m)?(
 GRANT_KINDS = ("refund", "credit", "goodwill", "policy-exception")
 # Text holds at least one character other than white space, and no NUL.
 NON_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# Descriptions of fields, for the OpenAPI document.
+FIELD_DOCS = {
+    "trigger": "A trigger of the policy",
+    "to_tier": "The tier to escalate to (default: the category's path, else one up)",
+    "workaround": "A workaround was given (containment)",
+    "to": "The handle of the actor who is to own the escalation",
+    "handle": "The handle of the actor concerned",
+    "kind": "What is promised: a callback, an update, or the resolution",
+    "by": "When it is due (RFC 3339); or give `within`",
+    "within": "How soon it is due, as the policy writes durations (90s, 10m, 2h, 1d)",
+    "channel": "How the customer was reached",
+    "promise": "The id of the promise this contact keeps (default: every running callback "
+               "or update promise)",
+    "confirmed": "The customer confirms the resolution (false reopens it as a repeat)",
+    "csat": "Customer satisfaction, 1 (poor) to 5 (excellent)",
+    "link": "The feedback link's id (set by the link, not by hand)",
+    "item": "The id of a debrief action item (GET /api/v1/actions)",
+    "actions": "Action items: texts, or objects {what, owner?, due?}",
+    "promise_made": "A promise to the customer made with the acknowledgment: {kind, "
+                    "by | within} (the policy may require one for some severities)",
+}
 _TEXT_DOC = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT,
              "pattern": NON_BLANK_PATTERN}
 _MOMENT_FORMAT = "must be an RFC 3339 time, e.g. 2026-03-02T14:00:00Z"
