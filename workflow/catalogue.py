@@ -38,14 +38,10 @@ from workflow.field_kinds import (
 
 # The kinds' limits, for those who read them here (one definition: workflow.field_kinds).
 from workflow.field_kinds import CHOICES as CHOICES
-from workflow.field_kinds import DURATION_PATTERN as DURATION_PATTERN
-from workflow.field_kinds import FIELD_DOCS as FIELD_DOCS
-from workflow.field_kinds import GRANT_KINDS as GRANT_KINDS
 from workflow.field_kinds import MAX_HANDLE as MAX_HANDLE
 from workflow.field_kinds import MAX_ITEMS as MAX_ITEMS
 from workflow.field_kinds import MAX_REF as MAX_REF
 from workflow.field_kinds import MAX_TEXT as MAX_TEXT
-from workflow.field_kinds import MAX_TIER as MAX_TIER
 from workflow.states import DEBRIEFED, HANDED_OFF, RESOLVED
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ from marshmallow import validate as v
 
 from api.schemas.common import ERASABLE, NON_BLANK, AmountSchema
 from workflow import payload_validation
-from workflow.catalogue import ACTION_ROUTES, CATALOGUE, FIELD_DOCS, ActionSpec
-from workflow.field_kinds import CHOICES, GRANT_KINDS, KINDS, Wire
+from workflow.catalogue import ACTION_ROUTES, CATALOGUE, ActionSpec
+from workflow.field_kinds import CHOICES, FIELD_DOCS, GRANT_KINDS, KINDS, Wire
 
 
 class GrantSchema(ma.Schema):

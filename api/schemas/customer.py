@@ -10,7 +10,7 @@ from api.schemas.common import (
     ERASABLE,
 )
 from api.schemas.ownership import SpanSchema
-from workflow.catalogue import MAX_HANDLE
+from workflow.field_kinds import MAX_HANDLE
 
 
 class FeedbackLinkSchema(ma.Schema):

@@ -13,7 +13,7 @@ from api.schemas.common import (
 )
 from api.schemas.ownership import SpanSchema
 from audit.reads.escalation_list import CURSOR_PATTERN, SORTS
-from workflow.catalogue import MAX_TIER
+from workflow.field_kinds import MAX_TIER
 from workflow.lifecycle import ACTIONS
 
 
