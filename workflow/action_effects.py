@@ -21,7 +21,8 @@ from workflow.states import (
 from workflow.timestamps import parse_rfc3339, rfc3339
 
 if TYPE_CHECKING:
-    from workflow.model import Escalation, Event
+    from workflow.escalation_state import EscalationState as Escalation
+    from workflow.escalation_state import Event
     from workflow.policy import Policy
 
 Transitions = Callable[[Shape], list[dict[str, Any]]]

@@ -12,46 +12,44 @@ workflow.authority, and a test that proves it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workflow import action_effects as fx
+from workflow.field_kinds import (
+    BOOL,
+    CHOICE,
+    DURATION,
+    GRANT,
+    HANDLE,
+    ITEMS,
+    KINDS,
+    MOMENT,
+    PROMISE,
+    RATING,
+    REF,
+    TEXT,
+    TEXTS,
+    TIER,
+    TRIGGER,
+)
+
+# The kinds' limits, for those who read them here (one definition: workflow.field_kinds).
+from workflow.field_kinds import CHOICES as CHOICES
+from workflow.field_kinds import MAX_HANDLE as MAX_HANDLE
+from workflow.field_kinds import MAX_ITEMS as MAX_ITEMS
+from workflow.field_kinds import MAX_REF as MAX_REF
+from workflow.field_kinds import MAX_TEXT as MAX_TEXT
 from workflow.states import DEBRIEFED, HANDED_OFF, RESOLVED
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from workflow.model import Escalation, Event
+    from workflow.escalation_state import EscalationState as Escalation
+    from workflow.escalation_state import Event
     from workflow.policy import Policy
-
-# Field kinds, and the limits both the API schemas and the payload validation apply.
-TEXT = "text"  # free text: personal, kept out of the hashed bytes, erasable
-TEXTS = "texts"  # a list of free texts
-HANDLE = "handle"  # an actor's handle
-TIER = "tier"  # a tier level of the policy
-TRIGGER = "trigger"  # a trigger of the policy
-BOOL = "bool"
-GRANT = "grant"  # {kind, amount}: what a resolution grants
-ITEMS = "items"  # debrief action items: texts, or {what, owner?, due?}
-CHOICE = "choice"  # one of the field's CHOICES
-MOMENT = "moment"  # an RFC 3339 time with its offset
-DURATION = "duration"  # a duration as the policy writes them: 90s, 10m, 2h, 1d
-RATING = "rating"  # 1 to 5
-REF = "ref"  # the id of something the escalation holds (a promise, an item, a link)
-PROMISE = "promise"  # {kind, by | within}: a promise made with another action
-# The values of each choice field, by field name.
-CHOICES = {"kind": ("callback", "update", "resolution"),
-           "channel": ("phone", "email", "chat", "other")}
-MAX_REF = 32
-MAX_TEXT = 20_000
-MAX_HANDLE = 64
-MAX_ITEMS = 100
-MAX_TIER = 99
-# A payload's duration: days, hours, minutes, seconds in that order, each a positive
-# number ("90s", "10m", "2h", "1d", "1h30m"); the OpenAPI document shows the same pattern.
-DURATION_PATTERN = r"^([1-9][0-9]{0,3}d)?([1-9][0-9]{0,3}h)?([1-9][0-9]{0,3}m)?([1-9][0-9]{0,4}s)?$"
-GRANT_KINDS = ("refund", "credit", "goodwill", "policy-exception")
 
 # What an action does to the owner.
 KEEPS = "keeps"  # the owner stays who it was
@@ -75,33 +73,24 @@ BY_SYSTEM = "system"  # Baton's own automations and administration, never asked 
 # "Every running clock", whatever clocks the policy knows.
 ALL_CLOCKS = ("*",)
 
+# Whom a notification of an action tells (workflow.notify), read on the escalation after it.
+OWNER, ACTING_OWNER, GOVERNOR, WATCHERS = "owner", "acting_owner", "governor", "watchers"
+PROPOSED_OWNER = "proposed_owner"
+ITEM_OWNER = "item_owner"  # the owner of the debrief action item the payload names
+TEAM = "team"  # every member of the team it is now with (it arrived there)
+
+# How an action marks a timeline milestone: the first time only, each time (the latest),
+# a list of every time, or per tier reached ({tier: first time}).
+FIRST, LATEST, EVERY, PER_TIER = "first", "latest", "every", "per-tier"
+
+# What the use case does after recording an action (workflow.services).
+REOPENS_UNLESS_CONFIRMED = "reopens-unless-confirmed"
+
 ASSIGNS_COVER = "assigns"
 RELEASES_COVER = "releases"
 
 # The personal fields of the open payload (flattened), besides its free texts.
 OPEN_PERSONAL = ("title", "description", "customer_name", "customer_contact")
-
-# Descriptions of fields, for the OpenAPI document.
-FIELD_DOCS = {
-    "trigger": "A trigger of the policy",
-    "to_tier": "The tier to escalate to (default: the category's path, else one up)",
-    "workaround": "A workaround was given (containment)",
-    "to": "The handle of the actor who is to own the escalation",
-    "handle": "The handle of the actor concerned",
-    "kind": "What is promised: a callback, an update, or the resolution",
-    "by": "When it is due (RFC 3339); or give `within`",
-    "within": "How soon it is due, as the policy writes durations (90s, 10m, 2h, 1d)",
-    "channel": "How the customer was reached",
-    "promise": "The id of the promise this contact keeps (default: every running callback "
-               "or update promise)",
-    "confirmed": "The customer confirms the resolution (false reopens it as a repeat)",
-    "csat": "Customer satisfaction, 1 (poor) to 5 (excellent)",
-    "link": "The feedback link's id (set by the link, not by hand)",
-    "item": "The id of a debrief action item (GET /api/v1/actions)",
-    "actions": "Action items: texts, or objects {what, owner?, due?}",
-    "promise_made": "A promise to the customer made with the acknowledgment: {kind, "
-                    "by | within} (the policy may require one for some severities)",
-}
 
 Fold = Callable[["Escalation", "Event"], None]
 Unchanged = Callable[["Escalation", "dict[str, Any]"], "tuple[str, str] | None"]
@@ -111,6 +100,15 @@ Transitions = fx.Transitions
 
 def _nothing(esc: Escalation, event: Event) -> None:
     """Most actions change nothing beyond owner, state and clocks."""
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """The timeline milestone an action marks: its key, how, and a milestone it clears."""
+
+    key: str
+    how: str = LATEST
+    clears: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +140,30 @@ class ActionSpec:
     cover: str | None = None
     ends_ownership: bool = False
     # The timeline milestone it marks, if any.
-    milestone: str | None = None
+    milestone: Milestone | None = None
+    # The timeline's list it adds a row to ("handoffs": a hand-off proposed; "breaches"),
+    # and how it ends a pending hand-off ("accepted", "declined", …).
+    timeline: str | None = None
+    handoff_outcome: str | None = None
+    # The payload field naming whom it concerns on a timeline (default: names_actor).
+    subject: str | None = None
+    # Who is told of it (OWNER, GOVERNOR, …, TEAM); whether it asks someone to act (its
+    # mail recipients are then on the record in a `notified` event); the facts its
+    # notification carries from its payload ({fact: payload field}).
+    tells: tuple[str, ...] = ()
+    asks_to_act: bool = False
+    facts: Mapping[str, str] = field(default_factory=dict)
+    # Its section of the debrief pack, its label in the period metrics and in the gauges
+    # (audit/reads: debrief_pack, metrics, ledger_gauges read these, never the name).
+    debrief: str | None = None
+    metric: str | None = None
+    gauge: str | None = None
+    # It moves the escalation up a tier: the escalation path chooses tier, team, governor.
+    targets_tier: bool = False
+    # Why the lifecycle refuses it where the action exists but the move is not open now.
+    refused_why: str = ""
+    # What the use case does once it is recorded (REOPENS_UNLESS_CONFIRMED).
+    after: str | None = None
     # Free texts shown on a timeline as "key: value" rather than joined plainly.
     labelled_text: bool = False
     # May be asked for through the API (system events are written by Baton itself).
@@ -163,57 +184,67 @@ class ActionSpec:
     @property
     def text_fields(self) -> tuple[str, ...]:
         """Its free-text fields (personal: committed, never in the hashed bytes)."""
-        return tuple(k for k, kind in self.fields.items() if kind in (TEXT, TEXTS, ITEMS))
+        return tuple(k for k, kind in self.fields.items() if KINDS[kind].personal)
 
 
 _SPECS = (
     ActionSpec("open", "Open an escalation at tier 0",
                fields={"title": TEXT, "description": TEXT}, fold=fx.opened,
-               starts=("acknowledge", "resolve"), milestone="opened"),
+               starts=("acknowledge", "resolve"), milestone=Milestone("opened"),
+               tells=(TEAM,), asks_to_act=True, gauge="opened"),
     ActionSpec("acknowledge", "Take ownership; the acknowledgment clock stops",
                fields={"note": TEXT, "promise_made": PROMISE}, template="acknowledge",
                prepare=fx.prepare_acknowledge,
                transitions=fx.acknowledge_moves, moves_state=True, owner=ACTOR_OWNS,
                authority=BY_ELIGIBILITY, starts=("update",), stops=("acknowledge",),
-               fold=fx.acknowledged, began="acknowledged", milestone="first_acknowledged"),
+               fold=fx.acknowledged, began="acknowledged",
+               milestone=Milestone("first_acknowledged", FIRST), debrief="promise",
+               metric="first-response", gauge="acknowledged",
+               refused_why="already acknowledged at this tier"),
     ActionSpec("escalate", "Move up a tier (the escalation path chooses the team)",
                fields={"reason": TEXT, "trigger": TRIGGER, "to_tier": TIER},
                required=("reason", "trigger"), template="escalate",
                transitions=fx.escalate_moves, moves_state=True, authority=BY_OWNER,
-               starts=("acknowledge",), fold=fx.escalated, milestone="tiers_reached"),
+               starts=("acknowledge",), fold=fx.escalated,
+               milestone=Milestone("tiers_reached", PER_TIER), tells=(TEAM,), asks_to_act=True,
+               metric="tier-reached", targets_tier=True),
     ActionSpec("hand-off", "Propose a new owner, with context (warm handoff)",
                fields={"to": HANDLE, "context": TEXT}, required=("to", "context"),
                template="hand-off", transitions=fx.goes_to(HANDED_OFF, "working"),
                moves_state=True, authority=BY_OWNER, names_actor="to", starts=("handoff",),
-               fold=fx.hand_off),
+               fold=fx.hand_off, timeline="handoffs", tells=(PROPOSED_OWNER,),
+               asks_to_act=True, facts={"proposed_owner": "to"}),
     ActionSpec("accept-handoff", "The proposed owner takes it",
                fields={"note": TEXT}, transitions=fx.back_to_origin(HANDED_OFF),
                moves_state=True, owner=ACTOR_OWNS, authority=BY_PROPOSED_OWNER,
                starts=("update",), stops=("handoff",), fold=fx.handoff_answered,
-               began="accepted-handoff"),
+               began="accepted-handoff", handoff_outcome="accepted"),
     ActionSpec("decline-handoff", "The proposed owner declines; it stays with the owner",
                fields={"reason": TEXT}, required=("reason",), template="decline-handoff",
                transitions=fx.back_to_origin(HANDED_OFF), moves_state=True,
-               authority=BY_PROPOSED_OWNER, stops=("handoff",), fold=fx.handoff_answered),
+               authority=BY_PROPOSED_OWNER, stops=("handoff",), fold=fx.handoff_answered,
+               handoff_outcome="declined", tells=(GOVERNOR,), asks_to_act=True),
     ActionSpec("withdraw-handoff", "The owner withdraws a pending hand-off",
                fields={"reason": TEXT}, required=("reason",), template="withdraw-handoff",
                transitions=fx.back_to_origin(HANDED_OFF), moves_state=True,
-               authority=BY_OWNER, stops=("handoff",), fold=fx.handoff_answered),
+               authority=BY_OWNER, stops=("handoff",), fold=fx.handoff_answered,
+               handoff_outcome="withdrawn"),
     ActionSpec("resolve", "Resolve, with a summary and what the resolution grants",
                fields={"summary": TEXT, "grant": GRANT, "workaround": BOOL},
                template="resolve", transitions=fx.goes_to(RESOLVED, "working"), moves_state=True,
                authority=BY_OWNER, stops=ALL_CLOCKS, starts=("follow_up",), fold=fx.resolved,
-               milestone="resolved"),
+               milestone=Milestone("resolved"), debrief="resolution", metric="resolved"),
     ActionSpec("reopen", "The customer was not satisfied: a repeat escalation",
                fields={"reason": TEXT}, required=("reason",), template="reopen",
                transitions=fx.back_to_origin(RESOLVED), moves_state=True,
                starts=("update", "resolve"), stops=("follow_up",), fold=fx.reopened,
-               milestone="reopened"),
+               milestone=Milestone("reopened", EVERY, clears="resolved")),
     ActionSpec("debrief", "The structured review of a resolved escalation",
                fields={"what_worked": TEXT, "what_did_not": TEXT, "root_cause": TEXT,
                        "lessons": TEXTS, "actions": ITEMS},
                template="debrief", transitions=fx.goes_to(DEBRIEFED, "resolved"),
-               moves_state=True, stops=ALL_CLOCKS, milestone="debriefed",
+               moves_state=True, stops=ALL_CLOCKS, milestone=Milestone("debriefed"),
+               debrief="review", gauge="debriefs",
                labelled_text=True, ends_ownership=True, prepare=fx.prepare_debrief,
                fold=fx.debriefed),
     ActionSpec("update", "A status update: progress, next steps, next update due",
@@ -228,13 +259,15 @@ _SPECS = (
                fields={"kind": CHOICE, "by": MOMENT, "within": DURATION, "note": TEXT},
                required=("kind",), one_of=("by", "within"), template="promise",
                transitions=fx.stays_in("live"), authority=BY_INVOLVED,
-               prepare=fx.prepare_promise, fold=fx.promised),
+               prepare=fx.prepare_promise, fold=fx.promised, debrief="promise",
+               gauge="promises"),
     ActionSpec("contact-customer", "A customer-facing contact; it keeps the promise it "
                "names, or every running callback and update promise",
                fields={"channel": CHOICE, "summary": TEXT, "outcome": TEXT, "promise": REF},
                required=("channel", "summary"), template="contact-customer",
                transitions=fx.stays_in("live", "resolved"), authority=BY_INVOLVED,
-               prepare=fx.prepare_contact, fold=fx.contacted, informs=True),
+               prepare=fx.prepare_contact, fold=fx.contacted, informs=True,
+               debrief="contact", gauge="contacts"),
     ActionSpec("issue-feedback-link", "A one-time link for the customer to confirm the "
                "resolution (POST …/feedback-link)",
                transitions=fx.stays_in("resolved"), authority=BY_OWNER,
@@ -245,12 +278,14 @@ _SPECS = (
                required=("confirmed",), template="confirm-resolution",
                transitions=fx.stays_in("resolved"), authority=BY_CUSTOMER_OR_OWNER,
                stops=("follow_up",), prepare=fx.prepare_confirmation, fold=fx.confirmation,
-               unchanged=fx.already_confirmed),
+               unchanged=fx.already_confirmed, debrief="confirmation", gauge="confirmations",
+               after=REOPENS_UNLESS_CONFIRMED),
     ActionSpec("complete-action", "The owner of a debrief action item completes it",
                fields={"item": REF, "note": TEXT}, required=("item",),
                template="complete-action", transitions=fx.stays_in("debriefed"),
                authority=BY_ITEM_OWNER, prepare=fx.prepare_completion,
-               fold=fx.item_completed, unchanged=fx.already_completed),
+               fold=fx.item_completed, unchanged=fx.already_completed, debrief="item-done",
+               gauge="completions"),
     ActionSpec("reassign", "Governance names a new owner",
                fields={"to": HANDLE, "reason": TEXT}, required=("to", "reason"),
                template="reassign",
@@ -259,7 +294,7 @@ _SPECS = (
                owner=TARGET_OWNS, authority=BY_GOVERNANCE, names_actor="to",
                # Naming an owner is no acknowledgment: the acknowledge clock runs on.
                starts=("update",), stops=("handoff",), fold=fx.handoff_answered,
-               began="reassigned"),
+               began="reassigned", handoff_outcome="reassigned"),
     ActionSpec("add-watcher", "Keep someone in the loop",
                fields={"handle": HANDLE}, required=("handle",), template="add-watcher",
                transitions=fx.stays_in("live", "resolved"), authority=BY_OWNER_OR_SELF,
@@ -281,8 +316,10 @@ _SPECS = (
                transitions=fx.stays_in("all"), fold=fx.release_hold, unchanged=fx.not_held),
     ActionSpec("sla-breached", "A clock passed its deadline; an acting owner covers",
                authority=BY_SYSTEM, fold=fx.clock_breached, began="temporary-cover",
-               cover=ASSIGNS_COVER,
-               milestone="breach", requestable=False),
+               cover=ASSIGNS_COVER, requestable=False, timeline="breaches",
+               subject="acting_owner", debrief="breach", gauge="breaches",
+               tells=(ITEM_OWNER, OWNER, ACTING_OWNER, GOVERNOR, WATCHERS),
+               facts={"clock": "clock", "deadline": "deadline"}),
     ActionSpec("acting-owner-released", "The blocker cleared: the acting owner steps back",
                authority=BY_SYSTEM, fold=fx.acting_released, cover=RELEASES_COVER,
                requestable=False),
@@ -292,21 +329,64 @@ _SPECS = (
                authority=BY_SYSTEM, requestable=False),
 )
 
-CATALOGUE: dict[str, ActionSpec] = {spec.name: spec for spec in _SPECS}
+CATALOGUE: dict[str, ActionSpec] = {}
 
-# Actions asked for on an existing escalation through the API, in catalogue order.
-REQUESTABLE = tuple(s.name for s in _SPECS if s.requestable and s.transitions is not None)
-# Those served at POST /escalations/{id}/actions/{action} (the others have a route of
-# their own).
-ACTION_ROUTES = tuple(s.name for s in _SPECS if s.name in REQUESTABLE and not s.own_route)
-# Every action a role may be granted in a policy ("open" creates the escalation).
-GRANTABLE = ("open", *REQUESTABLE)
-# Actions that exist to inform: the only ones that may change nothing else.
-INFORMATIONAL = frozenset(s.name for s in _SPECS if s.informs)
-# Actions only the accountable owner (or governance over the tier) may take.
-OWNER_ACTIONS = frozenset(s.name for s in _SPECS if s.authority == BY_OWNER)
-# Payload fields that may hold personal data or free text. The ledger keeps only a
-# salted commitment to each; the words live in an erasable content store.
-PERSONAL_FIELDS = frozenset(
-    {*OPEN_PERSONAL, *(f for s in _SPECS for f in s.text_fields)})
 
+def _derive() -> None:
+    """The sets every reader of the catalogue uses, from its entries."""
+    global REQUESTABLE, ACTION_ROUTES, GRANTABLE, INFORMATIONAL, OWNER_ACTIONS
+    global PERSONAL_FIELDS
+    specs = tuple(CATALOGUE.values())
+    # Actions asked for on an existing escalation through the API, in catalogue order.
+    REQUESTABLE = tuple(s.name for s in specs if s.requestable and s.transitions is not None)
+    # Those served at POST /escalations/{id}/actions/{action} (the others have a route of
+    # their own).
+    ACTION_ROUTES = tuple(s.name for s in specs if s.name in REQUESTABLE and not s.own_route)
+    # Every action a role may be granted in a policy ("open" creates the escalation).
+    GRANTABLE = ("open", *REQUESTABLE)
+    # Actions that exist to inform: the only ones that may change nothing else.
+    INFORMATIONAL = frozenset(s.name for s in specs if s.informs)
+    # Actions only the accountable owner (or governance over the tier) may take.
+    OWNER_ACTIONS = frozenset(s.name for s in specs if s.authority == BY_OWNER)
+    # Payload fields that may hold personal data or free text. The ledger keeps only a
+    # salted commitment to each; the words live in an erasable content store.
+    PERSONAL_FIELDS = frozenset({*OPEN_PERSONAL, *(f for s in specs for f in s.text_fields)})
+
+
+_DERIVED = ("REQUESTABLE", "ACTION_ROUTES", "GRANTABLE", "INFORMATIONAL", "OWNER_ACTIONS",
+            "PERSONAL_FIELDS")
+
+
+def declare(*specs: ActionSpec) -> None:
+    """Add actions to the catalogue (a test's throwaway action, an organisation's own)
+    before anything has read it: the API's routes and schemas, the lifecycle and the
+    policy's grants are built from it once, at import. Refused (RuntimeError) after."""
+    me = sys.modules[__name__]
+    held = {id(getattr(me, name)) for name in _DERIVED}
+    readers = sorted(name for name, module in list(sys.modules.items())
+                     if module is not me and module is not None
+                     and any(id(getattr(module, n, None)) in held for n in _DERIVED))
+    if readers:
+        raise RuntimeError(f"declare actions before anything reads the catalogue; read by "
+                           f"{', '.join(readers)}")
+    for spec in specs:
+        if spec.name in CATALOGUE:
+            raise ValueError(f"the catalogue already has an action {spec.name!r}")
+        CATALOGUE[spec.name] = spec
+    _derive()
+
+
+def labelled(attribute: str, label: str) -> tuple[str, ...]:
+    """The actions whose entry gives `attribute` the value `label` (e.g. gauge
+    "breaches"), in catalogue order: how a read model finds the actions it counts."""
+    return tuple(s.name for s in CATALOGUE.values() if getattr(s, attribute) == label)
+
+
+CATALOGUE.update((spec.name, spec) for spec in _SPECS)
+REQUESTABLE: tuple[str, ...]
+ACTION_ROUTES: tuple[str, ...]
+GRANTABLE: tuple[str, ...]
+INFORMATIONAL: frozenset[str]
+OWNER_ACTIONS: frozenset[str]
+PERSONAL_FIELDS: frozenset[str]
+_derive()

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from workflow.catalogue import CATALOGUE, ITEM_OWNER, TEAM, WATCHERS
 from workflow.model import SYSTEM, Escalation, Event, rfc3339
 from workflow.ports import UnitOfWork
 
@@ -23,6 +24,7 @@ GONE = 410  # the receiver says the endpoint is gone for good: the subscription 
 MAX_RETRY_AFTER = 86400.0
 EVERYTHING = "*"
 PREFIX = "escalation."
+NOTIFIED = "notified"  # the action of the events saying who was told
 
 
 def event_type(action: str) -> str:
@@ -47,29 +49,30 @@ class Recipients:
         return bool(self.handles or self.team)
 
 
-def recipients(esc: Escalation, event: Event) -> Recipients:
-    """The domain's rule: owner, acting owner, governor and watchers on a breach; the
-    proposed owner on a hand-off; the governor on a declined hand-off; the team's members
-    when an escalation arrives at their team (opened, escalated); watchers whenever the
-    state changes. `esc` is the escalation after the event."""
-    wanted: list[str | None] = []
-    team: str | None = None
-    action = event.action
-    if action == "sla-breached":
-        wanted += [esc.owner, esc.acting_owner, esc.governor, *esc.watchers]
+def _audience(esc: Escalation, event: Event, who: str) -> list[str | None]:
+    """The handles one audience of the catalogue names on the escalation after the event."""
+    if who == WATCHERS:
+        return list(esc.watchers)
+    if who == ITEM_OWNER:  # an overdue debrief action item: its owner
         item = esc.action_items.get(str(event.payload.get("item")))
-        if item is not None:  # an overdue debrief action item: its owner first
-            wanted.insert(0, item["owner"])
-    elif action == "hand-off":
-        wanted.append(event.payload.get("to"))
-    elif action == "decline-handoff":
-        wanted.append(esc.governor)
-    if action in ("open", "escalate"):
-        team = esc.team
-    if event.from_state != event.to_state and action != "sla-breached":
+        return [item["owner"]] if item is not None else []
+    if who == TEAM:
+        return []
+    return [getattr(esc, who)]
+
+
+def recipients(esc: Escalation, event: Event) -> Recipients:
+    """The domain's rule: whom the action's catalogue entry tells (a breach: owner, acting
+    owner, governor and watchers; a hand-off: the proposed owner; a declined hand-off: the
+    governor; an arrival: the team's members), and the watchers whenever the state
+    changes. `esc` is the escalation after the event."""
+    spec = CATALOGUE.get(event.action)
+    tells = spec.tells if spec is not None else ()
+    wanted = [h for who in tells for h in _audience(esc, event, who)]
+    if event.from_state != event.to_state:
         wanted += esc.watchers
     handles = tuple(h for h in dict.fromkeys(wanted) if h and h != event.actor)
-    return Recipients(handles, team, event.actor)
+    return Recipients(handles, esc.team if TEAM in tells else None, event.actor)
 
 
 def facts(esc: Escalation, event: Event, seq: int) -> dict[str, Any]:
@@ -83,12 +86,9 @@ def facts(esc: Escalation, event: Event, seq: int) -> dict[str, Any]:
         "severity": esc.severity, "category": esc.category,
         "deadlines": dict(esc.deadlines), "at": rfc3339(event.at),
     }
-    payload = event.payload
-    if event.action == "sla-breached":
-        data["clock"] = payload.get("clock")
-        data["deadline"] = payload.get("deadline")
-    if event.action == "hand-off":
-        data["proposed_owner"] = payload.get("to")
+    spec = CATALOGUE.get(event.action)
+    for fact, key in (spec.facts.items() if spec is not None else ()):
+        data[fact] = event.payload.get(key)
     return data
 
 
@@ -154,10 +154,19 @@ def after_attempt(outcome: Outcome, attempts: int, schedule: Sequence[float],
     return Next(done=False, delay=delay)
 
 
-# The events that ask someone to act, besides a breach (whose sweep records its own
-# notice): a hand-off asks the proposed owner, a declined hand-off the governor, an
-# arrival (opened, escalated) the team.
-ASKS_TO_ACT = frozenset({"open", "escalate", "hand-off", "decline-handoff"})
+def record_notice(*, uow: UnitOfWork, escalation: Escalation, about: Event,
+                  payload: dict[str, Any], rule: str) -> int:
+    """Record a `notified` event saying who was told of `about` (the one builder of
+    them: the use cases and the SLA sweep both call it); returns its seq."""
+    esc = escalation
+    notice = Event(
+        escalation_id=esc.id, version=esc.version, action=NOTIFIED, actor=SYSTEM.handle,
+        role="system", at=about.at, from_state=esc.state, to_state=esc.state,
+        from_owner=esc.owner, to_owner=esc.owner, tier=esc.tier, payload=payload,
+        policy_version=about.policy_version, rule=rule,
+    )
+    esc.apply(notice)
+    return int(uow.record(esc, notice))
 
 
 def announce(*, uow: UnitOfWork, escalation: Escalation, event: Event,
@@ -168,10 +177,10 @@ def announce(*, uow: UnitOfWork, escalation: Escalation, event: Event,
     received an event follows from the ledger (subscribing, removing and disabling are
     records of it), but an actor's address is not on it. Call it right after recording
     `event`: the outbox says whom that event's messages went to, without reading again."""
-    if event.action not in ASKS_TO_ACT:
+    spec = CATALOGUE.get(event.action)
+    if spec is None or not spec.asks_to_act:
         return None
-    outbox = uow.outbox
-    channels = outbox.queued_for(event)
+    channels = uow.outbox.queued_for(event)
     if not channels.get("email"):
         return None
     found = recipients(escalation, event)
@@ -179,12 +188,5 @@ def announce(*, uow: UnitOfWork, escalation: Escalation, event: Event,
                                "recipients": list(found.handles), "channels": channels}
     if found.team:
         payload["team"] = found.team
-    esc = escalation
-    notice = Event(
-        escalation_id=esc.id, version=esc.version, action="notified", actor=SYSTEM.handle,
-        role="system", at=event.at, from_state=esc.state, to_state=esc.state,
-        from_owner=esc.owner, to_owner=esc.owner, tier=esc.tier, payload=payload,
-        policy_version=event.policy_version, rule=f"notify.{event.action}",
-    )
-    esc.apply(notice)
-    return int(uow.record(esc, notice))
+    return record_notice(uow=uow, escalation=escalation, about=event, payload=payload,
+                         rule=f"notify.{event.action}")

@@ -9,7 +9,14 @@ from typing import Any
 
 from workflow import notify, payload_validation, sla, sla_sweep
 from workflow.authority import Decision, decide, enforce, governor, permit
-from workflow.catalogue import ACTOR_OWNS, CATALOGUE, REQUESTABLE, TARGET_OWNS
+from workflow.catalogue import (
+    ACTOR_OWNS,
+    CATALOGUE,
+    REOPENS_UNLESS_CONFIRMED,
+    REQUESTABLE,
+    TARGET_OWNS,
+    ActionSpec,
+)
 from workflow.errors import (
     EscalationNotFound,
     InvalidTransition,
@@ -52,7 +59,7 @@ def _possible(max_tier: int, state: str, tier: int, return_to: str | None,
     context = {"to_tier": None, "return_to": return_to, "awaiting_ack": awaiting_ack}
     found = []
     for action in machine.triggers(state):
-        if action == "escalate":
+        if CATALOGUE[action].targets_tier:
             ok = tier < max_tier
         else:
             ok = machine.fire(state, action, **context) is not None
@@ -102,6 +109,61 @@ def open_escalation(*, uow: UnitOfWork, actor: Actor, escalation_id: str,
     return Outcome(escalation, event, seq)
 
 
+def _routed(esc: Escalation, spec: ActionSpec, data: dict[str, Any],
+            policy: Policy) -> int | None:
+    """The tier an action that moves up a tier goes to, with its team and governor put in
+    the payload (None for any other action)."""
+    if not spec.targets_tier:
+        return None
+    to_tier = payload_validation.escalation_target(esc, data, policy)
+    data["to_tier"] = to_tier
+    data["from_tier"] = esc.tier
+    data["team"] = policy.team_for(esc.category, to_tier)
+    chosen = governor(data["team"], esc.owner, policy)
+    enforce(chosen)
+    data["governor"] = chosen.who
+    return to_tier
+
+
+def _target(uow: UnitOfWork, spec: ActionSpec, data: dict[str, Any]) -> Actor | None:
+    """The actor an action names (a new owner, someone looped in): it must exist, bad
+    input otherwise. Whether they may own it is authority's question."""
+    if spec.names_actor is None:
+        return None
+    handle = data[spec.names_actor]
+    target = uow.actors.get(handle)
+    if target is None:
+        raise PayloadInvalid({spec.names_actor: f"there is no active actor {handle!r}"})
+    return target
+
+
+def _prepared(esc: Escalation, spec: ActionSpec, data: dict[str, Any], policy: Policy,
+              now: datetime) -> None:
+    """Refuse an action that would change nothing; complete its payload (the clocks it
+    starts, what its catalogue entry prepares)."""
+    if spec.unchanged is not None:
+        nothing = spec.unchanged(esc, data)
+        if nothing is not None:
+            raise NothingToChange(*nothing, esc.state)
+    deadlines = sla.started(policy, esc.severity, data.get("team", esc.team), spec.name, now)
+    if spec.prepare is not None:
+        spec.prepare(esc, data, policy, now)
+    if deadlines:
+        data["deadlines"] = {**deadlines, **data.get("deadlines", {})}
+
+
+def _after(*, uow: UnitOfWork, esc: Escalation, spec: ActionSpec, data: dict[str, Any],
+           policy: Policy, now: datetime, seq: int) -> None:
+    """What follows a recorded action: its catalogue entry's after-effect, and the acting
+    owner's release once no clock is outstanding."""
+    if spec.after == REOPENS_UNLESS_CONFIRMED and not data["confirmed"]:
+        sla_sweep.reopen_as_repeat(uow=uow, escalation=esc, policy=policy, now=now,
+                                   cause="not-confirmed", confirmation_seq=seq)
+    if esc.acting_owner and not sla.outstanding(esc):
+        sla_sweep.release_acting_owner(uow=uow, escalation=esc, policy=policy, now=now,
+                                       cleared_by=spec.name)
+
+
 def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
         payload: dict[str, Any] | None, policy: Policy, now: datetime,
         expected_version: int | None = None) -> Outcome:
@@ -116,41 +178,17 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
         raise UnknownAction(action, REQUESTABLE)
     machine = lifecycle(policy.max_tier)
     if action not in machine.triggers(esc.state) or (
-            action == "escalate" and esc.tier >= policy.max_tier):
+            spec.targets_tier and esc.tier >= policy.max_tier):
         raise InvalidTransition(action, esc.state, allowed_actions(esc, actor, policy))
     data = payload_validation.clean(action, payload, policy)
-    to_tier = None
-    if action == "escalate":
-        to_tier = payload_validation.escalation_target(esc, data, policy)
-        data["to_tier"] = to_tier
-        data["from_tier"] = esc.tier
-        data["team"] = policy.team_for(esc.category, to_tier)
-        chosen = governor(data["team"], esc.owner, policy)
-        enforce(chosen)
-        data["governor"] = chosen.who
+    to_tier = _routed(esc, spec, data, policy)
     to_state = machine.fire(esc.state, action, **_context(esc, to_tier))
     if to_state is None:
-        why = "already acknowledged at this tier" if action == "acknowledge" else ""
-        raise InvalidTransition(action, esc.state, allowed_actions(esc, actor, policy), why)
-    # The actor an action names (a new owner, someone looped in) must exist: bad input
-    # otherwise. Whether they may own it is authority's question.
-    target = None
-    if spec.names_actor is not None:
-        handle = data[spec.names_actor]
-        target = uow.actors.get(handle)
-        if target is None:
-            raise PayloadInvalid({spec.names_actor: f"there is no active actor {handle!r}"})
-    decision = decide(actor, action, esc, data, policy, target=target)
+        raise InvalidTransition(action, esc.state, allowed_actions(esc, actor, policy),
+                                spec.refused_why)
+    decision = decide(actor, action, esc, data, policy, target=_target(uow, spec, data))
     enforce(decision)
-    if spec.unchanged is not None:
-        nothing = spec.unchanged(esc, data)
-        if nothing is not None:
-            raise NothingToChange(*nothing, esc.state)
-    deadlines = sla.started(policy, esc.severity, data.get("team", esc.team), action, now)
-    if spec.prepare is not None:
-        spec.prepare(esc, data, policy, now)
-    if deadlines:
-        data["deadlines"] = {**deadlines, **data.get("deadlines", {})}
+    _prepared(esc, spec, data, policy, now)
     to_owner = esc.owner
     if spec.owner == ACTOR_OWNS:
         to_owner = actor.handle
@@ -165,12 +203,7 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
     esc.apply(event)
     seq = uow.record(esc, event)
     notify.announce(uow=uow, escalation=esc, event=event, seq=seq)
-    if action == "confirm-resolution" and not data["confirmed"]:
-        sla_sweep.reopen_as_repeat(uow=uow, escalation=esc, policy=policy, now=now,
-                                   cause="not-confirmed", confirmation_seq=seq)
-    if esc.acting_owner and not sla.outstanding(esc):
-        sla_sweep.release_acting_owner(uow=uow, escalation=esc, policy=policy, now=now,
-                                       cleared_by=event.action)
+    _after(uow=uow, esc=esc, spec=spec, data=data, policy=policy, now=now, seq=seq)
     return Outcome(esc, event, seq)
 
 

@@ -71,13 +71,11 @@ def sweep_escalation(*, uow: UnitOfWork, escalation_id: str, policy: Policy,
         esc.apply(event)
         written.append(uow.record(esc, event))
         # The domain's recipients, and whom the breach's messages just went to by channel.
-        notice = _system_event(esc, "notified",
-                               {"about": "sla-breached", "clock": clock,
-                                "recipients": list(notify.recipients(esc, event).handles),
-                                "channels": uow.outbox.queued_for(event)},
-                               policy, now, "sla.notify")
-        esc.apply(notice)
-        written.append(uow.record(esc, notice))
+        written.append(notify.record_notice(
+            uow=uow, escalation=esc, about=event, rule="sla.notify",
+            payload={"about": event.action, "clock": clock,
+                     "recipients": list(notify.recipients(esc, event).handles),
+                     "channels": uow.outbox.queued_for(event)}))
     return written
 
 

@@ -9,32 +9,21 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from workflow.catalogue import (
-    BOOL,
-    CATALOGUE,
-    CHOICE,
-    CHOICES,
-    GRANT,
-    GRANT_KINDS,
-    ITEMS,
-    PROMISE,
-    RATING,
-    TEXTS,
-    TIER,
-    TRIGGER,
-)
+from workflow.catalogue import CATALOGUE
+from workflow.field_kinds import KINDS
 from workflow.policy import Policy
 
 
 @dataclass(frozen=True)
 class Field:
-    """One control of an action's form."""
+    """One control of an action's form (`widget`: its kind's control)."""
 
     name: str
     kind: str
     label: str
     required: bool
     choices: tuple[str, ...] = ()
+    widget: str = "input"
 
 
 @dataclass(frozen=True)
@@ -54,27 +43,18 @@ _LABELS = {"to": "New owner (handle)", "handle": "Handle", "to_tier": "To tier",
 
 
 def form(action: str, policy: Policy) -> ActionForm:
-    """The form of an action under a policy."""
+    """The form of an action under a policy, each control from its field's kind."""
     spec = CATALOGUE[action]
     by_template = policy.templates.get(spec.template, ()) if spec.template else ()
     required = {*spec.required, *by_template}
     fields = []
     for name, kind in spec.fields.items():
-        if kind == PROMISE:
-            continue  # a promise with another action: the API's; the page has `promise`
-        choices: tuple[str, ...] = ()
-        if kind == TIER:
-            choices = tuple(str(t.level) for t in policy.tiers if t.level >= 1)
-        elif kind == TRIGGER:
-            choices = tuple(policy.triggers)
-        elif kind == GRANT:
-            choices = GRANT_KINDS
-        elif kind == CHOICE:
-            choices = CHOICES[name]
-        elif kind == RATING:
-            choices = ("1", "2", "3", "4", "5")
+        control = KINDS[kind].control
+        if control.widget is None:
+            continue
+        choices = control.choices(policy, name) if control.choices else ()
         fields.append(Field(name, kind, _LABELS.get(name, name.replace("_", " ").capitalize()),
-                            name in required, choices))
+                            name in required, choices, control.widget))
     return ActionForm(action, spec.summary, tuple(fields))
 
 
@@ -82,24 +62,7 @@ def payload(action: str, posted: MultiDict[str, str], policy: Policy) -> dict[st
     """The JSON payload a posted form stands for; empty optional fields are left out."""
     out: dict[str, Any] = {}
     for name, kind in CATALOGUE[action].fields.items():
-        if kind == BOOL:
-            if posted.get(name):
-                out[name] = True
-            continue
-        if kind == GRANT:
-            grant_kind = posted.get(f"{name}_kind", "").strip()
-            value = posted.get(f"{name}_amount", "").strip()
-            if grant_kind or value:
-                out[name] = {"kind": grant_kind,
-                             "amount": {"value": value, "currency": policy.currency}}
-            continue
-        raw = posted.get(name, "").strip()
-        if not raw:
-            continue
-        if kind in (TEXTS, ITEMS):  # one per line (items as plain texts)
-            out[name] = [line.strip() for line in raw.splitlines() if line.strip()]
-        elif kind in (TIER, RATING):
-            out[name] = int(raw) if raw.isdigit() else raw
-        else:
-            out[name] = raw
+        value = KINDS[kind].control.read(lambda key: posted.get(key, ""), name, policy)
+        if value is not None:
+            out[name] = value
     return out

@@ -10,6 +10,7 @@ from typing import Any
 
 from audit.reads.timeline import build
 from workflow.action_effects import item_of, promise_clock
+from workflow.catalogue import CATALOGUE
 from workflow.model import parse_rfc3339
 
 
@@ -19,49 +20,71 @@ def is_overdue(due: str | None, completed_at: str | None, now: datetime) -> bool
     return bool(due and completed_at is None and parse_rfc3339(due) < now)
 
 
+def _section(rec: dict[str, Any]) -> str | None:
+    spec = CATALOGUE.get(rec["action"])
+    return spec.debrief if spec is not None else None
+
+
+def _promise(rec: dict[str, Any]) -> dict[str, Any] | None:
+    """The promise an event made: its payload (a promise), or the one given with it."""
+    p = rec["payload"]
+    made = p.get("promise_made") or (p if "promise_id" in p else None)
+    if not made:
+        return None
+    return {"id": made["promise_id"], "kind": made["kind"], "due": made["due"],
+            "made_by": rec["actor"], "made_at": rec["at"], "kept_at": None, "breached": False}
+
+
+def _breach(p: dict[str, Any], promises: dict[str, dict[str, Any]],
+            items: dict[str, dict[str, Any]], at: str) -> None:
+    clock = p["clock"]
+    for promise in promises.values():
+        if clock == promise_clock(promise["id"]):
+            promise["breached"] = True
+    if item_of(clock) in items:
+        items[item_of(clock) or ""]["overdue_announced"] = at
+
+
+def _review_items(p: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    whats = p.get("actions") or []
+    items = {}
+    for index, facts in enumerate(p.get("action_items") or []):
+        what = whats[index] if index < len(whats) else None
+        items[facts["id"]] = {**facts, "what": what, "completed_at": None,
+                              "completed_by": None}
+    return items
+
+
 def customer_side(records: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     """Promises (each with whether it was kept), contacts, confirmations, grants and the
-    action items of one escalation, from its records."""
+    action items of one escalation, from its records (each read by its debrief section)."""
     promises: dict[str, dict[str, Any]] = {}
     contacts, confirmations, grants = [], [], []
     items: dict[str, dict[str, Any]] = {}
     for rec in records:
-        p, action = rec["payload"], rec["action"]
-        made = p if action == "promise" else p.get("promise_made") if action == "acknowledge" \
-            else None
+        p, section = rec["payload"], _section(rec)
+        made = _promise(rec) if section == "promise" else None
         if made:
-            promises[made["promise_id"]] = {"id": made["promise_id"], "kind": made["kind"],
-                                            "due": made["due"], "made_by": rec["actor"],
-                                            "made_at": rec["at"], "kept_at": None,
-                                            "breached": False}
-        elif action == "contact-customer":
+            promises[made["id"]] = made
+        elif section == "contact":
             contacts.append({"at": rec["at"], "by": rec["actor"], "channel": p["channel"],
                              "summary": p.get("summary"), "outcome": p.get("outcome"),
                              "kept": p.get("kept", [])})
             for promise_id in p.get("kept", []):
                 promises[promise_id]["kept_at"] = rec["at"]
-        elif action == "confirm-resolution":
+        elif section == "confirmation":
             confirmations.append({"at": rec["at"], "by": rec["actor"],
                                   "confirmed": p["confirmed"], "csat": p.get("csat"),
                                   "comment": p.get("comment"),
                                   "through_link": bool(p.get("link"))})
-        elif action == "resolve" and p.get("grant"):
+        elif section == "resolution" and p.get("grant"):
             grants.append({"at": rec["at"], "by": rec["actor"], **p["grant"]})
-        elif action == "debrief":
-            whats = p.get("actions") or []
-            for index, facts in enumerate(p.get("action_items") or []):
-                what = whats[index] if index < len(whats) else None
-                items[facts["id"]] = {**facts, "what": what, "completed_at": None,
-                                      "completed_by": None}
-        elif action == "complete-action" and p["item"] in items:
+        elif section == "review":
+            items.update(_review_items(p))
+        elif section == "item-done" and p["item"] in items:
             items[p["item"]].update(completed_at=rec["at"], completed_by=rec["actor"])
-        elif action == "sla-breached":
-            clock = p["clock"]
-            for promise in promises.values():
-                if clock == promise_clock(promise["id"]):
-                    promise["breached"] = True
-            if item_of(clock) in items:
-                items[item_of(clock) or ""]["overdue_announced"] = rec["at"]
+        elif section == "breach":
+            _breach(p, promises, items, rec["at"])
     for item in items.values():
         item["overdue"] = is_overdue(item.get("due"), item["completed_at"], now)
     for promise in promises.values():
@@ -77,7 +100,7 @@ def _sla(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     late: dict[str, int] = {}
     for rec in records:
         ran |= set(rec["payload"].get("deadlines") or {})
-        if rec["action"] == "sla-breached":
+        if _section(rec) == "breach":
             clock = rec["payload"]["clock"]
             late[clock] = max(late.get(clock, 0), rec["payload"]["late_by_seconds"])
     return {clock: ({"outcome": "breached", "late_by_seconds": late[clock]}
@@ -98,8 +121,8 @@ def pack(records: list[dict[str, Any]], related: list[str], now: datetime) -> di
             if isinstance(p.get(key), str):
                 contributors.add(p[key])
         contributors |= set(p.get("recipients") or [])
-    resolves = [r for r in records if r["action"] == "resolve"]
-    debriefs = [r for r in records if r["action"] == "debrief"]
+    resolves = [r for r in records if _section(r) == "resolution"]
+    debriefs = [r for r in records if _section(r) == "review"]
     lessons = (debriefs[-1]["payload"].get("lessons") or []) if debriefs else []
     return {
         "escalation_id": records[0]["escalation_id"],

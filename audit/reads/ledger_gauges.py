@@ -6,22 +6,32 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, Select, and_, func, select
 
 from audit.log.ledger import read_head
 from audit.store.projection import parse_time
 from audit.store.schema import escalations, ledger
+from workflow.catalogue import labelled
 
 # Upper bounds (seconds) of the time-to-acknowledge histogram's buckets.
 ACKNOWLEDGE_BOUNDS = (60, 300, 600, 1800, 3600, 4 * 3600, 86400)
 
 # Each escalation's opening time and its first acknowledgment's (unacknowledged ones
-# drop out of the join).
-_ACKNOWLEDGED_SQL = text(
-    "SELECT o.at AS opened, MIN(a.at) AS acked FROM ledger o JOIN ledger a "
-    "ON a.escalation_id = o.escalation_id AND a.action = 'acknowledge' "
-    "WHERE o.action = 'open' GROUP BY o.escalation_id, o.at")
+# drop out of the join); the actions are those the catalogue labels so.
+def _acknowledged_query() -> Select[Any]:
+    o, a = ledger.alias("o"), ledger.alias("a")
+    return (select(o.c.at.label("opened"), func.min(a.c.at).label("acked"))
+            .select_from(o.join(a, and_(a.c.escalation_id == o.c.escalation_id,
+                                        _is(a.c.action, labelled("gauge", "acknowledged")))))
+            .where(_is(o.c.action, labelled("gauge", "opened")))
+            .group_by(o.c.escalation_id, o.c.at))
+
+
+def _is(column: Any, actions: tuple[str, ...]) -> Any:
+    """column = the one action, or IN the several."""
+    return column == actions[0] if len(actions) == 1 else column.in_(actions)
 
 
 @dataclass(frozen=True)
@@ -58,11 +68,17 @@ def histogram(values: list[float], bounds: tuple[float, ...]) -> Histogram:
 
 def _acknowledge_waits(conn: Connection) -> list[float]:
     waits = []
-    for row in conn.execute(_ACKNOWLEDGED_SQL):
+    for row in conn.execute(_acknowledged_query()):
         opened, acked = parse_time(row.opened), parse_time(row.acked)
         if opened and acked:
             waits.append((acked - opened).total_seconds())
     return waits
+
+
+def _payloads(conn: Connection, gauge: str) -> list[dict[str, Any]]:
+    """The payloads of the events of the actions the catalogue gives this gauge label."""
+    return [json.loads(body)["payload"] for body in conn.execute(
+        select(ledger.c.body).where(_is(ledger.c.action, labelled("gauge", gauge)))).scalars()]
 
 
 def read(conn: Connection) -> Gauges:
@@ -73,16 +89,12 @@ def read(conn: Connection) -> Gauges:
     by_action = conn.execute(select(ledger.c.action, func.count())
                              .group_by(ledger.c.action)).all()
     head = read_head(conn, lock=False)
-    clocks = Counter(clock_family(json.loads(body)["payload"]["clock"]) for body in
-                     conn.execute(select(ledger.c.body).where(
-                         ledger.c.action == "sla-breached")).scalars())
-    side = {action: [json.loads(body)["payload"] for body in conn.execute(
-        select(ledger.c.body).where(ledger.c.action == action)).scalars()]
-        for action in ("confirm-resolution", "promise", "contact-customer", "debrief",
-                       "complete-action")}
-    scores = Counter(p["csat"] for p in side["confirm-resolution"] if p.get("csat"))
-    kept = sum(len(p.get("kept") or []) for p in side["contact-customer"])
-    items = sum(len(p.get("action_items") or []) for p in side["debrief"])
+    clocks = Counter(clock_family(p["clock"]) for p in _payloads(conn, "breaches"))
+    side = {gauge: _payloads(conn, gauge) for gauge in
+            ("confirmations", "promises", "contacts", "debriefs", "completions")}
+    scores = Counter(p["csat"] for p in side["confirmations"] if p.get("csat"))
+    kept = sum(len(p.get("kept") or []) for p in side["contacts"])
+    items = sum(len(p.get("action_items") or []) for p in side["debriefs"])
     waits = _acknowledge_waits(conn)
     return Gauges(
         escalations=[(state, tier, count) for state, tier, count in by_state],
@@ -92,8 +104,8 @@ def read(conn: Connection) -> Gauges:
         checkpoint_size=head.checkpoint_size,
         time_to_acknowledge=histogram(waits, ACKNOWLEDGE_BOUNDS),
         csat=sorted(scores.items()),
-        promises=(len(side["promise"]), kept),
-        debrief_actions=(items - len(side["complete-action"]), len(side["complete-action"])),
+        promises=(len(side["promises"]), kept),
+        debrief_actions=(items - len(side["completions"]), len(side["completions"])),
     )
 
 

@@ -16,6 +16,7 @@ from audit.reads import read_digests
 from audit.reads.debrief_pack import customer_side, is_overdue
 from audit.reads.records import history
 from audit.reads.timeline import build
+from workflow.catalogue import CATALOGUE
 from workflow.errors import PayloadInvalid
 from workflow.model import parse_rfc3339, rfc3339
 
@@ -76,12 +77,16 @@ def facts(records: list[dict[str, Any]]) -> Facts:
     first_role = None
     changes = 0
     started = {"acknowledge": True, "resolve": True, "update": False}
+    resolved = False
     for rec in records:
-        if rec["action"] == "escalate":
+        spec = CATALOGUE.get(rec["action"])
+        metric = spec.metric if spec is not None else None
+        if metric == "tier-reached":
             team = rec["payload"]["team"]
             top_tier = max(top_tier, rec["payload"]["to_tier"])
-        if rec["action"] == "acknowledge" and first_role is None:
+        if metric == "first-response" and first_role is None:
             first_role = rec["role"]
+        resolved = resolved or metric == "resolved"
         if rec["from_owner"] and rec["to_owner"] != rec["from_owner"]:
             changes += 1
         if "update" in (rec["payload"].get("deadlines") or {}):
@@ -92,7 +97,7 @@ def facts(records: list[dict[str, Any]]) -> Facts:
         category=opened["payload"]["category"], severity=opened["payload"]["severity"],
         tier=top_tier, ownership_changes=changes,
         started=[started[clock] for clock in CLOCKS],
-        resolved=any(r["action"] == "resolve" for r in records),
+        resolved=resolved,
         repeat=bool(opened["payload"].get("repeat_of")),
         first_response=d["time_to_first_response"], containment=d["time_to_containment"],
         resolution=d["time_to_resolution"], time_per_tier=d["time_per_tier"],

@@ -10,7 +10,7 @@ from typing import Any
 from audit.reads.records import to_event
 from audit.reads.trails import trail
 from audit.store.projection import parse_time
-from workflow.catalogue import CATALOGUE
+from workflow.catalogue import CATALOGUE, EVERY, FIRST, PER_TIER, ActionSpec, Milestone
 from workflow.model import Escalation
 from workflow.states import HANDED_OFF, OPENED
 
@@ -41,9 +41,8 @@ def _text(rec: dict[str, Any]) -> str | None:
 def _subject(rec: dict[str, Any]) -> str | None:
     """Whom the event names: a proposed or new owner, someone looped in, the cover."""
     spec = CATALOGUE.get(rec["action"])
-    if spec is not None and spec.names_actor:
-        return rec["payload"].get(spec.names_actor)
-    return rec["payload"].get("acting_owner") if rec["action"] == "sla-breached" else None
+    field = spec and (spec.subject or spec.names_actor)
+    return rec["payload"].get(field) if field else None
 
 
 # What changes of an escalation a timeline row reports (the rest is bookkeeping).
@@ -81,17 +80,79 @@ def _changes(before: dict[str, Any] | None, after: dict[str, Any],
     return out
 
 
+def _milestones() -> dict[str, Any]:
+    """Every milestone of the catalogue, none reached yet (a first workaround beside the
+    tiers reached: any event's payload may say one was given)."""
+    out: dict[str, Any] = {}
+    for spec in CATALOGUE.values():
+        mark = spec.milestone
+        if mark is not None:
+            out[mark.key] = {EVERY: [], PER_TIER: {}}.get(mark.how)
+            if mark.how == PER_TIER:
+                out["first_workaround"] = None
+    out.setdefault("first_workaround", None)
+    return out
+
+
+def _mark(milestones: dict[str, Any], mark: Milestone | None, rec: dict[str, Any]) -> None:
+    """The milestone an event marks, as its catalogue entry says."""
+    at = rec["at"]
+    if mark is not None:
+        if mark.how == FIRST:
+            milestones[mark.key] = milestones[mark.key] or at
+        elif mark.how == EVERY:
+            milestones[mark.key].append(at)
+        elif mark.how == PER_TIER:
+            milestones[mark.key].setdefault(str(rec["tier"]), at)
+        else:
+            milestones[mark.key] = at
+        if mark.clears:
+            milestones[mark.clears] = None
+    if rec["payload"].get("workaround") and milestones["first_workaround"] is None:
+        milestones["first_workaround"] = at
+
+
+def _row(spec: ActionSpec | None, rec: dict[str, Any], handoffs: list[dict[str, Any]],
+         breaches: list[dict[str, Any]]) -> None:
+    """The row an event adds to the timeline's hand-offs or breaches, or the pending
+    hand-off it decides."""
+    at, p = rec["at"], rec["payload"]
+    if spec is None:
+        return
+    if spec.timeline == "breaches":
+        breaches.append({"clock": p["clock"], "at": at, "deadline": p["deadline"],
+                         "late_by_seconds": p["late_by_seconds"],
+                         "acting_owner": p.get("acting_owner")})
+    elif spec.timeline == "handoffs":
+        handoffs.append({"from": rec["from_owner"], "to": _subject(rec),
+                         "proposed_at": at, "outcome": "pending", "decided_at": None,
+                         "seconds_to_decision": None})
+    elif rec["from_state"] == HANDED_OFF and spec.handoff_outcome and handoffs:
+        last = handoffs[-1]
+        last.update(outcome=spec.handoff_outcome, decided_at=at,
+                    seconds_to_decision=_between(last["proposed_at"], at))
+
+
+def _event(rec: dict[str, Any], before: dict[str, Any] | None,
+           after: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "seq": rec["seq"], "at": rec["at"], "action": rec["action"],
+        "actor": rec["actor"], "role": rec["role"], "from_state": rec["from_state"],
+        "to_state": rec["to_state"], "from_owner": rec["from_owner"],
+        "to_owner": rec["to_owner"], "tier": rec["tier"], "rule": rec["rule"],
+        "text": _text(rec), "erased_fields": sorted(rec["erased"]),
+        "subject": _subject(rec), "changes": _changes(before, after, rec["payload"]),
+    }
+
+
 def build(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The timeline of one escalation from its ledger records."""
     if not records:
         raise ValueError("no records")
     events = []
-    milestones: dict[str, Any] = {"opened": None, "first_acknowledged": None,
-                                  "tiers_reached": {}, "first_workaround": None,
-                                  "resolved": None, "reopened": [], "debriefed": None}
+    milestones = _milestones()
     handoffs: list[dict[str, Any]] = []
     breaches: list[dict[str, Any]] = []
-    tier_entered: dict[int, str] = {}
     time_per_tier: dict[str, float] = {}
     current_tier, tier_since = 0, records[0]["at"]
     folded: Escalation | None = None
@@ -103,49 +164,14 @@ def build(records: list[dict[str, Any]]) -> dict[str, Any]:
             folded = Escalation(id=event.escalation_id, state=OPENED)
         folded.apply(event)
         after = folded.snapshot()
-        events.append({
-            "seq": rec["seq"], "at": rec["at"], "action": rec["action"],
-            "actor": rec["actor"], "role": rec["role"], "from_state": rec["from_state"],
-            "to_state": rec["to_state"], "from_owner": rec["from_owner"],
-            "to_owner": rec["to_owner"], "tier": rec["tier"], "rule": rec["rule"],
-            "text": _text(rec), "erased_fields": sorted(rec["erased"]),
-            "subject": _subject(rec),
-            "changes": _changes(before, after, rec["payload"]),
-        })
-        action, at = rec["action"], rec["at"]
-        if action == "open":
-            milestones["opened"] = at
-            tier_entered[0] = at
-        elif action == "acknowledge" and milestones["first_acknowledged"] is None:
-            milestones["first_acknowledged"] = at
-        elif action == "escalate":
-            to_tier = rec["payload"]["to_tier"]
-            milestones["tiers_reached"].setdefault(str(to_tier), at)
-            spent = _between(tier_since, at) or 0.0
+        events.append(_event(rec, before, after))
+        spec = CATALOGUE.get(rec["action"])
+        if rec["tier"] != current_tier:  # moved to another tier: the time at the last
+            spent = _between(tier_since, rec["at"]) or 0.0
             time_per_tier[str(current_tier)] = time_per_tier.get(str(current_tier), 0) + spent
-            current_tier, tier_since = to_tier, at
-        elif action == "resolve":
-            milestones["resolved"] = at
-        elif action == "reopen":
-            milestones["reopened"].append(at)
-            milestones["resolved"] = None
-        elif action == "debrief":
-            milestones["debriefed"] = at
-        elif action == "sla-breached":
-            breaches.append({"clock": rec["payload"]["clock"], "at": at,
-                             "deadline": rec["payload"]["deadline"],
-                             "late_by_seconds": rec["payload"]["late_by_seconds"],
-                             "acting_owner": rec["payload"].get("acting_owner")})
-        if rec["payload"].get("workaround") and milestones["first_workaround"] is None:
-            milestones["first_workaround"] = at
-        if action == "hand-off":
-            handoffs.append({"from": rec["from_owner"], "to": rec["payload"].get("to"),
-                             "proposed_at": at, "outcome": "pending", "decided_at": None,
-                             "seconds_to_decision": None})
-        elif rec["from_state"] == HANDED_OFF and action in _HANDOFF_OUTCOMES and handoffs:
-            last = handoffs[-1]
-            last.update(outcome=_HANDOFF_OUTCOMES[action], decided_at=at,
-                        seconds_to_decision=_between(last["proposed_at"], at))
+            current_tier, tier_since = rec["tier"], rec["at"]
+        _mark(milestones, spec.milestone if spec else None, rec)
+        _row(spec, rec, handoffs, breaches)
     end = milestones["resolved"] or records[-1]["at"]
     spent = _between(tier_since, end) or 0.0
     time_per_tier[str(current_tier)] = time_per_tier.get(str(current_tier), 0) + spent
@@ -167,9 +193,6 @@ def build(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-# How each way out of a pending hand-off reads.
-_HANDOFF_OUTCOMES = {"accept-handoff": "accepted", "decline-handoff": "declined",
-                     "withdraw-handoff": "withdrawn", "reassign": "reassigned"}
 CSV_COLUMNS = ("seq", "at", "action", "actor", "role", "subject", "from_state", "to_state",
                "from_owner", "to_owner", "tier", "rule", "changes", "text", "erased_fields")
 

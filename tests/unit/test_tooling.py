@@ -57,11 +57,9 @@ MAX_FUNCTION_LINES = 60
 # mended, and the tests fail on anything not listed.
 KNOWN: set[str] = {
     # too large
-    "workflow/authority.py", "workflow/policy_loader.py", "api/schemas.py",
-    "workflow/services.py:act", "workflow/payload_validation.py:_one",
-    "workflow/policy_loader.py:_validate", "audit/reads/timeline.py:build",
+    "workflow/authority.py",
     # import circles
-    "workflow.catalogue", "audit.store.uow",
+    "audit.store.uow",
     # SQL, SQLAlchemy or a unit of work under api/
     "api/cli_audit.py", "api/cli_context.py", "api/representation.py", "api/witnessing.py",
     "api/cli.py", "api/cli_webhooks.py", "api/worker.py", "api/http_transaction.py",
