@@ -27,8 +27,7 @@ from api.schemas import (
 from api.views.strict_blueprint import Blueprint
 from audit.reads import escalation_list, records, shown, timeline, trails
 from audit.reads.shown import Shown
-from audit.store.uow import SqlUnitOfWork
-from workflow import handlers, services
+from workflow import handlers
 from workflow.catalogue import REQUESTABLE
 from workflow.errors import EscalationNotFound, UnknownAction
 from workflow.handlers import Written
@@ -83,13 +82,8 @@ class Escalations(MethodView):
         return http_transaction.run(
             lambda _expected, once: handlers.open_escalation(
                 uow=request_uow, actor=actor, escalation_id=str(uuid.uuid4()),
-                payload=body, now=baton.now(), shown=_after_write, once=once),
+                payload=body, now=baton.now(), shown=shown.after_write, once=once),
             render, body)
-
-
-def _after_write(uow: SqlUnitOfWork, out: services.Outcome) -> Shown:
-    """What a write's response shows, read in its transaction."""
-    return shown.after_write(uow.conn, out.escalation)
 
 
 @blp.route("/<string:escalation_id>")
@@ -137,7 +131,7 @@ def _action_view(action: str) -> None:
             return http_transaction.run(
                 lambda expected, once: handlers.act(
                     uow=request_uow, actor=actor, escalation_id=escalation_id,
-                    action=action, payload=body, now=now, shown=_after_write,
+                    action=action, payload=body, now=now, shown=shown.after_write,
                     expected_version=expected, once=once),
                 render, body, escalation_id)
 

@@ -6,13 +6,17 @@ the customer's other escalations. The one read behind the API's representation
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
 from audit.reads import escalation_ids, records
 from audit.store import projection
 from workflow.model import Escalation
+from workflow.services import Outcome
+
+if TYPE_CHECKING:
+    from audit.store.uow import SqlUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -25,10 +29,12 @@ class Shown:
     related: list[str] | None
 
 
-def after_write(conn: Connection, escalation: Escalation) -> Shown:
-    """The escalation just written, read inside the write's transaction: on PostgreSQL
-    these are the reads the unit of work sent ahead with the action's own
-    (SqlUnitOfWork.prepare_to_act), so they cost no round trip of their own."""
+def after_write(uow: SqlUnitOfWork, outcome: Outcome) -> Shown:
+    """The escalation a write just changed, read inside its transaction (a handler's
+    `shown`): on PostgreSQL these are the reads the unit of work sent ahead with the
+    action's own (SqlUnitOfWork.prepare_to_act), so they cost no round trip of their
+    own."""
+    conn, escalation = uow.conn, outcome.escalation
     texts = records.escalation_texts(conn, [escalation.id])
     handoff = records.pending_handoffs(conn, [escalation])
     related = escalation_ids.related(conn, escalation.id)
