@@ -14,9 +14,9 @@ import click
 
 from api import cli_audit, cli_escalations, cli_webhooks, cli_witness
 from api.cli_context import fail, info, operator, with_baton
-from api.container import Baton
-from audit.store import actor_emails, actors, db, policies
-from workflow import authority, policy_change, policy_loader
+from api.container import ACCOUNTS, Baton
+from audit.store import actors, db, policies
+from workflow import admin_handlers, handlers, policy_loader
 from workflow.errors import WorkflowError
 from workflow.model import SYSTEM
 
@@ -54,23 +54,12 @@ def _initialise(baton: Baton, policy_file: str | None, simulation: bool = False)
         info(f"created signing key {baton.settings['BATON_SIGNING_KEY']}")
     text, source = (Path(policy_file).read_text(encoding="utf-8"), policy_file) \
         if policy_file else (policy_loader.default_text(), "default policy")
-    with baton.uow() as uow:
-        current = policies.active(uow.conn)
-        if simulation and current is not None and not policy_file:
-            fail("a ledger that already holds events cannot become a simulation: start "
-                 "a new database with `--simulation`")
-        if current is None or policy_file:
-            # The first policy bootstraps Baton (by Baton itself); a later one is the
-            # operator's change, under the policy in force.
-            actor = SYSTEM if current is None else operator("system")
-            applied, seq = policy_change.apply_policy(uow=uow, actor=actor, text=text,
-                                                      now=baton.now(), source=source,
-                                                      simulation=simulation)
-            if seq is not None:
-                info(f"applied policy {applied.name} version {applied.version[:12]} (seq {seq})")
-        if uow.head().checkpoint_size == 0:
-            uow.checkpoint(baton.now(), force=True)
-        uow.commit()
+    done = handlers.initialise(uow=baton.uow, bootstrap=SYSTEM, operator=operator("system"),
+                               text=text, source=source, given=policy_file is not None,
+                               now=baton.now(), simulation=simulation)
+    if done.policy is not None and done.seq is not None:
+        info(f"applied policy {done.policy.name} version {done.policy.version[:12]} "
+             f"(seq {done.seq})")
     info(f"public key: {baton.vkey}")
 
 
@@ -118,23 +107,14 @@ def actors_group() -> None:
 def actors_add(baton: Baton, handle: str, roles: tuple[str, ...], team: str | None,
                rotate: bool, email: str | None) -> None:
     """Create an actor; prints its new API token, alone, on stdout."""
-    with baton.uow() as uow:
-        current = baton.policy(uow.conn)
-        for role in roles:
-            decision = authority.assignable(role, current)
-            if not decision.allowed:
-                fail(decision.reason)
-        if team is not None and team not in current.teams:
-            fail(f"unknown team {team!r}; known: {', '.join(current.teams)}")
-        routed = authority.needs_team(list(roles), current)
-        if team is None and routed:
-            info(f"warning: {handle} has no team, so as {' and '.join(routed)} they can "
-                 f"acknowledge nothing (escalations are routed to teams: "
-                 f"{', '.join(current.teams)}); add --team")
-        token = actors.add(uow.conn, handle, list(roles), team, baton.now(), rotate=rotate)
-        if email is not None:
-            actor_emails.set_email(uow.conn, handle, email)
-        uow.commit()
+    added = admin_handlers.add_actor(uow=baton.uow, accounts=ACCOUNTS, handle=handle,
+                                     roles=roles, team=team, email=email, now=baton.now(),
+                                     rotate=rotate)
+    if added.routed_without_team:
+        info(f"warning: {handle} has no team, so as {' and '.join(added.routed_without_team)}"
+             f" they can acknowledge nothing (escalations are routed to teams: "
+             f"{', '.join(added.teams)}); add --team")
+    token = added.token
     info(f"actor {handle} ({', '.join(roles)}) created; token follows on stdout")
     click.echo(token)
 
@@ -145,9 +125,8 @@ def actors_add(baton: Baton, handle: str, roles: tuple[str, ...], team: str | No
 @with_baton
 def actors_set_email(baton: Baton, handle: str, address: str) -> None:
     """Set where an actor's notifications are mailed ("-" removes the address)."""
-    with baton.uow() as uow:
-        actor_emails.set_email(uow.conn, handle, None if address == "-" else address)
-        uow.commit()
+    admin_handlers.set_actor_email(uow=baton.uow, accounts=ACCOUNTS, handle=handle,
+                                   email=None if address == "-" else address)
     info(f"{handle}: email {'removed' if address == '-' else 'set'}")
 
 
@@ -156,9 +135,8 @@ def actors_set_email(baton: Baton, handle: str, address: str) -> None:
 @with_baton
 def actors_revoke(baton: Baton, handle: str) -> None:
     """Revoke an actor's token."""
-    with baton.uow() as uow:
-        actors.revoke(uow.conn, handle, baton.now())
-        uow.commit()
+    admin_handlers.revoke_actor(uow=baton.uow, accounts=ACCOUNTS, handle=handle,
+                                now=baton.now())
     info(f"revoked {handle}")
 
 
@@ -252,10 +230,9 @@ def demo(baton: Baton, host: str, port: int, workers: int | None, no_serve: bool
          no_worker: bool) -> None:
     """Initialise, create the demo actors (printing fresh tokens) and serve."""
     _initialise(baton, None)
-    with baton.uow() as uow:
-        tokens = [(h, r, t, actors.add(uow.conn, h, r, t, baton.now(), rotate=True))
-                  for h, r, t in DEMO]
-        uow.commit()
+    made = admin_handlers.add_actors(uow=baton.uow, accounts=ACCOUNTS, actors=DEMO,
+                                     now=baton.now())
+    tokens = [(h, r, t, token) for (h, r, t), token in zip(DEMO, made, strict=True)]
     click.echo("Demo actors (export one, e.g. export TOKEN=...):")
     for handle, roles, team, token in tokens:
         click.echo(f"  {handle:6} {','.join(roles):12} {team or '-':12} {token}")
@@ -300,10 +277,8 @@ def policy_check(file: str) -> None:
 def policy_apply(baton: Baton, file: str, handle: str) -> None:
     """Apply a policy file: an audited event; unchanged content writes nothing."""
     text = Path(file).read_text(encoding="utf-8")
-    with baton.uow() as uow:
-        applied, seq = policy_change.apply_policy(uow=uow, actor=operator(handle), text=text,
-                                                  now=baton.now(), source=file)
-        uow.commit()
+    applied, seq = handlers.apply_policy(uow=baton.uow, actor=operator(handle), text=text,
+                                         now=baton.now(), source=file)
     if seq is None:
         click.echo(f"unchanged: version {applied.version}")
     else:

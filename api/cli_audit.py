@@ -9,8 +9,6 @@ import time
 from pathlib import Path
 
 import click
-from sqlalchemy import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
 from api.cli_context import (
     fail,
@@ -27,11 +25,15 @@ from audit.log import cosignatures, fresh_checkpoint, proof, signed_note, tiles,
 from audit.reads.export import verify_db, write_binary_bundle, write_bundle
 from audit.reads.replaycheck import differences
 from audit.store import private_files
+from audit.store.failures import STORE_ERRORS
 from audit.verifier import verify_parallel
 from audit.verifier.verify import print_report, verify_path
-from workflow import erasure, policy_loader
+from workflow import handlers, policy_loader
 from workflow import sla_sweep as sla_sweep_use_case
 from workflow.lifecycle import lifecycle
+
+# What `baton diagram` takes for "no database yet" (it then draws the shipped policy's).
+NO_DATABASE_YET: tuple[type[Exception], ...] = (AuditError, *STORE_ERRORS)
 
 
 @click.group("audit")
@@ -111,9 +113,7 @@ def audit_verify(baton: Baton, bundle: str | None, live: bool, public_key: str |
 @with_baton
 def audit_checkpoint(baton: Baton) -> None:
     """Sign a checkpoint of the log now and print it."""
-    with baton.uow() as uow:
-        text = uow.checkpoint(baton.now(), force=True)
-        uow.commit()
+    text = handlers.sign_checkpoint(uow=baton.uow, now=baton.now())
     if text is None:
         fail("no signing key: run `baton init`")
     click.echo(text, nl=False)
@@ -148,8 +148,12 @@ def audit_proof(baton: Baton, seq_text: str, output: str, without_quorum: bool) 
         if policy is not None:
             _ask_witnesses(baton, policy)
         with baton.engine.connect() as conn:
-            note = proof.covering(conn, seq, policy) or _short_of_quorum(
-                conn, seq, policy, without_quorum)
+            note = proof.covering(conn, seq, policy)
+            if note is None:
+                newest = cosignatures.newest(conn)
+                served = None if policy is None else cosignatures.served(conn, policy)
+        if note is None:
+            note = _short_of_quorum(seq, policy, newest, served, without_quorum)
     with baton.engine.connect() as conn:
         text = proof.build(conn, seq, note)
     if output == "-":
@@ -169,16 +173,15 @@ def _ask_witnesses(baton: Baton, policy: witness_policy.TrustPolicy) -> None:
         info(f"witness {name}: {outcome}")
 
 
-def _short_of_quorum(conn: Connection, seq: int, policy: witness_policy.TrustPolicy | None,
-                     without_quorum: bool) -> str:
+def _short_of_quorum(seq: int, policy: witness_policy.TrustPolicy | None, note: str | None,
+                     served: str | None, without_quorum: bool) -> str:
     """No checkpoint covering seq meets the quorum even after signing and asking the
-    witnesses: say why, and fail, or (--without-quorum) warn and take the newest."""
-    note = cosignatures.newest(conn)
+    witnesses (`note`: the newest checkpoint; `served`: the newest that meets it): say
+    why, and fail, or (--without-quorum) warn and take the newest."""
     if note is None or policy is None:
         fail(f"no checkpoint covers seq {seq}")
     assert note is not None and policy is not None
     signers = ", ".join(sorted(policy.signed_by(note))) or "no witness"
-    served = cosignatures.served(conn, policy)
     reach = ("no checkpoint meets it yet" if served is None else
              f"the newest that does has size {proof.size_of(served)}")
     why = (f"no checkpoint covering seq {seq} meets the witness policy's quorum "
@@ -224,10 +227,8 @@ def content_group() -> None:
 @with_baton
 def content_erase(baton: Baton, customer: str, handle: str) -> None:
     """Erase the content of every escalation of a customer (legal holds are kept)."""
-    with baton.uow() as uow:
-        done = erasure.erase_customer(uow=uow, actor=operator(handle), customer_id=customer,
-                                      now=baton.now(), policy=baton.policy(uow.conn))
-        uow.commit()
+    done = handlers.erase_customer(uow=baton.uow, actor=operator(handle), customer_id=customer,
+                                   now=baton.now())
     click.echo(json.dumps({"customer_id": customer, "events": done.events,
                            "fields": done.fields, "held": done.held}))
 
@@ -239,9 +240,7 @@ def content_erase(baton: Baton, customer: str, handle: str) -> None:
 def content_sweep(baton: Baton, now_text: str | None) -> None:
     """Erase content whose category's retention period has passed (not under hold)."""
     now = sweep_time(baton, now_text)
-    with baton.uow() as uow:
-        done = erasure.retention_sweep(uow=uow, now=now, policy=baton.policy(uow.conn))
-        uow.commit()
+    done = handlers.retention_sweep(uow=baton.uow, now=now)
     click.echo(json.dumps({"events": done.events, "fields": done.fields, "held": done.held}))
 
 
@@ -320,7 +319,7 @@ def diagram(baton: Baton) -> None:
     """Print the lifecycle as a Mermaid state diagram (from the policy's tier count)."""
     try:
         tiers = baton.policy().max_tier
-    except (AuditError, SQLAlchemyError):
+    except NO_DATABASE_YET:
         # no database yet: draw the shipped policy's lifecycle
         tiers = policy_loader.default().max_tier
     click.echo(lifecycle(tiers).mermaid(), nl=False)

@@ -11,12 +11,12 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from api.config import settings
 from api.container import Baton
 from audit.errors import AuditError, DatabaseFailed, SchemaMissing
 from audit.store import simulation
+from audit.store.failures import STORE_ERRORS, describe
 from workflow.errors import WorkflowError
 from workflow.model import Actor, parse_rfc3339
 
@@ -105,8 +105,8 @@ def with_baton(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(f"database: {exc}".splitlines()[0])
         except (WorkflowError, AuditError, ValueError, OSError) as exc:
             fail(str(exc))
-        except SQLAlchemyError as exc:
-            fail(f"database: {str(exc.orig) if hasattr(exc, 'orig') else exc}".splitlines()[0])
+        except STORE_ERRORS as exc:
+            fail(describe(exc))
 
     return wrapper
 

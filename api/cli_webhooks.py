@@ -11,13 +11,12 @@ from typing import Any
 import click
 
 from api.cli_context import fail, info, operator, with_baton
-from api.container import Baton
+from api.container import WEBHOOKS, Baton
 from api.delivery import Targets, resolve
 from api.worker import Worker
 from audit.reads import delivery_log
 from audit.store import webhooks
-from audit.store.webhooks import SqlWebhooks
-from workflow import webhook_admin
+from workflow import admin_handlers
 
 
 @click.group("webhooks")
@@ -40,15 +39,12 @@ def webhooks_add(baton: Baton, url: str, events: str, description: str | None,
                  handle: str) -> None:
     """Subscribe URL; prints one JSON object with its id and secret (shown once)."""
     s = baton.settings
-    _, problem = resolve(url, Targets(s["BATON_WEBHOOK_ALLOW_INSECURE"],
-                                      s["BATON_WEBHOOK_ALLOW_PRIVATE"]))
-    with baton.uow() as uow:
-        created = webhook_admin.subscribe(
-            store=SqlWebhooks(uow), actor=operator(handle), url=url,
-            events=[e.strip() for e in events.split(",") if e.strip()],
-            description=description, secret=webhooks.new_secret(), problem=problem,
-            policy=uow.policies.active_or_raise(), now=baton.now())
-        uow.commit()
+    targets = Targets(s["BATON_WEBHOOK_ALLOW_INSECURE"], s["BATON_WEBHOOK_ALLOW_PRIVATE"])
+    created = admin_handlers.subscribe_webhook(
+        uow=baton.uow, webhooks=WEBHOOKS, actor=operator(handle), url=url,
+        events=[e.strip() for e in events.split(",") if e.strip()],
+        description=description, secret=webhooks.new_secret(),
+        vet=lambda target: resolve(target, targets)[1], now=baton.now())
     _echo(created)
 
 
@@ -67,11 +63,8 @@ def webhooks_list(baton: Baton) -> None:
 @with_baton
 def webhooks_remove(baton: Baton, webhook_id: str, handle: str) -> None:
     """Remove a subscription."""
-    with baton.uow() as uow:
-        webhook_admin.remove(store=SqlWebhooks(uow), actor=operator(handle),
-                             webhook_id=webhook_id, policy=uow.policies.active_or_raise(),
-                             now=baton.now())
-        uow.commit()
+    admin_handlers.remove_webhook(uow=baton.uow, webhooks=WEBHOOKS, actor=operator(handle),
+                                  webhook_id=webhook_id, now=baton.now())
     info(f"removed {webhook_id}")
 
 
@@ -83,14 +76,11 @@ def webhooks_remove(baton: Baton, webhook_id: str, handle: str) -> None:
 @with_baton
 def webhooks_rotate(baton: Baton, webhook_id: str, grace: float | None, handle: str) -> None:
     """A new secret (printed as JSON); the old one signs beside it for the grace period."""
-    with baton.uow() as uow:
-        rotated = webhook_admin.rotate_secret(
-            store=SqlWebhooks(uow), actor=operator(handle), webhook_id=webhook_id,
-            secret=webhooks.new_secret(),
-            grace_seconds=baton.settings["BATON_WEBHOOK_ROTATION_GRACE"]
-            if grace is None else grace,
-            policy=uow.policies.active_or_raise(), now=baton.now())
-        uow.commit()
+    rotated = admin_handlers.rotate_webhook_secret(
+        uow=baton.uow, webhooks=WEBHOOKS, actor=operator(handle), webhook_id=webhook_id,
+        secret=webhooks.new_secret(),
+        grace_seconds=baton.settings["BATON_WEBHOOK_ROTATION_GRACE"]
+        if grace is None else grace, now=baton.now())
     _echo(rotated)
 
 

@@ -19,7 +19,10 @@ from audit.errors import KeyFileError, NotInitialised, SigningUnavailable
 from audit.log import signed_note
 from audit.log.ledger import Signer
 from audit.store import db, policies
+from audit.store.actor_accounts import SqlActorAccounts
+from audit.store.redeliveries import SqlRedeliveries
 from audit.store.uow import SqlUnitOfWork
+from audit.store.webhooks import SqlWebhooks
 from workflow.policy import Policy
 
 
@@ -37,6 +40,21 @@ def request_connection() -> Connection:
     if conn is None:
         conn = g.baton_connection = db.single_read(current().engine)
     return conn
+
+
+def request_uow() -> SqlUnitOfWork:
+    """The unit of work of a write over HTTP (the factory the API gives the service
+    layer's handlers): on this request's connection, releasing its locks before the
+    flush, so concurrent requests overlap their flushes and each is acknowledged once
+    durable (audit.store.db explains)."""
+    return current().uow(request_connection(), release_before_flush=True)
+
+
+# The stores some commands write beside the ledger, each made from a unit of work
+# (workflow.handler_ports names them; the handlers are given these).
+WEBHOOKS = SqlWebhooks
+ACCOUNTS = SqlActorAccounts
+REDELIVERIES = SqlRedeliveries
 
 
 def _release_connection(_exc: BaseException | None) -> None:

@@ -1,4 +1,5 @@
-"""One write per request: a unit of work, If-Match, and Idempotency-Key replays."""
+"""One write per request over HTTP: If-Match, Idempotency-Key replays, and the response;
+the service layer's handler owns the transaction (workflow/handlers.py)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,24 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 from flask import Response, jsonify, request
 
 from api.auth import current_actor
-from api.container import current as current_baton
-from api.container import request_connection
 from api.problems import problem
 from audit.store.idempotency import StoredResponse
-from audit.store.uow import SqlUnitOfWork
 from workflow.errors import VersionConflict
+from workflow.handler_ports import Once, Responses
+from workflow.handlers import Written
 
+S = TypeVar("S")
 Result = tuple[dict[str, Any], int, dict[str, str]]
-# What a write returns: its response, rendered (no database access) once the write is done.
-Render = Callable[[], Result]
+# A write's response, rendered (no database access) from what the handler returned.
+Render = Callable[[Any], Result]
+# The service layer's call: given If-Match's version and the Idempotency-Key (or None).
+Command = Callable[[int | None, Once | None], Written[S]]
 
 
 def _respond(data: dict[str, Any], status: int, headers: dict[str, str]
@@ -36,6 +40,10 @@ class Replay(Exception):
 
     def __init__(self, response: Any):
         self.response = response
+
+
+class Replayed(Replay):
+    """A retry's first response, returned by the view as it was the first time."""
 
 
 # The request headers of a write, as the OpenAPI document states them and as they are read.
@@ -69,13 +77,54 @@ def _request_hash(body: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def run(work: Callable[[SqlUnitOfWork, int | None], Render], body: Any,
+class KeptResponse:
+    """An Idempotency-Key (workflow.handler_ports.Once): the service layer's handler asks
+    it, inside the write's transaction, whether the request was made before, and has it
+    keep the first response before the commit."""
+
+    def __init__(self, actor: str, key: str, request_hash: str, render: Render,
+                 escalation_id: str | None):
+        self.actor, self.key, self.request_hash = actor, key, request_hash
+        self.render, self.escalation_id = render, escalation_id
+        self.kept: Result | None = None
+
+    def check(self, responses: Responses) -> None:
+        """Replay the first response (or refuse the key) when this key was used before."""
+        found: StoredResponse | None = responses.find(self.actor, self.key)
+        if found is None:
+            return
+        if found.request_hash != self.request_hash:
+            raise Replay(problem(
+                422, "idempotency-key-reused", "Idempotency key reused",
+                "this Idempotency-Key was used with a different request",
+                errors={"Idempotency-Key": "already used with another body"}))
+        if found.body is None:  # the write was done; its response was erased
+            erased = problem(
+                410, "response-erased", "Response erased",
+                "this request was already done, but its response was erased with "
+                "the personal content it quoted; nothing was written")
+            erased.headers.extend((k, v) for k, v in found.headers.items()
+                                  if k == "Location")
+            raise Replay(erased)
+        headers = {**found.headers, "Idempotent-Replayed": "true"}
+        raise Replayed(_respond(found.body, found.status, headers))
+
+    def keep(self, responses: Responses, written: Any, at: datetime) -> None:
+        """Render the response now (inside the transaction) and keep it with the write."""
+        data, status, headers = self.kept = self.render(written)
+        responses.save(
+            self.actor, self.key, StoredResponse(self.request_hash, status, data, headers),
+            escalation_id=self.escalation_id or data.get("id")
+            or (data.get("escalation") or {}).get("id"), at=at)
+
+
+def run(command: Command[S], render: Render, body: Any,
         escalation_id: str | None = None) -> tuple[Response, int, dict[str, str]]:
-    """Run `work` in one transaction, honouring If-Match and Idempotency-Key. `work` reads
-    what its response needs inside the transaction; the response is rendered after the
-    commit (outside SQLite's writer lock and PostgreSQL's log-head lock), or before it
-    when an Idempotency-Key asks for it to be stored with the write."""
-    baton = current_baton()
+    """One write over HTTP: `command` is the service layer's call, given the version
+    If-Match expects and the Idempotency-Key's KeptResponse (or None); the response is
+    rendered from what it returns after the commit (outside SQLite's writer lock and
+    PostgreSQL's log-head lock), or before it when an Idempotency-Key asks for it to be
+    stored with the write."""
     key = request.headers.get("Idempotency-Key")
     if key is not None and not re.fullmatch(IDEMPOTENCY_KEY, key):
         raise Replay(problem(400, "malformed", "Malformed request",
@@ -83,42 +132,17 @@ def run(work: Callable[[SqlUnitOfWork, int | None], Render], body: Any,
                              errors={"Idempotency-Key": "malformed"}))
     actor = current_actor().handle
     expected = if_match()
-    request_hash = _request_hash(body) if key is not None else ""
-    # The API's writes release their locks before the flush: concurrent requests overlap
-    # their flushes, and each is acknowledged once durable (audit.store.db explains).
-    with baton.uow(request_connection(), release_before_flush=True) as uow:
-        if key is not None:
-            found = uow.idempotency.find(actor, key)
-            if found is not None:
-                if found.request_hash != request_hash:
-                    raise Replay(problem(
-                        422, "idempotency-key-reused", "Idempotency key reused",
-                        "this Idempotency-Key was used with a different request",
-                        errors={"Idempotency-Key": "already used with another body"}))
-                if found.body is None:  # the write was done; its response was erased
-                    erased = problem(
-                        410, "response-erased", "Response erased",
-                        "this request was already done, but its response was erased with "
-                        "the personal content it quoted; nothing was written")
-                    erased.headers.extend((k, v) for k, v in found.headers.items()
-                                          if k == "Location")
-                    raise Replay(erased)
-                headers = {**found.headers, "Idempotent-Replayed": "true"}
-                return _respond(found.body, found.status, headers)
-        try:
-            render = work(uow, expected)
-        except VersionConflict as exc:
-            if expected is not None:
-                raise Replay(problem(412, "precondition-failed", "Precondition failed",
-                                     str(exc))) from None
-            raise
-        if key is None:
-            uow.commit()
-            return _respond(*render())
-        data, status, headers = render()
-        uow.idempotency.save(
-            actor, key, StoredResponse(request_hash, status, data, headers),
-            escalation_id=escalation_id or data.get("id")
-            or (data.get("escalation") or {}).get("id"), at=baton.now())
-        uow.commit()
-    return _respond(data, status, headers)
+    once = None if key is None else KeptResponse(actor, key, _request_hash(body), render,
+                                                 escalation_id)
+    try:
+        written = command(expected, once)
+    except Replayed as done:  # answered as the first time, through the view
+        return done.response  # type: ignore[no-any-return]
+    except VersionConflict as exc:
+        if expected is not None:
+            raise Replay(problem(412, "precondition-failed", "Precondition failed",
+                                 str(exc))) from None
+        raise
+    if once is not None and once.kept is not None:
+        return _respond(*once.kept)
+    return _respond(*render(written))

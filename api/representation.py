@@ -1,15 +1,14 @@
-"""Escalations as the API shows them: state, texts joined back, SLA, allowed actions."""
+"""Escalations as the API shows them: what audit.reads.shown reads, with the SLA and the
+actions the caller may take, in EscalationSchema's shape (no database access here)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from api.schemas import EscalationSchema
-from audit.reads import escalation_ids, records
 from audit.reads.records import OPENING_FIELDS
+from audit.reads.shown import Shown
 from workflow import services, sla
 from workflow.model import Actor, Escalation, rfc3339
 from workflow.policy import Policy
@@ -45,22 +44,10 @@ _COMPUTED = frozenset(("title", "description", "customer", "created_at", "update
 _ATTRIBUTES = tuple(name for name in _SHAPE if name not in _COMPUTED)
 
 
-def escalation(esc: Escalation, texts: dict[str, Any], actor: Actor, policy: Policy,
-               now: datetime, handoff: dict[str, Any] | None = None,
-               related: list[str] | None = None) -> dict[str, Any]:
-    """One escalation's representation, in EscalationSchema's shape (`handoff`: the
-    pending hand-off, from records.pending_handoffs)."""
-    computed = _computed(esc, texts, actor, policy, now, handoff, related)
+def escalation(shown: Shown, actor: Actor, policy: Policy, now: datetime) -> dict[str, Any]:
+    """One escalation as shown (audit.reads.shown), in EscalationSchema's shape, with the
+    actions `actor` may take now."""
+    esc = shown.escalation
+    computed = _computed(esc, shown.texts, actor, policy, now, shown.handoff, shown.related)
     return {name: computed[name] if name in _COMPUTED else getattr(esc, name)
             for name in _SHAPE}
-
-
-def many(conn: Connection, escalations: list[Escalation], actor: Actor, policy: Policy,
-         now: datetime) -> list[dict[str, Any]]:
-    """Several escalations, with their texts fetched in one query."""
-    texts = records.escalation_texts(conn, [e.id for e in escalations])
-    handoffs = records.pending_handoffs(conn, escalations)
-    others = escalation_ids.related_many(conn, escalations)
-    return [escalation(e, texts.get(e.id, {}), actor, policy, now, handoffs.get(e.id),
-                       others.get(e.id, []))
-            for e in escalations]

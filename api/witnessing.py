@@ -11,14 +11,13 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from sqlalchemy import Engine
+from typing import Any
 
 from api.container import utcnow
-from audit.errors import CheckpointMissing
-from audit.log import cosignature, cosignatures, ledger, merkle, signed_note, witness
+from audit.log import cosignature, cosignatures, witness
 from audit.log.witness_policy import TrustPolicy, Witness
 from audit.log.witness_policy import load as load_policy
+from audit.log.witnessed_log import WitnessedLog
 
 log = logging.getLogger("baton.witnessing")
 RETRY_SECONDS = 30.0  # after a refusal or an unreachable witness
@@ -29,28 +28,28 @@ MAX_409 = 3
 class Witnessing:
     """One round per call: the newest checkpoint to every witness that lacks it."""
 
-    engine: Engine
+    engine: Any  # the database's engine; its log is read through WitnessedLog
     vkey: Callable[[], str]
     policy: TrustPolicy
     timeout: float = 10.0
     clock: Callable[[], float] = time.monotonic
     _not_before: dict[tuple[str, int], float] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self._log = WitnessedLog(self.engine)
+
     @classmethod
-    def from_path(cls, engine: Engine, vkey: Callable[[], str],
+    def from_path(cls, engine: Any, vkey: Callable[[], str],
                   path: str) -> Witnessing | None:
         """None when no policy file is named (BATON_WITNESS_POLICY empty)."""
         return cls(engine, vkey, load_policy(Path(path))) if path else None
 
     def step(self) -> dict[str, str]:
         """Send the newest checkpoint where it is missing; what happened, per witness."""
-        try:
-            with self.engine.connect() as conn:
-                note = ledger.latest_checkpoint(conn)
-                size = signed_note.open_note(note, self.vkey()).size
-                have = cosignatures.cosigners_of(conn, size)
-        except CheckpointMissing:
+        found = self._log.newest(self.vkey)
+        if found is None:
             return {}
+        note, size, have = found
         done: dict[str, str] = {}
         for w in self.policy.witnesses.values():
             if w.url is None or cosignatures.cosigner_id(w.cosigner) in have:
@@ -64,14 +63,11 @@ class Witnessing:
         return done
 
     def _send(self, w: Witness, note: str, size: int) -> str:
-        with self.engine.connect() as conn:
-            old = cosignatures.witnessed_size(conn, w.cosigner)
+        old = self._log.witnessed_size(w.cosigner)
         for _ in range(MAX_409):
             if old > size:
                 return f"the witness holds size {old}, beyond this checkpoint"
-            with self.engine.connect() as conn:
-                proof = ([] if old in (0, size) else
-                         merkle.consistency_proof(old, size, ledger.subtree_hasher(conn)))
+            proof = self._log.consistency_proof(old, size)
             status, content_type, body = self._post(w, witness.request_body(old, proof, note))
             if status == 409 and content_type.startswith(witness.SIZE_TYPE):
                 old = int(body.strip())
@@ -81,8 +77,7 @@ class Witnessing:
             lines = [line for line in body.split("\n") if line.strip()]
             for line in lines:
                 if cosignature.verify(note + line + "\n", w.cosigner) is not None:
-                    with self.engine.begin() as conn:
-                        cosignatures.add(conn, size, w.cosigner, line, utcnow())
+                    self._log.keep(size, w.cosigner, line, utcnow())
                     return "cosigned"
             return "no valid cosignature in the answer"
         return "the witness kept answering 409"

@@ -10,14 +10,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from api.auth import current_actor
 from api.container import current as current_baton
-from api.container import request_connection
+from api.container import request_connection, request_uow
 from api.ui import action_forms, swimlane
 from api.ui.blueprint import ui
 from api.ui.countdown import countdown
 from api.ui.queue_page import open_states
-from audit.reads import records, timeline
-from audit.store import actors, projection
-from workflow import services
+from audit.reads import records, shown, timeline
+from audit.store import actors
+from workflow import handlers, services
 from workflow.authority import decide
 from workflow.catalogue import CATALOGUE
 from workflow.errors import (
@@ -46,9 +46,11 @@ def escalation(escalation_id: str) -> Any:
     """The escalation page."""
     baton = current_baton()
     conn = request_connection()
-    esc = projection.load(conn, escalation_id)
-    if esc is None:
+    # The pending hand-off is shown from the history the timeline reads anyway.
+    found = shown.one(conn, escalation_id, handoffs=False, related=False)
+    if found is None:
         raise EscalationNotFound(escalation_id)
+    esc = found.escalation
     policy = baton.policy(conn)
     now = baton.now()
     actor = current_actor()
@@ -64,9 +66,8 @@ def escalation(escalation_id: str) -> Any:
     clocks = [(clock, countdown(due, now, esc.team, policy), esc.breached.get(clock) == due)
               for clock, due in sorted(esc.deadlines.items(), key=lambda kv: kv[1])]
     return render_template(
-        "ui/escalation.html", esc=esc, texts=records.escalation_texts(
-            conn, [escalation_id]).get(escalation_id, {}),
-        timeline=built, clocks=clocks, handoff=_pending_handoff(esc, recs),
+        "ui/escalation.html", esc=esc, texts=found.texts, timeline=built, clocks=clocks,
+        handoff=_pending_handoff(esc, recs),
         forms=[action_forms.form(a, policy) for a in allowed], refused=refused,
         lane=swimlane.build(built["ownership"], built["events"], end), policy=policy,
         handles=_handles_if_needed(allowed), now=now)
@@ -91,15 +92,11 @@ def act(escalation_id: str, action: str) -> Any:
     actor = current_actor()
     version = request.form.get("version", "")
     try:
-        with baton.uow(request_connection(), release_before_flush=True) as uow:
-            uow.prepare_to_act(escalation_id)
-            policy = baton.policy(uow.conn)
-            out = services.act(uow=uow, actor=actor, escalation_id=escalation_id,
-                               action=action,
-                               payload=action_forms.payload(action, request.form, policy),
-                               policy=policy, now=baton.now(),
-                               expected_version=int(version) if version.isdigit() else None)
-            uow.commit()
+        out = handlers.act(
+            uow=request_uow, actor=actor, escalation_id=escalation_id, action=action,
+            payload=lambda policy: action_forms.payload(action, request.form, policy),
+            now=baton.now(), shown=handlers.nothing_shown,
+            expected_version=int(version) if version.isdigit() else None).outcome
     except AuthorityDenied as exc:
         flash(f"{action} refused by rule {exc.rule}: {exc.reason}", "refused")
     except PayloadInvalid as exc:

@@ -16,7 +16,7 @@ from api.container import current as current_baton
 from api.container import request_connection
 from api.ui.blueprint import ui
 from api.ui.countdown import Countdown, countdown
-from audit.reads import escalation_list, queue, records
+from audit.reads import escalation_list, queue, shown
 from audit.store import actors
 from workflow import sla
 from workflow.model import Actor, Escalation
@@ -63,11 +63,13 @@ def _filters(actor: Actor) -> tuple[dict[str, str], dict[str, Any]]:
 
 
 def _rows(conn: Any, found: list[Escalation], now: datetime, policy: Policy) -> list[Row]:
-    texts = records.escalation_texts(conn, [e.id for e in found])
     rows = []
-    for esc in found:
+    # The queue shows each escalation's title and clocks: its texts, not its hand-off or
+    # related cases (which would be two more queries on every refresh).
+    for each in shown.many(conn, found, handoffs=False, related=False):
+        esc = each.escalation
         due = sla.earliest_due(esc)
-        rows.append(Row(esc, texts.get(esc.id, {}).get("title"),
+        rows.append(Row(esc, each.texts.get("title"),
                         countdown(due, now, esc.team, policy) if due else None,
                         sla.status(esc, now)["breached"]))
     return rows

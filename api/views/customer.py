@@ -11,6 +11,7 @@ from flask.views import MethodView
 from api import feedback_links, http_transaction
 from api.auth import current_actor
 from api.container import current as current_baton
+from api.container import request_uow
 from api.schemas import (
     ActionItemListSchema,
     ActionItemsArgsSchema,
@@ -21,9 +22,10 @@ from api.schemas import (
 from api.views.strict_blueprint import Blueprint
 from audit.reads import action_items, debrief_pack, escalation_ids, records
 from audit.store import projection
-from audit.store.uow import SqlUnitOfWork
-from workflow import services
+from workflow import handlers
 from workflow.errors import EscalationNotFound
+from workflow.handlers import Written
+from workflow.services import Outcome
 
 blp = Blueprint("customer", __name__, url_prefix="/api/v1",
                 description="The customer's side: feedback links, debrief packs, actions")
@@ -40,23 +42,24 @@ class FeedbackLink(MethodView):
         baton = current_baton()
         actor = current_actor()
 
-        def work(uow: SqlUnitOfWork, expected: int | None) -> http_transaction.Render:
-            out = services.act(uow=uow, actor=actor, escalation_id=escalation_id,
-                               action="issue-feedback-link", payload={},
-                               policy=baton.policy(uow.conn), now=baton.now(),
-                               expected_version=expected)
-            link_id, expires = out.event.payload["link"], out.event.payload["expires"]
+        def link(_uow: Any, out: Outcome) -> str:
+            # Signed inside the transaction: a link that cannot be signed is not issued.
             token = feedback_links.sign(baton.settings["BATON_SIGNING_KEY"], escalation_id,
-                                        link_id, expires)
-            url = f"{baton.settings['BATON_PUBLIC_URL'].rstrip('/')}/feedback/{token}"
+                                        out.event.payload["link"], out.event.payload["expires"])
+            return f"{baton.settings['BATON_PUBLIC_URL'].rstrip('/')}/feedback/{token}"
 
-            def render() -> http_transaction.Result:
-                return ({"link": url, "link_id": link_id, "expires_at": expires,
-                         "seq": out.seq}, 201, {"ETag": f'"{out.escalation.version}"'})
+        def render(written: Written[str]) -> http_transaction.Result:
+            out = written.outcome
+            return ({"link": written.shown, "link_id": out.event.payload["link"],
+                     "expires_at": out.event.payload["expires"], "seq": out.seq}, 201,
+                    {"ETag": f'"{out.escalation.version}"'})
 
-            return render
-
-        return http_transaction.run(work, {}, escalation_id)
+        return http_transaction.run(
+            lambda expected, once: handlers.act(
+                uow=request_uow, actor=actor, escalation_id=escalation_id,
+                action="issue-feedback-link", payload={}, now=baton.now(), shown=link,
+                expected_version=expected, once=once, reads_ahead=False),
+            render, {}, escalation_id)
 
 
 @blp.route("/escalations/<string:escalation_id>/debrief-pack")

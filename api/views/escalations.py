@@ -11,6 +11,7 @@ from flask.views import MethodView
 from api import http_transaction, representation
 from api.auth import current_actor
 from api.container import current as current_baton
+from api.container import request_uow
 from api.schemas import (
     ACTION_SCHEMAS,
     ActionResultSchema,
@@ -24,12 +25,12 @@ from api.schemas import (
     TimelineSchema,
 )
 from api.views.strict_blueprint import Blueprint
-from audit.reads import escalation_ids, escalation_list, records, timeline, trails
-from audit.store import projection
-from audit.store.uow import SqlUnitOfWork
-from workflow import services
+from audit.reads import escalation_list, records, shown, timeline, trails
+from audit.reads.shown import Shown
+from workflow import handlers
 from workflow.catalogue import REQUESTABLE
 from workflow.errors import EscalationNotFound, UnknownAction
+from workflow.handlers import Written
 from workflow.model import rfc3339
 
 blp = Blueprint("escalations", __name__, url_prefix="/api/v1/escalations",
@@ -58,7 +59,8 @@ class Escalations(MethodView):
             policy = baton.policy(conn)
             escalation_list.check_filters(policy, **args)
             found = escalation_list.page(conn, now=now, **args)
-            items = representation.many(conn, found.escalations, actor, policy, now)
+            page = shown.many(conn, found.escalations)
+        items = [representation.escalation(s, actor, policy, now) for s in page]
         return {"items": items, "next_cursor": found.next_cursor}
 
     @blp.arguments(EscalationCreateSchema())
@@ -69,33 +71,19 @@ class Escalations(MethodView):
         baton = current_baton()
         actor = current_actor()
 
-        def work(uow: SqlUnitOfWork, _expected: int | None) -> http_transaction.Render:
-            policy = baton.policy(uow.conn)
-            out = services.open_escalation(uow=uow, actor=actor,
-                                           escalation_id=str(uuid.uuid4()), payload=body,
-                                           policy=policy, now=baton.now())
+        def render(written: Written[Shown]) -> http_transaction.Result:
+            esc = written.outcome.escalation
+            data = representation.escalation(written.shown, actor, written.policy,
+                                             baton.now())
+            headers = {"Location": url_for("escalations.Escalation", escalation_id=esc.id),
+                       **_etag(esc.version)}
+            return data, 201, headers
 
-            texts = records.escalation_texts(uow.conn, [out.escalation.id])
-            others = escalation_ids.related(uow.conn, out.escalation.id)
-
-            def render() -> http_transaction.Result:
-                data = representation.escalation(out.escalation, texts[out.escalation.id],
-                                                 actor, policy, baton.now(), related=others)
-                headers = {"Location": url_for("escalations.Escalation",
-                                               escalation_id=out.escalation.id),
-                           **_etag(out.escalation.version)}
-                return data, 201, headers
-
-            return render
-
-        return http_transaction.run(work, body)
-
-
-def load_or_404(conn: Any, escalation_id: str) -> Any:
-    esc = projection.load(conn, escalation_id)
-    if esc is None:
-        raise EscalationNotFound(escalation_id)
-    return esc
+        return http_transaction.run(
+            lambda _expected, once: handlers.open_escalation(
+                uow=request_uow, actor=actor, escalation_id=str(uuid.uuid4()),
+                payload=body, now=baton.now(), shown=shown.after_write, once=once),
+            render, body)
 
 
 @blp.route("/<string:escalation_id>")
@@ -105,10 +93,12 @@ class Escalation(MethodView):
         """One escalation, with the actions the caller may take now; ETag is its version."""
         baton = current_baton()
         with baton.engine.connect() as conn:
-            esc = load_or_404(conn, escalation_id)
-            data = representation.many(conn, [esc], current_actor(), baton.policy(conn),
-                                       baton.now())[0]
-        return data, 200, _etag(esc.version)
+            found = shown.one(conn, escalation_id)
+            if found is None:
+                raise EscalationNotFound(escalation_id)
+            policy = baton.policy(conn)
+        data = representation.escalation(found, current_actor(), policy, baton.now())
+        return data, 200, _etag(found.escalation.version)
 
 
 def _action_view(action: str) -> None:
@@ -123,35 +113,27 @@ def _action_view(action: str) -> None:
                  escalation_id: str) -> tuple[Response, int, dict[str, str]]:
             baton = current_baton()
             actor = current_actor()
+            now = baton.now()
 
-            def work(uow: SqlUnitOfWork, expected: int | None) -> http_transaction.Render:
-                uow.prepare_to_act(escalation_id)
-                policy = baton.policy(uow.conn)
-                now = baton.now()
-                out = services.act(uow=uow, actor=actor, escalation_id=escalation_id,
-                                   action=action, payload=body, policy=policy, now=now,
-                                   expected_version=expected)
+            def render(written: Written[Shown]) -> http_transaction.Result:
+                out = written.outcome
+                data = {
+                    "seq": out.seq,
+                    "event": {"action": action, "actor": actor.handle,
+                              "role": out.event.role, "rule": out.event.rule,
+                              "at": rfc3339(out.event.at),
+                              "policy_version": out.event.policy_version},
+                    "escalation": representation.escalation(written.shown, actor,
+                                                             written.policy, now),
+                }
+                return data, 200, _etag(out.escalation.version)
 
-                texts = records.escalation_texts(uow.conn, [escalation_id])
-                handoff = records.pending_handoffs(uow.conn, [out.escalation])
-                others = escalation_ids.related(uow.conn, escalation_id)
-
-                def render() -> http_transaction.Result:
-                    data = {
-                        "seq": out.seq,
-                        "event": {"action": action, "actor": actor.handle,
-                                  "role": out.event.role, "rule": out.event.rule,
-                                  "at": rfc3339(out.event.at),
-                                  "policy_version": out.event.policy_version},
-                        "escalation": representation.escalation(
-                            out.escalation, texts.get(escalation_id, {}), actor, policy,
-                            now, handoff.get(escalation_id), others),
-                    }
-                    return data, 200, _etag(out.escalation.version)
-
-                return render
-
-            return http_transaction.run(work, body, escalation_id)
+            return http_transaction.run(
+                lambda expected, once: handlers.act(
+                    uow=request_uow, actor=actor, escalation_id=escalation_id,
+                    action=action, payload=body, now=now, shown=shown.after_write,
+                    expected_version=expected, once=once),
+                render, body, escalation_id)
 
     ActionView.__name__ = f"Action_{action.replace('-', '_')}"
     ActionView.__doc__ = f"{action} an escalation"

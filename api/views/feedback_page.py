@@ -10,8 +10,7 @@ from flask import Blueprint, render_template, request
 
 from api import feedback_links
 from api.container import current as current_baton
-from workflow import services
-from workflow.authority import customer_actor
+from workflow import handlers
 from workflow.errors import WorkflowError
 from workflow.model import parse_rfc3339
 
@@ -57,18 +56,14 @@ def answer(token: str) -> Any:
         payload["csat"] = int(request.form["csat"])
     if request.form.get("comment", "").strip():
         payload["comment"] = request.form["comment"]
-    baton = current_baton()
-    with baton.uow() as uow:
-        esc = uow.escalations.get(found.escalation_id)
-        if esc is None:
-            return _refused("This link was not issued by Baton.", 400)
-        if esc.feedback_links.get(found.link_id) == "used":
-            return _refused("This link has been used already; thank you.", 409)
-        try:
-            services.act(uow=uow, actor=customer_actor(esc.customer_id),
-                         escalation_id=found.escalation_id, action="confirm-resolution",
-                         payload=payload, policy=baton.policy(uow.conn), now=baton.now())
-        except WorkflowError as exc:
-            return _refused(f"Your answer could not be recorded: {exc}", 409)
-        uow.commit()
+    try:
+        handlers.answer_feedback(uow=current_baton().uow, escalation_id=found.escalation_id,
+                                 link_id=found.link_id, payload=payload,
+                                 now=current_baton().now())
+    except handlers.LinkNotIssued:
+        return _refused("This link was not issued by Baton.", 400)
+    except handlers.LinkUsed:
+        return _refused("This link has been used already; thank you.", 409)
+    except WorkflowError as exc:
+        return _refused(f"Your answer could not be recorded: {exc}", 409)
     return render_template("feedback/done.html", confirmed=payload["confirmed"])

@@ -21,7 +21,7 @@ from audit.errors import SigningUnavailable
 from audit.reads import ledger_gauges
 from audit.store import health as readiness
 from audit.store import outbox
-from workflow import erasure
+from workflow import handlers
 from workflow.model import rfc3339
 
 blp = Blueprint("ops", __name__, url_prefix="/api/v1",
@@ -193,11 +193,8 @@ class Erasures(MethodView):
         and debrief texts are deleted, text and salt, and a content-erased event is
         appended. Escalations under legal hold are kept."""
         baton = current_baton()
-        with baton.uow() as uow:
-            done = erasure.erase_customer(uow=uow, actor=current_actor(),
-                                          customer_id=body["customer_id"], now=baton.now(),
-                                          policy=baton.policy(uow.conn))
-            uow.commit()
+        done = handlers.erase_customer(uow=baton.uow, actor=current_actor(),
+                                       customer_id=body["customer_id"], now=baton.now())
         return {"customer_id": body["customer_id"], "events": done.events,
                 "fields_erased": done.fields, "held": done.held}
 

@@ -9,6 +9,7 @@ from typing import Any
 from flask.views import MethodView
 
 from api.auth import current_actor
+from api.container import REDELIVERIES, WEBHOOKS
 from api.container import current as current_baton
 from api.delivery import Targets, resolve
 from api.schemas import (
@@ -21,9 +22,8 @@ from api.schemas import (
 )
 from api.views.strict_blueprint import Blueprint
 from audit.reads import delivery_log
-from audit.store import outbox, webhooks
-from audit.store.webhooks import SqlWebhooks
-from workflow import webhook_admin
+from audit.store import webhooks
+from workflow import admin_handlers, webhook_admin
 from workflow.webhook_admin import SubscriptionNotFound
 
 blp = Blueprint("webhooks", __name__, url_prefix="/api/v1",
@@ -54,17 +54,11 @@ class Webhooks(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Subscribe a URL to event types; the secret (whsec_…) is shown this once."""
         baton = current_baton()
-        with baton.uow() as uow:
-            policy = uow.policies.active_or_raise()
-            webhook_admin.require(actor=current_actor(), policy=policy)
-            _, problem = resolve(body["url"], _targets())
-            created = webhook_admin.subscribe(
-                store=SqlWebhooks(uow), actor=current_actor(), url=body["url"],
-                events=body["events"], description=body.get("description"),
-                secret=webhooks.new_secret(), problem=problem, policy=policy,
-                now=baton.now())
-            uow.commit()
-        return created
+        return admin_handlers.subscribe_webhook(
+            uow=baton.uow, webhooks=WEBHOOKS, actor=current_actor(), url=body["url"],
+            events=body["events"], description=body.get("description"),
+            secret=webhooks.new_secret(), vet=lambda url: resolve(url, _targets())[1],
+            now=baton.now())
 
 
 @blp.route("/webhooks/<string:webhook_id>")
@@ -83,11 +77,8 @@ class Webhook(MethodView):
     def delete(self, webhook_id: str) -> None:
         """Remove a subscription: its pending messages are dropped, its log is kept."""
         baton = current_baton()
-        with baton.uow() as uow:
-            webhook_admin.remove(store=SqlWebhooks(uow), actor=current_actor(),
-                                 webhook_id=webhook_id,
-                                 policy=uow.policies.active_or_raise(), now=baton.now())
-            uow.commit()
+        admin_handlers.remove_webhook(uow=baton.uow, webhooks=WEBHOOKS, actor=current_actor(),
+                                      webhook_id=webhook_id, now=baton.now())
 
 
 @blp.route("/webhooks/<string:webhook_id>/rotate-secret")
@@ -98,15 +89,11 @@ class RotateSecret(MethodView):
         """A new secret; the old one keeps signing beside it for the grace period."""
         baton = current_baton()
         grace = body.get("grace_seconds")
-        with baton.uow() as uow:
-            rotated = webhook_admin.rotate_secret(
-                store=SqlWebhooks(uow), actor=current_actor(), webhook_id=webhook_id,
-                secret=webhooks.new_secret(),
-                grace_seconds=baton.settings["BATON_WEBHOOK_ROTATION_GRACE"]
-                if grace is None else grace,
-                policy=uow.policies.active_or_raise(), now=baton.now())
-            uow.commit()
-        return rotated
+        return admin_handlers.rotate_webhook_secret(
+            uow=baton.uow, webhooks=WEBHOOKS, actor=current_actor(), webhook_id=webhook_id,
+            secret=webhooks.new_secret(),
+            grace_seconds=baton.settings["BATON_WEBHOOK_ROTATION_GRACE"]
+            if grace is None else grace, now=baton.now())
 
 
 @blp.route("/webhooks/<string:webhook_id>/deliveries")
@@ -126,14 +113,12 @@ class RetryDelivery(MethodView):
     @blp.response(202, DeliveryListSchema)
     def post(self, webhook_id: str, delivery_id: int) -> dict[str, Any]:
         """Send a message again, from the start of the retry schedule."""
-        baton = current_baton()
-        with baton.uow() as uow:
-            _may_manage(uow.conn)
-            if webhooks.find(uow.conn, webhook_id) is None or not outbox.requeue(
-                    uow.conn, webhook_id, delivery_id, time.time()):
-                raise SubscriptionNotFound(f"{webhook_id}/deliveries/{delivery_id}")
-            uow.commit()
-            items = [d for d in webhooks.message_log(uow.conn, webhook_id)
+        admin_handlers.retry_delivery(
+            uow=current_baton().uow, webhooks=WEBHOOKS, redeliveries=REDELIVERIES,
+            actor=current_actor(), webhook_id=webhook_id, delivery_id=delivery_id,
+            at=time.time())
+        with current_baton().engine.connect() as conn:
+            items = [d for d in webhooks.message_log(conn, webhook_id)
                      if d["id"] == delivery_id]
         return {"items": items}
 
