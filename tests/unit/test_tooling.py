@@ -57,7 +57,7 @@ MAX_FUNCTION_LINES = 60
 # mended, and the tests fail on anything not listed.
 KNOWN: set[str] = {
     # too large
-    "workflow/authority.py", "workflow/policy_loader.py", "api/schemas.py",
+    "workflow/policy_loader.py", "api/schemas.py",
     "workflow/services.py:act", "workflow/payload_validation.py:_one",
     "workflow/policy_loader.py:_validate", "audit/reads/timeline.py:build",
     # import circles
