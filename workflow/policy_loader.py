@@ -34,6 +34,7 @@ from workflow.policy import (
 __all__ = ["CLOCKS", "TEMPLATES", "UNLIMITED", "Category", "Policy", "Role", "Severity",
            "Team", "Tier", "Trigger", "default", "default_text", "load", "loads",
            "parse_duration"]
+from workflow import read_grants
 from workflow.errors import PolicyError
 from workflow.lifecycle import ACTIONS
 
@@ -389,6 +390,7 @@ def loads(text: str, source: str = "<policy>") -> Policy:
     if problems:
         raise PolicyError(source, problems)
     policy, problems = _validate(doc)
+    policy, problems = read_grants.checked(doc, policy, problems)
     if policy is None:
         raise PolicyError(source, problems)
     return policy

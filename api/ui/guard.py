@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from api import read_access
 from api.container import current as current_baton
 from api.container import request_connection
 from api.fault_log import log_fault
@@ -42,7 +43,7 @@ def _guard() -> Any:
             return Response(status=204, headers={"HX-Redirect": target})
         return redirect(target, 303)
     g.actor = actor
-    return None
+    return read_access.refused_page(actor)
 
 
 @ui.context_processor
