@@ -36,8 +36,9 @@ def _guard() -> Any:
         return None
     actor = ui_session.viewer()
     if actor is None:
-        ui_session.sign_out()
-        target = url_for("ui.login", next=request.full_path.rstrip("?"))
+        why = ui_session.ended()
+        ui_session.forget()
+        target = url_for("ui.login", next=request.full_path.rstrip("?"), ended=why)
         if request.headers.get("HX-Request"):
             # A polled fragment: send the whole page to sign in, not the fragment.
             return Response(status=204, headers={"HX-Redirect": target})
