@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -59,11 +60,11 @@ def derive_secret(key_path: str | Path, label: bytes = _LABEL) -> bytes | None:
     return hmac.new(key, label, hashlib.sha256).digest()
 
 
-def limits(app: Flask) -> Limits:
+def limits(settings: Mapping[str, Any]) -> Limits:
     """The absolute lifetime and idle timeout (BATON_SESSION_LIFETIME, _IDLE: "12h",
-    "30m" or seconds), from the app's settings or the environment."""
+    "30m" or seconds), from the settings (an app's config) or the environment."""
     def read(name: str, default: str) -> timedelta:
-        value = app.config.get(name, os.environ.get(name, default))
+        value = settings.get(name, os.environ.get(name, default))
         try:
             return timedelta(seconds=parse_duration(value))
         except ValueError as exc:
@@ -134,7 +135,7 @@ def _write_back(app: Flask, s: ServerSession) -> None:
                                  why=s.ended, now=now)
     if s.viewer is None or s.hash is None or s.seen is None:
         return
-    if s.modified or now - s.seen >= limits(app).touch_every:
+    if s.modified or now - s.seen >= limits(app.config).touch_every:
         uow = baton.uow()
         dashboard_sessions.keep(uow=uow, store=SqlSessions(uow), id_hash=s.hash,
                                 data=dict(s) if s.modified else None, now=now)
@@ -152,7 +153,7 @@ def viewer() -> Actor | None:
     if stored is None:
         return None  # an id no session has: a visitor who has not signed in
     why = dashboard_sessions.ended_why(stored, current_baton().now(),
-                                       limits(current_app))
+                                       limits(current_app.config))
     if why is not None:
         s.ended, s.sid, s.drop_cookie = why, None, True
         s.close_hash = s.hash if stored.ended_at is None else None
