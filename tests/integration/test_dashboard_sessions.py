@@ -9,20 +9,26 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from api.cli import main
 from api.read_access import ROUTES
 from api.ui.session import COOKIE
-from audit.store import actors
-from audit.store.schema import dashboard_sessions, ledger
+from audit.store import actors, db, sessions
+from audit.store.schema import dashboard_sessions as session_table
+from audit.store.schema import ledger
+from audit.store.sessions import SqlSessions
+from audit.store.uow import SqlUnitOfWork
 from tests.initialised_app import Client, Clock, make_client
+from tests.integration.conftest import make_ledger
 from tests.integration.test_read_access import EXPECTED, HOLDERS
+from tests.unit.fakes import DEMO_ACTORS
+from workflow import dashboard_sessions
 
 
 def _client(tmp_path: Path, url: str | None = None, **config: Any) -> tuple[Client, Clock]:
@@ -49,7 +55,7 @@ def _sign_in(c: Client, who: str, http: Any = None) -> Any:
 
 def _rows(c: Client) -> list[Any]:
     with c.app.extensions["baton"].engine.connect() as conn:
-        return list(conn.execute(select(dashboard_sessions)))
+        return list(conn.execute(select(session_table)))
 
 
 def _records(c: Client) -> list[tuple[str, str, dict[str, Any]]]:
@@ -192,3 +198,38 @@ def test_every_page_with_every_role(tmp_path: Path) -> None:
                 assert r.status_code == 403, (role, path, r.status_code)
                 assert "Refused by rule" in r.get_data(as_text=True)
     c.app.extensions["baton"].engine.dispose()
+
+
+def test_the_app_role_keeps_sessions_on_postgresql(pg_cluster: Any, tmp_path: Path) -> None:
+    # baton_app (least privilege, migration 0008) opens, keeps and ends sessions (0009).
+    owner = make_ledger(pg_cluster.new_database(), tmp_path)
+    url = make_url(str(owner.engine.url))
+    with owner.engine.connect() as conn:
+        conn.exec_driver_sql("DROP ROLE IF EXISTS baton_sessions_web")
+        conn.exec_driver_sql("CREATE ROLE baton_sessions_web LOGIN PASSWORD 'pw' "
+                             "IN ROLE baton_app")
+        conn.commit()
+    engine = db.make_engine(url.set(username="baton_sessions_web", password="pw")
+                            .render_as_string(hide_password=False))
+    alice = DEMO_ACTORS["alice"]
+    limits = dashboard_sessions.Limits(timedelta(hours=1), timedelta(minutes=10))
+    try:
+        uow = SqlUnitOfWork(engine, owner.signer)
+        dashboard_sessions.sign_in(uow=uow, store=SqlSessions(uow), actor=alice,
+                                   token_id="0" * 64, id_hash="1" * 64, reads=["escalations"],
+                                   policy=owner.policy, now=owner.now)
+        uow = SqlUnitOfWork(engine, owner.signer)
+        dashboard_sessions.keep(uow=uow, store=SqlSessions(uow), id_hash="1" * 64,
+                                data={"_flashes": []}, now=owner.tick(5))
+        with engine.connect() as conn:
+            stored = sessions.lookup(conn, "1" * 64)
+        assert stored is not None and stored.last_seen_at == owner.now
+        assert dashboard_sessions.ended_why(stored, owner.now, limits) == "token-revoked"
+        uow = SqlUnitOfWork(engine, owner.signer)
+        dashboard_sessions.sign_out(uow=uow, store=SqlSessions(uow), actor=alice,
+                                    id_hash="1" * 64, policy=owner.policy, now=owner.tick())
+        with engine.connect() as conn:
+            assert sessions.listing(conn)[0]["end_reason"] == "signed-out"
+    finally:
+        engine.dispose()
+        owner.engine.dispose()
