@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from api import auth, config, container, http_transaction, openapi_doc, problems, schemas, ui
 from api.container import Baton
+from api.read_access import init_app as init_read_access
 from api.views import customer, escalations, feedback_page, log, ops, reads, webhooks
 
 DESCRIPTION = """Baton keeps customer escalations owned: every escalation is a state machine,
@@ -76,6 +77,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     app.register_error_handler(http_transaction.Replay, lambda e: e.response)
     container.init_app(app)
     auth.init_app(app)
+    init_read_access(app)
     api = BatonApi(app)
     api.ma_plugin.converter.add_attribute_function(openapi_doc.nul_free)
     app.extensions["baton_api"] = api

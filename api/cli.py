@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from api import cli_audit, cli_escalations, cli_webhooks, cli_witness
+from api import cli_audit, cli_escalations, cli_sessions, cli_webhooks, cli_witness
 from api.cli_context import fail, info, operator, with_baton
 from api.container import ACCOUNTS, Baton
 from audit.store import actors, db, policies
@@ -288,7 +288,8 @@ def policy_apply(baton: Baton, file: str, handle: str) -> None:
 for _command in (cli_audit.audit_group, cli_audit.content_group, cli_audit.sla_group,
                  cli_audit.metrics_group, cli_audit.diagram, cli_webhooks.webhooks_group,
                  cli_webhooks.notifications_group, cli_webhooks.worker,
-                 cli_witness.witness_group, cli_escalations.escalations_group):
+                 cli_witness.witness_group, cli_escalations.escalations_group,
+                 cli_sessions.sessions_group):
     main.add_command(_command)
 
 

@@ -133,6 +133,8 @@ class Policy:
     # An escalation opened for a customer within this long after another of theirs was
     # resolved is a repeat of it (None: repeats are not tracked).
     repeat_window_seconds: int | None = None
+    # What each role may read (workflow.read_grants): role -> reads.
+    reads: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def max_tier(self) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from api import read_access
 from api.container import current as current_baton
 from api.container import request_connection
 from api.fault_log import log_fault
@@ -35,14 +36,15 @@ def _guard() -> Any:
         return None
     actor = ui_session.viewer()
     if actor is None:
-        ui_session.sign_out()
-        target = url_for("ui.login", next=request.full_path.rstrip("?"))
+        why = ui_session.ended()
+        ui_session.forget()
+        target = url_for("ui.login", next=request.full_path.rstrip("?"), ended=why)
         if request.headers.get("HX-Request"):
             # A polled fragment: send the whole page to sign in, not the fragment.
             return Response(status=204, headers={"HX-Redirect": target})
         return redirect(target, 303)
     g.actor = actor
-    return None
+    return read_access.refused_page(actor)
 
 
 @ui.context_processor

@@ -8,18 +8,32 @@ from flask import flash, redirect, render_template, request, url_for
 
 from api.ui import session as ui_session
 from api.ui.blueprint import ui
+from workflow.dashboard_sessions import ENDED_BY_ADMIN, EXPIRED, IDLE, SIGNED_OUT, TOKEN_REVOKED
+from workflow.errors import AuthorityDenied
+
+# Why the last session ended, as the sign-in page says it (a fixed vocabulary: the
+# query string never puts text of its own on the page).
+ENDED = {SIGNED_OUT: "Signed out.",
+         IDLE: "Your session ended after a while unused: sign in again.",
+         EXPIRED: "Your session reached its time limit: sign in again.",
+         TOKEN_REVOKED: "Your session ended: its token was revoked or replaced.",
+         ENDED_BY_ADMIN: "Your session was ended by an administrator."}
 
 
 def _safe_next(target: str | None) -> str:
     # Only a page of the dashboard: never an open redirect to another site.
-    if target and target.startswith("/ui/") and not target.startswith("/ui//"):
+    if (target and target.startswith("/ui/") and not target.startswith("/ui//")
+            and "\r" not in target and "\n" not in target and "\\" not in target):
         return target
     return url_for("ui.queue")
 
 
 @ui.get("/login")
 def login() -> Any:
-    """The sign-in form."""
+    """The sign-in form (saying why the last session ended, when it did)."""
+    why = request.args.get("ended", "")
+    if why in ENDED:
+        flash(ENDED[why], "done")
     return render_template("ui/login.html", next=request.args.get("next", ""))
 
 
@@ -27,7 +41,11 @@ def login() -> Any:
 def login_post() -> Any:
     """Sign in with a token: a session for its actor, or the form again with why not."""
     token = request.form.get("token", "").strip()
-    actor = ui_session.sign_in(token) if token else None
+    try:
+        actor = ui_session.sign_in(token) if token else None
+    except AuthorityDenied as exc:
+        return render_template("ui/login.html", next=request.form.get("next", ""),
+                               error=f"Refused by rule {exc.rule}: {exc.reason}."), 403
     if actor is None:
         return render_template("ui/login.html", next=request.form.get("next", ""),
                                error="That token is unknown or has been revoked."), 401
@@ -37,7 +55,6 @@ def login_post() -> Any:
 
 @ui.post("/logout")
 def logout() -> Any:
-    """Sign out: the session ends."""
+    """Sign out: the session ends, on the server and on the ledger."""
     ui_session.sign_out()
-    flash("Signed out.", "done")
-    return redirect(url_for("ui.login"), 303)
+    return redirect(url_for("ui.login", ended=SIGNED_OUT), 303)

@@ -261,3 +261,21 @@ deliveries = Table(
 Index("ix_deliveries_message", deliveries.c.message_id, deliveries.c.attempt)
 Index("ix_deliveries_target", deliveries.c.target, deliveries.c.id)
 Index("ix_deliveries_at", deliveries.c.at)
+
+# --- dashboard sessions (migration 0009) --------------------------------------------
+
+# A signed-in dashboard session: the cookie holds its id, this table only the id's
+# SHA-256; the token it was opened with by its stored hash (revoking or rotating the token
+# ends the session). `data` holds what a page keeps between requests (flash messages).
+dashboard_sessions = Table(
+    "dashboard_sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("actor", String(64), nullable=False),
+    Column("token_id", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("last_seen_at", String(32), nullable=False),
+    Column("ended_at", String(32), nullable=True),
+    Column("end_reason", String(40), nullable=True),
+    Column("data", Text, nullable=False),
+)
+Index("ix_dashboard_sessions_actor", dashboard_sessions.c.actor)
