@@ -64,7 +64,7 @@ KNOWN: set[str] = {
     "workflow.catalogue", "audit.store.uow",
     # SQL, SQLAlchemy or a unit of work under api/
     "api/cli_audit.py", "api/cli_context.py", "api/representation.py", "api/witnessing.py",
-    "api/cli.py", "api/cli_webhooks.py", "api/worker.py", "api/http_transaction.py",
+    "api/cli.py", "api/cli_webhooks.py", "api/http_transaction.py",
     "api/ui/escalation_page.py", "api/views/feedback_page.py", "api/views/webhooks.py",
     "api/views/ops.py",
 }
