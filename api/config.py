@@ -28,6 +28,8 @@ DEFAULTS: dict[str, Any] = {
     # Deliveries at once per worker, in total and to one host (mail: one lane).
     "BATON_DELIVERY_CONCURRENCY": 8,
     "BATON_DELIVERY_PER_HOST": 2,
+    # /healthz is degraded once the oldest unrecorded deadline is this many seconds past.
+    "BATON_HEALTH_MAX_LAG": 5.0,
     # The log as tiles and its witnesses (README, "The log as tiles").
     "BATON_LOG_PUBLIC": "0",
     "BATON_LOG_RATE": 100.0,
@@ -36,7 +38,8 @@ DEFAULTS: dict[str, Any] = {
 INTEGERS = ("BATON_CHECKPOINT_EVERY", "BATON_CHECKPOINT_INTERVAL",
             "BATON_DELIVERY_CONCURRENCY", "BATON_DELIVERY_PER_HOST")
 FLOATS = ("BATON_WEBHOOK_TIMEOUT", "BATON_WEBHOOK_ROTATION_GRACE", "BATON_DELIVERY_LOG_DAYS",
-          "BATON_OUTBOX_LEASE", "BATON_WORKER_POLL", "BATON_LOG_RATE")
+          "BATON_OUTBOX_LEASE", "BATON_WORKER_POLL", "BATON_LOG_RATE",
+          "BATON_HEALTH_MAX_LAG")
 FLAGS = ("BATON_WEBHOOK_ALLOW_INSECURE", "BATON_WEBHOOK_ALLOW_PRIVATE", "BATON_LOG_PUBLIC")
 
 

@@ -154,7 +154,13 @@ def post(url: str, address: str, body: bytes, headers: dict[str, str],
         for fresh in (False, True):
             conn = _connection(url, address, w.remaining())
             try:
-                return _exchange(conn, url, address, path, body, headers)
+                outcome = _exchange(conn, url, address, path, body, headers)
+                if not w.fired:
+                    return outcome
+                # Shut at the deadline, http.client takes the end of the stream for the
+                # end of the headers: whatever it parsed is not an answer.
+                _drop(url, address)
+                break
             except (http.client.RemoteDisconnected, BrokenPipeError,
                     ConnectionResetError) as exc:
                 _drop(url, address)
