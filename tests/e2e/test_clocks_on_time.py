@@ -19,9 +19,9 @@ from sqlalchemy import text
 
 from api.cli import DEMO
 from api.testbed import BATON, add_actors, start
+from api.testbed_hostile import KINDS, Hostile
 from audit.store import db
 from tests.e2e.conftest import prepare
-from tests.hostile_receivers import KINDS, Hostile
 from tests.initialised_app import OPEN
 from tests.webhook_receiver import Receiver
 from workflow import policy_loader

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from api.testbed_hostile import KINDS, Hostile
 from audit.store import webhooks
-from tests.hostile_receivers import KINDS, Hostile
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import dispose_all, running, subscribe, worker_for
 from tests.webhook_receiver import Receiver

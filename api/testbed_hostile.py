@@ -1,4 +1,5 @@
-"""Webhook receivers that misbehave, on raw loopback sockets: one that answers `200 OK`
+"""For tests and benchmarks (like api/testbed.py; nothing in Baton imports it): webhook
+receivers that misbehave, on raw loopback sockets: one that answers `200 OK`
 and then drips a header line every `every` seconds, one that never answers, and one that
 streams a 200 MB body. Each counts its requests, the most it served at once, and (the
 huge one) the bytes it managed to send before Baton hung up."""
