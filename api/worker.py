@@ -212,8 +212,7 @@ class Worker:
         """Claim what free slots allow, start what open lanes allow; how many moved."""
         now = time.time()
         if time.monotonic() - self._hosts_at > HOSTS_EVERY:
-            self._hosts = delivery_attempts.subscription_hosts(self.baton.engine)
-            self._hosts_at = time.monotonic()
+            self._read_hosts()
         with self._cond:
             free = self.lanes.free() - sum(len(q) for q in self._waiting.values())
             closed = self.lanes.closed(set(self._hosts.values()) | {MAIL}, now)
@@ -223,6 +222,8 @@ class Worker:
                 engine=self.baton.engine, uow=self.uow, now=now, limit=free,
                 lease=self.lease, skip_mail=MAIL in closed,
                 skip_targets=tuple(t for t, h in self._hosts.items() if h in closed))
+        if any(m.channel == outbox.WEBHOOK and m.target not in self._hosts for m in claimed):
+            self._read_hosts()  # a subscription newer than the last read
         with self._cond:
             for m in claimed:
                 self._waiting.setdefault(self._host(m), deque()).append(m)
@@ -231,12 +232,15 @@ class Worker:
             delivery_attempts.release(uow=self.uow, messages=back)
         return len(claimed) + started
 
+    def _read_hosts(self) -> None:
+        self._hosts = delivery_attempts.subscription_hosts(self.baton.engine)
+        self._hosts_at = time.monotonic()
+
     def _host(self, m: outbox.Message) -> str:
         if m.channel == outbox.EMAIL:
             return MAIL
-        if m.target not in self._hosts:
-            self._hosts_at = float("-inf")  # a new subscription: read the hosts again
-        return self._hosts.get(m.target, "?")
+        # A removed subscription has no host: its own lane (the attempt cancels at once).
+        return self._hosts.get(m.target, f"gone:{m.target}")
 
     def _start_waiting(self, now: float) -> tuple[int, list[outbox.Message]]:
         """Start each waiting message whose lane is open (the caller holds the lock)."""

@@ -35,7 +35,7 @@ OPENED = 6
 def served(request: pytest.FixtureRequest, tmp_path: Path
            ) -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
     env = {**prepare(request, tmp_path), "BATON_WEBHOOK_ALLOW_INSECURE": "1",
-           "BATON_WEBHOOK_ALLOW_PRIVATE": "1", "BATON_WEBHOOK_TIMEOUT": "2"}
+           "BATON_WEBHOOK_ALLOW_PRIVATE": "1", "BATON_WEBHOOK_TIMEOUT": "5"}
     policy = re.sub(r'(\[severities\.urgent\][^\[]*?acknowledge = )"10m"',
                     rf'\1"{ACKNOWLEDGE}s"', policy_loader.default_text(), flags=re.S)
     assert f'acknowledge = "{ACKNOWLEDGE}s"' in policy
@@ -87,7 +87,7 @@ def test_breaches_are_recorded_within_a_second_beside_hostile_receivers(
         got = {(m.json["type"], m.json["data"]["escalation_id"]): m.at
                for m in healthy.delivered().values()}
         lags = [got[("escalation.open", e)] - t for e, t in committed.items()]
-        assert max(lags) < 1.5, lags
+        assert max(lags) < 3.0, lags  # a stalled worker: 5 s and more (the deadline)
         assert len(breaches) == OPENED, "each breach recorded once"
         late = [(parse_rfc3339(str(b["at"])) - parse_rfc3339(
             str(b["payload"]["deadline"]))).total_seconds()  # type: ignore[index]
