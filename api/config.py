@@ -17,21 +17,29 @@ DEFAULTS: dict[str, Any] = {
     "BATON_WEBHOOK_ALLOW_INSECURE": "0",
     "BATON_WEBHOOK_ALLOW_PRIVATE": "0",
     "BATON_WEBHOOK_RETRY_SCHEDULE": "",
-    "BATON_WEBHOOK_TIMEOUT": 15.0,
+    # One attempt's total deadline (connect, send, headers, body), webhooks and mail.
+    "BATON_WEBHOOK_TIMEOUT": 10.0,
     "BATON_WEBHOOK_ROTATION_GRACE": 86400.0,
     "BATON_SMTP_URL": "",
     "BATON_MAIL_FROM": "baton@localhost",
     "BATON_DELIVERY_LOG_DAYS": 90.0,
     "BATON_OUTBOX_LEASE": 60.0,
     "BATON_WORKER_POLL": 0.2,
+    # Deliveries at once per worker, in total and to one host (mail: one lane).
+    "BATON_DELIVERY_CONCURRENCY": 8,
+    "BATON_DELIVERY_PER_HOST": 2,
+    # /healthz is degraded once the oldest unrecorded deadline is this many seconds past.
+    "BATON_HEALTH_MAX_LAG": 5.0,
     # The log as tiles and its witnesses (README, "The log as tiles").
     "BATON_LOG_PUBLIC": "0",
     "BATON_LOG_RATE": 100.0,
     "BATON_WITNESS_POLICY": "",
 }
-INTEGERS = ("BATON_CHECKPOINT_EVERY", "BATON_CHECKPOINT_INTERVAL")
+INTEGERS = ("BATON_CHECKPOINT_EVERY", "BATON_CHECKPOINT_INTERVAL",
+            "BATON_DELIVERY_CONCURRENCY", "BATON_DELIVERY_PER_HOST")
 FLOATS = ("BATON_WEBHOOK_TIMEOUT", "BATON_WEBHOOK_ROTATION_GRACE", "BATON_DELIVERY_LOG_DAYS",
-          "BATON_OUTBOX_LEASE", "BATON_WORKER_POLL", "BATON_LOG_RATE")
+          "BATON_OUTBOX_LEASE", "BATON_WORKER_POLL", "BATON_LOG_RATE",
+          "BATON_HEALTH_MAX_LAG")
 FLAGS = ("BATON_WEBHOOK_ALLOW_INSECURE", "BATON_WEBHOOK_ALLOW_PRIVATE", "BATON_LOG_PUBLIC")
 
 

@@ -1,5 +1,8 @@
 """Sending: a webhook POST signed the Standard Webhooks way, and a mail through SMTP.
-Each returns a workflow.notify.Outcome; neither decides what happens next."""
+Each returns a workflow.notify.Outcome; neither decides what happens next. Each attempt
+has one total deadline (connect, send, headers, body): a receiver that drips a header
+line every few seconds is cut off when it passes, and at most MAX_BODY bytes of a
+response are read (and discarded)."""
 
 from __future__ import annotations
 
@@ -18,11 +21,13 @@ from urllib.parse import unquote, urlsplit
 
 from standardwebhooks.webhooks import Webhook
 
+from api.deadline import WATCHDOG, watch
 from audit.store.outbox import Message
 from workflow.notify import Outcome
 from workflow.webhook_admin import target_problem
 
 USER_AGENT = "Baton-Webhooks/1"
+MAX_BODY = 64 * 1024  # a receiver's answer is read up to this, then the connection goes
 PAGE = "/ui/escalations/{id}"
 
 
@@ -109,6 +114,8 @@ def _connection(url: str, address: str, timeout: float) -> http.client.HTTPConne
         with _OPEN_GUARD:
             _OPEN.add(conn)
     conn.timeout = timeout
+    if conn.sock is not None:  # a kept-alive socket: its reads wait no longer than this
+        conn.sock.settimeout(timeout)
     return conn
 
 
@@ -137,31 +144,51 @@ def retry_after(value: str | None, now: datetime) -> float | None:
 
 def post(url: str, address: str, body: bytes, headers: dict[str, str],
          timeout: float) -> Outcome:
-    """POST once (a dropped kept-alive connection is retried once on a new one)."""
+    """POST once, all of it within `timeout` seconds (a dropped kept-alive connection is
+    retried once on a new one, within the same deadline)."""
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    for fresh in (False, True):
-        conn = _connection(url, address, timeout)
-        try:
-            conn.request("POST", path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            after = retry_after(response.getheader("Retry-After"), datetime.now(UTC))
-            if response.will_close:
+    conn: http.client.HTTPConnection | None = None
+    w = watch(timeout, lambda: conn.sock if conn is not None else None)
+    try:
+        for fresh in (False, True):
+            conn = _connection(url, address, w.remaining())
+            try:
+                outcome = _exchange(conn, url, address, path, body, headers)
+                if not w.fired:
+                    return outcome
+                # Shut at the deadline, http.client takes the end of the stream for the
+                # end of the headers: whatever it parsed is not an answer.
                 _drop(url, address)
-            return Outcome(response.status, None if response.status < 300
-                           else f"HTTP {response.status}", after)
-        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
-            _drop(url, address)
-            if fresh:
-                return Outcome(None, f"connection: {exc.__class__.__name__}")
-        except TimeoutError:
-            _drop(url, address)
-            return Outcome(None, f"timeout after {timeout:g} s")
-        except (OSError, http.client.HTTPException) as exc:
-            _drop(url, address)
-            return Outcome(None, f"{exc.__class__.__name__}: {exc}"[:300])
-    return Outcome(None, "unreachable")  # pragma: no cover
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError,
+                    ConnectionResetError) as exc:
+                _drop(url, address)
+                if w.fired:
+                    break
+                if fresh:
+                    return Outcome(None, f"connection: {exc.__class__.__name__}")
+            except (OSError, http.client.HTTPException) as exc:
+                _drop(url, address)
+                if w.fired or isinstance(exc, TimeoutError):
+                    break
+                return Outcome(None, f"{exc.__class__.__name__}: {exc}"[:300])
+    finally:
+        WATCHDOG.done(w)
+    return Outcome(None, f"timeout after {timeout:g} s")
+
+
+def _exchange(conn: http.client.HTTPConnection, url: str, address: str, path: str,
+              body: bytes, headers: dict[str, str]) -> Outcome:
+    """One request and its answer; at most MAX_BODY bytes of the body are read."""
+    conn.request("POST", path, body=body, headers=headers)
+    response = conn.getresponse()
+    response.read(MAX_BODY)
+    after = retry_after(response.getheader("Retry-After"), datetime.now(UTC))
+    if response.will_close or not response.isclosed():
+        _drop(url, address)  # more than MAX_BODY left unread: the connection goes
+    return Outcome(response.status, None if response.status < 300
+                   else f"HTTP {response.status}", after)
 
 
 def send_webhook(message: Message, *, url: str, secrets: list[str], public_url: str,
@@ -205,11 +232,17 @@ def send_mail(message: Message, *, to: str, smtp_url: str, sender: str, public_u
     mail["Message-ID"] = f"<{message.webhook_id}@baton>"
     mail.set_content(text)
     host, port = parts.hostname or "localhost", parts.port
+    # The connection is made under watch: connect, TLS, login and DATA share one deadline.
+    client: smtplib.SMTP = (smtplib.SMTP_SSL(timeout=timeout) if parts.scheme == "smtps"
+                            else smtplib.SMTP(timeout=timeout))
+    w = watch(timeout, lambda: getattr(client, "sock", None))
     try:
-        if parts.scheme == "smtps":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=timeout)
-        else:
-            client = smtplib.SMTP(host, port or 25, timeout=timeout)
+        # What SMTP(host) would do, after the watch began: STARTTLS checks the
+        # certificate against _host, which only the constructor sets.
+        client._host = host  # type: ignore[attr-defined]
+        greeting, _ = client.connect(host, port or (465 if parts.scheme == "smtps" else 25))
+        if greeting != 220:
+            raise smtplib.SMTPConnectError(greeting, "")
         with client:
             if "starttls=1" in parts.query:
                 client.starttls(context=ssl.create_default_context())
@@ -225,5 +258,10 @@ def send_mail(message: Message, *, to: str, smtp_url: str, sender: str, public_u
         code = next(iter(exc.recipients.values()))[0] if exc.recipients else None
         return Outcome(code, f"SMTP {code}: recipient refused")
     except (OSError, smtplib.SMTPException) as exc:
+        if w.fired or isinstance(exc, TimeoutError):
+            return Outcome(None, f"timeout after {timeout:g} s")
         return Outcome(None, f"{exc.__class__.__name__}: {exc}"[:300])
+    finally:
+        WATCHDOG.done(w)
+        client.close()
     return Outcome(250)

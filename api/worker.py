@@ -1,47 +1,56 @@
-"""The worker: SLA sweeps and the outbox's deliveries, in a loop. Any number may run at
-once: each message is claimed by one (a lease that expires if its worker dies)."""
+"""The worker: SLA sweeps and the outbox's deliveries, which never share a loop.
+
+- The sweeper (its own thread) sleeps until the earliest deadline not yet recorded,
+  looking again every TICK seconds in case a write moved it sooner, so a breach is
+  recorded within about a second of its moment whatever the deliveries are doing. It
+  writes the worker's heartbeat too.
+- The dispatcher (the calling thread) claims due messages only as slots free up, in total
+  and per target host (api/delivery_lanes.py), and hands each to a pool thread that sends
+  it under one total deadline and records how it went at once, in its own transaction.
+- Housekeeping (its own thread): witness rounds and the delivery log's purge.
+Any number of workers may run at once: each message is claimed by one (a lease that
+expires if its worker dies); each breach is recorded once (escalations.due gives
+concurrent sweepers different ones)."""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from api.container import Baton
 from api.delivery import Targets, close_connections, send_mail, send_webhook
+from api.delivery_lanes import MAIL, Lanes
 from api.fault_log import log_fault
 from api.witnessing import Witnessing
 from audit.errors import DatabaseFailed
-from audit.store import actor_emails, outbox, webhooks
+from audit.store import delivery_attempts, heartbeats, outbox, timers
+from audit.store.delivery_attempts import Attempted
 from audit.store.uow import SqlUnitOfWork
 from workflow import notify, sla_sweep
 from workflow.notify import Outcome
 
 log = logging.getLogger("baton.worker")
 PURGE_EVERY = 3600.0
+TICK = 0.25  # the sweeper looks at the earliest deadline at least this often
+BEAT_EVERY = 2.0  # seconds between heartbeats
+HOSTS_EVERY = 5.0  # seconds between reads of the subscriptions' hosts
 
-
-@dataclass(frozen=True)
-class Attempted:
-    """One attempt and how it went; `cancel` when the message has nowhere to go."""
-
-    message: outbox.Message
-    outcome: Outcome
-    at: float
-    duration_ms: float
-    cancel: str | None = None
+__all__ = ["Attempted", "Worker"]
 
 
 class Worker:
-    """Sweeps every `interval` seconds; looks for due messages every `poll` seconds."""
+    """Sweeps on time; delivers in parallel, bounded in total and per host."""
 
-    def __init__(self, baton: Baton, *, interval: float = 10.0, threads: int = 4,
-                 batch: int = 32):
+    def __init__(self, baton: Baton, *, interval: float = 10.0, batch: int = 32):
         s = baton.settings
         self.baton = baton
-        self.interval = interval
+        self.interval = interval  # the longest the sweeper sleeps between full sweeps
         self.poll = s["BATON_WORKER_POLL"]
         self.batch = batch
         self.lease = s["BATON_OUTBOX_LEASE"]
@@ -54,9 +63,21 @@ class Worker:
         self.smtp_url = s["BATON_SMTP_URL"]
         self.sender = s["BATON_MAIL_FROM"]
         self.keep_seconds = s["BATON_DELIVERY_LOG_DAYS"] * 86400.0
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="deliver")
+        self.lanes = Lanes(total=s["BATON_DELIVERY_CONCURRENCY"],
+                           per_host=s["BATON_DELIVERY_PER_HOST"])
+        self.pool = ThreadPoolExecutor(max_workers=self.lanes.total,
+                                       thread_name_prefix="deliver")
         self.stop = threading.Event()
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._cond = threading.Condition()
+        self._woken = False  # a delivery ended since the dispatcher last looked
+        self._waiting: dict[str, deque[outbox.Message]] = {}
+        self._hosts: dict[str, str] = {}
+        self._hosts_at = float("-inf")
         self._purged: float | None = None  # never yet (not "at boot": monotonic's zero)
+        self._started = time.time()
+        self._swept_at: float | None = None
+        self._beat_at = float("-inf")
         self.witnessing = Witnessing.from_path(baton.engine, lambda: baton.vkey,
                                                s["BATON_WITNESS_POLICY"])
 
@@ -66,34 +87,53 @@ class Worker:
 
     def run(self, once: bool = False) -> None:
         """Sweep and deliver until stopped (or once: one sweep, then every message due)."""
-        next_sweep = 0.0
-        try:
-            while not self.stop.is_set():
-                if time.monotonic() >= next_sweep:
-                    self.sweep()
-                    next_sweep = time.monotonic() + self.interval
-                try:
-                    while self.deliver_due() and not self.stop.is_set():
-                        pass
-                    self.witness()
-                    # Once too: an operator who runs `baton worker --once` from cron has
-                    # no other process to keep the delivery log to its period.
-                    self.purge()
-                    if once:
-                        return
-                except DatabaseFailed as exc:
-                    # The database is away (restarting, full, read-only): wait and try
-                    # again, as the API's requests do, instead of leaving nobody to
-                    # sweep and deliver until a restart.
-                    if once:
-                        raise
-                    log_fault(log, "worker round failed; retrying", exc)
-                    self.stop.wait(min(30.0, max(1.0, self.interval)))
-                    continue
-                self.stop.wait(self.poll)
-        finally:
+        if once:
+            self.sweep()
+            self._dispatch(once=True)
+            self.witness()
+            # Once too: an operator who runs `baton worker --once` from cron has no other
+            # process to keep the delivery log to its period.
+            self.purge()
             self.pool.shutdown(wait=True)
             close_connections()
+            return
+        others = [threading.Thread(target=self._sweeping, name="sweeper", daemon=True),
+                  threading.Thread(target=self._housekeeping, name="housekeeping",
+                                   daemon=True)]
+        for t in others:
+            t.start()
+        try:
+            self._dispatch(once=False)
+        finally:
+            self.stop.set()
+            with self._cond:
+                self._cond.notify_all()
+            for t in others:
+                t.join(30)
+            self.pool.shutdown(wait=True)
+            close_connections()
+            self._forget()
+
+    # --- the sweeper ----------------------------------------------------------------
+
+    def _sweeping(self) -> None:
+        last_full = float("-inf")
+        while not self.stop.is_set():
+            try:
+                due = timers.earliest_due(self.baton.engine)
+                now = self.baton.now()
+                if (due is not None and due <= now) or (
+                        time.monotonic() - last_full >= self.interval):
+                    self.sweep()
+                    last_full = time.monotonic()
+                    self._swept_at = time.time()
+                    continue  # look again at once: the next deadline may be due too
+                self._beat()
+                wait = TICK if due is None else (due - now).total_seconds()
+                self.stop.wait(min(TICK, max(0.005, wait)))
+            except Exception as exc:  # the database is away: try again, never stop
+                log_fault(log, "sweeper round failed; retrying", exc)
+                self.stop.wait(1.0)
 
     def sweep(self) -> None:
         """Record every breach now due (and tell of it, through the outbox)."""
@@ -102,8 +142,32 @@ class Worker:
             if swept.events:
                 log.info("swept: %d events on %d escalations", swept.events,
                          swept.escalations)
-        except Exception as exc:  # a failing sweep must not stop deliveries
+        except Exception as exc:  # a failing sweep must not stop the next one
             log_fault(log, "sweep failed", exc)
+
+    def _beat(self) -> None:
+        if time.monotonic() - self._beat_at < BEAT_EVERY:
+            return
+        self._beat_at = time.monotonic()
+        heartbeats.beat(uow=self.uow, worker=self.name, started_at=self._started,
+                        now=time.time(), swept_at=self._swept_at)
+
+    def _forget(self) -> None:
+        try:
+            heartbeats.forget(uow=self.uow, worker=self.name)
+        except Exception as exc:  # stopping anyway: its row ages out
+            log_fault(log, "heartbeat not removed", exc)
+
+    # --- housekeeping ---------------------------------------------------------------
+
+    def _housekeeping(self) -> None:
+        while not self.stop.is_set():
+            self.witness()
+            try:
+                self.purge()
+            except Exception as exc:
+                log_fault(log, "purge failed", exc)
+            self.stop.wait(max(self.poll, 1.0))
 
     def witness(self) -> None:
         """Send the newest checkpoint to the policy's witnesses (BATON_WITNESS_POLICY)."""
@@ -114,28 +178,108 @@ class Worker:
         except Exception as exc:  # a witness round must not stop sweeps and deliveries
             log_fault(log, "witnessing failed", exc)
 
-    def deliver_due(self) -> int:
-        """Claim, send and record one batch of due messages; how many were attempted."""
-        now = time.time()
-        with self.baton.engine.connect() as conn:
-            if not outbox.any_due(conn, now):
-                return 0
-        with self.uow() as uow:
-            claimed = outbox.claim(uow.conn, now, self.batch, self.lease)
-            uow.commit()
-        if not claimed:
-            return 0
-        results = list(self.pool.map(self._attempt, claimed))
-        self._record(results)
-        return len(results)
+    def purge(self) -> None:
+        """Forget delivery-log lines past the retention period (in the first round, then
+        once an hour)."""
+        if self._purged is not None and time.monotonic() - self._purged < PURGE_EVERY:
+            return
+        self._purged = time.monotonic()
+        delivery_attempts.purge(uow=self.uow, before=time.time() - self.keep_seconds)
 
-    def _attempt(self, message: outbox.Message) -> Attempted:
+    # --- the dispatcher -------------------------------------------------------------
+
+    def _dispatch(self, *, once: bool) -> None:
+        while not self.stop.is_set():
+            try:
+                moved = self.dispatch_round()
+            except DatabaseFailed as exc:
+                # The database is away (restarting, full, read-only): wait and try
+                # again, as the API's requests do.
+                if once:
+                    raise
+                log_fault(log, "delivery round failed; retrying", exc)
+                self.stop.wait(min(30.0, max(1.0, self.poll)))
+                continue
+            with self._cond:
+                idle = not self.lanes.busy() and not any(self._waiting.values())
+                if once and idle and not moved:
+                    return
+                if not moved and not self._woken:
+                    self._cond.wait(self.poll)
+                self._woken = False
+
+    def dispatch_round(self) -> int:
+        """Claim what free slots allow, start what open lanes allow; how many moved."""
+        now = time.time()
+        if time.monotonic() - self._hosts_at > HOSTS_EVERY:
+            self._read_hosts()
+        with self._cond:
+            free = self.lanes.free() - sum(len(q) for q in self._waiting.values())
+            closed = self.lanes.closed(set(self._hosts.values()) | {MAIL}, now)
+        claimed: list[outbox.Message] = []
+        if free > 0:
+            claimed = delivery_attempts.claim(
+                engine=self.baton.engine, uow=self.uow, now=now, limit=free,
+                lease=self.lease, skip_mail=MAIL in closed,
+                skip_targets=tuple(t for t, h in self._hosts.items() if h in closed))
+        if any(m.channel == outbox.WEBHOOK and m.target not in self._hosts for m in claimed):
+            self._read_hosts()  # a subscription newer than the last read
+        with self._cond:
+            for m in claimed:
+                self._waiting.setdefault(self._host(m), deque()).append(m)
+            started, back = self._start_waiting(now)
+        if back:  # their host was paused while they waited: claims given back
+            delivery_attempts.release(uow=self.uow, messages=back)
+        return len(claimed) + started
+
+    def _read_hosts(self) -> None:
+        self._hosts = delivery_attempts.subscription_hosts(self.baton.engine)
+        self._hosts_at = time.monotonic()
+
+    def _host(self, m: outbox.Message) -> str:
+        if m.channel == outbox.EMAIL:
+            return MAIL
+        # A removed subscription has no host: its own lane (the attempt cancels at once).
+        return self._hosts.get(m.target, f"gone:{m.target}")
+
+    def _start_waiting(self, now: float) -> tuple[int, list[outbox.Message]]:
+        """Start each waiting message whose lane is open (the caller holds the lock)."""
+        started = 0
+        back: list[outbox.Message] = []
+        for host, queue in self._waiting.items():
+            if self.lanes.paused(host, now):
+                back.extend(queue)
+                queue.clear()
+            while queue and self.lanes.open(host, now):
+                self.lanes.start(host)
+                self.pool.submit(self._deliver, queue.popleft(), host)
+                started += 1
+        return started, back
+
+    def _deliver(self, message: outbox.Message, host: str) -> None:
+        failed_host = False
+        try:
+            attempted = self.attempt(message)
+            out = attempted.outcome
+            failed_host = (attempted.cancel is None and out.status is None
+                           and not (out.error or "").startswith(("refused", "BATON_SMTP_URL")))
+            delivery_attempts.record(uow=self.uow, attempted=attempted,
+                                     schedule=self.schedule, now=self.baton.now())
+        except Exception as exc:  # the lease expires and another attempt follows
+            log_fault(log, "delivery not recorded", exc)
+        finally:
+            with self._cond:  # the dispatcher starts what the freed slot allows
+                self.lanes.finish(host, host_failed=failed_host, now=time.time())
+                self._woken = True
+                self._cond.notify_all()
+
+    def attempt(self, message: outbox.Message) -> Attempted:
+        """Send one message (nothing recorded yet)."""
         started = time.time()
         clock = time.perf_counter()
         cancel = None
         if message.channel == outbox.WEBHOOK:
-            with self.baton.engine.connect() as conn:
-                found = webhooks.signing(conn, message.target, started)
+            found = delivery_attempts.signing(self.baton.engine, message.target, started)
             if found is None or not found[2]:
                 cancel = "the subscription was removed or disabled"
                 outcome = Outcome(None, cancel)
@@ -149,63 +293,10 @@ class Worker:
                          cancel)
 
     def _mail(self, message: outbox.Message) -> tuple[Outcome, str | None]:
-        with self.baton.engine.connect() as conn:
-            address = actor_emails.address_of(conn, message.target)
+        address = delivery_attempts.address_of(self.baton.engine, message.target)
         if not address:
             return Outcome(None, "no address"), "the actor has no email address now"
         if not self.smtp_url:
             return Outcome(None, "BATON_SMTP_URL is not set"), None
         return send_mail(message, to=address, smtp_url=self.smtp_url, sender=self.sender,
                          public_url=self.public_url, timeout=self.timeout), None
-
-    def _record(self, results: list[Attempted]) -> None:
-        with self.uow() as uow:
-            conn = uow.conn
-            for r in results:
-                m, attempt = r.message, r.message.attempts + 1
-                outcome = "cancelled" if r.cancel else (
-                    "delivered" if r.outcome.delivered else "failed")
-                outbox.log_attempt(conn, m, attempt=attempt, at=r.at, outcome=outcome,
-                                   status_code=r.outcome.status, duration_ms=r.duration_ms,
-                                   error=r.cancel or r.outcome.error)
-                if r.cancel:
-                    outbox.finish(conn, m, outbox.CANCELLED, attempt, r.at)
-                    continue
-                step = notify.after_attempt(r.outcome, attempt, self.schedule)
-                if not step.done:
-                    outbox.retry_later(conn, m, attempt, time.time() + step.delay)
-                    continue
-                outbox.finish(conn, m, outbox.FAILED if step.failed else outbox.DELIVERED,
-                              attempt, r.at)
-                if step.failed:
-                    self._on_record(uow, r, attempt, step.disable)
-            uow.commit()
-
-    def _on_record(self, uow: SqlUnitOfWork, r: Attempted, attempt: int,
-                   disable: bool) -> None:
-        """An alert that reached no one is on the record (and a gone endpoint too)."""
-        m, now = r.message, self.baton.now()
-        version = uow.policies.active_or_raise().version
-        if disable:
-            webhooks.disable(uow.conn, m.target, "the receiver answered 410 Gone", now)
-            uow.append(webhooks.system_record(
-                "webhook-disabled", actor="system", role="system",
-                payload={"webhook": m.target, "status": 410}, policy_version=version,
-                now=now, rule="notify.gone"), [], now)
-        uow.append(webhooks.system_record(
-            "notification-failed", actor="system", role="system",
-            payload={"channel": m.channel, "target": m.target, "escalation": m.escalation_id,
-                     "event_seq": m.seq, "event_type": m.event_type,
-                     "message": m.webhook_id, "attempts": attempt,
-                     "last_status": r.outcome.status},
-            policy_version=version, now=now, rule="notify.failed"), [], now)
-
-    def purge(self) -> None:
-        """Forget delivery-log lines past the retention period (in the first round, then
-        once an hour)."""
-        if self._purged is not None and time.monotonic() - self._purged < PURGE_EVERY:
-            return
-        self._purged = time.monotonic()
-        with self.uow() as uow:
-            outbox.purge(uow.conn, time.time() - self.keep_seconds)
-            uow.commit()

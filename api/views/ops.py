@@ -43,6 +43,12 @@ class ReadinessSchema(HealthSchema):
         "description": "How long the oldest notification that is due and not being sent "
                        "has waited (absent when none waits): grows while no worker "
                        "delivers"})
+    workers_alive = ma.fields.Integer(metadata={
+        "description": "Workers whose heartbeat is recent (each beats every 2 s)"})
+    deadline_lag_seconds = ma.fields.Float(metadata={
+        "description": "How far past the oldest deadline not yet recorded is (0 when none)"})
+    reasons = ma.fields.List(ma.fields.String(), metadata={
+        "description": "Why the status is degraded (absent when ok)"})
     last_delivery_attempt = ma.fields.String(metadata={
         "description": "When a worker last tried to deliver a notification (absent "
                        "while the delivery log is empty)"})
@@ -85,6 +91,12 @@ def health() -> tuple[dict[str, Any], int]:
                             "worker": worker}
     if database == "ok":
         body.update(_backlog(baton.engine))
+        found, wrong = readiness.workers(baton.engine, baton.now(),
+                                         max_lag=baton.settings["BATON_HEALTH_MAX_LAG"])
+        body.update(found)
+        if wrong:
+            body["reasons"] = wrong
+            worker = body["worker"] = "behind: " + ", ".join([*late, *wrong])
     if database != "ok" or signing != "ok":
         body["status"] = "unavailable"
         return body, 503

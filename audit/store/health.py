@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from audit.errors import DatabaseFailed, ReadOnly, SchemaMissing, StorageFull
-from audit.store import db
+from audit.store import db, heartbeats, timers
 from workflow.model import rfc3339
 
 # Below this much free space an SQLite write may fail half-way through a WAL frame: the
@@ -79,3 +80,28 @@ def worker_behind(engine: Engine, now: datetime, *, sweep_every: float,
             "(claimed_until IS NULL OR claimed_until < :now) LIMIT 1"),
             {"t": late_delivery, "now": now.timestamp()}).first()
     return [name for name, late in (("sweeps", swept), ("deliveries", delivered)) if late]
+
+
+# A worker beats every 2 s; three missed beats and it is taken for dead.
+ALIVE_WITHIN = 6.0
+
+
+def workers(engine: Engine, now: datetime, *, max_lag: float) -> tuple[dict[str, Any],
+                                                                           list[str]]:
+    """({workers_alive, deadline_lag_seconds}, what is wrong): no worker alive while one
+    ran before or a deadline waits, or the oldest deadline not yet recorded more than
+    `max_lag` seconds past."""
+    alive = heartbeats.alive(engine, now.timestamp(), ALIVE_WITHIN)
+    due = timers.earliest_due(engine)
+    lag = max(0.0, (now - due).total_seconds()) if due is not None else 0.0
+    body: dict[str, Any] = {"workers_alive": len(alive),
+                            "deadline_lag_seconds": round(lag, 1)}
+    wrong = []
+    if not alive:
+        with db.single_read(engine) as conn:
+            ever = bool(heartbeats.beats(conn))
+        if ever or lag > 0:
+            wrong.append("no worker alive")
+    if lag > max_lag:
+        wrong.append(f"a deadline passed {lag:.0f} s ago and is not recorded")
+    return body, wrong

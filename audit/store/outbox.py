@@ -155,12 +155,17 @@ def any_due(conn: Connection, now: float) -> bool:
     return bool(fast_path.read_all(conn, _DUE_SQL, {"now": now, "n": 1}))
 
 
-def claim(conn: Connection, now: float, limit: int, lease: float) -> list[Message]:
+def claim(conn: Connection, now: float, limit: int, lease: float, *,
+          skip_targets: tuple[str, ...] = (), skip_mail: bool = False) -> list[Message]:
     """Claim up to `limit` due messages for `lease` seconds (inside a write transaction:
     on PostgreSQL the rows are locked, others' skipped; on SQLite the writer lock
-    serialises claimers)."""
-    sql = _DUE_SQL + (" FOR UPDATE OF o SKIP LOCKED" if conn.dialect.name != "sqlite" else "")
-    ids = [r[0] for r in fast_path.read_all(conn, sql, {"now": now, "n": limit})]
+    serialises claimers), but none to the webhook targets in `skip_targets` (their host
+    is busy or backed off) nor, with `skip_mail`, any mail."""
+    params: dict[str, Any] = {"now": now, "n": limit}
+    params.update({f"s{i}": t for i, t in enumerate(skip_targets)})
+    sql = _DUE_SQL.replace(" ORDER BY", _skipping(len(skip_targets), skip_mail) + " ORDER BY")
+    sql += " FOR UPDATE OF o SKIP LOCKED" if conn.dialect.name != "sqlite" else ""
+    ids = [r[0] for r in fast_path.read_all(conn, sql, params)]
     out = []
     for message_id in ids:
         fast_path.write(conn, _CLAIM_SQL, {"until": now + lease, "id": message_id})
@@ -168,6 +173,25 @@ def claim(conn: Connection, now: float, limit: int, lease: float) -> list[Messag
         out.append(Message(row[0], row[1], row[2], row[3], row[4], row[5],
                            json.loads(row[6]), row[7], row[8]))
     return out
+
+
+def _skipping(targets: int, mail: bool) -> str:
+    """The claim's extra conditions: targets left alone, and mail when its lane is full."""
+    out = ""
+    if targets:
+        names = ", ".join(f":s{i}" for i in range(targets))
+        out += f" AND NOT (o.channel = 'webhook' AND o.target IN ({names}))"
+    if mail:
+        out += " AND o.channel <> 'email'"
+    return out
+
+
+_RELEASE_SQL = "UPDATE outbox SET claimed_until = NULL WHERE id = :id AND status = 'pending'"
+
+
+def release(conn: Connection, message: Message) -> None:
+    """Give a claim back unattempted (its host was backed off before its turn came)."""
+    fast_path.write(conn, _RELEASE_SQL, {"id": message.id})
 
 
 _LOG_SQL = ("INSERT INTO deliveries (message_id, target, attempt, at, outcome, status_code, "

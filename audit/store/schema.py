@@ -165,6 +165,16 @@ read_digests = Table(
 )
 Index("ix_read_digests_opened", read_digests.c.kind, read_digests.c.opened_at)
 
+# Each running worker's latest beat (migration 0010): which workers are alive.
+worker_heartbeats = Table(
+    "worker_heartbeats", metadata,
+    Column("worker", String(128), primary_key=True),
+    Column("started_at", Float, nullable=False),
+    Column("beat_at", Float, nullable=False),
+    Column("swept_at", Float, nullable=True),
+)
+Index("ix_worker_heartbeats_beat", worker_heartbeats.c.beat_at)
+
 policies = Table(
     "policies", metadata,
     Column("ordinal", Integer, primary_key=True, autoincrement=True),

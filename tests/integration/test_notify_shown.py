@@ -119,14 +119,14 @@ def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt(sqlite_led: Ledg
     assert failed["action"] == "notification-failed" and failed["payload"]["attempts"] == 1
 
 
-def test_the_timeout_is_15_seconds_unless_configured(sqlite_led: Ledger,
+def test_the_timeout_is_10_seconds_unless_configured(sqlite_led: Ledger,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BATON_WEBHOOK_TIMEOUT", raising=False)
-    assert DEFAULTS["BATON_WEBHOOK_TIMEOUT"] == 15.0
-    assert settings()["BATON_WEBHOOK_TIMEOUT"] == 15.0
+    assert DEFAULTS["BATON_WEBHOOK_TIMEOUT"] == 10.0
+    assert settings()["BATON_WEBHOOK_TIMEOUT"] == 10.0
     # None leaves the setting unset (the tests' own 2 s is not applied).
     worker = worker_for(sqlite_led, BATON_WEBHOOK_TIMEOUT=None)
-    assert worker.timeout == 15.0, "what the worker posts and mails with"
+    assert worker.timeout == 10.0, "what the worker posts and mails with"
     monkeypatch.setenv("BATON_WEBHOOK_TIMEOUT", "2.5")
     assert settings()["BATON_WEBHOOK_TIMEOUT"] == 2.5
     dispose_all()

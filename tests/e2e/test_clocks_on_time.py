@@ -1,0 +1,101 @@
+"""A running `baton serve` records each breach within a second of its deadline, on each
+backend, while three hostile webhook receivers (a drip, a silent one, a 200 MB body) are
+sent every event beside a healthy one; the healthy one still gets each event at once. Its
+worker beats a heartbeat that /healthz reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import text
+
+from api.cli import DEMO
+from api.testbed import BATON, add_actors, start
+from api.testbed_hostile import KINDS, Hostile
+from audit.store import db
+from tests.e2e.conftest import prepare
+from tests.initialised_app import OPEN
+from tests.webhook_receiver import Receiver
+from workflow import policy_loader
+from workflow.timestamps import parse_rfc3339
+
+ACKNOWLEDGE = 3  # seconds: the urgent acknowledge clock of this test's policy
+OPENED = 6
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def served(request: pytest.FixtureRequest, tmp_path: Path
+           ) -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
+    env = {**prepare(request, tmp_path), "BATON_WEBHOOK_ALLOW_INSECURE": "1",
+           "BATON_WEBHOOK_ALLOW_PRIVATE": "1", "BATON_WEBHOOK_TIMEOUT": "5"}
+    policy = re.sub(r'(\[severities\.urgent\][^\[]*?acknowledge = )"10m"',
+                    rf'\1"{ACKNOWLEDGE}s"', policy_loader.default_text(), flags=re.S)
+    assert f'acknowledge = "{ACKNOWLEDGE}s"' in policy
+    (tmp_path / "policy.toml").write_text(policy)
+    subprocess.run([*BATON, "init", "--policy", str(tmp_path / "policy.toml")],
+                   cwd=tmp_path, env=env, check=True, capture_output=True)
+    tokens = add_actors(env, DEMO)
+    proc, url = start(tmp_path, env, workers=2)
+    try:
+        yield url, tokens, env
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+
+
+def _breaches(database_url: str) -> list[dict[str, object]]:
+    engine = db.make_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT body FROM ledger WHERE action = 'sla-breached' "
+                                 "ORDER BY seq")).scalars().all()
+    engine.dispose()
+    return [json.loads(r) for r in rows]
+
+
+def test_breaches_are_recorded_within_a_second_beside_hostile_receivers(
+        served: tuple[str, dict[str, str], dict[str, str]]) -> None:
+    url, tokens, env = served
+    api = f"{url}/api/v1"
+    root, alice = requests.Session(), requests.Session()
+    root.headers["Authorization"] = f"Bearer {tokens['root']}"
+    alice.headers["Authorization"] = f"Bearer {tokens['alice']}"
+    healthy, hostile = Receiver(), {k: Hostile(k) for k in KINDS}
+    try:
+        for target in [healthy.url, *(h.url for h in hostile.values())]:
+            r = root.post(f"{api}/webhooks", json={"url": target, "events": ["*"]})
+            assert r.status_code == 201, r.text
+        committed = {}
+        for _ in range(OPENED):
+            r = alice.post(f"{api}/escalations", json={**OPEN, "severity": "urgent"})
+            assert r.status_code == 201, r.text
+            committed[r.json()["id"]] = time.monotonic()
+            time.sleep(0.3)
+        end = time.monotonic() + ACKNOWLEDGE + 10
+        while len(breaches := _breaches(env["BATON_DATABASE_URL"])) < OPENED:
+            assert time.monotonic() < end, breaches
+            time.sleep(0.2)
+        time.sleep(1.0)  # a second sweeper recording one twice would show by now
+        breaches = _breaches(env["BATON_DATABASE_URL"])
+        got = {(m.json["type"], m.json["data"]["escalation_id"]): m.at
+               for m in healthy.delivered().values()}
+        lags = [got[("escalation.open", e)] - t for e, t in committed.items()]
+        assert max(lags) < 3.0, lags  # a stalled worker: 5 s and more (the deadline)
+        assert len(breaches) == OPENED, "each breach recorded once"
+        late = [(parse_rfc3339(str(b["at"])) - parse_rfc3339(
+            str(b["payload"]["deadline"]))).total_seconds()  # type: ignore[index]
+            for b in breaches]
+        assert all(0 <= s < 1.0 for s in late), late
+        health = requests.get(f"{url}/healthz", timeout=10).json()
+        assert health["workers_alive"] == 1, health
+    finally:
+        healthy.close()
+        for h in hostile.values():
+            h.close()
