@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, update
 
@@ -22,9 +22,6 @@ from audit.store import fast_path
 from audit.store.schema import outbox
 from workflow import notify
 from workflow.model import Escalation, Event
-
-if TYPE_CHECKING:
-    from audit.store.uow import SqlUnitOfWork
 
 EMAIL = "email"
 WEBHOOK = "webhook"
@@ -50,21 +47,14 @@ def _mailable_query(recipients: notify.Recipients) -> tuple[str, dict[str, Any]]
 
 
 class SqlOutbox:
-    """The outbox of one unit of work (workflow.ports.Channels)."""
+    """The outbox of one unit of work's transaction on `conn` (workflow.ports.Channels)."""
 
-    def __init__(self, uow: SqlUnitOfWork):
-        self._uow = uow
+    def __init__(self, conn: Connection):
+        self._conn = conn
         self._subscriptions: list[tuple[str, list[str]]] | None = None
         self._sent = False
         self._recipients: tuple[Event, notify.Recipients] | None = None
         self._queued: tuple[Event, dict[str, list[str]]] | None = None
-
-    def reset(self) -> None:
-        """Forget what this transaction read (a new transaction begins)."""
-        self._subscriptions = None
-        self._sent = False
-        self._recipients = None
-        self._queued = None
 
     def queued_for(self, event: Event) -> dict[str, list[str]]:
         """Whom the messages enqueue() just wrote for `event` go to, per channel."""
@@ -76,24 +66,24 @@ class SqlOutbox:
         """Send ahead the reads enqueue() will make for this event: on PostgreSQL they
         travel with the next round trip (the log head's read), not one of their own."""
         if self._subscriptions is None and not self._sent:
-            fast_path.prefetch(self._uow.conn, _SUBSCRIPTIONS_SQL, {})
+            fast_path.prefetch(self._conn, _SUBSCRIPTIONS_SQL, {})
             self._sent = True
         found = notify.recipients(escalation, event)
         self._recipients = (event, found)
         if found:
             sql, params = _mailable_query(found)
-            fast_path.prefetch(self._uow.conn, sql, params)
+            fast_path.prefetch(self._conn, sql, params)
 
     def _active(self) -> list[tuple[str, list[str]]]:
         if self._subscriptions is None:
-            rows = fast_path.read_all(self._uow.conn, _SUBSCRIPTIONS_SQL, {})
+            rows = fast_path.read_all(self._conn, _SUBSCRIPTIONS_SQL, {})
             self._subscriptions = [(r[0], json.loads(r[1])) for r in rows]
         return self._subscriptions
 
     def _mailable(self, recipients: notify.Recipients) -> list[str]:
         if not recipients:
             return []
-        rows = fast_path.read_all(self._uow.conn, *_mailable_query(recipients))
+        rows = fast_path.read_all(self._conn, *_mailable_query(recipients))
         return [r[0] for r in rows if r[0] != recipients.actor]
 
     def enqueue(self, escalation: Escalation, event: Event, seq: int) -> int:
@@ -113,7 +103,7 @@ class SqlOutbox:
                  "target": target, "event_type": kind, "data": data, "now": now}
                 for channel, targets in ((WEBHOOK, hooks), (EMAIL, mail))
                 for target in targets]
-        fast_path.write_many(self._uow.conn, _INSERT_SQL, rows)
+        fast_path.write_many(self._conn, _INSERT_SQL, rows)
         return len(rows)
 
 

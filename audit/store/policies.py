@@ -1,21 +1,16 @@
-"""Policy versions in the database: applying one is an audited event."""
+"""Policy versions in the database: the one in force, and one by its version (applying
+one is an audited event: audit.store.policy_store)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from audit.store import fast_path
 from audit.store.schema import policies
 from workflow import policy_loader
-from workflow.model import rfc3339
 from workflow.policy import Policy
-
-if TYPE_CHECKING:  # the unit of work sends this module's read ahead: no import cycle
-    from audit.store.uow import SqlUnitOfWork
 
 
 @lru_cache(maxsize=32)
@@ -54,25 +49,3 @@ def by_version(conn: Connection, version: str) -> tuple[Policy, str, str] | None
     if row is None:
         return None
     return _parse(row.text), row.text, row.applied_at
-
-
-def apply(uow: SqlUnitOfWork, text: str, *, actor: str, role: str, now: datetime,
-          source: str = "<policy>") -> tuple[Policy, int | None]:
-    """Validate and apply policy text; an unchanged policy writes nothing (seq None)."""
-    new = policy_loader.loads(text, source)
-    current = active(uow.conn)
-    if current is not None and current.version == new.version:
-        return new, None
-    record = {
-        "v": 1, "escalation_id": None, "version": None, "action": "policy-applied",
-        "actor": actor, "role": role, "at": rfc3339(now), "from_state": None,
-        "to_state": None, "from_owner": None, "to_owner": None, "tier": None,
-        "payload": {"name": new.name, "version": new.version,
-                    "previous_version": current.version if current else None},
-        "policy_version": new.version, "rule": "policy.apply",
-    }
-    seq = uow.append(record, [], now)
-    uow.conn.execute(insert(policies).values(
-        version=new.version, name=new.name, text=text, applied_at=rfc3339(now),
-        applied_by=actor, seq=seq))
-    return new, seq

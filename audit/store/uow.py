@@ -95,18 +95,17 @@ class SqlUnitOfWork:
         self.signer = signer
         self.escalations = SqlEscalations(self)
         self.actors = SqlActors(self)
-        self.idempotency = SqlIdempotency(self)
-        self.content = SqlContent(self)
-        self.policies = SqlPolicies(self)
-        self.outbox = SqlOutbox(self)
+        # The port adapters take the transaction's connection: made as it opens.
+        self.idempotency: SqlIdempotency
+        self.content: SqlContent
+        self.policies: SqlPolicies
+        self.outbox: SqlOutbox
         self._conn: Connection | None = None
         self._head: ledger.Head | None = None
         self._lock = db.write_lock(engine) if db.is_sqlite(engine) else None
         self._locked = False
         self._done = False
         self._last_at: datetime | None = None
-        # Personal text was erased in this transaction: empty SQLite's WAL after the commit.
-        self.erased = False
         # Indexed projection columns as loaded in this transaction (see projection.save).
         self.stored: dict[str, dict[str, Any]] = {}
         # PostgreSQL: the fast path's statements are queued and sent together, in one
@@ -151,9 +150,11 @@ class SqlUnitOfWork:
         self._conn = conn
         self._head = None
         self._done = False
-        self.erased = False
         self.stored = {}
-        self.outbox.reset()
+        self.idempotency = SqlIdempotency(conn)
+        self.content = SqlContent(conn, self.idempotency)
+        self.policies = SqlPolicies(conn, self.append)
+        self.outbox = SqlOutbox(conn)
         self._pipeline = fast_path.Pipeline.begin(conn)
         if self.relaxed and not db.is_sqlite(self.engine):
             fast_path.write(conn, "SET LOCAL synchronous_commit = off", {})  # queued
@@ -170,6 +171,12 @@ class SqlUnitOfWork:
         projection.prefetch_stored(self.conn, escalation_id, lock=True)
         records.prefetch_texts(self.conn, escalation_id)
         escalation_ids.prefetch_related(self.conn, escalation_id)
+
+    @property
+    def erased(self) -> bool:
+        """Personal text was erased in this transaction (the commit then empties SQLite's
+        write-ahead log of the old pages)."""
+        return self.content.erased
 
     def _release(self) -> None:
         if self._locked and self._lock is not None:
@@ -258,8 +265,8 @@ class SqlUnitOfWork:
             db.flush(self.conn)
             if due is not None:
                 self._sign_checkpoint(due)
-        if self.erased:
-            self.erased = False
+        if self.content.erased:
+            self.content.erased = False
             self._empty_wal()
 
     def _empty_wal(self) -> None:

@@ -61,7 +61,7 @@ KNOWN: set[str] = {
     "workflow/services.py:act", "workflow/payload_validation.py:_one",
     "workflow/policy_loader.py:_validate", "audit/reads/timeline.py:build",
     # import circles
-    "workflow.catalogue", "audit.store.uow",
+    "workflow.catalogue",
     # SQL, SQLAlchemy or a unit of work under api/
     "api/cli_audit.py", "api/cli_context.py", "api/representation.py", "api/witnessing.py",
     "api/cli.py", "api/cli_webhooks.py", "api/worker.py", "api/http_transaction.py",
