@@ -125,7 +125,8 @@ def _action_view(action: str) -> None:
             actor = current_actor()
 
             def work(uow: SqlUnitOfWork, expected: int | None) -> http_transaction.Render:
-                uow.prepare_to_act(escalation_id)
+                uow.prepare_to_act(escalation_id, shows=(records.OPENING_TEXTS,
+                                                         escalation_ids.RELATED))
                 policy = baton.policy(uow.conn)
                 now = baton.now()
                 out = services.act(uow=uow, actor=actor, escalation_id=escalation_id,

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, insert, select, update
 
+from audit.store.db import recorder_of
 from audit.store.schema import idempotency
 from workflow.model import rfc3339
 
@@ -40,10 +41,8 @@ class SqlIdempotency:
         one writes and the others find its response: on SQLite the writer lock already
         serialises them; on PostgreSQL a transaction-scoped advisory lock on the key does."""
         conn = self._conn
-        if conn.dialect.name == "postgresql":
-            digest = hashlib.sha256(f"{actor}\x00{key}".encode()).digest()
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"),
-                         {"k": int.from_bytes(digest[:8], "big", signed=True)})
+        digest = hashlib.sha256(f"{actor}\x00{key}".encode()).digest()
+        recorder_of(conn).serialise(conn, int.from_bytes(digest[:8], "big", signed=True))
         row = conn.execute(select(idempotency).where(
             idempotency.c.actor == actor, idempotency.c.key == key)).first()
         if row is None:

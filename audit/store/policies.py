@@ -19,18 +19,14 @@ def _parse(text: str) -> Policy:
 
 
 _BY_VERSION: dict[str, Policy] = {}
-_LATEST_SQL = "SELECT version FROM policies ORDER BY ordinal DESC LIMIT 1"
-
-
-def prefetch_active(conn: Connection) -> None:
-    """Send active()'s read ahead (see fast_path.prefetch)."""
-    fast_path.prefetch(conn, _LATEST_SQL, {})
+# active()'s read: a unit of work about to act sends it ahead (no parameters).
+ACTIVE = fast_path.Query("SELECT version FROM policies ORDER BY ordinal DESC LIMIT 1")
 
 
 def active(conn: Connection) -> Policy | None:
     """The policy in force (the last applied), or None before `baton init`. Only the
     version is read per call; the text is parsed once per process and version."""
-    row = fast_path.read_one(conn, _LATEST_SQL, {})
+    row = ACTIVE.fetch_one(conn, {})
     if row is None:
         return None
     version = row[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -13,17 +14,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from audit.errors import DatabaseFailed
 from audit.log import ledger
-from audit.reads import escalation_ids, records
-from audit.store import db, fast_path, policies, private_files, projection
+from audit.reads import escalation_ids
+from audit.store import db, fast_path, policies, projection
 from audit.store.content_store import SqlContent
 from audit.store.idempotency import SqlIdempotency
 from audit.store.outbox import SqlOutbox
 from audit.store.policy_store import SqlPolicies
+from audit.store.recorder import Pipeline
 from workflow.model import Actor, Escalation, Event
 
 log = logging.getLogger(__name__)
 
-_ACTOR_SQL = "SELECT handle, roles, team FROM actors WHERE handle = :h AND revoked_at IS NULL"
+_ACTOR = fast_path.Query("SELECT handle, roles, team FROM actors WHERE handle = :h AND "
+                         "revoked_at IS NULL")
 
 
 class SqlEscalations:
@@ -71,7 +74,7 @@ class SqlActors:
 
     def get(self, handle: str) -> Actor | None:
         """The active actor, or None."""
-        row = fast_path.read_one(self._uow.conn, _ACTOR_SQL, {"h": handle})
+        row = _ACTOR.fetch_one(self._uow.conn, {"h": handle})
         if row is None:
             return None
         return Actor(row[0], tuple(json.loads(row[1])), row[2])
@@ -102,7 +105,8 @@ class SqlUnitOfWork:
         self.outbox: SqlOutbox
         self._conn: Connection | None = None
         self._head: ledger.Head | None = None
-        self._lock = db.write_lock(engine) if db.is_sqlite(engine) else None
+        self._recorder = db.recorder_of(engine)
+        self._lock = self._recorder.writer_lock(engine)
         self._locked = False
         self._done = False
         self._last_at: datetime | None = None
@@ -111,7 +115,7 @@ class SqlUnitOfWork:
         # PostgreSQL: the fast path's statements are queued and sent together, in one
         # round trip each time an answer is needed (audit.store.fast_path); None on SQLite,
         # where each runs at once.
-        self._pipeline: fast_path.Pipeline | None = None
+        self._pipeline: Pipeline | None = None
 
     @property
     def conn(self) -> Connection:
@@ -132,13 +136,11 @@ class SqlUnitOfWork:
             conn = self._lent
             if conn.in_transaction():
                 conn.rollback()
-            if not db.is_sqlite(self.engine):  # lent for autocommit reads, maybe
-                conn.execution_options(isolation_level=conn.default_isolation_level)
-            conn.execution_options(baton_write=True)
         else:
-            conn = self.engine.connect().execution_options(baton_write=True)
+            conn = self.engine.connect()
         try:
-            db.set_synchronous(conn, self.relaxed)
+            self._recorder.before_write(conn, self.relaxed, lent=conn is self._lent)
+            conn.execution_options(baton_write=True)
             if self._lock is not None:
                 self._lock.acquire()
                 self._locked = True
@@ -155,22 +157,23 @@ class SqlUnitOfWork:
         self.content = SqlContent(conn, self.idempotency)
         self.policies = SqlPolicies(conn, self.append)
         self.outbox = SqlOutbox(conn)
-        self._pipeline = fast_path.Pipeline.begin(conn)
-        if self.relaxed and not db.is_sqlite(self.engine):
-            fast_path.write(conn, "SET LOCAL synchronous_commit = off", {})  # queued
+        self._pipeline = self._recorder.began(conn, self.relaxed)
         return self
 
-    def prepare_to_act(self, escalation_id: str) -> None:
-        """Send ahead the reads an action on the escalation makes: the policy version, its
-        row (locked), and the opening texts and the customer's newest other escalations
-        its response shows. On PostgreSQL the first of them to be read takes all four in
-        one round trip; on SQLite nothing is done. The log head
-        is never read ahead: its lock serialises every append, so it is taken only when
-        the event is recorded."""
-        policies.prefetch_active(self.conn)
-        projection.prefetch_stored(self.conn, escalation_id, lock=True)
-        records.prefetch_texts(self.conn, escalation_id)
-        escalation_ids.prefetch_related(self.conn, escalation_id)
+    def prepare_to_act(self, escalation_id: str, *,
+                       shows: Iterable[fast_path.Query] = ()) -> None:
+        """Send ahead the reads an action on the escalation makes: the policy version and
+        its row (locked), and `shows`, the reads of it the caller's response makes (read
+        models' queries whose one parameter is :escalation_id, e.g. records.OPENING_TEXTS,
+        escalation_ids.RELATED). On PostgreSQL the first of them to be read takes them all
+        in one round trip; on SQLite nothing is done. The log head is never read ahead:
+        its lock serialises every append, so it is taken only when the event is
+        recorded."""
+        conn = self.conn
+        policies.ACTIVE.prefetch(conn, {})
+        projection.LOCKED.prefetch(conn, {"id": escalation_id})
+        for query in shows:
+            query.prefetch(conn, {"escalation_id": escalation_id})
 
     @property
     def erased(self) -> bool:
@@ -275,7 +278,7 @@ class SqlUnitOfWork:
         if self._lock is not None:
             self._lock.acquire()
         try:
-            private_files.truncate_wal(self.conn)
+            self._recorder.empty_wal(self.conn)
         except Exception as exc:  # committed already: a failure here is only logged
             log.warning("write-ahead log not emptied after an erasure: %s",
                         type(exc).__name__)
