@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from audit.store import fast_path
-from audit.store.schema import policies
 from workflow import policy_loader
 from workflow.policy import Policy
 
@@ -21,6 +20,8 @@ def _parse(text: str) -> Policy:
 _BY_VERSION: dict[str, Policy] = {}
 # active()'s read: a unit of work about to act sends it ahead (no parameters).
 ACTIVE = fast_path.Query("SELECT version FROM policies ORDER BY ordinal DESC LIMIT 1")
+_BY_VERSION_SQL = ("SELECT text, applied_at FROM policies WHERE version = :v "
+                   "ORDER BY ordinal LIMIT 1")
 
 
 def active(conn: Connection) -> Policy | None:
@@ -32,16 +33,14 @@ def active(conn: Connection) -> Policy | None:
     version = row[0]
     found = _BY_VERSION.get(version)
     if found is None:
-        text = conn.execute(select(policies.c.text).where(policies.c.version == version)
-                            .limit(1)).scalar_one()
+        text = fast_path.read_one(conn, _BY_VERSION_SQL, {"v": version})[0]
         found = _BY_VERSION.setdefault(version, _parse(text))
     return found
 
 
 def by_version(conn: Connection, version: str) -> tuple[Policy, str, str] | None:
     """A policy by its version: (policy, text, applied_at), or None."""
-    row = conn.execute(select(policies).where(policies.c.version == version)
-                       .order_by(policies.c.ordinal).limit(1)).first()
+    row = fast_path.read_one(conn, _BY_VERSION_SQL, {"v": version})
     if row is None:
         return None
-    return _parse(row.text), row.text, row.applied_at
+    return _parse(row[0]), row[0], row[1]

@@ -32,6 +32,7 @@ _LOAD_SQL = f"SELECT snapshot, {', '.join(_INDEXED_COLUMNS)} FROM escalations WH
 # load_stored()'s reads, parameter :id; a unit of work about to act sends LOCKED ahead.
 LOAD = fast_path.Query(_LOAD_SQL)
 LOCKED = fast_path.Query(_LOAD_SQL, lock="FOR UPDATE")
+_VERSION_SQL = "SELECT version FROM escalations WHERE id = :id"
 _UPDATES: dict[tuple[str, ...], str] = {}
 _OPEN_SPAN_SQL = ("INSERT INTO ownership_spans (escalation_id, owner, kind, started_at, "
                   "ended_at) VALUES (:escalation_id, :owner, :kind, :started_at, NULL)")
@@ -118,8 +119,8 @@ def save(conn: Connection, esc: Escalation, stored: dict[str, Any] | None = None
     params = {c: values[c] for c in columns}
 
     def conflict() -> None:
-        actual = conn.execute(select(escalations.c.version).where(
-            escalations.c.id == esc.id)).scalar() or 0
+        row = fast_path.read_one(conn, _VERSION_SQL, {"id": esc.id})
+        actual = row[0] if row is not None else 0
         raise VersionConflict(esc.id, esc.version - 1, actual)
 
     fast_path.write_one_row(conn, _update_sql(columns),
