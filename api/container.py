@@ -6,7 +6,7 @@ import errno
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,10 @@ from api import request_guard
 from audit.errors import KeyFileError, NotInitialised, SigningUnavailable
 from audit.log import signed_note
 from audit.log.ledger import Signer
+from audit.reads import escalation_ids, records
 from audit.store import db, policies
 from audit.store.actor_accounts import SqlActorAccounts
+from audit.store.fast_path import Query
 from audit.store.redeliveries import SqlRedeliveries
 from audit.store.uow import SqlUnitOfWork
 from audit.store.webhooks import SqlWebhooks
@@ -47,7 +49,8 @@ def request_uow() -> SqlUnitOfWork:
     layer's handlers): on this request's connection, releasing its locks before the
     flush, so concurrent requests overlap their flushes and each is acknowledged once
     durable (audit.store.db explains)."""
-    return current().uow(request_connection(), release_before_flush=True)
+    return current().uow(request_connection(), release_before_flush=True,
+                         shows=(records.OPENING_TEXTS, escalation_ids.RELATED))
 
 
 # The stores some commands write beside the ledger, each made from a unit of work
@@ -196,12 +199,13 @@ class Baton:
         return self.signer.vkey
 
     def uow(self, connection: Connection | None = None, *,
-            release_before_flush: bool = False) -> SqlUnitOfWork:
+            release_before_flush: bool = False,
+            shows: Iterable[Query] = ()) -> SqlUnitOfWork:
         """A new unit of work (on `connection` when given, else on its own). Refused with
         SigningUnavailable, before anything is written, when no checkpoint could be
         signed: a write is never accepted that its checkpoints could not cover."""
         return SqlUnitOfWork(self.engine, self.signer, connection,
-                             release_before_flush=release_before_flush)
+                             release_before_flush=release_before_flush, shows=shows)
 
     def policy(self, conn: Any = None) -> Policy:
         """The policy in force."""

@@ -26,7 +26,7 @@ from api.config import settings
 from api.container import Baton
 from api.testbed_hostile import KINDS, Hostile
 from api.worker import Worker
-from audit.store import policies, webhooks
+from audit.store import webhooks
 from audit.store.uow import SqlUnitOfWork
 from audit.store.webhooks import SqlWebhooks
 from bench import harness
@@ -76,7 +76,7 @@ def _baton(url: str, tmp: Path) -> Baton:
     policy = re.sub(r'(\[severities\.urgent\][^\[]*?acknowledge = )"10m"',
                     rf'\1"{ACKNOWLEDGE}s"', policy_loader.default_text(), flags=re.S)
     with SqlUnitOfWork(engine, signer) as uow:
-        policies.apply(uow, policy, actor="root", role="admin", now=datetime.now(UTC))
+        uow.policies.apply(policy, actor="root", role="admin", now=datetime.now(UTC))
         uow.commit()
     engine.dispose()
     key = tmp / "signing.pem"

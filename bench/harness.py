@@ -113,7 +113,7 @@ def initialised(url: str, origin: str, every: int, now: datetime) -> tuple[Any, 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from audit.log.ledger import Signer
-    from audit.store import actors, db, policies
+    from audit.store import actors, db
     from audit.store.uow import SqlUnitOfWork
     from bench.workload import ACTORS
     from workflow import policy_loader
@@ -122,7 +122,7 @@ def initialised(url: str, origin: str, every: int, now: datetime) -> tuple[Any, 
     db.create_schema(engine)
     signer = Signer(Ed25519PrivateKey.generate(), origin, every=every)
     with SqlUnitOfWork(engine, signer) as uow:
-        policies.apply(uow, policy_loader.default_text(), actor="root", role="admin", now=now)
+        uow.policies.apply(policy_loader.default_text(), actor="root", role="admin", now=now)
         for a in ACTORS.values():
             actors.add(uow.conn, a.handle, list(a.roles), a.team, now)
         uow.commit()

@@ -78,7 +78,7 @@ def main() -> None:
         build(engine, signer, args.escalations, args.due)
         print(f"built {args.escalations} open escalations ({args.due} late) in "
               f"{time.perf_counter() - t0:.0f} s")
-        query = due_query(NOW, 200, postgres=False)
+        query = due_query(NOW, 200)
         compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
         with engine.connect() as conn:
             plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()

@@ -53,6 +53,8 @@ class Head:
 
 _HEAD_SQL = ("SELECT size, chain_hash, compact_range, checkpoint_size, checkpoint_at "
              "FROM log_head WHERE id = 1")
+_HEAD = fast_path.Query(_HEAD_SQL)
+_HEAD_LOCKED = fast_path.Query(_HEAD_SQL, lock="FOR UPDATE")
 _INSERT_LEDGER_SQL = (
     "INSERT INTO ledger (seq, escalation_id, escalation_seq, action, actor, owner, at, body, "
     "leaf_hash, prev_chain, chain_hash) VALUES (:seq, :escalation_id, :escalation_seq, "
@@ -67,8 +69,8 @@ _UPDATE_HEAD_SQL = ("UPDATE log_head SET size = :size, chain_hash = :chain_hash,
 
 def read_head(conn: Connection, lock: bool = True) -> Head:
     """The log head; on PostgreSQL `lock` takes the row lock that serialises appends."""
-    sql = _HEAD_SQL + (" FOR UPDATE" if lock and conn.dialect.name != "sqlite" else "")
-    size, chain, compact, cp_size, cp_at = fast_path.read_one(conn, sql, {})
+    size, chain, compact, cp_size, cp_at = (_HEAD_LOCKED if lock else _HEAD).fetch_one(
+        conn, {})
     return Head(size, bytes(chain), merkle.CompactRange.from_bytes(size, bytes(compact)),
                 cp_size, cp_at)
 

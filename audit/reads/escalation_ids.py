@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select
 
 from audit.store import fast_path
+from audit.store.db import recorder_of
 from audit.store.schema import escalations
 from workflow.model import Escalation, rfc3339
 from workflow.states import DEBRIEFED, RESOLVED
@@ -48,41 +49,29 @@ def resolved_for_customer(conn: Connection, customer_id: str,
     return str(row[0]) if row is not None else None
 
 
-def due_query(now: datetime, batch: int, postgres: bool) -> Select[Any]:
+def due_query(now: datetime, batch: int) -> Select[Any]:
     """Escalations with a deadline due and not yet recorded (served by ix_next_due)."""
-    query = (select(escalations.c.id).where(escalations.c.next_due < rfc3339(now))
-             .order_by(escalations.c.next_due).limit(batch))
-    if postgres:
-        # Several sweepers share the work: each takes rows nobody else holds.
-        query = query.with_for_update(skip_locked=True)
-    return query
+    return (select(escalations.c.id).where(escalations.c.next_due < rfc3339(now))
+            .order_by(escalations.c.next_due).limit(batch))
 
 
 def due(conn: Connection, now: datetime, batch: int) -> list[str]:
-    """Up to `batch` ids due for the sweeper, earliest deadline first."""
-    postgres = conn.dialect.name != "sqlite"
-    return list(conn.execute(due_query(now, batch, postgres)).scalars())
-
-
-
-
+    """Up to `batch` ids due for the sweeper, earliest deadline first; several sweepers
+    share the work, each taking rows nobody else holds (PostgreSQL's SKIP LOCKED)."""
+    return list(conn.execute(recorder_of(conn).skip_locked(due_query(now, batch))).scalars())
 
 
 # The customer's newest other escalations, for one escalation: a read every action's
-# response makes, sent ahead with the action's first reads (prepare_to_act).
-_RELATED_SQL = ("SELECT o.id FROM escalations e JOIN escalations o ON o.customer_id = "
-                "e.customer_id WHERE e.id = :e AND o.id <> :e ORDER BY o.pk DESC LIMIT "
-                f"{RELATED_SHOWN}")
-
-
-def prefetch_related(conn: Connection, escalation_id: str) -> None:
-    """Send related()'s read ahead (see fast_path.prefetch)."""
-    fast_path.prefetch(conn, _RELATED_SQL, {"e": escalation_id})
+# response makes, and may send ahead (SqlUnitOfWork.prepare_to_act(…, shows=[RELATED])).
+RELATED = fast_path.Query(
+    "SELECT o.id FROM escalations e JOIN escalations o ON o.customer_id = e.customer_id "
+    "WHERE e.id = :escalation_id AND o.id <> :escalation_id ORDER BY o.pk DESC LIMIT "
+    f"{RELATED_SHOWN}")
 
 
 def related(conn: Connection, escalation_id: str) -> list[str]:
     """The customer's other escalations, the newest RELATED_SHOWN of them, oldest first."""
-    newest = fast_path.read_all(conn, _RELATED_SQL, {"e": escalation_id})
+    newest = RELATED.fetch(conn, {"escalation_id": escalation_id})
     return [row[0] for row in reversed(newest)]
 
 

@@ -16,11 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from audit.errors import DatabaseFailed
 from audit.reads.records import history
+from audit.store.db import recorder_of
 from audit.store.schema import escalations, ledger, read_digests
 from audit.store.uow import SqlUnitOfWork
 from workflow.model import rfc3339
@@ -141,8 +141,7 @@ def opened_in(conn: Connection, kind: str, since: datetime | None, until: dateti
 
 def _upsert(conn: Connection) -> Any:
     """INSERT … ON CONFLICT DO UPDATE of the dialect, never replacing a newer digest."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(read_digests)
+    statement = recorder_of(conn).upsert(read_digests)
     return statement.on_conflict_do_update(
         index_elements=[read_digests.c.escalation_id, read_digests.c.kind],
         set_={"version": statement.excluded.version, "body": statement.excluded.body,

@@ -101,9 +101,11 @@ def to_event(record: dict[str, Any]) -> Event:
 
 
 _OPENING = select(ledger.c.seq, ledger.c.body).where(ledger.c.escalation_seq == 0)
-# One escalation's opening texts in one statement (every API write shows them).
-_OPENING_TEXTS_SQL = ("SELECT l.seq, l.body, c.field, c.text FROM ledger l LEFT JOIN content c "
-                      "ON c.seq = l.seq WHERE l.escalation_id = :e AND l.escalation_seq = 0")
+# One escalation's opening texts in one statement (every API write shows them, and may
+# send it ahead: SqlUnitOfWork.prepare_to_act(…, shows=[OPENING_TEXTS])).
+OPENING_TEXTS = fast_path.Query(
+    "SELECT l.seq, l.body, c.field, c.text FROM ledger l LEFT JOIN content c ON c.seq = l.seq "
+    "WHERE l.escalation_id = :escalation_id AND l.escalation_seq = 0")
 _ERASED_SQL = "SELECT field, erased_at, erased_by, erase_seq FROM erasures WHERE seq = :s"
 OPENING_FIELDS = ("title", "description", "customer_name", "customer_contact")
 
@@ -112,14 +114,9 @@ def _texts_of(payload: dict[str, Any], erased: dict[str, Any]) -> dict[str, Any]
     return {**{k: payload.get(k) for k in OPENING_FIELDS}, "erased": erased}
 
 
-def prefetch_texts(conn: Connection, escalation_id: str) -> None:
-    """Send escalation_texts()'s read for one escalation ahead (see fast_path.prefetch)."""
-    fast_path.prefetch(conn, _OPENING_TEXTS_SQL, {"e": escalation_id})
-
-
 def _opening_texts(conn: Connection, escalation_id: str) -> dict[str, dict[str, Any]]:
     # The same record as decode() gives, from one joined statement on the driver cursor.
-    rows = fast_path.read_all(conn, _OPENING_TEXTS_SQL, {"e": escalation_id})
+    rows = OPENING_TEXTS.fetch(conn, {"escalation_id": escalation_id})
     if not rows:
         return {}
     seq, body = rows[0][0], json.loads(bytes(rows[0][1]))

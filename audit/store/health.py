@@ -3,7 +3,6 @@ health check reports."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,12 +12,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from audit.errors import DatabaseFailed, ReadOnly, SchemaMissing, StorageFull
 from audit.store import db, heartbeats, timers
 from workflow.model import rfc3339
-
-# Below this much free space an SQLite write may fail half-way through a WAL frame: the
-# disk is reported full before a write finds it out (a write of Baton's is a few KiB).
-MIN_FREE_BYTES = 1 << 20
-
-_PG_READ_ONLY_SQL = "SELECT current_setting('transaction_read_only')"
 
 
 def database_answers(engine: Engine) -> bool:
@@ -35,10 +28,7 @@ def write_readiness(engine: Engine) -> str:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT size FROM log_head WHERE id = 1"))
-            if not db.is_sqlite(engine):
-                if conn.execute(text(_PG_READ_ONLY_SQL)).scalar() == "on":
-                    return "read-only"
-                return "ok"
+            return db.recorder_of(engine).readiness(conn)
     except SchemaMissing:
         return "not-initialised"
     except StorageFull:
@@ -47,22 +37,6 @@ def write_readiness(engine: Engine) -> str:
         return "read-only"
     except (SQLAlchemyError, DatabaseFailed):
         return "unreachable"
-    return _sqlite_files(engine.url.database)
-
-
-def _sqlite_files(database: str | None) -> str:
-    if database in (None, "", ":memory:"):
-        return "ok"
-    path = os.path.abspath(str(database))
-    for name in (path, f"{path}-wal", f"{path}-shm", f"{path}-writer.lock"):
-        if os.path.exists(name) and not os.access(name, os.W_OK, effective_ids=True):
-            return "read-only"
-    if not os.access(os.path.dirname(path), os.W_OK, effective_ids=True):
-        return "read-only"
-    disk = os.statvfs(os.path.dirname(path))
-    if disk.f_bavail * disk.f_frsize < MIN_FREE_BYTES:
-        return "storage-full"
-    return "ok"
 
 
 def worker_behind(engine: Engine, now: datetime, *, sweep_every: float,

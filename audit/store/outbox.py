@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, update
 
@@ -23,48 +23,39 @@ from audit.store.schema import outbox
 from workflow import notify
 from workflow.model import Escalation, Event
 
-if TYPE_CHECKING:
-    from audit.store.uow import SqlUnitOfWork
-
 EMAIL = "email"
 WEBHOOK = "webhook"
 PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
 
-_SUBSCRIPTIONS_SQL = ("SELECT id, events FROM webhooks "
-                      "WHERE disabled_at IS NULL AND removed_at IS NULL")
+_SUBSCRIPTIONS = fast_path.Query("SELECT id, events FROM webhooks "
+                                 "WHERE disabled_at IS NULL AND removed_at IS NULL")
+_Read = tuple[fast_path.Query, dict[str, Any]]  # a query and its parameters
 _INSERT_SQL = (
     "INSERT INTO outbox (seq, escalation_id, channel, target, event_type, data, status, "
     "attempts, next_at, created_at) VALUES (:seq, :escalation_id, :channel, :target, "
     ":event_type, :data, 'pending', 0, :now, :now)")
 
 
-def _mailable_query(recipients: notify.Recipients) -> tuple[str, dict[str, Any]]:
+def _mailable_query(recipients: notify.Recipients) -> _Read:
     """Which of the recipients (and the team's members) have an address."""
     params: dict[str, Any] = {f"h{i}": h for i, h in enumerate(recipients.handles)}
     where = [f"handle IN ({', '.join(f':{k}' for k in params)})"] if params else []
     if recipients.team:
         where.append("team = :team")
         params["team"] = recipients.team
-    return ("SELECT handle FROM actors WHERE email IS NOT NULL AND revoked_at IS NULL "
-            f"AND ({' OR '.join(where)}) ORDER BY handle", params)
+    return (fast_path.Query("SELECT handle FROM actors WHERE email IS NOT NULL AND revoked_at "
+                            f"IS NULL AND ({' OR '.join(where)}) ORDER BY handle"), params)
 
 
 class SqlOutbox:
-    """The outbox of one unit of work (workflow.ports.Channels)."""
+    """The outbox of one unit of work's transaction on `conn` (workflow.ports.Channels)."""
 
-    def __init__(self, uow: SqlUnitOfWork):
-        self._uow = uow
+    def __init__(self, conn: Connection):
+        self._conn = conn
         self._subscriptions: list[tuple[str, list[str]]] | None = None
         self._sent = False
-        self._recipients: tuple[Event, notify.Recipients] | None = None
+        self._recipients: tuple[Event, notify.Recipients, _Read | None] | None = None
         self._queued: tuple[Event, dict[str, list[str]]] | None = None
-
-    def reset(self) -> None:
-        """Forget what this transaction read (a new transaction begins)."""
-        self._subscriptions = None
-        self._sent = False
-        self._recipients = None
-        self._queued = None
 
     def queued_for(self, event: Event) -> dict[str, list[str]]:
         """Whom the messages enqueue() just wrote for `event` go to, per channel."""
@@ -76,24 +67,26 @@ class SqlOutbox:
         """Send ahead the reads enqueue() will make for this event: on PostgreSQL they
         travel with the next round trip (the log head's read), not one of their own."""
         if self._subscriptions is None and not self._sent:
-            fast_path.prefetch(self._uow.conn, _SUBSCRIPTIONS_SQL, {})
+            _SUBSCRIPTIONS.prefetch(self._conn, {})
             self._sent = True
         found = notify.recipients(escalation, event)
-        self._recipients = (event, found)
-        if found:
-            sql, params = _mailable_query(found)
-            fast_path.prefetch(self._uow.conn, sql, params)
+        mailable = _mailable_query(found) if found else None
+        self._recipients = (event, found, mailable)
+        if mailable is not None:
+            mailable[0].prefetch(self._conn, mailable[1])
 
     def _active(self) -> list[tuple[str, list[str]]]:
         if self._subscriptions is None:
-            rows = fast_path.read_all(self._uow.conn, _SUBSCRIPTIONS_SQL, {})
+            rows = _SUBSCRIPTIONS.fetch(self._conn, {})
             self._subscriptions = [(r[0], json.loads(r[1])) for r in rows]
         return self._subscriptions
 
-    def _mailable(self, recipients: notify.Recipients) -> list[str]:
+    def _mailable(self, recipients: notify.Recipients, sent: _Read | None = None
+                  ) -> list[str]:
         if not recipients:
             return []
-        rows = fast_path.read_all(self._uow.conn, *_mailable_query(recipients))
+        query, params = sent or _mailable_query(recipients)
+        rows = query.fetch(self._conn, params)
         return [r[0] for r in rows if r[0] != recipients.actor]
 
     def enqueue(self, escalation: Escalation, event: Event, seq: int) -> int:
@@ -101,8 +94,8 @@ class SqlOutbox:
         kind = notify.event_type(event.action)
         hooks = [sid for sid, events in self._active() if notify.matches(events, kind)]
         prepared, self._recipients = self._recipients, None
-        mail = self._mailable(prepared[1] if prepared and prepared[0] is event
-                              else notify.recipients(escalation, event))
+        mail = (self._mailable(prepared[1], prepared[2]) if prepared and prepared[0] is event
+                else self._mailable(notify.recipients(escalation, event)))
         self._queued = (event, {EMAIL: mail, WEBHOOK: hooks})
         if not hooks and not mail:
             return 0
@@ -113,7 +106,7 @@ class SqlOutbox:
                  "target": target, "event_type": kind, "data": data, "now": now}
                 for channel, targets in ((WEBHOOK, hooks), (EMAIL, mail))
                 for target in targets]
-        fast_path.write_many(self._uow.conn, _INSERT_SQL, rows)
+        fast_path.write_many(self._conn, _INSERT_SQL, rows)
         return len(rows)
 
 
@@ -145,6 +138,7 @@ _DUE_SQL = (
     "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.target = o.target "
     "AND p.escalation_id = o.escalation_id AND p.status = 'pending' AND p.id < o.id) "
     "ORDER BY o.id LIMIT :n")
+_CLAIMABLE = fast_path.Query(_DUE_SQL, lock="FOR UPDATE OF o SKIP LOCKED")
 _CLAIM_SQL = "UPDATE outbox SET claimed_until = :until WHERE id = :id"
 _LOAD_SQL = ("SELECT id, seq, escalation_id, channel, target, event_type, data, attempts, "
              "created_at FROM outbox WHERE id = :id")
@@ -164,8 +158,7 @@ def claim(conn: Connection, now: float, limit: int, lease: float, *,
     params: dict[str, Any] = {"now": now, "n": limit}
     params.update({f"s{i}": t for i, t in enumerate(skip_targets)})
     sql = _DUE_SQL.replace(" ORDER BY", _skipping(len(skip_targets), skip_mail) + " ORDER BY")
-    sql += " FOR UPDATE OF o SKIP LOCKED" if conn.dialect.name != "sqlite" else ""
-    ids = [r[0] for r in fast_path.read_all(conn, sql, params)]
+    ids = [r[0] for r in fast_path.Query(sql, lock=_CLAIMABLE.lock).fetch(conn, params)]
     out = []
     for message_id in ids:
         fast_path.write(conn, _CLAIM_SQL, {"until": now + lease, "id": message_id})

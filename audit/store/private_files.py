@@ -1,13 +1,11 @@
-"""Files that hold personal text and token hashes: readable by their owner only (0600),
-and an SQLite write-ahead log that erased text does not linger in."""
+"""Files that hold personal text and token hashes: readable by their owner only (0600).
+(That erased text does not linger in SQLite's write-ahead log: audit.store.sqlite_recorder.)"""
 
 from __future__ import annotations
 
 import logging
 import os
 from typing import BinaryIO, TextIO
-
-from sqlalchemy import Connection
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +46,3 @@ def _private_fd(path: str) -> int:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, OWNER_ONLY)
     os.fchmod(fd, OWNER_ONLY)
     return fd
-
-
-def truncate_wal(conn: Connection) -> bool:
-    """SQLite: copy the write-ahead log into the database file and truncate it to zero
-    bytes, so that erased text (deleted, and zeroed by secure_delete in the database file)
-    leaves no copy in the log. Call it outside a transaction, after the erasure's commit.
-    Waits for readers (busy_timeout); True when the log was emptied."""
-    if conn.engine.dialect.name != "sqlite" or conn.engine.url.database in (None, "",
-                                                                           ":memory:"):
-        return True
-    row = conn.connection.driver_connection.execute(  # type: ignore[union-attr]
-        "PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    if row is None or row[0]:
-        log.warning("write-ahead log not emptied after an erasure (readers held it); the "
-                    "next checkpoint of the log will")
-        return False
-    return True

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from audit.store import fast_path
+from audit.store.db import recorder_of
 from audit.store.schema import escalations
 from workflow import sla
 from workflow.errors import VersionConflict
@@ -28,6 +29,10 @@ _INDEXED = (("state", "tier"), ("owner",), ("customer_id",), ("next_due",),
 _INDEXED_COLUMNS = tuple(c for group in _INDEXED for c in group)
 _UNINDEXED = tuple(c for c in _COLUMNS if c not in _INDEXED_COLUMNS)
 _LOAD_SQL = f"SELECT snapshot, {', '.join(_INDEXED_COLUMNS)} FROM escalations WHERE id = :id"
+# load_stored()'s reads, parameter :id; a unit of work about to act sends LOCKED ahead.
+LOAD = fast_path.Query(_LOAD_SQL)
+LOCKED = fast_path.Query(_LOAD_SQL, lock="FOR UPDATE")
+_VERSION_SQL = "SELECT version FROM escalations WHERE id = :id"
 _UPDATES: dict[tuple[str, ...], str] = {}
 _OPEN_SPAN_SQL = ("INSERT INTO ownership_spans (escalation_id, owner, kind, started_at, "
                   "ended_at) VALUES (:escalation_id, :owner, :kind, :started_at, NULL)")
@@ -64,19 +69,11 @@ def load(conn: Connection, escalation_id: str, lock: bool = False) -> Escalation
     return found[0] if found is not None else None
 
 
-def _load_sql(conn: Connection, lock: bool) -> str:
-    return _LOAD_SQL + (" FOR UPDATE" if lock and conn.dialect.name != "sqlite" else "")
-
-
-def prefetch_stored(conn: Connection, escalation_id: str, lock: bool = False) -> None:
-    """Send load_stored()'s read ahead (see fast_path.prefetch)."""
-    fast_path.prefetch(conn, _load_sql(conn, lock), {"id": escalation_id})
-
-
 def load_stored(conn: Connection, escalation_id: str, lock: bool = False
                 ) -> tuple[Escalation, dict[str, Any]] | None:
-    """The escalation and the values of its indexed columns as stored (for `save`)."""
-    row = fast_path.read_one(conn, _load_sql(conn, lock), {"id": escalation_id})
+    """The escalation and the values of its indexed columns as stored (for `save`); with
+    `lock`, its row stays locked to the end of the transaction (PostgreSQL)."""
+    row = (LOCKED if lock else LOAD).fetch_one(conn, {"id": escalation_id})
     if row is None:
         return None
     return from_snapshot(json.loads(row[0])), dict(zip(_INDEXED_COLUMNS, row[1:],
@@ -84,11 +81,10 @@ def load_stored(conn: Connection, escalation_id: str, lock: bool = False
 
 
 def lock(conn: Connection, escalation_ids: list[str]) -> None:
-    """Lock escalation rows in the given order (PostgreSQL; a no-op on SQLite)."""
-    if conn.dialect.name == "sqlite" or not escalation_ids:
-        return
-    conn.execute(select(escalations.c.id).where(escalations.c.id.in_(escalation_ids))
-                 .order_by(escalations.c.id).with_for_update())
+    """Lock escalation rows in id order (PostgreSQL; SQLite's writers are serialised)."""
+    if escalation_ids:
+        recorder_of(conn).lock_rows(conn, select(escalations.c.id).where(
+            escalations.c.id.in_(escalation_ids)).order_by(escalations.c.id))
 
 
 def columns_of(esc: Escalation) -> dict[str, Any]:
@@ -123,8 +119,8 @@ def save(conn: Connection, esc: Escalation, stored: dict[str, Any] | None = None
     params = {c: values[c] for c in columns}
 
     def conflict() -> None:
-        actual = conn.execute(select(escalations.c.version).where(
-            escalations.c.id == esc.id)).scalar() or 0
+        row = fast_path.read_one(conn, _VERSION_SQL, {"id": esc.id})
+        actual = row[0] if row is not None else 0
         raise VersionConflict(esc.id, esc.version - 1, actual)
 
     fast_path.write_one_row(conn, _update_sql(columns),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -13,17 +14,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from audit.errors import DatabaseFailed
 from audit.log import ledger
-from audit.reads import escalation_ids, records
-from audit.store import db, fast_path, policies, private_files, projection
+from audit.reads import escalation_ids
+from audit.store import db, fast_path, policies, projection
 from audit.store.content_store import SqlContent
 from audit.store.idempotency import SqlIdempotency
 from audit.store.outbox import SqlOutbox
 from audit.store.policy_store import SqlPolicies
+from audit.store.recorder import Pipeline
 from workflow.model import Actor, Escalation, Event
 
 log = logging.getLogger(__name__)
 
-_ACTOR_SQL = "SELECT handle, roles, team FROM actors WHERE handle = :h AND revoked_at IS NULL"
+_ACTOR = fast_path.Query("SELECT handle, roles, team FROM actors WHERE handle = :h AND "
+                         "revoked_at IS NULL")
 
 
 class SqlEscalations:
@@ -71,7 +74,7 @@ class SqlActors:
 
     def get(self, handle: str) -> Actor | None:
         """The active actor, or None."""
-        row = fast_path.read_one(self._uow.conn, _ACTOR_SQL, {"h": handle})
+        row = _ACTOR.fetch_one(self._uow.conn, {"h": handle})
         if row is None:
             return None
         return Actor(row[0], tuple(json.loads(row[1])), row[2])
@@ -87,32 +90,35 @@ class SqlUnitOfWork:
     signed checkpoint must never be seen before it is durable."""
 
     def __init__(self, engine: Engine, signer: ledger.Signer | None = None,
-                 connection: Connection | None = None, *, release_before_flush: bool = False):
+                 connection: Connection | None = None, *, release_before_flush: bool = False,
+                 shows: Iterable[fast_path.Query] = ()):
         self.engine = engine
+        # What the caller's response reads of the escalation acted on (prepare_to_act).
+        self.shows = tuple(shows)
         self.relaxed = release_before_flush
         # A connection lent by the caller (the API's per-request one): used, not closed.
         self._lent = connection
         self.signer = signer
         self.escalations = SqlEscalations(self)
         self.actors = SqlActors(self)
-        self.idempotency = SqlIdempotency(self)
-        self.content = SqlContent(self)
-        self.policies = SqlPolicies(self)
-        self.outbox = SqlOutbox(self)
+        # The port adapters take the transaction's connection: made as it opens.
+        self.idempotency: SqlIdempotency
+        self.content: SqlContent
+        self.policies: SqlPolicies
+        self.outbox: SqlOutbox
         self._conn: Connection | None = None
         self._head: ledger.Head | None = None
-        self._lock = db.write_lock(engine) if db.is_sqlite(engine) else None
+        self._recorder = db.recorder_of(engine)
+        self._lock = self._recorder.writer_lock(engine)
         self._locked = False
         self._done = False
         self._last_at: datetime | None = None
-        # Personal text was erased in this transaction: empty SQLite's WAL after the commit.
-        self.erased = False
         # Indexed projection columns as loaded in this transaction (see projection.save).
         self.stored: dict[str, dict[str, Any]] = {}
         # PostgreSQL: the fast path's statements are queued and sent together, in one
         # round trip each time an answer is needed (audit.store.fast_path); None on SQLite,
         # where each runs at once.
-        self._pipeline: fast_path.Pipeline | None = None
+        self._pipeline: Pipeline | None = None
 
     @property
     def conn(self) -> Connection:
@@ -133,13 +139,11 @@ class SqlUnitOfWork:
             conn = self._lent
             if conn.in_transaction():
                 conn.rollback()
-            if not db.is_sqlite(self.engine):  # lent for autocommit reads, maybe
-                conn.execution_options(isolation_level=conn.default_isolation_level)
-            conn.execution_options(baton_write=True)
         else:
-            conn = self.engine.connect().execution_options(baton_write=True)
+            conn = self.engine.connect()
         try:
-            db.set_synchronous(conn, self.relaxed)
+            self._recorder.before_write(conn, self.relaxed, lent=conn is self._lent)
+            conn.execution_options(baton_write=True)
             if self._lock is not None:
                 self._lock.acquire()
                 self._locked = True
@@ -151,25 +155,35 @@ class SqlUnitOfWork:
         self._conn = conn
         self._head = None
         self._done = False
-        self.erased = False
         self.stored = {}
-        self.outbox.reset()
-        self._pipeline = fast_path.Pipeline.begin(conn)
-        if self.relaxed and not db.is_sqlite(self.engine):
-            fast_path.write(conn, "SET LOCAL synchronous_commit = off", {})  # queued
+        self.idempotency = SqlIdempotency(conn)
+        self.content = SqlContent(conn, self.idempotency)
+        self.policies = SqlPolicies(conn, self.append)
+        self.outbox = SqlOutbox(conn)
+        self._pipeline = self._recorder.began(conn, self.relaxed)
         return self
 
-    def prepare_to_act(self, escalation_id: str) -> None:
-        """Send ahead the reads an action on the escalation makes: the policy version, its
-        row (locked), and the opening texts and the customer's newest other escalations
-        its response shows. On PostgreSQL the first of them to be read takes all four in
-        one round trip; on SQLite nothing is done. The log head
-        is never read ahead: its lock serialises every append, so it is taken only when
-        the event is recorded."""
-        policies.prefetch_active(self.conn)
-        projection.prefetch_stored(self.conn, escalation_id, lock=True)
-        records.prefetch_texts(self.conn, escalation_id)
-        escalation_ids.prefetch_related(self.conn, escalation_id)
+    def prepare_to_act(self, escalation_id: str, *,
+                       shows: Iterable[fast_path.Query] | None = None) -> None:
+        """Send ahead the reads an action on the escalation makes: the policy version and
+        its row (locked), and `shows`, the reads of it the caller's response makes (read
+        models' queries whose one parameter is :escalation_id, e.g. records.OPENING_TEXTS,
+        escalation_ids.RELATED; by default those this unit of work was made with). On
+        PostgreSQL the first of them to be read takes them all
+        in one round trip; on SQLite nothing is done. The log head is never read ahead:
+        its lock serialises every append, so it is taken only when the event is
+        recorded."""
+        conn = self.conn
+        policies.ACTIVE.prefetch(conn, {})
+        projection.LOCKED.prefetch(conn, {"id": escalation_id})
+        for query in self.shows if shows is None else shows:
+            query.prefetch(conn, {"escalation_id": escalation_id})
+
+    @property
+    def erased(self) -> bool:
+        """Personal text was erased in this transaction (the commit then empties SQLite's
+        write-ahead log of the old pages)."""
+        return self.content.erased
 
     def _release(self) -> None:
         if self._locked and self._lock is not None:
@@ -258,8 +272,8 @@ class SqlUnitOfWork:
             db.flush(self.conn)
             if due is not None:
                 self._sign_checkpoint(due)
-        if self.erased:
-            self.erased = False
+        if self.content.erased:
+            self.content.erased = False
             self._empty_wal()
 
     def _empty_wal(self) -> None:
@@ -268,7 +282,7 @@ class SqlUnitOfWork:
         if self._lock is not None:
             self._lock.acquire()
         try:
-            private_files.truncate_wal(self.conn)
+            self._recorder.empty_wal(self.conn)
         except Exception as exc:  # committed already: a failure here is only logged
             log.warning("write-ahead log not emptied after an erasure: %s",
                         type(exc).__name__)

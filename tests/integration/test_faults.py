@@ -85,7 +85,7 @@ def test_a_write_whose_flush_fails_is_outcome_unknown_and_its_retry_replays(
     def failing(_fd: int) -> None:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(db.os, "fdatasync", failing)
+    monkeypatch.setattr("audit.store.sqlite_recorder.os.fdatasync", failing)
     key = {"Idempotency-Key": "flush-1"}
     body = problem_of(c.post("/escalations", "alice", OPEN, **key), "outcome-unknown")
     assert "Idempotency-Key" in body["detail"]
@@ -138,11 +138,11 @@ def test_healthz_reports_each_degraded_state(c: Client, tmp_path: Path,
     class Full:
         f_bavail, f_frsize = 3, 4096
 
-    monkeypatch.setattr("audit.store.health.os.statvfs", lambda _path: Full())
+    monkeypatch.setattr("audit.store.sqlite_recorder.os.statvfs", lambda _path: Full())
     r = c.http.get("/healthz")
     assert r.status_code == 503 and r.json["database"] == "storage-full"
     monkeypatch.undo()
-    monkeypatch.setattr("audit.store.health.os.access", lambda *_a, **_k: False)
+    monkeypatch.setattr("audit.store.sqlite_recorder.os.access", lambda *_a, **_k: False)
     r = c.http.get("/healthz")
     assert r.status_code == 503 and r.json["database"] == "read-only"
     monkeypatch.undo()

@@ -23,7 +23,7 @@ def test_the_reads_sent_ahead_give_what_the_reads_themselves_give(led: Ledger) -
     with led.uow() as uow:
         expected = _reads(uow)
     with led.uow() as uow:
-        uow.prepare_to_act("e1")
+        uow.prepare_to_act("e1", shows=(records.OPENING_TEXTS, escalation_ids.RELATED))
         sent = fast_path.reads_waiting(uow.conn)
         got = _reads(uow)
         left = fast_path.reads_waiting(uow.conn)
