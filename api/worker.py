@@ -202,7 +202,9 @@ class Worker:
                 continue
             with self._cond:
                 idle = not self.lanes.busy() and not any(self._waiting.values())
-                if once and idle and not moved:
+                # Idle, nothing moved, and no delivery ended during the round (its host
+                # may have looked full when the round began): nothing more is due.
+                if once and idle and not moved and not self._woken:
                     return
                 if not moved and not self._woken:
                     self._cond.wait(self.poll)

@@ -63,7 +63,8 @@ def test_a_lost_signing_key_refuses_writes_and_they_resume_when_it_returns(
     health = c.http.get("/healthz")
     assert health.status_code == 503
     assert health.json == {"status": "unavailable", "database": "ok",
-                           "signing": "unavailable", "worker": "ok"}
+                           "signing": "unavailable", "worker": "ok", "workers_alive": 0,
+                           "deadline_lag_seconds": 0.0}
     assert c.get("/audit/public-key", "aud").status_code == 503
     assert "signing key unavailable" in caplog.text and str(tmp_path) not in caplog.text
     (tmp_path / "elsewhere").rename(key)
@@ -157,7 +158,12 @@ def test_healthz_says_when_the_worker_is_behind(tmp_path: Path) -> None:
         now[0] += timedelta(days=3)
         r = client.http.get("/healthz")
         assert r.status_code == 200  # writes still succeed
-        assert r.json["status"] == "degraded" and r.json["worker"] == "behind: sweeps"
+        assert r.json["status"] == "degraded"
+        assert r.json["worker"].startswith("behind: sweeps, ")
+        lag = r.json["deadline_lag_seconds"]
+        assert r.json["workers_alive"] == 0 and lag > 3 * 86400 - 3600
+        assert r.json["reasons"] == ["no worker alive",
+                                     f"a deadline passed {lag:.0f} s ago and is not recorded"]
     finally:
         client.app.extensions["baton"].engine.dispose()
 
