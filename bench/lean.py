@@ -47,6 +47,10 @@ except ImportError:  # a benchmark-only extra: pip install -e '.[bench]'
     Application = None  # type: ignore[assignment,misc]
 
 STEPS = len(LIFECYCLE) + 1
+SLICE = 25  # escalations a system runs before the next one takes its turn
+# A system under test: work(first, end) takes escalations first..end-1 through the
+# lifecycle; close() lets go of the database.
+Runner = tuple[Callable[[int, int], None], Callable[[], None]]
 # The state after each step of the workload (the baselines write it; Baton derives it).
 STATES = ["opened", "acknowledged", "escalated-tier-1", "escalated-tier-1", "handed-off",
           "escalated-tier-1", "resolved", "debriefed"]
@@ -64,12 +68,12 @@ def now() -> str:
 
 # (a) Baton ---------------------------------------------------------------------------
 
-def run_baton(path: Path, n: int) -> Callable[[], None]:
+def run_baton(path: Path) -> Runner:
     engine, signer = initialised(f"sqlite:///{path}", "bench/lean", 1000, datetime.now(UTC))
     policy = policy_loader.default()
 
-    def work() -> None:
-        for i in range(n):
+    def work(first: int, end: int) -> None:
+        for i in range(first, end):
             eid = f"esc-{i}"
             with SqlUnitOfWork(engine, signer) as uow:
                 services.open_escalation(uow=uow, actor=ACTORS["alice"], escalation_id=eid,
@@ -82,8 +86,7 @@ def run_baton(path: Path, n: int) -> Callable[[], None]:
                                  action=action, payload=body, policy=policy,
                                  now=datetime.now(UTC))
                     uow.commit()
-        engine.dispose()
-    return work
+    return work, engine.dispose
 
 
 # (b) eventsourcing -------------------------------------------------------------------
@@ -130,24 +133,23 @@ if Application is not None:
             self._move(("resolved",), "debriefed", self.owner)
 
 
-def run_eventsourcing(path: Path, n: int) -> Callable[[], None]:
-    app = Application(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                           "SQLITE_DBNAME": str(path)})
-    with app.recorder.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
+def run_eventsourcing(path: Path) -> Runner:
+    app: Any = Application(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                                "SQLITE_DBNAME": str(path)})
+    with app.recorder.datastore.transaction(commit=False) as c:
         c.execute("PRAGMA synchronous")
         if c.fetchone()[0] != 2:  # this SQLite's default is FULL; another's may not be
             print("eventsourcing: its connections are not synchronous=FULL")
 
-    def work() -> None:
-        for i in range(n):
+    def work(first: int, end: int) -> None:
+        for i in range(first, end):
             case = Case(actor="alice", payload=opened(i))
             app.save(case)
             for who, action, body in LIFECYCLE:
                 case = app.repository.get(case.id)
                 getattr(case, action.replace("-", "_"))(actor=who, payload=body)
                 app.save(case)
-        app.close()
-    return work
+    return work, app.close
 
 
 # (c) SQLAlchemy Core and (d) sqlite3: UPDATE + INSERT -------------------------------
@@ -178,15 +180,15 @@ def steps(i: int) -> list[tuple[str, str, dict[str, Any]]]:
     return [("alice", "open", opened(i)), *LIFECYCLE]
 
 
-def run_core(path: Path, n: int) -> Callable[[], None]:
+def run_core(path: Path) -> Runner:
     with connect(path) as conn:
         for statement in SCHEMA:
             conn.execute(statement)
     engine = sa.create_engine(f"sqlite:///{path}")
     sa.event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA synchronous=FULL"))
 
-    def work() -> None:
-        for i in range(n):
+    def work(first: int, end: int) -> None:
+        for i in range(first, end):
             eid = f"esc-{i}"
             for v, (who, action, body) in enumerate(steps(i), start=1):
                 row = {"version": v, "state": STATES[v - 1], "owner": OWNERS[v - 1], "at": now()}
@@ -200,17 +202,16 @@ def run_core(path: Path, n: int) -> Callable[[], None]:
                     conn.execute(sa.insert(core_events).values(
                         escalation_id=eid, version=v, action=action, actor=who, at=row["at"],
                         payload=json.dumps(body)))
-        engine.dispose()
-    return work
+    return work, engine.dispose
 
 
-def run_sqlite3(path: Path, n: int) -> Callable[[], None]:
+def run_sqlite3(path: Path) -> Runner:
     conn = connect(path)
     for statement in SCHEMA:
         conn.execute(statement)
 
-    def work() -> None:
-        for i in range(n):
+    def work(first: int, end: int) -> None:
+        for i in range(first, end):
             eid = f"esc-{i}"
             for v, (who, action, body) in enumerate(steps(i), start=1):
                 at = now()
@@ -228,13 +229,12 @@ def run_sqlite3(path: Path, n: int) -> Callable[[], None]:
                              "payload) VALUES (?, ?, ?, ?, ?, ?)",
                              (eid, v, action, who, at, json.dumps(body)))
                 conn.execute("COMMIT")
-        conn.close()
-    return work
+    return work, conn.close
 
 
 # Measuring ---------------------------------------------------------------------------
 
-RUNNERS: dict[str, Callable[[Path, int], Callable[[], None]]] = {
+RUNNERS: dict[str, Callable[[Path], Runner]] = {
     "baton": run_baton, "eventsourcing": run_eventsourcing, "core": run_core,
     "sqlite3": run_sqlite3}
 
@@ -248,18 +248,30 @@ def on_disk(path: Path) -> int:
     return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
 
-def one(name: str, tmp: Path, n: int) -> dict[str, Any]:
-    """One run of one system on a fresh file: rate, CPU per transition, bytes per event."""
-    path = tmp / f"{name}.db"
-    work = RUNNERS[name](path, n)
-    before = on_disk(path)  # the schema (and Baton's policy and actors) before the workload
-    cpu, start = time.process_time(), time.perf_counter()
-    work()
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+def one_round(names: list[str], tmp: Path, n: int) -> dict[str, dict[str, Any]]:
+    """One round: a fresh file each, then slices of SLICE escalations taken in turn by each
+    system (the machine is shared: its disk and CPU change from second to second, so
+    each system's time is made of the same seconds as far as can be)."""
+    paths = {k: tmp / f"{k}.db" for k in names}
+    runners = {k: RUNNERS[k](paths[k]) for k in names}
+    # Before the workload: the schema (and Baton's policy and actors).
+    before = {k: on_disk(paths[k]) for k in names}
+    wall, cpu = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0)
+    for first in range(0, n, SLICE):
+        for k in names:
+            c0, t0 = time.process_time(), time.perf_counter()
+            runners[k][0](first, min(n, first + SLICE))
+            wall[k] += time.perf_counter() - t0
+            cpu[k] += time.process_time() - c0
     events = n * STEPS
-    size = on_disk(path)
-    return {"per_s": events / wall, "cpu_ms": 1000 * cpu / events, "bytes": size,
-            "bytes_per_event": size / events, "added_per_event": (size - before) / events}
+    out = {}
+    for k in names:
+        runners[k][1]()
+        size = on_disk(paths[k])
+        out[k] = {"per_s": events / wall[k], "cpu_ms": 1000 * cpu[k] / events, "bytes": size,
+                  "bytes_per_event": size / events,
+                  "added_per_event": (size - before[k]) / events}
+    return out
 
 
 def where_bytes_go(path: Path, events: int) -> list[dict[str, Any]]:
@@ -295,16 +307,17 @@ def dbstat_available() -> bool:
 
 
 def measure(n: int, rounds: int) -> dict[str, Any]:
-    """The rounds, interleaved; then the bytes of Baton's last file."""
+    """The rounds; then where the bytes of Baton's last file go."""
     names = [k for k in RUNNERS if k != "eventsourcing" or Application is not None]
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in names}
     tables: list[dict[str, Any]] | str | None = None
     for r in range(rounds):
         with tempfile.TemporaryDirectory() as tmp:
-            for name in names:
-                runs[name].append(one(name, Path(tmp), n))
-                print(f"  round {r + 1}/{rounds} {name:14} {runs[name][-1]['per_s']:8.1f} "
-                      f"transitions/s", flush=True)
+            for k, figures in one_round(names, Path(tmp), n).items():
+                runs[k].append(figures)
+            print(f"  round {r + 1}/{rounds}: " + ", ".join(
+                f"{k} {runs[k][-1]['per_s']:.0f}/s ({runs[k][-1]['cpu_ms']:.3f} ms CPU)"
+                for k in names), flush=True)
             if r == rounds - 1:
                 baton = Path(tmp) / "baton.db"
                 tables = (where_bytes_go(baton, n * STEPS) if dbstat_available()
@@ -328,10 +341,17 @@ def report(figures: dict[str, Any], n: int, rounds: int) -> None:
     baton = systems["baton"]
     print(f"\n{n} escalations x {STEPS} transitions, {rounds} rounds (medians):")
     for name, s in systems.items():
-        ratio = "" if name == "baton" else f"   baton/{name} {baton['per_s'] / s['per_s']:.2f}"
         print(f"{name:14} {s['per_s']:8.1f} transitions/s  {s['cpu_ms_per_transition']:6.3f} ms "
               f"CPU/transition  {s['bytes_per_event']:7.1f} bytes/event (the workload's own "
-              f"{s['added_bytes_per_event']:.1f}){ratio}")
+              f"{s['added_bytes_per_event']:.1f})")
+    for name, s in systems.items():
+        if name != "baton":
+            rounds_ = figures["ratios_by_round"][name]
+            print(f"baton/{name}: {baton['per_s'] / s['per_s']:.2f} by transitions/s (rounds "
+                  f"{', '.join(f'{r:.2f}' for r in rounds_)}), "
+                  f"{s['cpu_ms_per_transition'] / baton['cpu_ms_per_transition']:.2f} by CPU "
+                  f"per transition; bytes per event "
+                  f"{baton['bytes_per_event'] / s['bytes_per_event']:.1f}x")
     if "eventsourcing" not in systems:
         print("eventsourcing: not installed (pip install -e '.[bench]'): not measured")
     tables = figures["baton_bytes"]
@@ -370,9 +390,10 @@ def profile(n: int, commit: str) -> Path:
     from pyinstrument import Profiler  # a profiling tool, not a dependency of the bench
 
     with tempfile.TemporaryDirectory() as tmp:
-        work = run_baton(Path(tmp) / "baton.db", n)
+        work, close = run_baton(Path(tmp) / "baton.db")
         with Profiler(interval=0.0005) as profiler:
-            work()
+            work(0, n)
+        close()
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"lean-profile-{commit or 'nocommit'}.html"
     out.write_text(profiler.output_html())
