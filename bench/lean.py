@@ -405,12 +405,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--escalations", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", help="write the figures to bench/results/FILE")
+    parser.add_argument("--json", help="write the figures to bench/results/FILE (or to a path)")
     parser.add_argument("--profile", action="store_true",
                         help="also profile Baton's side once (pyinstrument)")
     args = parser.parse_args()
     info = {**machine(), "load_average": os.getloadavg(),
-            "eventsourcing": _version("eventsourcing"), "sqlalchemy": sa.__version__}
+            "eventsourcing": _version("eventsourcing") if Application is not None else None,
+            "sqlalchemy": sa.__version__}
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items() if v is not None))
     figures = measure(args.escalations, args.rounds)
     info["load_average_after"] = os.getloadavg()
@@ -418,8 +419,8 @@ def main() -> None:
     print(f"load average before {info['load_average'][0]:.2f}, "
           f"after {info['load_average_after'][0]:.2f}")
     if args.json:
-        RESULTS.mkdir(exist_ok=True)
-        out = RESULTS / Path(args.json).name
+        out = Path(args.json) if Path(args.json).parent != Path() else RESULTS / args.json
+        out.parent.mkdir(exist_ok=True)
         out.write_text(json.dumps({"machine": info, "escalations": args.escalations,
                                    "rounds": args.rounds, "figures": figures}, indent=2) + "\n")
         print(f"figures written to {out}")
