@@ -13,8 +13,8 @@ SQLite commit per transition (WAL, synchronous=FULL), by
 Each round runs the four in turn on fresh database files; rates are medians over the
 rounds. Bytes per event: the database file and its WAL after a checkpoint, over the
 workload's events; then where Baton's bytes go, table by table (SQLite's dbstat).
---json writes the figures to bench/results/FILE; --profile also runs Baton's side once
-under pyinstrument and saves bench/results/lean-profile-COMMIT.html.
+--json writes the figures to bench/results/FILE; --profile also runs Baton's side once (at
+most 100 escalations) under pyinstrument and saves bench/results/lean-profile-COMMIT.html.
 """
 
 from __future__ import annotations
@@ -391,7 +391,7 @@ def profile(n: int, commit: str) -> Path:
 
     with tempfile.TemporaryDirectory() as tmp:
         work, close = run_baton(Path(tmp) / "baton.db")
-        with Profiler(interval=0.0005) as profiler:
+        with Profiler(interval=0.001) as profiler:  # coarse: the page stays under 2 MB
             work(0, n)
         close()
     RESULTS.mkdir(exist_ok=True)
@@ -425,7 +425,7 @@ def main() -> None:
                                    "rounds": args.rounds, "figures": figures}, indent=2) + "\n")
         print(f"figures written to {out}")
     if args.profile:
-        profile(args.escalations, info["commit"])
+        profile(min(args.escalations, 100), info["commit"])
 
 
 def _version(package: str) -> str | None:
