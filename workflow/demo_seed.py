@@ -158,12 +158,12 @@ def seed(*, uow: UnitOfWorkFactory[U], actors: dict[str, Actor], now: datetime) 
     for before, who, case, action, payload in _steps(now):
         at = now - before
         breaches += _sweep_until(uow, latest, at)
+        body = payload(latest[IDS[case]]) if callable(payload) else dict(payload)
         if action == "open":
             written = handlers.open_escalation(
-                uow=uow, actor=actors[who], escalation_id=IDS[case], payload=dict(payload),
+                uow=uow, actor=actors[who], escalation_id=IDS[case], payload=body,
                 now=at, shown=handlers.nothing_shown)
         else:
-            body = payload(latest[IDS[case]]) if callable(payload) else payload
             written = handlers.act(uow=uow, actor=actors[who], escalation_id=IDS[case],
                                    action=action, payload=body, now=at,
                                    shown=handlers.nothing_shown)

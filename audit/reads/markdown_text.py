@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from workflow.timestamps import parse_rfc3339
@@ -61,7 +62,7 @@ def duration(seconds: float | None) -> str:
     return f"{sec}s"
 
 
-def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     """A GitHub/CommonMark table (cells already written by `cell`); a line saying there
     is nothing when there are no rows, rather than a header over nothing."""
     if not rows:
