@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
-from sqlalchemy.engine import make_url
 
 from api.container import ACCOUNTS, Baton
 from audit.store import actors, db, policies
@@ -25,14 +24,14 @@ Demo = list[tuple[str, list[str], str | None]]
 STORY_START = timedelta(hours=6)
 
 
-def tokens_path(settings: dict[str, str]) -> Path:
+def tokens_path(baton: Baton) -> Path:
     """Where the demo tokens are kept: beside the SQLite file (`baton.db` ->
     `baton.db.demo-tokens`), else beside the signing key (`baton-demo-tokens`)."""
-    url = make_url(settings["BATON_DATABASE_URL"])
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        database = Path(str(url.database))
-        return database.with_name(database.name + ".demo-tokens").absolute()
-    return Path(settings["BATON_SIGNING_KEY"]).with_name("baton-demo-tokens").absolute()
+    database = baton.engine.url.database
+    if db.is_sqlite(baton.engine) and database not in (None, "", ":memory:"):
+        beside = Path(str(database))
+        return beside.with_name(beside.name + ".demo-tokens").absolute()
+    return Path(baton.settings["BATON_SIGNING_KEY"]).with_name("baton-demo-tokens").absolute()
 
 
 def _kept(path: Path) -> dict[str, str]:
@@ -59,7 +58,7 @@ def _keep(path: Path, tokens: dict[str, str]) -> None:
 def tokens(baton: Baton, demo: Demo, now: datetime) -> tuple[dict[str, str], Path, int]:
     """Each demo actor's token: the kept one while it still works, else a new one (the
     actor is created, or given a new token); the file, and how many were new."""
-    path = tokens_path(baton.settings)
+    path = tokens_path(baton)
     kept = _kept(path)
     with baton.engine.connect() as conn:
         working = {h: t for h, t in kept.items()
