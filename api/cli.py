@@ -7,12 +7,13 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from api import cli_audit, cli_escalations, cli_sessions, cli_webhooks, cli_witness
+from api import cli_audit, cli_demo, cli_escalations, cli_sessions, cli_webhooks, cli_witness
 from api.cli_context import fail, info, operator, with_baton
 from api.container import ACCOUNTS, Baton
 from audit.store import actors, db, policies
@@ -48,7 +49,8 @@ def main() -> None:
     """Baton: escalations that stay owned, on a tamper-evident ledger."""
 
 
-def _initialise(baton: Baton, policy_file: str | None, simulation: bool = False) -> None:
+def _initialise(baton: Baton, policy_file: str | None, simulation: bool = False,
+                now: datetime | None = None) -> None:
     db.create_schema(baton.engine)
     if baton.ensure_key():
         info(f"created signing key {baton.settings['BATON_SIGNING_KEY']}")
@@ -56,7 +58,7 @@ def _initialise(baton: Baton, policy_file: str | None, simulation: bool = False)
         if policy_file else (policy_loader.default_text(), "default policy")
     done = handlers.initialise(uow=baton.uow, bootstrap=SYSTEM, operator=operator("system"),
                                text=text, source=source, given=policy_file is not None,
-                               now=baton.now(), simulation=simulation)
+                               now=now or baton.now(), simulation=simulation)
     if done.policy is not None and done.seq is not None:
         info(f"applied policy {done.policy.name} version {done.policy.version[:12]} "
              f"(seq {done.seq})")
@@ -228,14 +230,14 @@ def serve(baton: Baton, host: str, port: int, workers: int | None, no_worker: bo
 @with_baton
 def demo(baton: Baton, host: str, port: int, workers: int | None, no_serve: bool,
          no_worker: bool) -> None:
-    """Initialise, create the demo actors (printing fresh tokens) and serve."""
-    _initialise(baton, None)
-    made = admin_handlers.add_actors(uow=baton.uow, accounts=ACCOUNTS, actors=DEMO,
-                                     now=baton.now())
-    tokens = [(h, r, t, token) for (h, r, t), token in zip(DEMO, made, strict=True)]
-    click.echo("Demo actors (export one, e.g. export TOKEN=...):")
-    for handle, roles, team, token in tokens:
-        click.echo(f"  {handle:6} {','.join(roles):12} {team or '-':12} {token}")
+    """Initialise, seed a story on a new database, print the demo actors' tokens (kept
+    beside the database, so a restart prints the same ones) and serve."""
+    tokens, path = cli_demo.prepare(baton, DEMO, lambda now, new: _initialise(
+        baton, None, simulation=new, now=now))
+    click.echo(f"Demo actors (tokens kept, owner-only, in {path}; export one, e.g. "
+               "export TOKEN=...):")
+    for handle, roles, team in DEMO:
+        click.echo(f"  {handle:6} {','.join(roles):12} {team or '-':12} {tokens[handle]}")
     click.echo(f"API: http://{host}:{port}/api/v1  docs: http://{host}:{port}/api/v1/docs")
     click.echo(f"Dashboard: http://{host}:{port}/ui/  (sign in with a token above)")
     if not no_serve:

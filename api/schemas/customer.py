@@ -34,8 +34,18 @@ class DebriefPackSchema(ma.Schema):
     owners = f.List(f.Nested(SpanSchema))
     contributors = f.List(f.String())
     closed_by = f.String(allow_none=True)
-    sla = f.Dict(metadata={"description": "Per clock that ran: {outcome: met|breached, "
-                                          "late_by_seconds}"})
+    sla = f.Dict(metadata={"description": "Per clock that ran, over all its runs: {outcome: "
+                                          "the worst of met|running|met-late|not-kept|"
+                                          "breached, late_by_seconds: the most it was "
+                                          "met late by (null: never)}"})
+    clocks = f.List(f.Dict(), metadata={"description": (
+        "Every run of every clock: clock, label, started_at, due, ended_at, ended_by, "
+        "outcome (met|met-late|not-kept|breached (still running)|running), margin_seconds "
+        "(due minus the end, or minus now while running: negative when late), "
+        "breach_recorded_at")})
+    debrief = f.Dict(allow_none=True, metadata={"description": (
+        "The debrief itself (null before it): at, by, role, root_cause, what_worked, "
+        "what_did_not, lessons, actions, erased_fields. " + ERASABLE)})
     durations = f.Dict()
     promises = f.List(f.Dict())
     contacts = f.List(f.Dict())

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from audit.reads import clock_runs
+from audit.reads.debrief_markdown import to_markdown as to_markdown
 from audit.reads.timeline import build
 from workflow.action_effects import item_of, promise_clock
 from workflow.catalogue import CATALOGUE
@@ -94,18 +96,19 @@ def customer_side(records: list[dict[str, Any]], now: datetime) -> dict[str, Any
             "action_items": list(items.values())}
 
 
-def _sla(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per clock that ran: met, or breached and by how much."""
-    ran: set[str] = set()
-    late: dict[str, int] = {}
-    for rec in records:
-        ran |= set(rec["payload"].get("deadlines") or {})
-        if _section(rec) == "breach":
-            clock = rec["payload"]["clock"]
-            late[clock] = max(late.get(clock, 0), rec["payload"]["late_by_seconds"])
-    return {clock: ({"outcome": "breached", "late_by_seconds": late[clock]}
-                    if clock in late else {"outcome": "met", "late_by_seconds": None})
-            for clock in sorted(ran)}
+def _review(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The debrief itself (the last review, a debriefed escalation has one): who wrote it
+    and when, the root cause, what worked, what did not, the lessons, the actions as
+    written, and which of its texts were erased."""
+    reviews = [r for r in records if _section(r) == "review"]
+    if not reviews:
+        return None
+    rec = reviews[-1]
+    p = rec["payload"]
+    return {"at": rec["at"], "by": rec["actor"], "role": rec["role"],
+            "root_cause": p.get("root_cause"), "what_worked": p.get("what_worked"),
+            "what_did_not": p.get("what_did_not"), "lessons": p.get("lessons") or [],
+            "actions": p.get("actions") or [], "erased_fields": sorted(rec["erased"])}
 
 
 def pack(records: list[dict[str, Any]], related: list[str], now: datetime) -> dict[str, Any]:
@@ -122,8 +125,8 @@ def pack(records: list[dict[str, Any]], related: list[str], now: datetime) -> di
                 contributors.add(p[key])
         contributors |= set(p.get("recipients") or [])
     resolves = [r for r in records if _section(r) == "resolution"]
-    debriefs = [r for r in records if _section(r) == "review"]
-    lessons = (debriefs[-1]["payload"].get("lessons") or []) if debriefs else []
+    review = _review(records)
+    runs = clock_runs.runs(records, now)
     return {
         "escalation_id": records[0]["escalation_id"],
         "title": records[0]["payload"].get("title"),
@@ -133,60 +136,15 @@ def pack(records: list[dict[str, Any]], related: list[str], now: datetime) -> di
         "owners": timeline["ownership"],
         "contributors": sorted(contributors),
         "closed_by": resolves[-1]["actor"] if resolves else None,
-        "sla": _sla(records),
+        "sla": clock_runs.summary(runs),
+        "clocks": runs,
         "durations": timeline["durations"],
         "promises": side["promises"],
         "contacts": side["contacts"],
         "grants": side["grants"],
         "confirmations": side["confirmations"],
         "related": related,
-        "lessons": lessons,
+        "debrief": review,
+        "lessons": review["lessons"] if review else [],
         "action_items": side["action_items"],
     }
-
-
-def _md(value: Any) -> str:
-    text = "—" if value is None else str(value)
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("|", "\\|").replace("\n", " "))
-
-
-def to_markdown(p: dict[str, Any]) -> str:
-    """The pack as a page a facilitator can put on the screen."""
-    lines = [f"# Debrief: {_md(p['title'] or '(erased)')}", "",
-             f"- escalation: {p['escalation_id']}",
-             f"- initiated by {p['initiated_by']} at {p['opened_at']}",
-             f"- closed by {_md(p['closed_by'])}",
-             f"- repeat of: {_md(p['repeat_of'])}; related: "
-             f"{', '.join(p['related']) or '—'}",
-             f"- contributors: {', '.join(p['contributors'])}", "", "## Owners", "",
-             "| owner | kind | from | to | began | ended |", "|---|---|---|---|---|---|"]
-    for s in p["owners"]:
-        lines.append(f"| {s['owner']} | {s['kind']} | {s['from']} | {_md(s['to'])} "
-                     f"| {s['began']} | {_md(s['ended'])} |")
-    lines += ["", "## Clocks", "", "| clock | outcome | late by (s) |", "|---|---|---|"]
-    for clock, held in p["sla"].items():
-        lines.append(f"| {clock} | {held['outcome']} | {_md(held['late_by_seconds'])} |")
-    lines += ["", "## Promises", "", "| kind | due | kept |", "|---|---|---|"]
-    for pr in p["promises"]:
-        lines.append(f"| {pr['kind']} | {pr['due']} | "
-                     f"{'kept ' + pr['kept_at'] if pr['kept'] else 'not kept'} |")
-    lines += ["", "## The customer", ""]
-    for c in p["contacts"]:
-        lines.append(f"- {c['at']} {c['by']} ({c['channel']}): {_md(c['summary'])}")
-    for c in p["confirmations"]:
-        said = "confirmed" if c["confirmed"] else "not resolved"
-        lines.append(f"- {c['at']} {c['by']}: {said}, CSAT {_md(c['csat'])}: "
-                     f"{_md(c['comment'])}")
-    for g in p["grants"]:
-        lines.append(f"- granted {g['kind']} {g['amount']['value']} "
-                     f"{g['amount']['currency']} by {g['by']}")
-    lines += ["", "## Lessons", ""] + [f"- {_md(lesson)}" for lesson in p["lessons"]]
-    lines += ["", "## Action items", "", "| id | what | owner | due | state |",
-              "|---|---|---|---|---|"]
-    for item in p["action_items"]:
-        state = f"done {item['completed_at']}" if item["completed_at"] else (
-            "overdue" if item["overdue"] else "open")
-        lines.append(f"| {item['id']} | {_md(item['what'])} | {_md(item['owner'])} "
-                     f"| {_md(item['due'])} | {state} |")
-    return "\n".join(lines) + "\n"

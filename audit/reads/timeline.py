@@ -7,6 +7,7 @@ import html
 import io
 from typing import Any
 
+from audit.reads.markdown_text import moment, times_in
 from audit.reads.records import to_event
 from audit.reads.trails import trail
 from audit.store.projection import parse_time
@@ -50,6 +51,30 @@ _UNREPORTED = ("version", "updated_at", "created_at", "policy_version", "opened_
                "awaiting_ack", "return_to")
 
 
+def _value(value: Any) -> str:
+    """A field's value as people read it (no `None`, `True`, `False`)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return " ".join(_value(v) for v in value.values())
+    return "—" if value is None else str(value)
+
+
+def _entries(key: str, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Entries of a keyed collection (promises, action items, feedback links) that an
+    event added or changed (`promises p2: kind callback, due …`) or removed."""
+    out = []
+    for entry in sorted(set(old) | set(new)):
+        if entry not in new:
+            out.append(f"{key} -{entry}")
+        elif old.get(entry) != new[entry]:
+            facts = new[entry]
+            shown = ", ".join(f"{k.replace('_', ' ')} {_value(v)}" for k, v in facts.items()
+                              if v is not None) if isinstance(facts, dict) else _value(facts)
+            out.append(f"{key} {entry}: {shown}")
+    return out
+
+
 def _changes(before: dict[str, Any] | None, after: dict[str, Any],
              payload: dict[str, Any]) -> list[str]:
     """What one event changed: each field of the escalation it moved (from the replay of
@@ -69,10 +94,12 @@ def _changes(before: dict[str, Any] | None, after: dict[str, Any],
                     label = "due" if key == "deadlines" else "breached at"
                     out.append(f"{clock} {label} {new[clock]}" if clock in new
                                else f"{clock} clock stopped")
+        elif isinstance(new, dict) and key != "amount":
+            out += _entries(key, old or {}, new)
         elif isinstance(new, dict):
             out.append(f"{key}: {' '.join(str(v) for v in new.values())}")
         else:
-            out.append(f"{key}: {'—' if old is None else old} → {'—' if new is None else new}")
+            out.append(f"{key}: {_value(old)} → {_value(new)}")
     grant = payload.get("grant")
     if grant:
         amount = grant["amount"]
@@ -246,11 +273,11 @@ def to_markdown(timeline: dict[str, Any]) -> str:
     lines = [f"# Escalation {timeline['escalation_id']}: {_md(timeline['title'] or '(erased)')}",
              "", "## Milestones", ""]
     for key in ("opened", "first_acknowledged", "first_workaround", "resolved", "debriefed"):
-        lines.append(f"- {key.replace('_', ' ')}: {m[key] or '—'}")
+        lines.append(f"- {key.replace('_', ' ')}: {moment(m[key])}")
     for tier, at in sorted(m["tiers_reached"].items()):
-        lines.append(f"- tier {tier} reached: {at}")
+        lines.append(f"- tier {tier} reached: {moment(at)}")
     for at in m["reopened"]:
-        lines.append(f"- reopened: {at}")
+        lines.append(f"- reopened: {moment(at)}")
     lines += ["", "## Durations", "",
               f"- time to first response: {_duration(d['time_to_first_response'])}",
               f"- time to containment: {_duration(d['time_to_containment'])}",
@@ -261,18 +288,19 @@ def to_markdown(timeline: dict[str, Any]) -> str:
         lines += ["", "## Handoffs", "", "| from | to | proposed | outcome | took |",
                   "|---|---|---|---|---|"]
         for h in timeline["handoffs"]:
-            lines.append(f"| {_md(h['from'])} | {_md(h['to'])} | {h['proposed_at']} "
+            lines.append(f"| {_md(h['from'])} | {_md(h['to'])} | {moment(h['proposed_at'])} "
                          f"| {h['outcome']} | {_duration(h['seconds_to_decision'])} |")
     if timeline["breaches"]:
         lines += ["", "## SLA breaches", "", "| clock | at | late by | acting owner |",
                   "|---|---|---|---|"]
         for b in timeline["breaches"]:
-            lines.append(f"| {b['clock']} | {b['at']} | {_duration(b['late_by_seconds'])} "
+            lines.append(f"| {b['clock']} | {moment(b['at'])} | {_duration(b['late_by_seconds'])} "
                          f"| {_md(b['acting_owner']) or '—'} |")
     lines += ["", "## Ownership", "", "| owner | kind | from | to | began | ended |",
               "|---|---|---|---|---|---|"]
     for s in timeline["ownership"]:
-        lines.append(f"| {_md(s['owner'])} | {s['kind']} | {s['from']} | {s['to'] or 'now'} "
+        lines.append(f"| {_md(s['owner'])} | {s['kind']} | {moment(s['from'])} "
+                     f"| {moment(s['to']) if s['to'] else 'now'} "
                      f"| {_md(s['began'])} ({_md(s['began_by'])}) | {_md(s['ended']) or '—'} |")
     lines += ["", "## Events", "",
               "| seq | at | action | by (role) | to | state | owner | changed | note |",
@@ -282,7 +310,7 @@ def to_markdown(timeline: dict[str, Any]) -> str:
         owner = f"{_md(e['from_owner']) or '—'} → {_md(e['to_owner']) or '—'}"
         text = _md(e["text"]) + (" *(erased: " + ", ".join(e["erased_fields"]) + ")*"
                                  if e["erased_fields"] else "")
-        lines.append(f"| {e['seq']} | {e['at']} | {e['action']} | {_md(e['actor'])} "
+        lines.append(f"| {e['seq']} | {moment(e['at'])} | {e['action']} | {_md(e['actor'])} "
                      f"({e['role']}) | {_md(e['subject']) or '—'} | {state} | {owner} "
-                     f"| {_md('; '.join(e['changes']))} | {text} |")
+                     f"| {_md(times_in('; '.join(e['changes'])))} | {text} |")
     return "\n".join(lines) + "\n"

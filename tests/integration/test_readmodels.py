@@ -90,7 +90,7 @@ def test_timeline_milestones_durations_and_handoffs(led: Ledger) -> None:
     assert rows[5]["text"] == "night shift"
     md = timeline.to_markdown(t)
     assert md.startswith("# Escalation esc-a: Card charged twice")
-    assert "| bob | bea | 2026-03-02T09:06:00.000000Z | accepted | 10m 00s |" in md
+    assert "| bob | bea | 2026-03-02 09:06:00 UTC | accepted | 10m 00s |" in md
     assert "- time to resolution: 18m 00s" in md
 
 
