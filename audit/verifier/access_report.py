@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -174,3 +175,24 @@ def table(rows: list[dict[str, Any]]) -> str:
     widths = [max(len(x) for x in col) for col in zip(header, *shown, strict=False)]
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip()
                      for line in [header, *shown])
+
+
+def main(bundle: str, at_text: str) -> int:
+    """`--access-at T` of a verified JSON Lines bundle: the access table at T on stdout;
+    1 when an access event contradicts the history before it, 2 when T is no time."""
+    try:
+        at = parse_at(at_text)
+    except ValueError as exc:
+        print(f"error: --access-at: {exc}", file=sys.stderr)
+        return 2
+    with open(bundle, encoding="utf-8") as fh:
+        if fh.read(16).startswith("BATON"):
+            print("error: --access-at reads JSON Lines bundles", file=sys.stderr)
+            return 2
+        fh.seek(0)
+        folded = fold(bundle_events(fh), at)
+    print(f"access at {at_text}:")
+    print(table(folded.rows()))
+    for problem in folded.problems:
+        print(f"FAILED: {problem}")
+    return 1 if folded.problems else 0
