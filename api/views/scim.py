@@ -23,7 +23,6 @@ from scim2_models import (
     Group,
     GroupMember,
     GroupMembership,
-    ListResponse,
     Meta,
     Patch,
     PatchOp,
@@ -36,13 +35,16 @@ from werkzeug.exceptions import HTTPException
 
 from api.container import ACCOUNTS
 from api.container import current as current_baton
+from audit.errors import AuditError
 from audit.reads import access
 from audit.store import actors
+from audit.store.actors import ActorError
 from workflow import access_groups, access_scim
 from workflow.errors import WorkflowError
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 MEDIA = "application/scim+json"
+LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 _EQ = re.compile(r'^\s*(userName|displayName)\s+eq\s+"([^"]*)"\s*$', re.IGNORECASE)
 _MEMBER_PATH = re.compile(r'^members\[\s*value\s+eq\s+"([^"]*)"\s*\]$', re.IGNORECASE)
 _ERROR_STATUS: dict[type[Exception], tuple[int, str | None]] = {
@@ -77,6 +79,10 @@ def _any_error(exc: Exception) -> Response:
     status, scim_type = _ERROR_STATUS.get(type(exc), (400, "invalidValue"))
     if isinstance(exc, WorkflowError):
         return _error(status, str(exc), scim_type)
+    if isinstance(exc, ActorError):
+        return _error(400, str(exc), "invalidValue")
+    if isinstance(exc, AuditError):  # the store is unavailable or refused: retry later
+        return _error(503, "the store could not answer; retry", None)
     raise exc
 
 
@@ -140,9 +146,8 @@ def _filter(attribute: str) -> str | None:
 
 
 def _listed(resources: list[dict[str, Any]], total: int, start: int) -> Response:
-    listed = ListResponse[Any](total_results=total, start_index=start,
-                               items_per_page=len(resources), resources=resources)
-    return _json(listed.model_dump(scim_ctx=Context.SEARCH_RESPONSE, exclude_none=True))
+    return _json({"schemas": [LIST], "totalResults": total, "startIndex": start,
+                  "itemsPerPage": len(resources), "Resources": resources})
 
 
 @bp.route("/Users", methods=["GET", "POST"], endpoint="users")
