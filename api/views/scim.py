@@ -303,28 +303,39 @@ def group(name: str) -> Response:
 
 
 @bp.route("/<any(ServiceProviderConfig, ResourceTypes, Schemas):what>",
-          endpoint="discovery")
-def discovery(what: str) -> Response:
-    """What this server supports (RFC 7644 4)."""
+          methods=["GET", "POST", "PUT", "PATCH", "DELETE"], endpoint="discovery")
+@bp.route("/<any(ResourceTypes, Schemas):what>/<path:item>",
+          methods=["GET", "POST", "PUT", "PATCH", "DELETE"], endpoint="discovery")
+def discovery(what: str, item: str | None = None) -> Response:
+    """What this server supports (RFC 7644 4): read-only."""
+    if request.method != "GET":
+        raise ScimProblem(405, f"/{what} is read-only")
     q = Context.RESOURCE_QUERY_RESPONSE
     if what == "ServiceProviderConfig":
-        config = ServiceProviderConfig(
-            patch=Patch(supported=True), bulk=Bulk(supported=False, max_operations=0,
-                                                   max_payload_size=0),
-            filter=Filter(supported=True, max_results=200),
-            change_password=ChangePassword(supported=False), sort=Sort(supported=False),
-            etag=ETag(supported=False), authentication_schemes=[AuthenticationScheme(
-                type="oauthbearertoken",  # type: ignore[arg-type]
-                name="Bearer token",
-                description="A token from `baton scim token`")])
-        return _json(config.model_dump(scim_ctx=q, exclude_none=True))
+        return _json(_config().model_dump(scim_ctx=q, exclude_none=True))
     models: list[Any] = [User, Group]
     if what == "ResourceTypes":
         items = [ResourceType.from_resource(m).model_dump(scim_ctx=q, exclude_none=True)
                  for m in models]
     else:
         items = [m.to_schema().model_dump(scim_ctx=q, exclude_none=True) for m in models]
-    return _listed(items, len(items), 1)
+    if item is None:
+        return _listed(items, len(items), 1)
+    found = [i for i in items if i.get("id") == item]
+    if not found:
+        raise ScimProblem(404, f"no {what} {item!r}")
+    return _json(found[0])
+
+
+def _config() -> ServiceProviderConfig:
+    return ServiceProviderConfig(
+        patch=Patch(supported=True), bulk=Bulk(supported=False, max_operations=0,
+                                               max_payload_size=0),
+        filter=Filter(supported=True, max_results=200),
+        change_password=ChangePassword(supported=False), sort=Sort(supported=False),
+        etag=ETag(supported=False), authentication_schemes=[AuthenticationScheme(
+            type="oauthbearertoken",  # type: ignore[arg-type]
+            name="Bearer token", description="A token from `baton scim token`")])
 
 
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
