@@ -44,13 +44,16 @@ class SqlActorAccounts:
     # --- the records ---------------------------------------------------------------
 
     def _record(self, action: str, handle: str, by: By, now: datetime,
-                personal: list[tuple[str, str]] | None = None, **payload: Any) -> int:
+                personal: list[tuple[str, str]] | None = None, *,
+                row: dict[str, Any] | None = None, **payload: Any) -> int:
+        """Append the event, then write the actor's row (`row`'s values and the event's
+        seq): on PostgreSQL a trigger lets the app role change an actor only after this
+        transaction appended an access event naming it (migration 0011)."""
         record = system_record(action, actor=by.actor, role=by.role,
                                payload={"subject": handle, "path": by.path, **payload},
                                policy_version=by.policy_version, now=now, rule=by.rule)
         seq = self._uow.append(record, personal or [], now)
-        self._uow.conn.execute(update(actors_table).where(
-            actors_table.c.handle == handle).values(access_seq=seq))
+        actors.put(self._uow.conn, handle, now, access_seq=seq, **(row or {}))
         return seq
 
     def account(self, handle: str) -> Account | None:
@@ -66,8 +69,8 @@ class SqlActorAccounts:
         current = self.account(handle)
         if current is not None and current.active:
             raise ActorError(f"actor {handle!r} already exists")
-        actors.put(self._uow.conn, handle, now, roles=roles, team=team, revoked_at=None)
-        return self._record(ev.GRANTED, handle, by, now, roles=sorted(set(roles)), team=team)
+        return self._record(ev.GRANTED, handle, by, now, roles=sorted(set(roles)), team=team,
+                            row={"roles": roles, "team": team, "revoked_at": None})
 
     def change(self, handle: str, roles: list[str], team: str | None, *, by: By,
                now: datetime) -> int | None:
@@ -78,15 +81,14 @@ class SqlActorAccounts:
         wanted = sorted(set(roles))
         if wanted == sorted(current.roles) and team == current.team:
             return None
-        actors.put(self._uow.conn, handle, now, roles=wanted, team=team)
         return self._record(ev.CHANGED, handle, by, now, roles=wanted, team=team,
-                            previous={"roles": sorted(current.roles), "team": current.team})
+                            previous={"roles": sorted(current.roles), "team": current.team},
+                            row={"roles": wanted, "team": team})
 
     def _revoke_token(self, handle: str, token: str, by: By, now: datetime,
                       why: str) -> None:
-        self._uow.conn.execute(update(actors_table).where(
-            actors_table.c.handle == handle).values(token_hash=None))
-        self._record(ev.TOKEN_REVOKED, handle, by, now, token=token, why=why)
+        self._record(ev.TOKEN_REVOKED, handle, by, now, token=token, why=why,
+                     row={"token_hash": None})
 
     def issue_token(self, handle: str, *, by: By, now: datetime) -> str:
         """A new token (the old one revoked, both on the record); the token itself."""
@@ -97,8 +99,8 @@ class SqlActorAccounts:
             self._revoke_token(handle, current.token, by, now, "rotated")
         token = actors.new_token()
         stored = token_hash(token)
-        actors.put(self._uow.conn, handle, now, token_hash=stored)
-        self._record(ev.TOKEN_ISSUED, handle, by, now, token=stored[:SHOWN])
+        self._record(ev.TOKEN_ISSUED, handle, by, now, token=stored[:SHOWN],
+                     row={"token_hash": stored})
         return token
 
     def deactivate(self, handle: str, *, by: By, now: datetime) -> int:
@@ -116,20 +118,18 @@ class SqlActorAccounts:
         for id_hash in running:
             store.end(id_hash=id_hash, why=ENDED_BY_ADMIN, actor=by.actor, role=by.role,
                       rule=by.rule, policy_version=by.policy_version, now=now)
-        self._uow.conn.execute(update(actors_table).where(
-            actors_table.c.handle == handle).values(revoked_at=rfc3339(now),
-                                                    token_hash=None))
         return self._record(ev.REVOKED, handle, by, now, sessions_ended=len(running),
-                            previous={"roles": sorted(current.roles), "team": current.team})
+                            previous={"roles": sorted(current.roles), "team": current.team},
+                            row={"revoked_at": rfc3339(now), "token_hash": None})
 
     def set_email(self, handle: str, email: str | None, *, by: By, now: datetime) -> None:
         """Set (None: remove) the address, with an email-changed record holding only a
         commitment to it (the address itself is erasable content)."""
-        actor_emails.set_email(self._uow.conn, handle, email)
         if email is None:
             self._record(ev.EMAIL_CHANGED, handle, by, now, email=None)
         else:
             self._record(ev.EMAIL_CHANGED, handle, by, now, [("email", email)], email={})
+        actor_emails.set_email(self._uow.conn, handle, email)
 
     def without_grant(self) -> list[Account]:
         """The actors no access event covers yet."""
