@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from api import auth, config, container, http_transaction, openapi_doc, problems, schemas, ui
 from api.container import Baton
 from api.read_access import init_app as init_read_access
-from api.views import customer, escalations, feedback_page, log, ops, reads, webhooks
+from api.views import access, customer, escalations, feedback_page, log, ops, reads, scim, webhooks
 
 DESCRIPTION = """Baton keeps customer escalations owned: every escalation is a state machine,
 every move is checked against the authority of the role asking for it under a versioned
@@ -81,11 +81,13 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     api = BatonApi(app)
     api.ma_plugin.converter.add_attribute_function(openapi_doc.nul_free)
     app.extensions["baton_api"] = api
-    for blueprint in (escalations.blp, reads.blp, ops.blp, webhooks.blp, customer.blp):
+    for blueprint in (escalations.blp, reads.blp, ops.blp, webhooks.blp, customer.blp,
+                      access.blp):
         api.register_blueprint(blueprint)
     ops.init_app(app)
     escalations.init_app(app)
     ui.init_app(app)
     app.register_blueprint(feedback_page.bp)
     app.register_blueprint(log.bp)  # /log/: the ledger as C2SP tiles
+    app.register_blueprint(scim.bp)  # /scim/v2: provisioning (RFC 7643, 7644)
     return app

@@ -13,7 +13,16 @@ from typing import Any
 
 import click
 
-from api import cli_audit, cli_demo, cli_escalations, cli_sessions, cli_webhooks, cli_witness
+from api import (
+    cli_access,
+    cli_audit,
+    cli_demo,
+    cli_escalations,
+    cli_scim,
+    cli_sessions,
+    cli_webhooks,
+    cli_witness,
+)
 from api.cli_context import fail, info, operator, with_baton
 from api.container import ACCOUNTS, Baton
 from audit.store import actors, db, policies
@@ -63,6 +72,14 @@ def _initialise(baton: Baton, policy_file: str | None, simulation: bool = False,
         info(f"applied policy {done.policy.name} version {done.policy.version[:12]} "
              f"(seq {done.seq})")
     info(f"public key: {baton.vkey}")
+    _genesis(baton)
+
+
+def _genesis(baton: Baton) -> None:
+    """The genesis grant of each actor added before access was recorded (once)."""
+    written = admin_handlers.record_genesis(uow=baton.uow, accounts=ACCOUNTS, now=baton.now())
+    if written:
+        info(f"recorded the access of {written} existing actors on the ledger (genesis)")
 
 
 @main.command()
@@ -92,6 +109,7 @@ def db_upgrade(baton: Baton) -> None:
     before = migrate.current(baton.engine)
     migrate.upgrade(baton.engine)
     info(f"schema {before or 'empty'} -> {migrate.current(baton.engine)}")
+    _genesis(baton)
 
 
 @main.group("actors")
@@ -105,13 +123,14 @@ def actors_group() -> None:
 @click.option("--team", default=None, help="The actor's team")
 @click.option("--rotate", is_flag=True, help="Issue a new token to an existing actor")
 @click.option("--email", default=None, help="Where Baton's notifications to the actor go")
+@click.option("--as", "by", default="system", help="Who grants it (recorded)")
 @with_baton
 def actors_add(baton: Baton, handle: str, roles: tuple[str, ...], team: str | None,
-               rotate: bool, email: str | None) -> None:
-    """Create an actor; prints its new API token, alone, on stdout."""
+               rotate: bool, email: str | None, by: str) -> None:
+    """Grant an actor roles (on the ledger); prints its new API token, alone, on stdout."""
     added = admin_handlers.add_actor(uow=baton.uow, accounts=ACCOUNTS, handle=handle,
                                      roles=roles, team=team, email=email, now=baton.now(),
-                                     rotate=rotate)
+                                     rotate=rotate, actor=operator(by))
     if added.routed_without_team:
         info(f"warning: {handle} has no team, so as {' and '.join(added.routed_without_team)}"
              f" they can acknowledge nothing (escalations are routed to teams: "
@@ -121,25 +140,45 @@ def actors_add(baton: Baton, handle: str, roles: tuple[str, ...], team: str | No
     click.echo(token)
 
 
+@actors_group.command("change")
+@click.argument("handle")
+@click.option("--role", "roles", multiple=True, required=True, help="A role of the policy")
+@click.option("--team", default=None, help="The actor's team (omit: none)")
+@click.option("--as", "by", default="system", help="Who changes it (recorded)")
+@with_baton
+def actors_change(baton: Baton, handle: str, roles: tuple[str, ...], team: str | None,
+                  by: str) -> None:
+    """Change an actor's roles and team (an access-changed event; the token stays)."""
+    seq = admin_handlers.change_actor(uow=baton.uow, accounts=ACCOUNTS, actor=operator(by),
+                                      handle=handle, roles=roles, team=team, now=baton.now())
+    info(f"{handle}: unchanged" if seq is None else f"{handle}: changed (ledger seq {seq})")
+
+
 @actors_group.command("set-email")
 @click.argument("handle")
 @click.argument("address")
+@click.option("--as", "by", default="system", help="Who changes it (recorded)")
 @with_baton
-def actors_set_email(baton: Baton, handle: str, address: str) -> None:
+def actors_set_email(baton: Baton, handle: str, address: str, by: str) -> None:
     """Set where an actor's notifications are mailed ("-" removes the address)."""
     admin_handlers.set_actor_email(uow=baton.uow, accounts=ACCOUNTS, handle=handle,
-                                   email=None if address == "-" else address)
+                                   email=None if address == "-" else address,
+                                   now=baton.now(), actor=operator(by))
     info(f"{handle}: email {'removed' if address == '-' else 'set'}")
 
 
 @actors_group.command("revoke")
 @click.argument("handle")
+@click.option("--as", "by", default="system", help="Who deprovisions (recorded)")
 @with_baton
-def actors_revoke(baton: Baton, handle: str) -> None:
-    """Revoke an actor's token."""
-    admin_handlers.revoke_actor(uow=baton.uow, accounts=ACCOUNTS, handle=handle,
-                                now=baton.now())
-    info(f"revoked {handle}")
+def actors_revoke(baton: Baton, handle: str, by: str) -> None:
+    """Deprovision an actor: token and sessions end at once, the actor stays on the
+    record, and its open escalations are handed over (each on the ledger)."""
+    done = admin_handlers.revoke_actor(uow=baton.uow, accounts=ACCOUNTS, handle=handle,
+                                       now=baton.now(), actor=operator(by))
+    for escalation_id, to, seq in done.handed:
+        info(f"{escalation_id}: handed to {to} (ledger seq {seq})")
+    info(f"revoked {handle} (ledger seq {done.seq})")
 
 
 @actors_group.command("list")
@@ -291,7 +330,7 @@ for _command in (cli_audit.audit_group, cli_audit.content_group, cli_audit.sla_g
                  cli_audit.metrics_group, cli_audit.diagram, cli_webhooks.webhooks_group,
                  cli_webhooks.notifications_group, cli_webhooks.worker,
                  cli_witness.witness_group, cli_escalations.escalations_group,
-                 cli_sessions.sessions_group):
+                 cli_sessions.sessions_group, cli_access.access_group, cli_scim.scim_group):
     main.add_command(_command)
 
 

@@ -23,9 +23,12 @@ from workflow.read_grants import may_read_all
 PUBLIC = frozenset({"ops.Health", "healthz_root", "api-docs.openapi_json", "docs", "static",
                     "log.checkpoint", "ui.login", "ui.login_post", "ui.logout"})
 # Opened by something other than a token, decided by that door: a customer's signed
-# one-time link (their feedback page), and the log's tiles (hash tiles are published;
+# one-time link (their feedback page), SCIM clients' own bearer tokens (/scim/v2), and
+# the log's tiles (hash tiles are published;
 # entry bundles need the read-audit permission unless BATON_LOG_PUBLIC=1).
-OWN_DOOR = frozenset({"feedback.page", "feedback.answer", "log.tile"})
+OWN_DOOR = frozenset({"feedback.page", "feedback.answer", "log.tile", "scim.users",
+                      "scim.user", "scim.groups", "scim.group", "scim.discovery",
+                      "scim.fallback"})
 _ESCALATION = ("escalations",)
 # Every other route: the reads it shows, all of which must be granted. Writes name what
 # their response shows (an action answers with the escalation); the action itself is then
@@ -51,6 +54,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "reads.InclusionProof": ("proofs",),
     "reads.ConsistencyProof": ("proofs",),
     "reads.AuditEvents": ("audit-log",),
+    "access.AccessReport": ("audit-log",),  # access reviews: read-audit
     "webhooks.Webhooks": ("webhooks",),
     "webhooks.Webhook": ("webhooks",),
     "webhooks.RotateSecret": ("webhooks",),

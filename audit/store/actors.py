@@ -12,7 +12,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from audit.errors import AuditError
 from audit.store import fast_path
-from audit.store.schema import actors
+from audit.store.schema import actors, scim_tokens
 from workflow.model import Actor, rfc3339
 
 
@@ -39,6 +39,27 @@ def add(conn: Connection, handle: str, roles: list[str], team: str | None,
     else:
         conn.execute(update(actors).where(actors.c.handle == handle).values(**values))
     return token
+
+
+def new_token() -> str:
+    """A fresh API token."""
+    return "bt_" + secrets.token_urlsafe(32)
+
+
+def row(conn: Connection, handle: str) -> Any | None:
+    """The actor's row, or None."""
+    return conn.execute(select(actors).where(actors.c.handle == handle)).first()
+
+
+def put(conn: Connection, handle: str, now: datetime, **values: Any) -> None:
+    """Insert the actor (with `values`) or update its row with them."""
+    if "roles" in values:
+        values["roles"] = json.dumps(sorted(set(values["roles"])))
+    if row(conn, handle) is None:
+        values.setdefault("roles", "[]")
+        conn.execute(insert(actors).values(handle=handle, created_at=rfc3339(now), **values))
+    else:
+        conn.execute(update(actors).where(actors.c.handle == handle).values(**values))
 
 
 def revoke(conn: Connection, handle: str, now: datetime) -> None:
@@ -73,3 +94,18 @@ def exists(conn: Connection, handle: str) -> bool:
     """Whether an actor with this handle was ever added (revoked actors stay on record)."""
     return conn.execute(select(actors.c.handle).where(actors.c.handle == handle)).first() \
         is not None
+
+
+def scim_client(conn: Connection, token: str) -> str | None:
+    """The prefix of a running SCIM client token's hash, or None."""
+    stored = token_hash(token)
+    found = conn.execute(select(scim_tokens.c.token_hash).where(
+        scim_tokens.c.token_hash == stored, scim_tokens.c.revoked_at.is_(None))).scalar()
+    return None if found is None else str(found)[:16]
+
+
+def scim_tokens_listing(conn: Connection) -> list[dict[str, Any]]:
+    """Every SCIM client token, by its hash's prefix (never the token)."""
+    return [{"token": r.token_hash[:16], "created_at": r.created_at,
+             "created_by": r.created_by, "revoked_at": r.revoked_at}
+            for r in conn.execute(select(scim_tokens).order_by(scim_tokens.c.created_at))]

@@ -289,3 +289,29 @@ dashboard_sessions = Table(
     Column("data", Text, nullable=False),
 )
 Index("ix_dashboard_sessions_actor", dashboard_sessions.c.actor)
+
+# --- access on the ledger, SCIM provisioning (migration 0011) ------------------------
+
+# The seq of the newest access event about the actor (None: added before access was
+# recorded; `baton db upgrade` and `baton init` write its genesis grant), and the
+# identity provider's id for a person provisioned through SCIM.
+actors.append_column(Column("access_seq", BigInteger, nullable=True))
+actors.append_column(Column("external_id", String(200), nullable=True))
+
+# SCIM clients' bearer tokens (`baton scim token`), stored as SHA-256 hashes.
+scim_tokens = Table(
+    "scim_tokens", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("revoked_at", String(32), nullable=True),
+)
+
+# Which mapped groups (the policy's [identity.groups]) a SCIM client put a person in.
+scim_members = Table(
+    "scim_members", metadata,
+    Column("group_name", String(200), nullable=False),
+    Column("handle", String(64), nullable=False),
+    PrimaryKeyConstraint("group_name", "handle"),
+)
+Index("ix_scim_members_handle", scim_members.c.handle)

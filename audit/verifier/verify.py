@@ -37,7 +37,7 @@ from audit.errors import AuditError, BundleError, KeyFileError
 from audit.log import signed_note
 from audit.log.witness_policy import PolicyFileError, TrustPolicy
 from audit.log.witness_policy import load as load_policy
-from audit.verifier import proof_check, verify_binary, verify_parallel
+from audit.verifier import access_report, proof_check, verify_binary, verify_parallel
 from audit.verifier.verify_lines import (
     BUNDLE_TYPE,
     EVENT_LINE_FIELDS,
@@ -262,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--structural", action="store_true",
                         help="check the ledger's structure only, not content or the "
                              "fields repeated beside the signed bytes")
+    parser.add_argument("--access-at", metavar="T",
+                        help="after verifying, print who held which role and team at "
+                             "instant T (RFC 3339; audit/verifier/access_report.py)")
     parser.add_argument("--jobs", type=int, default=verify_parallel.cores(),
                         help="processes for a large bundle (default: the cores here)")
     args = parser.parse_args(args_list)
@@ -275,7 +278,10 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, UnicodeDecodeError, AuditError, KeyFileError, PolicyFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return print_report(report)
+    status = print_report(report)
+    if status == 0 and args.access_at is not None:
+        return access_report.main(args.bundle, args.access_at)
+    return status
 
 
 def print_report(report: Report, out: TextIO | None = None) -> int:

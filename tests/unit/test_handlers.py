@@ -194,19 +194,26 @@ def test_initialising_signs_the_first_checkpoint_once(uow: RequestUnitOfWork,
 
 
 class Accounts:
+    """workflow.access_grants.AccessAccounts, in memory: what was granted and mailed."""
+
     def __init__(self) -> None:
         self.added: list[tuple[str, list[str], str | None]] = []
         self.emails: dict[str, str | None] = {}
+        self.by: list[Any] = []
 
-    def add(self, handle: str, roles: list[str], team: str | None, now: datetime, *,
-            rotate: bool = False) -> str:
+    def account(self, handle: str) -> None:
+        return None
+
+    def grant(self, handle: str, roles: list[str], team: str | None, *, by: Any,
+              now: datetime) -> int:
         self.added.append((handle, roles, team))
+        self.by.append(by)
+        return len(self.added)
+
+    def issue_token(self, handle: str, *, by: Any, now: datetime) -> str:
         return f"bt_{handle}"
 
-    def revoke(self, handle: str, now: datetime) -> None:
-        raise AssertionError("not asked")
-
-    def set_email(self, handle: str, email: str | None) -> None:
+    def set_email(self, handle: str, email: str | None, *, by: Any, now: datetime) -> None:
         self.emails[handle] = email
 
 
@@ -228,3 +235,4 @@ def test_an_actor_gets_roles_and_a_team_of_the_policy_or_nothing_is_written(
                                      email="zed@example.com", now=T0)
     assert added.token == "bt_zed" and added.routed_without_team == ["agent"]
     assert accounts.emails == {"zed": "zed@example.com"} and uow.commits == 1
+    assert (accounts.by[0].rule, accounts.by[0].path) == ("permission.manage-actors", "cli")
