@@ -136,9 +136,11 @@ def _claims() -> dict[str, Any] | Any:
         return _page(401, "Sign-in refused", f"The identity provider did not sign you in "
                      f"({code}). Start again, or ask your administrator.")
     except JoseError as exc:
-        log.warning("ID token refused: %s", type(exc).__name__)
+        claim = getattr(exc, "claim", None)  # which check: nonce, iss, aud, exp…
+        check = f"{exc.error}: {claim}" if isinstance(claim, str) else exc.error
+        log.warning("ID token refused: %s", check)
         return _page(401, "Sign-in refused", f"The identity provider's ID token could not "
-                     f"be verified ({exc.error}). Start again.")
+                     f"be verified ({check}). Start again.")
     except (requests.RequestException, ValueError) as exc:
         log.warning("identity provider out of reach: %s", type(exc).__name__)
         return _page(503, "Identity provider unavailable", "Baton could not reach the "
