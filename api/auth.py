@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, g, request
 
+from api import jwt_auth
 from api.container import request_connection
 from api.problems import problem
 from audit.store import actors
@@ -27,6 +28,8 @@ def _authenticate() -> Response | None:
     if scheme.lower() != "bearer" or not token.strip():
         return problem(401, "unauthenticated", "Unauthenticated",
                        "send Authorization: Bearer TOKEN")
+    if jwt_auth.enabled() and jwt_auth.looks_like_jwt(token.strip()):
+        return jwt_auth.authenticate(token.strip())  # the provider's JWT (api/jwt_auth.py)
     actor = actors.by_token(request_connection(), token.strip())
     if actor is None:
         return problem(401, "unauthenticated", "Unauthenticated",
@@ -37,4 +40,5 @@ def _authenticate() -> Response | None:
 
 def init_app(app: Flask) -> None:
     """Authenticate every request but health and the API documents."""
+    jwt_auth.init_app(app)
     app.before_request(_authenticate)

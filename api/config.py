@@ -34,6 +34,11 @@ DEFAULTS: dict[str, Any] = {
     "BATON_LOG_PUBLIC": "0",
     "BATON_LOG_RATE": 100.0,
     "BATON_WITNESS_POLICY": "",
+    # Single sign-on and machines' JWTs from an OpenID Connect provider (docs/identity.md).
+    "BATON_OIDC_ISSUER": "",
+    "BATON_OIDC_CLIENT_ID": "",
+    "BATON_OIDC_CLIENT_SECRET": "",
+    "BATON_OIDC_AUDIENCE": "",
 }
 INTEGERS = ("BATON_CHECKPOINT_EVERY", "BATON_CHECKPOINT_INTERVAL",
             "BATON_DELIVERY_CONCURRENCY", "BATON_DELIVERY_PER_HOST")
@@ -63,7 +68,23 @@ def settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     for key in FLAGS:
         out[key] = str(out[key]).strip().lower() in ("1", "true", "yes", "on")
     _check_smtp_url(str(out["BATON_SMTP_URL"]))
+    _check_oidc(out)
     return out
+
+
+def _check_oidc(out: dict[str, Any]) -> None:
+    """Refuse a provider Baton could not trust: an issuer reached in clear (but on the
+    loopback), or one without the client id its tokens' audience defaults to."""
+    issuer = str(out["BATON_OIDC_ISSUER"]).strip().rstrip("/")
+    out["BATON_OIDC_ISSUER"] = issuer
+    if not issuer:
+        return
+    parts = urlsplit(issuer)
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise ValueError("BATON_OIDC_ISSUER must be an https:// URL")
+    if not str(out["BATON_OIDC_CLIENT_ID"]).strip():
+        raise ValueError("BATON_OIDC_ISSUER is set: set BATON_OIDC_CLIENT_ID too")
 
 
 def _check_smtp_url(url: str) -> None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import Connection, Engine
 
 from api import request_guard
@@ -204,8 +204,10 @@ class Baton:
         """A new unit of work (on `connection` when given, else on its own). Refused with
         SigningUnavailable, before anything is written, when no checkpoint could be
         signed: a write is never accepted that its checkpoints could not cover."""
-        return SqlUnitOfWork(self.engine, self.signer, connection,
+        made = SqlUnitOfWork(self.engine, self.signer, connection,
                              release_before_flush=release_before_flush, shows=shows)
+        made.acting = g.get("actor") if has_request_context() else None
+        return made
 
     def policy(self, conn: Any = None) -> Policy:
         """The policy in force."""

@@ -21,7 +21,8 @@ from workflow.read_grants import may_read_all
 # Open to anyone: health, the API's documents, static files, the published checkpoint,
 # and signing in to the dashboard.
 PUBLIC = frozenset({"ops.Health", "healthz_root", "api-docs.openapi_json", "docs", "static",
-                    "log.checkpoint", "ui.login", "ui.login_post", "ui.logout"})
+                    "log.checkpoint", "ui.login", "ui.login_post", "ui.logout",
+                    "ui.sso_login", "ui.sso_callback"})
 # Opened by something other than a token, decided by that door: a customer's signed
 # one-time link (their feedback page), SCIM clients' own bearer tokens (/scim/v2), and
 # the log's tiles (hash tiles are published;

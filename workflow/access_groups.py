@@ -62,8 +62,8 @@ def problems_of(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     roles_doc, teams_doc = doc.get("roles"), doc.get("teams")
     roles = set(roles_doc) if isinstance(roles_doc, dict) else set()
     teams = set(teams_doc) if isinstance(teams_doc, dict) else set()
-    found = [(f"{TABLE}.{k}", "unknown key (groups, handover)") for k in table
-             if k not in ("groups", "handover")]
+    found = [(f"{TABLE}.{k}", "unknown key (groups, handover, sso)") for k in table
+             if k not in ("groups", "handover", "sso")]
     if table.get("handover", "fallback") not in HANDOVERS:
         found.append((f"{TABLE}.handover", f"one of {', '.join(HANDOVERS)}"))
     groups = table.get("groups", {})

@@ -57,8 +57,9 @@ class SessionStore(Protocol):
     """Where sessions are kept, with the ledger records of signing in and out."""
 
     def start(self, *, id_hash: str, actor: str, token_id: str, role: str, rule: str,
-              policy_version: str, now: datetime) -> int:
-        """Store a new session and its dashboard-signed-in record; its ledger seq."""
+              policy_version: str, now: datetime, via: str | None = None) -> int:
+        """Store a new session and its dashboard-signed-in record (with `via`, the claim
+        that granted the role, when signed on through the provider); its ledger seq."""
 
     def end(self, *, id_hash: str, why: str, actor: str, role: str, rule: str,
             policy_version: str, now: datetime) -> int | None:

@@ -17,6 +17,8 @@ class Actor:
     handle: str
     roles: tuple[str, ...]
     team: str | None = None
+    # (role, how it was granted) for roles granted by a provider's claim ("sso:Group").
+    via: tuple[tuple[str, str], ...] = ()
 
 
 # Baton itself, when it acts (sweeps, retention, bootstrapping the first policy).

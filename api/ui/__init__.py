@@ -18,6 +18,7 @@ import api.ui.login
 import api.ui.metrics_page
 import api.ui.queue_page  # noqa: F401
 from api.ui import session as ui_session
+from api.ui import sso
 from api.ui.blueprint import ui
 
 
@@ -36,4 +37,5 @@ def init_app(app: Flask) -> None:
                                 x_host=1, x_port=1, x_prefix=1)
     app.jinja_env.globals["csrf_token"] = ui_session.csrf_token
     app.config.setdefault("BATON_UI_REFRESH_SECONDS", 5)
+    sso.init_app(app)
     app.register_blueprint(ui)

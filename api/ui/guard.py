@@ -22,7 +22,7 @@ from workflow.errors import EscalationNotFound, WorkflowError
 log = logging.getLogger("baton.ui")
 
 # Pages reachable signed out; every other page redirects to the sign-in page.
-_OPEN = frozenset(("ui.login", "ui.login_post"))
+_OPEN = frozenset(("ui.login", "ui.login_post", "ui.sso_login", "ui.sso_callback"))
 
 
 @ui.before_request

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from api.ui import session as ui_session
 from api.ui.blueprint import ui
@@ -20,7 +20,8 @@ ENDED = {SIGNED_OUT: "Signed out.",
          ENDED_BY_ADMIN: "Your session was ended by an administrator."}
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a page of the dashboard, else the queue."""
     # Only a page of the dashboard: never an open redirect to another site.
     if (target and target.startswith("/ui/") and not target.startswith("/ui//")
             and "\r" not in target and "\n" not in target and "\\" not in target):
@@ -34,7 +35,8 @@ def login() -> Any:
     why = request.args.get("ended", "")
     if why in ENDED:
         flash(ENDED[why], "done")
-    return render_template("ui/login.html", next=request.args.get("next", ""))
+    return render_template("ui/login.html", next=request.args.get("next", ""),
+                           sso=bool(current_app.config.get("BATON_OIDC_ISSUER")))
 
 
 @ui.post("/login")
@@ -50,7 +52,7 @@ def login_post() -> Any:
         return render_template("ui/login.html", next=request.form.get("next", ""),
                                error="That token is unknown or has been revoked."), 401
     flash(f"Signed in as {actor.handle} ({', '.join(actor.roles)}).", "done")
-    return redirect(_safe_next(request.form.get("next")), 303)
+    return redirect(safe_next(request.form.get("next")), 303)
 
 
 @ui.post("/logout")

@@ -38,6 +38,7 @@ from audit.store.actors import token_hash
 from audit.store.sessions import SqlSessions
 from workflow import dashboard_sessions
 from workflow.dashboard_sessions import Limits
+from workflow.identity_claims import with_via
 from workflow.model import Actor
 from workflow.policy_loader import parse_duration
 
@@ -47,6 +48,7 @@ CSRF_FIELD = "csrf_token"
 _ID = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 DEFAULT_LIFETIME = "12h"
 DEFAULT_IDLE = "30m"
+VIA = "via"  # the session's data: {role: the claim that granted it}, when signed on (sso.py)
 log = logging.getLogger("baton.ui")
 
 
@@ -160,7 +162,7 @@ def viewer() -> Actor | None:
         return None
     s.update(stored.data)
     s.modified = False
-    s.viewer, s.seen = stored.actor, stored.last_seen_at
+    s.viewer, s.seen = with_via(stored.actor, stored.data.get(VIA)), stored.last_seen_at
     return s.viewer
 
 
@@ -184,12 +186,17 @@ def sign_in(token: str) -> Actor | None:
     dashboard_sessions.sign_in(uow=uow, store=SqlSessions(uow), actor=actor,
                                token_id=token_id, id_hash=sessions.id_hash(session_id),
                                reads=DASHBOARD, policy=policy, now=now)
+    adopt(session_id, actor, now)
+    return actor
+
+
+def adopt(session_id: str, actor: Actor, now: datetime) -> None:
+    """Make a session just opened (on the ledger) this request's, its cookie sent."""
     s = _this()
     s.clear()
     s.sid, s.hash, s.viewer, s.seen = session_id, sessions.id_hash(session_id), actor, now
     s.looked_up = s.set_cookie = True
     s.drop_cookie = False
-    return actor
 
 
 def sign_out() -> None:

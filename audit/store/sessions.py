@@ -36,14 +36,17 @@ class SqlSessions:
         self._uow = uow
 
     def _record(self, action: str, *, id_hash: str, actor: str, role: str, rule: str,
-                policy_version: str, now: datetime, **extra: Any) -> int:
+                policy_version: str, now: datetime, via: str | None = None,
+                **extra: Any) -> int:
         record = system_record(action, actor=actor, role=role,
                                payload={"session": id_hash[:SHOWN], **extra},
                                policy_version=policy_version, now=now, rule=rule)
+        if via is not None:
+            record["via"] = via  # signed on through the provider: the claim that granted it
         return self._uow.append(record, [], now)
 
     def start(self, *, id_hash: str, actor: str, token_id: str, role: str, rule: str,
-              policy_version: str, now: datetime) -> int:
+              policy_version: str, now: datetime, via: str | None = None) -> int:
         """Store a new session and its dashboard-signed-in record; its ledger seq."""
         at = rfc3339(now)
         self._uow.conn.execute(insert(dashboard_sessions).values(
@@ -51,7 +54,7 @@ class SqlSessions:
             last_seen_at=at, data="{}"))
         return self._record(SIGNED_IN_ACTION, id_hash=id_hash, actor=actor, role=role,
                             rule=rule, policy_version=policy_version, now=now,
-                            token=token_id[:SHOWN])
+                            token=token_id[:SHOWN], via=via)
 
     def end(self, *, id_hash: str, why: str, actor: str, role: str, rule: str,
             policy_version: str, now: datetime) -> int | None:

@@ -119,6 +119,9 @@ class SqlUnitOfWork:
         # round trip each time an answer is needed (audit.store.fast_path); None on SQLite,
         # where each runs at once.
         self._pipeline: Pipeline | None = None
+        # Who this transaction acts for, when their roles were granted by a provider's
+        # claim: each record they write in that role carries the claim as its `via`.
+        self.acting: Actor | None = None
 
     @property
     def conn(self) -> Connection:
@@ -219,6 +222,10 @@ class SqlUnitOfWork:
     def append(self, record: dict[str, Any], personal: list[tuple[str, str]],
                at: datetime, customer_id: str | None = None) -> int:
         """Append a raw record (system events: policy changes, erasures)."""
+        if self.acting is not None and record.get("actor") == self.acting.handle:
+            via = dict(self.acting.via).get(record.get("role") or "")
+            if via and "via" not in record:
+                record["via"] = via
         seq = ledger.append(self.conn, self.head(), record, personal, customer_id=customer_id)
         self._last_at = at
         return seq
