@@ -9,7 +9,18 @@ from flask import Flask, Response, current_app
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from api import auth, config, container, http_transaction, openapi_doc, problems, schemas, ui
+from api import (
+    auth,
+    config,
+    container,
+    http_transaction,
+    openapi_doc,
+    problems,
+    request_guard,
+    schemas,
+    security_headers,
+    ui,
+)
 from api.container import Baton
 from api.views import customer, escalations, feedback_page, log, ops, reads, webhooks
 
@@ -42,7 +53,7 @@ class BatonApi(Api):  # type: ignore[misc]
                                           mimetype="application/json")
 
     def handle_http_exception(self, error: HTTPException) -> Any:
-        return problems.from_http(error)
+        return problems.answer(error)
 
     def _register_responses(self) -> None:
         saved = self.DEFAULT_RESPONSE_CONTENT_TYPE
@@ -76,6 +87,8 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     app.register_error_handler(http_transaction.Replay, lambda e: e.response)
     container.init_app(app)
     auth.init_app(app)
+    request_guard.init_app(app)  # after authentication: no body is read before it
+    security_headers.init_app(app)
     api = BatonApi(app)
     api.ma_plugin.converter.add_attribute_function(openapi_doc.nul_free)
     app.extensions["baton_api"] = api
