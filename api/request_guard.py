@@ -225,8 +225,9 @@ def admit() -> None:
         return
     accepted = accepted_types(request.path, request.method)
     if request.mimetype not in accepted:
-        raise UnsupportedMediaType(f"this route takes a body of type {' or '.join(sorted(accepted))}"
-                                   f", not {request.mimetype or 'an undeclared type'}")
+        takes = " or ".join(sorted(accepted))
+        raise UnsupportedMediaType(f"this route takes a body of type {takes}, not "
+                                   f"{request.mimetype or 'an undeclared type'}")
     limit = _limit(request.path)
     if request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge(f"the body is {request.content_length} bytes; "

@@ -9,6 +9,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from api.form_integers import form_int
 from workflow.catalogue import (
     BOOL,
     CATALOGUE,
@@ -99,7 +100,8 @@ def payload(action: str, posted: MultiDict[str, str], policy: Policy) -> dict[st
         if kind in (TEXTS, ITEMS):  # one per line (items as plain texts)
             out[name] = [line.strip() for line in raw.splitlines() if line.strip()]
         elif kind in (TIER, RATING):
-            out[name] = int(raw) if raw.isdigit() else raw
+            number = form_int(raw)
+            out[name] = raw if number is None else number
         else:
             out[name] = raw
     return out

@@ -11,6 +11,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from api.auth import current_actor
 from api.container import current as current_baton
 from api.container import request_connection
+from api.form_integers import form_int
 from api.ui import action_forms, swimlane
 from api.ui.blueprint import ui
 from api.ui.countdown import countdown
@@ -98,7 +99,7 @@ def act(escalation_id: str, action: str) -> Any:
                                action=action,
                                payload=action_forms.payload(action, request.form, policy),
                                policy=policy, now=baton.now(),
-                               expected_version=int(version) if version.isdigit() else None)
+                               expected_version=form_int(version))
             uow.commit()
     except AuthorityDenied as exc:
         flash(f"{action} refused by rule {exc.rule}: {exc.reason}", "refused")

@@ -12,7 +12,8 @@ from api.ui.blueprint import ui
 
 def _safe_next(target: str | None) -> str:
     # Only a page of the dashboard: never an open redirect to another site.
-    if target and target.startswith("/ui/") and not target.startswith("/ui//"):
+    if (target and target.startswith("/ui/") and not target.startswith("/ui//")
+            and target.isprintable()):  # no CR/LF (a header) nor other controls
         return target
     return url_for("ui.queue")
 
