@@ -7,11 +7,15 @@ import os
 from typing import Any
 
 from flask import Flask, Response, current_app, g, render_template, request
+from werkzeug.exceptions import ServiceUnavailable
 
+from api.container import current as current_baton
 from api.container import request_connection
 from api.problems import problem
 from api.rate_limit import FailureBackoff, retry_after
+from audit.errors import SigningUnavailable
 from audit.store import actors
+from workflow.authority import permit
 from workflow.model import Actor
 
 PUBLIC = ("/api/v1/healthz", "/healthz", "/api/v1/openapi.json", "/api/v1/docs")
@@ -70,6 +74,20 @@ def _authenticate() -> Response | None:
     return None
 
 
+def _pages_need_the_key() -> None:
+    # The dashboard's session secret and the feedback links are derived from the signing
+    # key: without a usable key (missing, garbled, a directory) the pages answer 503, as
+    # the API's writes do, instead of failing on a session that cannot be signed.
+    if not request.path.startswith(("/ui/", "/feedback/")):
+        return
+    try:
+        current_baton().key.get()
+    except SigningUnavailable:
+        raise ServiceUnavailable("Baton's signing key is unavailable, so sessions and "
+                                 "links cannot be checked now; try again later",
+                                 retry_after=2) from None
+
+
 def _count_login_failure(response: Response) -> Response:
     if request.endpoint == LOGIN_ENDPOINT and response.status_code == 401:
         _backoff().failed(request.remote_addr)
@@ -96,6 +114,23 @@ def _number(app: Flask, key: str, default: float) -> float:
     return value
 
 
+# What /healthz shows anyone: whether writes can succeed and which part fails. The rest
+# (how long deliveries wait, when one was last tried, any detail added later) is for an
+# operator: a token whose roles may operate Baton (the admin's `manage-actors`).
+PUBLIC_HEALTH = ("status", "database", "signing", "worker")
+OPERATOR_PERMISSION = "manage-actors"
+
+
+def health_as_seen(body: dict[str, Any], status: int) -> tuple[dict[str, Any], int]:
+    """The health answer as this request may see it: the details only for an operator."""
+    actor = optional_actor() if len(body) > len(PUBLIC_HEALTH) else None
+    if actor is not None:
+        policy = current_baton().policy(request_connection())
+        if permit(actor, OPERATOR_PERMISSION, policy).allowed:
+            return body, status
+    return {k: v for k, v in body.items() if k in PUBLIC_HEALTH}, status
+
+
 def init_app(app: Flask, **backoff: Any) -> None:
     """Authenticate every request but health and the API documents; slow down clients
     that keep failing to (BATON_AUTH_FAILURE_RATE a second after BATON_AUTH_FAILURE_BURST
@@ -103,5 +138,6 @@ def init_app(app: Flask, **backoff: Any) -> None:
     backoff.setdefault("rate", _number(app, "BATON_AUTH_FAILURE_RATE", 0.2))
     backoff.setdefault("burst", _number(app, "BATON_AUTH_FAILURE_BURST", 10))
     app.extensions[BACKOFF] = FailureBackoff(**backoff)
+    app.before_request(_pages_need_the_key)
     app.before_request(_authenticate)
     app.after_request(_count_login_failure)

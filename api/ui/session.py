@@ -34,7 +34,7 @@ def derive_secret(key_path: str | Path, label: bytes = _LABEL) -> bytes | None:
     sessions by default), or None when the key is missing."""
     try:
         key = Path(key_path).read_bytes()
-    except FileNotFoundError:
+    except OSError:  # missing, a directory, unreadable: no secret, as without a key
         return None
     return hmac.new(key, label, hashlib.sha256).digest()
 
