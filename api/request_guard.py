@@ -148,21 +148,11 @@ def _limit(path: str) -> int:
 
 class GuardedRequest(Request):
     """Flask's request, whose body is read within its route's limit and checked as it is
-    read (whoever reads it: webargs, a form, a view)."""
+    read (whoever reads it: webargs, a form, a view). The limits are Flask's
+    MAX_CONTENT_LENGTH, MAX_FORM_MEMORY_SIZE and MAX_FORM_PARTS; `admit` lowers the first
+    to the forms' limit on the pages."""
 
     _json_checked = False
-
-    @property  # type: ignore[override]
-    def max_content_length(self) -> int:
-        return _limit(self.path)
-
-    @property  # type: ignore[override]
-    def max_form_memory_size(self) -> int:
-        return int(current_app.config["BATON_MAX_FORM_BYTES"])
-
-    @property  # type: ignore[override]
-    def max_form_parts(self) -> int:
-        return MAX_FORM_PARTS
 
     def get_data(self, cache: bool = True, as_text: bool = False,  # type: ignore[override]
                  parse_form_data: bool = False) -> Any:
@@ -221,6 +211,8 @@ def accepted_types(path: str, method: str) -> frozenset[str]:
 def admit() -> None:
     """After authentication, from the headers alone: 415 for a body of a media type the
     route does not take, 413 for one declared longer than the limit."""
+    limit = _limit(request.path)
+    request.max_content_length = limit
     if request.method in _NO_BODY_METHODS or not _has_body():
         return
     accepted = accepted_types(request.path, request.method)
@@ -228,7 +220,6 @@ def admit() -> None:
         takes = " or ".join(sorted(accepted))
         raise UnsupportedMediaType(f"this route takes a body of type {takes}, not "
                                    f"{request.mimetype or 'an undeclared type'}")
-    limit = _limit(request.path)
     if request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge(f"the body is {request.content_length} bytes; "
                                     f"this route takes at most {limit}")
@@ -252,5 +243,8 @@ def init_app(app: Flask) -> None:
                                                   DEFAULT_BODY_BYTES)
     app.config["BATON_MAX_FORM_BYTES"] = _setting(app, "BATON_MAX_FORM_BYTES",
                                                   DEFAULT_FORM_BYTES)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["BATON_MAX_BODY_BYTES"]
+    app.config["MAX_FORM_MEMORY_SIZE"] = app.config["BATON_MAX_FORM_BYTES"]
+    app.config["MAX_FORM_PARTS"] = MAX_FORM_PARTS
     app.request_class = GuardedRequest
     app.before_request(admit)
