@@ -42,6 +42,8 @@ _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 _IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 SIIT
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+# IANA's IETF protocol assignments, not globally reachable (Python's is_global misses some).
+_PROTOCOL_ASSIGNMENTS = ipaddress.ip_network("192.0.0.0/24")
 
 
 def embedded_ipv4(ip: _Address) -> list[ipaddress.IPv4Address]:
@@ -68,7 +70,7 @@ def embedded_ipv4(ip: _Address) -> list[ipaddress.IPv4Address]:
 
 
 def _public(ip: _Address) -> bool:
-    return ip.is_global and not ip.is_multicast
+    return ip.is_global and not ip.is_multicast and ip not in _PROTOCOL_ASSIGNMENTS
 
 
 def non_public(address: str) -> str | None:
