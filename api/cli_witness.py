@@ -47,6 +47,18 @@ def keygen(key_path: str, name: str) -> None:
     click.echo(vkey)
 
 
+class _Server(ThreadingHTTPServer):
+    """The witness's HTTP server: a connection's failure (a client gone mid-answer, a
+    timeout) is one line on stderr, never a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        failure = sys.exc_info()[1]
+        host = client_address[0] if isinstance(client_address, tuple) else client_address
+        sys.stderr.write(f"witness: {host} connection failed: {type(failure).__name__}\n")
+
+
 def _declared_length(declared: str) -> int:
     # Content-Length: abc, ², or a thousand digits is no length (-1), never an exception.
     ok = declared.isascii() and declared.isdigit() and len(declared) <= 9
@@ -145,7 +157,7 @@ def serve(key_path: str, state_path: str, logs: tuple[str, ...], host: str,
         w = witness.Witness(name, key, vkeys, Path(state_path))
     except (KeyFileError, ValueError, OSError) as exc:
         fail(str(exc), 2)
-    server = ThreadingHTTPServer((host, port), _handler(w, read_timeout))
+    server = _Server((host, port), _handler(w, read_timeout))
     bound = server.server_address[1]
     info(f"witness {w.vkey}")
     info(f"logs: {', '.join(w.logs)}")
