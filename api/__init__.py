@@ -9,7 +9,18 @@ from flask import Flask, Response, current_app
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from api import auth, config, container, http_transaction, openapi_doc, problems, schemas, ui
+from api import (
+    auth,
+    config,
+    container,
+    http_transaction,
+    openapi_doc,
+    problems,
+    request_guard,
+    schemas,
+    security_headers,
+    ui,
+)
 from api.container import Baton
 from api.read_access import init_app as init_read_access
 from api.views import access, customer, escalations, feedback_page, log, ops, reads, scim, webhooks
@@ -43,7 +54,7 @@ class BatonApi(Api):  # type: ignore[misc]
                                           mimetype="application/json")
 
     def handle_http_exception(self, error: HTTPException) -> Any:
-        return problems.from_http(error)
+        return problems.answer(error)
 
     def _register_responses(self) -> None:
         saved = self.DEFAULT_RESPONSE_CONTENT_TYPE
@@ -78,6 +89,8 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     container.init_app(app)
     auth.init_app(app)
     init_read_access(app)
+    request_guard.init_app(app)  # after authentication: no body is read before it
+    security_headers.init_app(app)
     api = BatonApi(app)
     api.ma_plugin.converter.add_attribute_function(openapi_doc.nul_free)
     app.extensions["baton_api"] = api

@@ -1,5 +1,7 @@
 """gunicorn's access log without secrets in it: a customer's feedback link carries its
-token in the path, and whoever reads the log must not be able to use it."""
+token in the path, and whoever reads the log must not be able to use it. The token is
+taken out of every field logged (the request line, the path, the query, the Referer a
+browser sends from the page, any header or variable a log format names)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-# The path segment after /feedback/ is a capability (a signed one-time link).
-_FEEDBACK = re.compile(r"(/feedback/)[^/?\s\"]+")
+# The path segment after /feedback/ is a capability (a signed one-time link), also when
+# percent-encoded inside another URL's query (…?next=%2Ffeedback%2FTOKEN).
+_FEEDBACK = re.compile(r"(/feedback/|%2Ffeedback%2F)[^/?&#\s\"%]+", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
@@ -18,11 +21,9 @@ def redact(text: str) -> str:
 
 
 class RedactingLogger(Logger):  # type: ignore[misc]
-    """gunicorn's logger, with feedback tokens taken out of the request line and path."""
+    """gunicorn's logger, with feedback tokens taken out of every field it logs."""
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         found: dict[str, Any] = super().atoms(resp, req, environ, request_time)
-        for key in ("r", "U", "{raw_uri}e"):
-            if isinstance(found.get(key), str):
-                found[key] = redact(found[key])
-        return found
+        return {key: redact(value) if isinstance(value, str) else value
+                for key, value in found.items()}

@@ -221,7 +221,8 @@ def _serve(baton: Baton, host: str, port: int, workers: int | None,
     workers = workers or default_workers()
     options = {"bind": f"{host}:{port}", "workers": workers, "worker_class": "sync",
                "keepalive": 5, "accesslog": "-", "timeout": 60,
-               "logger_class": "api.access_log.RedactingLogger", **server_limits.OPTIONS}
+               "logger_class": "api.access_log.RedactingLogger",
+               **server_limits.gunicorn_options(server_limits.trust_proxy(baton.settings))}
     server_limits.answer_as_problems()
     overrides = {"BATON_DATABASE_URL": baton.settings["BATON_DATABASE_URL"],
                  "BATON_SIGNING_KEY": baton.settings["BATON_SIGNING_KEY"]}

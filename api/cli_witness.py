@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from audit.errors import KeyFileError
 from audit.log import witness
 
 MAX_BODY = 64 * 1024  # a checkpoint, 63 proof lines and a few signatures fit many times
+# Every read of a connection (the request line, headers, body, the next kept-alive request)
+# must complete within this: a half-sent request does not hold a thread for ever.
+READ_TIMEOUT = 10.0
 
 
 @click.group("witness")
@@ -43,11 +47,50 @@ def keygen(key_path: str, name: str) -> None:
     click.echo(vkey)
 
 
-def _handler(w: witness.Witness) -> type[BaseHTTPRequestHandler]:
+class _Server(ThreadingHTTPServer):
+    """The witness's HTTP server: a connection's failure (a client gone mid-answer, a
+    timeout) is one line on stderr, never a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        failure = sys.exc_info()[1]
+        host = client_address[0] if isinstance(client_address, tuple) else client_address
+        sys.stderr.write(f"witness: {host} connection failed: {type(failure).__name__}\n")
+
+
+def _declared_length(declared: str) -> int:
+    # Content-Length: abc, ², or a thousand digits is no length (-1), never an exception.
+    ok = declared.isascii() and declared.isdigit() and len(declared) <= 9
+    return int(declared) if ok else -1
+
+
+def _read_within(handler: BaseHTTPRequestHandler, length: int, timeout: float) -> bytes:
+    """The whole body within `timeout` seconds, however slowly it trickles in."""
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    left = length
+    while left > 0:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the body took too long")
+        handler.connection.settimeout(remaining)
+        chunk = handler.rfile.read1(left)  # type: ignore[attr-defined]
+        if not chunk:
+            raise ConnectionError("the client closed before its body was sent")
+        chunks.append(chunk)
+        left -= len(chunk)
+    handler.connection.settimeout(timeout)
+    return b"".join(chunks)
+
+
+def _handler(w: witness.Witness, read_timeout: float = READ_TIMEOUT
+             ) -> type[BaseHTTPRequestHandler]:
     origins = {hashlib.sha256(o.encode()).hexdigest(): o for o in w.logs}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the protocol recommends
+        timeout = read_timeout  # socketserver sets it on the connection's socket
 
         def _answer(self, status: int, body: str, content_type: str) -> None:
             data = body.encode()
@@ -61,14 +104,18 @@ def _handler(w: witness.Witness) -> type[BaseHTTPRequestHandler]:
             if self.path != "/add-checkpoint":
                 self._answer(404, "not found\n", "text/plain; charset=utf-8")
                 return
-            length = int(self.headers.get("Content-Length") or 0)
+            length = _declared_length(self.headers.get("Content-Length") or "0")
             if not 0 < length <= MAX_BODY:
+                self.close_connection = True  # the body, if any, is not read
                 self._answer(400, "a body of 1 to 65536 bytes\n", "text/plain")
                 return
             try:
-                body = self.rfile.read(length).decode("utf-8")
+                body = _read_within(self, length, read_timeout).decode("utf-8")
             except UnicodeDecodeError:
                 self._answer(400, "not UTF-8\n", "text/plain")
+                return
+            except (TimeoutError, ConnectionError):
+                self.close_connection = True  # too slow, or gone: nothing to answer
                 return
             got = w.add_checkpoint(body)
             self._answer(got.status, got.body, got.content_type)
@@ -97,8 +144,11 @@ def _handler(w: witness.Witness) -> type[BaseHTTPRequestHandler]:
               help="A log's verifier key (or a file holding one); repeatable")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8100, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--read-timeout", default=READ_TIMEOUT, show_default=True,
+              type=click.FloatRange(0.1, 3600), help="Seconds a connection may take to "
+              "send each part of a request before it is closed")
 def serve(key_path: str, state_path: str, logs: tuple[str, ...], host: str,
-          port: int) -> None:
+          port: int, read_timeout: float) -> None:
     """Serve POST /add-checkpoint and GET /<sha256(origin)>/checkpoint."""
     try:
         name, key = witness.load_key(key_path)
@@ -107,7 +157,7 @@ def serve(key_path: str, state_path: str, logs: tuple[str, ...], host: str,
         w = witness.Witness(name, key, vkeys, Path(state_path))
     except (KeyFileError, ValueError, OSError) as exc:
         fail(str(exc), 2)
-    server = ThreadingHTTPServer((host, port), _handler(w))
+    server = _Server((host, port), _handler(w, read_timeout))
     bound = server.server_address[1]
     info(f"witness {w.vkey}")
     info(f"logs: {', '.join(w.logs)}")

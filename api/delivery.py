@@ -24,7 +24,7 @@ from standardwebhooks.webhooks import Webhook
 from api.deadline import WATCHDOG, watch
 from audit.store.outbox import Message
 from workflow.notify import Outcome
-from workflow.webhook_admin import target_problem
+from workflow.webhook_admin import target_problem, url_problem
 
 USER_AGENT = "Baton-Webhooks/1"
 MAX_BODY = 64 * 1024  # a receiver's answer is read up to this, then the connection goes
@@ -63,6 +63,9 @@ class Targets:
 def resolve(url: str, targets: Targets) -> tuple[str | None, str | None]:
     """(the address to connect to, None) when `url` may be posted to now, else (None,
     why). DNS is asked again at every delivery: its answer may have changed."""
+    unusable = url_problem(url, allow_insecure=targets.allow_insecure)
+    if unusable:
+        return None, unusable
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Response, json
+from flask import Flask, Response, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from api.fault_log import log_fault
@@ -127,6 +127,9 @@ def _flatten(messages: Any) -> dict[str, str]:
     return out
 
 
+_SLUGS = {413: "body-too-large", 415: "unsupported-media-type"}
+
+
 def from_http(error: HTTPException) -> Response:
     """Werkzeug/webargs HTTP errors as problems."""
     code = error.code or 500
@@ -134,9 +137,12 @@ def from_http(error: HTTPException) -> Response:
     if code == 422 and "messages" in data:
         return problem(422, "validation", "Validation failed",
                        "the request does not match the schema", errors=_flatten(data["messages"]))
+    own = error.description if error.description != type(error).description else None
     if code == 400:
         return problem(400, "malformed", "Malformed request",
-                       data.get("message") or "the request body is not valid JSON")
+                       data.get("message") or own or "the request body is not valid JSON")
+    if code in _SLUGS:
+        return problem(code, _SLUGS[code], error.name, own or error.name)
     response = problem(code, "", error.name, error.description or error.name)
     if code == 405 and error.get_headers():
         for key, value in error.get_headers():
@@ -193,6 +199,19 @@ def from_exception(error: Exception) -> Response:
     return problem(500, "internal", "Internal error", "an unexpected error occurred")
 
 
+def answer(error: Exception) -> Response:
+    """The answer to an exception: a problem, or a page on the feedback pages."""
+    # The customer's feedback page is a page: its refusals are pages too (same status).
+    response = from_exception(error)
+    if not request.path.startswith("/feedback/"):
+        return response
+    detail = json.loads(response.get_data(as_text=True)).get("detail", "")
+    page = render_template("feedback/refused.html", why=f"{detail[:1].upper()}{detail[1:]}.")
+    return Response(page, status=response.status_code, mimetype="text/html",
+                    headers={k: v for k, v in response.headers.items()
+                             if k in ("Retry-After", "Allow")})
+
+
 def init_app(app: Flask) -> None:
-    """Route every exception through from_exception."""
-    app.register_error_handler(Exception, from_exception)
+    """Route every exception through from_exception (a page on the feedback pages)."""
+    app.register_error_handler(Exception, answer)

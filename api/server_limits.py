@@ -6,6 +6,7 @@ page; here they become problem+json like every other answer of Baton's."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from gunicorn import util
@@ -16,6 +17,21 @@ OPTIONS: dict[str, Any] = {
     "limit_request_fields": 100,
     "limit_request_field_size": 8190,
 }
+
+
+def gunicorn_options(trust_proxy: bool) -> dict[str, Any]:
+    """The limits above, and whose X-Forwarded-Proto gunicorn believes: nobody's unless
+    BATON_TRUST_PROXY is set (gunicorn's own default believes any loopback client, so a
+    local process could make a plain-http request look https), then the proxy's."""
+    return {**OPTIONS, "forwarded_allow_ips": "*" if trust_proxy else ""}
+
+
+def trust_proxy(settings: dict[str, Any]) -> bool:
+    """Whether BATON_TRUST_PROXY (settings, then the environment) says a proxy is in front."""
+    value = settings.get("BATON_TRUST_PROXY", os.environ.get("BATON_TRUST_PROXY", ""))
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
 _SLUGS = {400: "malformed", 414: "uri-too-long", 431: "header-fields-too-large",
           500: "internal"}
 

@@ -212,7 +212,10 @@ def _posted_lines(get: Posted, name: str, policy: Policy) -> Any:
 
 def _posted_number(get: Posted, name: str, policy: Policy) -> Any:
     raw = get(name).strip()
-    return (int(raw) if raw.isdigit() else raw) if raw else None
+    # ASCII digits only, at most 18 (64 bits): `²` or 5,000 nines stay text, refused by
+    # the field's check with a 422, never an int() that fails
+    number = raw.isascii() and raw.isdigit() and len(raw) <= 18
+    return (int(raw) if number else raw) if raw else None
 
 
 def _posted_flag(get: Posted, name: str, policy: Policy) -> Any:

@@ -34,28 +34,101 @@ def event_types() -> list[str]:
     return [EVERYTHING, *(event_type(name) for name in CATALOGUE)]
 
 
-def target_problem(url: str, addresses: Sequence[str], *, allow_insecure: bool,
-                   allow_private: bool) -> str | None:
-    """Why Baton must not post to `url`, whose host resolved to `addresses`, or None.
-    https only (http when allowed), and never loopback, private, link-local or other
-    non-public addresses unless allowed (the demo and the tests allow both)."""
-    parts = urlsplit(url)
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits (RFC 6052 NAT64, the
+# well-known and the local-use prefix) or anywhere (RFC 3056 6to4, RFC 4380 Teredo):
+# connecting to them reaches that IPv4 address through a translator or a tunnel.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 SIIT
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+# IANA's IETF protocol assignments, not globally reachable (Python's is_global misses some).
+_PROTOCOL_ASSIGNMENTS = ipaddress.ip_network("192.0.0.0/24")
+
+
+def embedded_ipv4(ip: _Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for (IPv4-mapped, IPv4-compatible,
+    NAT64, 6to4, Teredo's server and client), which must be judged like plain IPv4."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return []
+    low = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if any(ip in net for net in (_IPV4_COMPATIBLE, _IPV4_TRANSLATED, _NAT64, _NAT64_LOCAL)):
+        found.append(low)
+    if ip in _NAT64_LOCAL:
+        # RFC 6052 for a /48 prefix: the IPv4 address in bits 48-63 and 72-87.
+        value = int(ip)
+        found.append(ipaddress.IPv4Address(((value >> 64) & 0xFFFF) << 16
+                                           | (value >> 40) & 0xFFFF))
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    return found
+
+
+def _public(ip: _Address) -> bool:
+    return ip.is_global and not ip.is_multicast and ip not in _PROTOCOL_ASSIGNMENTS
+
+
+def non_public(address: str) -> str | None:
+    """The address (as DNS answered it) as it will be quoted when it is not a public one
+    Baton may post to, else None."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return repr(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64_LOCAL:
+        return f"{ip}, a local-use NAT64 address"
+    if not _public(ip):
+        return str(ip)
+    inner = [v4 for v4 in embedded_ipv4(ip) if not _public(v4)]
+    return f"{ip}, which stands for {inner[0]}" if inner else None
+
+
+def url_problem(url: str, *, allow_insecure: bool) -> str | None:
+    """Why `url` is not a URL Baton may post to, before its host is resolved: https (http
+    when allowed), a host, a port in range, no credentials."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"the URL cannot be parsed: {exc}"
     if parts.scheme not in ("https", "http"):
         return "the URL must be https://"
     if parts.scheme == "http" and not allow_insecure:
         return "the URL must be https:// (http needs BATON_WEBHOOK_ALLOW_INSECURE=1)"
     if not parts.hostname:
         return "the URL has no host"
+    if port == 0:
+        return "the URL's port must be 1 to 65535"
     if parts.username or parts.password:
         return "the URL must not carry credentials"
+    return None
+
+
+def target_problem(url: str, addresses: Sequence[str], *, allow_insecure: bool,
+                   allow_private: bool) -> str | None:
+    """Why Baton must not post to `url`, whose host resolved to `addresses`, or None.
+    https only (http when allowed), and never loopback, private, link-local or other
+    non-public addresses unless allowed (the demo and the tests allow both), also when
+    spelt as IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64, 6to4,
+    Teredo). Called at subscription and again at every delivery, on the addresses DNS
+    then gives (the one connected to is among them)."""
+    problem = url_problem(url, allow_insecure=allow_insecure)
+    if problem:
+        return problem
+    host = urlsplit(url).hostname
     if not addresses:
-        return f"{parts.hostname} does not resolve"
+        return f"{host} does not resolve"
     if allow_private:
         return None
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not ip.is_global or ip.is_multicast:
-            return (f"{parts.hostname} resolves to a non-public address ({ip}); "
+        quoted = non_public(address)
+        if quoted:
+            return (f"{host} resolves to a non-public address ({quoted}); "
                     "BATON_WEBHOOK_ALLOW_PRIVATE=1 allows it")
     return None
 

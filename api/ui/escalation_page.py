@@ -11,6 +11,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from api.auth import current_actor
 from api.container import current as current_baton
 from api.container import request_connection, request_uow
+from api.form_integers import form_int
 from api.ui import action_forms, swimlane
 from api.ui.blueprint import ui
 from api.ui.countdown import countdown
@@ -96,7 +97,7 @@ def act(escalation_id: str, action: str) -> Any:
             uow=request_uow, actor=actor, escalation_id=escalation_id, action=action,
             payload=lambda policy: action_forms.payload(action, request.form, policy),
             now=baton.now(), shown=handlers.nothing_shown,
-            expected_version=int(version) if version.isdigit() else None).outcome
+            expected_version=form_int(version)).outcome
     except AuthorityDenied as exc:
         flash(f"{action} refused by rule {exc.rule}: {exc.reason}", "refused")
     except PayloadInvalid as exc:

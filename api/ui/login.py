@@ -24,7 +24,7 @@ def safe_next(target: str | None) -> str:
     """Where to go after signing in: a page of the dashboard, else the queue."""
     # Only a page of the dashboard: never an open redirect to another site.
     if (target and target.startswith("/ui/") and not target.startswith("/ui//")
-            and "\r" not in target and "\n" not in target and "\\" not in target):
+            and target.isprintable() and "\\" not in target):  # no CR/LF nor controls
         return target
     return url_for("ui.queue")
 

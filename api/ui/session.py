@@ -57,7 +57,7 @@ def derive_secret(key_path: str | Path, label: bytes = _LABEL) -> bytes | None:
     CSRF tokens by default), or None when the key cannot be read."""
     try:
         key = Path(key_path).read_bytes()
-    except OSError:
+    except OSError:  # missing, a directory, unreadable: no secret, as without a key
         return None
     return hmac.new(key, label, hashlib.sha256).digest()
 

@@ -10,6 +10,7 @@ from flask import Blueprint, render_template, request
 
 from api import feedback_links
 from api.container import current as current_baton
+from api.form_integers import form_int
 from workflow import handlers
 from workflow.errors import WorkflowError
 from workflow.model import parse_rfc3339
@@ -52,8 +53,11 @@ def answer(token: str) -> Any:
     if confirmed not in ("true", "false"):
         return _refused("Please say whether your issue is resolved.", 422)
     payload: dict[str, Any] = {"confirmed": confirmed == "true", "link": found.link_id}
-    if request.form.get("csat", "").isdigit():
-        payload["csat"] = int(request.form["csat"])
+    if request.form.get("csat", "").strip():
+        csat = form_int(request.form["csat"])
+        if csat is None:
+            return _refused("Please rate your satisfaction with a whole number.", 422)
+        payload["csat"] = csat
     if request.form.get("comment", "").strip():
         payload["comment"] = request.form["comment"]
     try:

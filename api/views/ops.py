@@ -13,7 +13,7 @@ from flask.views import MethodView
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
-from api.auth import current_actor
+from api.auth import current_actor, health_as_seen
 from api.container import current as current_baton
 from api.schemas import ErasureInSchema, ErasureSchema, HealthSchema
 from api.views.strict_blueprint import Blueprint
@@ -67,8 +67,9 @@ class Health(MethodView):
     @blp.doc(security=[])
     def get(self) -> Any:
         """Readiness for writes: the database takes a write transaction, the signing key
-        is loaded, the worker keeps up (no authentication). 503 when writes would fail."""
-        return health()
+        is loaded, the worker keeps up (no authentication; the details for an operator's
+        token). 503 when writes would fail."""
+        return health_as_seen(*health())
 
 
 def health() -> tuple[dict[str, Any], int]:
@@ -228,7 +229,7 @@ def init_app(app: Flask) -> None:
 
 
 def _health_root() -> Response:
-    body, status = health()
+    body, status = health_as_seen(*health())
     response = jsonify(body)
     response.status_code = status
     return response

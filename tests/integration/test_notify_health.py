@@ -27,14 +27,14 @@ def c(tmp_path: Path) -> Iterator[Client]:
 
 def test_healthz_reports_a_worker_that_does_not_deliver(c: Client) -> None:
     baton = c.app.extensions["baton"]
-    first = c.http.get("/healthz").json
+    first = c.http.get("/healthz", headers=c.h("root")).json
     assert "deliveries_waiting_seconds" not in first and "last_delivery_attempt" not in first
     with baton.uow() as uow:
         actor_emails.set_email(uow.conn, "andy", "andy@example.org")
         uow.commit()
     c.open()  # a mail to andy is due now, and no worker runs
     time.sleep(0.5)
-    waiting = c.http.get("/healthz")
+    waiting = c.http.get("/healthz", headers=c.h("root"))
     assert waiting.status_code == 200, "writes still succeed"
     body = waiting.json
     assert body["deliveries_waiting_seconds"] >= 0.5
@@ -42,7 +42,7 @@ def test_healthz_reports_a_worker_that_does_not_deliver(c: Client) -> None:
     assert "last_delivery_attempt" not in body, "no worker has tried"
     before = time.time()
     Worker(baton).run(once=True)  # no SMTP server is set: a failed attempt, retried in 5 s
-    after = c.http.get("/healthz").json
+    after = c.http.get("/healthz", headers=c.h("root")).json
     assert "deliveries_waiting_seconds" not in after and after["worker"] == "ok"
     tried = parse_rfc3339(after["last_delivery_attempt"]).timestamp()
     assert before - 1 <= tried <= time.time()
