@@ -60,7 +60,7 @@ def test_a_lost_signing_key_refuses_writes_and_they_resume_when_it_returns(
     assert str(tmp_path) not in body["detail"] and "signing.key" not in body["detail"]
     problem_of(c.act(eid, "alice", "acknowledge", {"note": "x"}), "signing-unavailable")
     assert ledger_size(c) == before  # nothing half-written
-    health = c.http.get("/healthz")
+    health = c.http.get("/healthz", headers=c.h("root"))
     assert health.status_code == 503
     assert health.json == {"status": "unavailable", "database": "ok",
                            "signing": "unavailable", "worker": "ok", "workers_alive": 0,
@@ -156,7 +156,7 @@ def test_healthz_says_when_the_worker_is_behind(tmp_path: Path) -> None:
     try:
         client.open()  # its acknowledge deadline runs; no worker sweeps here
         now[0] += timedelta(days=3)
-        r = client.http.get("/healthz")
+        r = client.http.get("/healthz", headers=client.h("root"))  # an operator's view
         assert r.status_code == 200  # writes still succeed
         assert r.json["status"] == "degraded"
         assert r.json["worker"].startswith("behind: sweeps, ")
