@@ -30,7 +30,7 @@ LIFECYCLE = [("alice", "acknowledge", {"note": "mine"}),
              ("sue", "accept-handoff", {}),
              ("sue", "resolve", {"summary": "refunded"}),
              ("fay", "debrief", {"what_worked": "a", "what_did_not": "b", "root_cause": "c",
-                                 "lessons": ["d"], "actions": ["e"]})]
+                                 "lessons": ["d"], "actions": [{"what": "e", "owner": "fay"}]})]
 
 
 class Clock:
