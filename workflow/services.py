@@ -11,6 +11,7 @@ from workflow import notify, payload_validation, sla, sla_sweep
 from workflow.authority import Decision, decide, enforce, governor, permit
 from workflow.catalogue import (
     ACKNOWLEDGMENT,
+    ACTION_ROUTES,
     ACTOR_OWNS,
     CATALOGUE,
     REOPENS_UNLESS_CONFIRMED,
@@ -264,6 +265,13 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
     notify.announce(uow=uow, escalation=esc, event=event, seq=seq)
     _after(uow=uow, esc=esc, spec=spec, data=data, policy=policy, now=now, seq=seq)
     return Outcome(esc, event, seq)
+
+
+def unknown_action(action: str) -> UnknownAction:
+    """The error for a POST to …/actions/{action} that is not served there: the actions
+    that are, and the route of one that has a route of its own."""
+    spec = CATALOGUE.get(action)
+    return UnknownAction(action, ACTION_ROUTES, spec.own_route if spec is not None else None)
 
 
 def require_permission(*, actor: Actor, permission: str, policy: Policy) -> Decision:

@@ -86,9 +86,11 @@ def action_schema(spec: ActionSpec) -> type[ma.Schema]:
     if spec.one_of:
         one_of = spec.one_of
 
-        @ma.validates_schema(skip_on_field_errors=False)
-        def exactly_one(self: ma.Schema, data: dict[str, Any], **_kw: Any) -> None:
-            if len([k for k in one_of if data.get(k) is not None]) != 1:
+        @ma.validates_schema(skip_on_field_errors=False, pass_original=True)
+        def exactly_one(self: ma.Schema, data: dict[str, Any], original: Any,
+                        **_kw: Any) -> None:
+            # What was sent counts: a field refused for its form was still given.
+            if len([k for k in one_of if original.get(k) is not None]) != 1:
                 raise ma.ValidationError(f"give exactly one of {' or '.join(one_of)}",
                                          one_of[0])
 

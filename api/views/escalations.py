@@ -28,8 +28,7 @@ from audit.reads import escalation_ids, escalation_list, records, timeline, trai
 from audit.store import projection
 from audit.store.uow import SqlUnitOfWork
 from workflow import services
-from workflow.catalogue import REQUESTABLE
-from workflow.errors import EscalationNotFound, UnknownAction
+from workflow.errors import EscalationNotFound
 from workflow.model import rfc3339
 
 blp = Blueprint("escalations", __name__, url_prefix="/api/v1/escalations",
@@ -198,13 +197,13 @@ class Ownership(MethodView):
         if not recs:
             raise EscalationNotFound(escalation_id)
         spans = trails.trail(recs)
-        at = trails.owner_at(spans, args["at"]) if "at" in args else None
+        at = trails.owner_at(spans, args["at"], recs[0]["at"]) if "at" in args else None
         return {"escalation_id": escalation_id, "spans": spans, "at": at}
 
 
 def unknown_action(escalation_id: str, action: str) -> Response:
     """POST to an action the catalogue does not have: a 404 problem listing them."""
-    raise UnknownAction(action, REQUESTABLE)
+    raise services.unknown_action(action)
 
 
 def init_app(app: Flask) -> None:

@@ -10,10 +10,12 @@ from flask import Blueprint, render_template, request
 
 from api import feedback_links
 from api.container import current as current_baton
+from audit.store import projection
 from workflow import services
+from workflow.action_effects import LINK_USED, LINK_VOID
 from workflow.authority import customer_actor
 from workflow.errors import WorkflowError
-from workflow.model import parse_rfc3339
+from workflow.model import Escalation, parse_rfc3339
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 
@@ -28,18 +30,38 @@ def _link(token: str) -> feedback_links.Link | tuple[str, int]:
         link = feedback_links.read(baton.settings["BATON_SIGNING_KEY"], token)
     except feedback_links.LinkRefused as exc:
         return _refused(f"{exc}.", 400)
-    if baton.now() > parse_rfc3339(link.expires):
+    return link
+
+
+def _spent(esc: Escalation | None, link: feedback_links.Link) -> tuple[str, int] | None:
+    """The page for a link that can no longer be answered (used already, void since a
+    reopen, past its time, or unknown to the ledger), or None while it can. An answered
+    link says so even once expired: the customer's answer is what matters to them."""
+    state = esc.feedback_links.get(link.link_id) if esc is not None else None
+    if state is None:
+        return _refused("This link was not issued by Baton.", 400)
+    if state == LINK_USED:
+        return render_template("feedback/answered.html"), 409
+    if state == LINK_VOID:
+        return _refused("Your case was reopened after this link was sent, so it no longer "
+                        "applies. When it is resolved again you will get a new one.", 410)
+    if current_baton().now() > parse_rfc3339(link.expires):
         return _refused(f"This link expired at {link.expires}: the time to confirm the "
                         "resolution has passed.", 410)
-    return link
+    return None
 
 
 @bp.get("/<token>")
 def page(token: str) -> Any:
-    """The form: is it resolved, how satisfied, anything to add."""
+    """The form: is it resolved, how satisfied, anything to add (or, for a link already
+    answered or void, the page that says so)."""
     found = _link(token)
     if not isinstance(found, feedback_links.Link):
         return found
+    with current_baton().engine.connect() as conn:
+        spent = _spent(projection.load(conn, found.escalation_id), found)
+    if spent is not None:
+        return spent
     return render_template("feedback/form.html", expires=found.expires)
 
 
@@ -50,8 +72,6 @@ def answer(token: str) -> Any:
     if not isinstance(found, feedback_links.Link):
         return found
     confirmed = request.form.get("confirmed")
-    if confirmed not in ("true", "false"):
-        return _refused("Please say whether your issue is resolved.", 422)
     payload: dict[str, Any] = {"confirmed": confirmed == "true", "link": found.link_id}
     if request.form.get("csat", "").isdigit():
         payload["csat"] = int(request.form["csat"])
@@ -60,10 +80,11 @@ def answer(token: str) -> Any:
     baton = current_baton()
     with baton.uow() as uow:
         esc = uow.escalations.get(found.escalation_id)
-        if esc is None:
-            return _refused("This link was not issued by Baton.", 400)
-        if esc.feedback_links.get(found.link_id) == "used":
-            return _refused("This link has been used already; thank you.", 409)
+        spent = _spent(esc, found)
+        if esc is None or spent is not None:
+            return spent
+        if confirmed not in ("true", "false"):
+            return _refused("Please say whether your issue is resolved.", 422)
         try:
             services.act(uow=uow, actor=customer_actor(esc.customer_id),
                          escalation_id=found.escalation_id, action="confirm-resolution",
