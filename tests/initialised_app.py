@@ -77,8 +77,9 @@ class Client:
 
 
 def make_client(tmp_path: Path, clock: Callable[[], datetime] | None = None,
-                policy_text: str | None = None) -> Client:
-    config: dict[str, Any] = {"BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
+                policy_text: str | None = None, database_url: str | None = None) -> Client:
+    url = database_url or f"sqlite:///{tmp_path / 'baton.db'}"
+    config: dict[str, Any] = {"BATON_DATABASE_URL": url,
                               "BATON_SIGNING_KEY": str(tmp_path / "signing.key"),
                               "BATON_CHECKPOINT_EVERY": 10}
     if clock is not None:

@@ -27,6 +27,15 @@ _TYPES: dict[str, type[f.Field]] = {"string": f.String, "integer": f.Integer,
                                      "boolean": f.Boolean, "any": f.Raw}
 
 
+class _PolicyVocabulary(f.String):
+    """A required string whose values are the active policy's (a trigger): its absence is
+    said by the payload validation, which names the values there are."""
+
+    def _validate_missing(self, value: Any) -> None:
+        if value is not ma.missing:
+            super()._validate_missing(value)
+
+
 def _checked(kind: str, name: str) -> Callable[[object], None]:
     """A marshmallow validator that runs the payload validation's own check."""
     def validate(value: object) -> None:
@@ -75,7 +84,9 @@ def payload_field(name: str, kind: str, required: bool) -> f.Field:
                       validate=v.Length(min=wire.items[0], max=wire.items[1])
                       if wire.items else None, metadata=said)
     meta = {**wire.meta, **said} if wire.type == "any" else {**said, **wire.meta}
-    return _TYPES[wire.type](required=required, validate=checks or None, metadata=meta)
+    by_policy = KINDS[kind].needs_policy and KINDS[kind].control.choices is not None
+    made = _PolicyVocabulary if by_policy and wire.type == "string" else _TYPES[wire.type]
+    return made(required=required, validate=checks or None, metadata=meta)
 
 
 def action_schema(spec: ActionSpec) -> type[ma.Schema]:
