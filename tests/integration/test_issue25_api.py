@@ -85,7 +85,7 @@ def test_allowed_actions_are_what_the_actions_route_takes(c: Client) -> None:
                          "href": f"/api/v1/escalations/{eid}/feedback-link"}
     ok(c.http.post(operation["href"], json={}, headers=c.h("alice")), 201)
     wrong = ok(c.act(eid, "alice", "issue-feedback-link", {}), 404)
-    assert f"POST /api/v1/escalations/{{id}}/feedback-link" in wrong["detail"]
+    assert "POST /api/v1/escalations/{id}/feedback-link" in wrong["detail"]
     assert "issue-feedback-link" not in wrong["actions"]
     assert c.get(f"/escalations/{eid}", "bob").json["allowed_operations"] == []
 
