@@ -100,8 +100,10 @@ def action_schema(spec: ActionSpec) -> type[ma.Schema]:
         @ma.validates_schema(skip_on_field_errors=False, pass_original=True)
         def exactly_one(self: ma.Schema, data: dict[str, Any], original: Any,
                         **_kw: Any) -> None:
-            # What was sent counts: a field refused for its form was still given.
-            if len([k for k in one_of if original.get(k) is not None]) != 1:
+            # What was sent counts: a field refused for its form was still given. (A body
+            # that is no object is refused as such already.)
+            if isinstance(original, dict) and len(
+                    [k for k in one_of if original.get(k) is not None]) != 1:
                 raise ma.ValidationError(f"give exactly one of {' or '.join(one_of)}",
                                          one_of[0])
 

@@ -115,6 +115,7 @@ def test_one_error_per_wrong_field_and_no_duplicate_promise(c: Client, clock: Cl
     wrong = ok(c.act(eid, "alice", "promise", {"kind": "callback", "within": "1 hour"}), 422)
     assert list(wrong["errors"]) == ["within"]
     assert "1h30m" in wrong["errors"]["within"] and ";" not in wrong["errors"]["within"]
+    assert ok(c.post(f"/escalations/{eid}/actions/promise", "alice", ["by"]), 422)
     missing = ok(c.act(eid, "alice", "escalate", {"reason": "deep"}), 422)
     assert set(missing["errors"]) == {"trigger"}
     assert "complexity" in missing["errors"]["trigger"]
