@@ -31,6 +31,9 @@ def _computed(esc: Escalation, texts: dict[str, Any], actor: Actor, policy: Poli
         "related": related,
         "erased": {k: erased[k] for k in OPENING_FIELDS if k in erased},
         "allowed_actions": services.allowed_actions(esc, actor, policy),
+        "allowed_operations": [
+            {"action": action, "method": "POST", "href": f"/api/v1/escalations/{esc.id}/{route}"}
+            for action, route in services.allowed_operations(esc, actor, policy)],
     }
 
 
@@ -40,7 +43,8 @@ def _computed(esc: Escalation, texts: dict[str, Any], actor: Actor, policy: Poli
 # marshmallow dump, which cost more than the rest of a write's response.)
 _SHAPE = tuple(EscalationSchema().fields)
 _COMPUTED = frozenset(("title", "description", "customer", "created_at", "updated_at",
-                       "sla", "handoff", "related", "erased", "allowed_actions"))
+                       "sla", "handoff", "related", "erased", "allowed_actions",
+                       "allowed_operations"))
 _ATTRIBUTES = tuple(name for name in _SHAPE if name not in _COMPUTED)
 
 

@@ -26,4 +26,4 @@ LIFECYCLE: list[tuple[str, str, dict[str, Any]]] = [
     ("sue", "accept-handoff", {}),
     ("sue", "resolve", {"summary": "refunded"}),
     ("fay", "debrief", {"what_worked": "a", "what_did_not": "b", "root_cause": "c",
-                        "lessons": ["d"], "actions": ["e"]})]
+                        "lessons": ["d"], "actions": [{"what": "e", "owner": "fay"}]})]

@@ -30,7 +30,7 @@ LIFECYCLE = [("alice", "acknowledge", {"note": "mine"}),
              ("sue", "accept-handoff", {}),
              ("sue", "resolve", {"summary": "refunded"}),
              ("fay", "debrief", {"what_worked": "a", "what_did_not": "b", "root_cause": "c",
-                                 "lessons": ["d"], "actions": ["e"]})]
+                                 "lessons": ["d"], "actions": [{"what": "e", "owner": "fay"}]})]
 
 
 class Clock:
@@ -78,8 +78,8 @@ class Client:
 
 def make_client(tmp_path: Path, clock: Callable[[], datetime] | None = None,
                 policy_text: str | None = None, database_url: str | None = None) -> Client:
-    config: dict[str, Any] = {"BATON_DATABASE_URL": database_url
-                              or f"sqlite:///{tmp_path / 'baton.db'}",
+    url = database_url or f"sqlite:///{tmp_path / 'baton.db'}"
+    config: dict[str, Any] = {"BATON_DATABASE_URL": url,
                               "BATON_SIGNING_KEY": str(tmp_path / "signing.key"),
                               "BATON_CHECKPOINT_EVERY": 10}
     if clock is not None:

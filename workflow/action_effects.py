@@ -6,7 +6,7 @@ would change nothing. The catalogue (workflow/catalogue.py) names these for each
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from workflow.errors import PayloadInvalid
@@ -18,7 +18,7 @@ from workflow.states import (
     Shape,
     tier_state,
 )
-from workflow.timestamps import parse_rfc3339, rfc3339
+from workflow.timestamps import rfc3339
 
 if TYPE_CHECKING:
     from workflow.escalation_state import EscalationState as Escalation
@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from workflow.policy import Policy
 
 Transitions = Callable[[Shape], list[dict[str, Any]]]
+
+# The clock an acknowledgment stops.
+ACKNOWLEDGE_CLOCK = "acknowledge"
+# A feedback link's states: issued, used by the customer's answer, void (issued before a
+# reopen, about a resolution that no longer stands).
+LINK_ISSUED, LINK_USED, LINK_VOID = "issued", "used", "void"
 
 
 def _kw_equals(key: str, value: Any) -> Callable[[Any], bool]:
@@ -171,6 +177,15 @@ def handoff_answered(esc: Escalation, event: Event) -> None:
     esc.return_to = None
 
 
+def handoff_accepted(esc: Escalation, event: Event) -> None:
+    """The proposed owner took it; when the event `acknowledges` (they are eligible at a
+    tier that awaited its acknowledgment), the tier's acknowledgment clock stops too."""
+    handoff_answered(esc, event)
+    if event.payload.get("acknowledges"):
+        taken(esc, event)
+        esc.deadlines.pop(ACKNOWLEDGE_CLOCK, None)
+
+
 def resolved(esc: Escalation, event: Event) -> None:
     esc.return_to = event.from_state
 
@@ -179,6 +194,11 @@ def reopened(esc: Escalation, event: Event) -> None:
     esc.confirmed = None
     esc.return_to = None
     esc.reopen_count += 1
+    # A feedback link sent before the reopen asked about a resolution that no longer
+    # stands: it is void (a new resolution gets a new link).
+    for link, state in esc.feedback_links.items():
+        if state == LINK_ISSUED:
+            esc.feedback_links[link] = LINK_VOID
 
 
 def add_watcher(esc: Escalation, event: Event) -> None:
@@ -226,113 +246,6 @@ def item_clock(item_id: str) -> str:
 def item_of(clock: str) -> str | None:
     """The action item a clock is the due date of, or None."""
     return clock.removeprefix("item-") if clock.startswith("item-") else None
-
-
-def prepare_promise(esc: Escalation, data: dict[str, Any], policy: Policy,
-                    now: datetime) -> None:
-    """A promise's id and deadline (by a time, or within a duration from now)."""
-    due = now + timedelta(seconds=data["within"]) if "within" in data \
-        else parse_rfc3339(data["by"])
-    if due <= now:
-        raise PayloadInvalid({"by" if "by" in data else "within": "must be in the future"})
-    promise_id = f"p{esc.version}"
-    data["promise_id"] = promise_id
-    data["due"] = rfc3339(due)
-    data["deadlines"] = {promise_clock(promise_id): data["due"]}
-
-
-def prepare_acknowledge(esc: Escalation, data: dict[str, Any], policy: Policy,
-                        now: datetime) -> None:
-    """The policy may require a promise at acknowledgment for the severity; a promise
-    given with the acknowledgment starts its clock as `promise` would."""
-    promise = data.get("promise_made")
-    if promise is None:
-        severity = policy.severities.get(esc.severity)
-        if severity is not None and severity.promise_at_acknowledge:
-            raise PayloadInvalid({"promise_made": f"required: the policy asks {esc.severity} "
-                                             "escalations to promise the customer something "
-                                             "at acknowledgment"})
-        return
-    made = dict(promise)
-    prepare_promise(esc, made, policy, now)
-    data["promise_made"] = {"kind": made["kind"], "promise_id": made["promise_id"],
-                            "due": made["due"]}
-    data["deadlines"] = made["deadlines"]
-
-
-def acknowledged(esc: Escalation, event: Event) -> None:
-    taken(esc, event)
-    promise = event.payload.get("promise_made")
-    if promise:
-        esc.promises[promise["promise_id"]] = {"kind": promise["kind"], "due": promise["due"]}
-
-
-def promised(esc: Escalation, event: Event) -> None:
-    p = event.payload
-    esc.promises[p["promise_id"]] = {"kind": p["kind"], "due": p["due"]}
-
-
-def prepare_contact(esc: Escalation, data: dict[str, Any], policy: Policy,
-                    now: datetime) -> None:
-    """Which promises a contact keeps: the one it names, else every running callback or
-    update promise."""
-    running = {k: v for k, v in esc.promises.items() if "kept_at" not in v}
-    named = data.get("promise")
-    if named is not None:
-        if named not in running:
-            raise PayloadInvalid({"promise": f"no running promise {named!r}; running: "
-                                             f"{', '.join(running) or 'none'}"})
-        data["kept"] = [named]
-    else:
-        data["kept"] = [k for k, v in running.items() if v["kind"] in ("callback", "update")]
-
-
-def contacted(esc: Escalation, event: Event) -> None:
-    for promise_id in event.payload.get("kept", []):
-        esc.promises[promise_id]["kept_at"] = rfc3339(event.at)
-        esc.deadlines.pop(promise_clock(promise_id), None)
-
-
-def prepare_feedback_link(esc: Escalation, data: dict[str, Any], policy: Policy,
-                          now: datetime) -> None:
-    """A feedback link's id, and when it expires: the end of the follow-up window."""
-    expires = esc.deadlines.get("follow_up")
-    if expires is None:
-        raise PayloadInvalid({"_": "the follow-up window has closed: there is nothing "
-                                   "left for the customer to confirm"})
-    data["link"] = f"l{esc.version}"
-    data["expires"] = expires
-
-
-def link_issued(esc: Escalation, event: Event) -> None:
-    esc.feedback_links[event.payload["link"]] = "issued"
-
-
-def prepare_confirmation(esc: Escalation, data: dict[str, Any], policy: Policy,
-                         now: datetime) -> None:
-    """A confirmation through a feedback link needs a link issued and not yet used."""
-    link = data.get("link")
-    if link is None:
-        return
-    state = esc.feedback_links.get(link)
-    if state is None:
-        raise PayloadInvalid({"link": "this feedback link was never issued"})
-    if state == "used":
-        raise PayloadInvalid({"link": "this feedback link has been used already"})
-
-
-def confirmation(esc: Escalation, event: Event) -> None:
-    p = event.payload
-    esc.confirmed = p["confirmed"]
-    if p.get("link"):
-        esc.feedback_links[p["link"]] = "used"
-
-
-def already_confirmed(esc: Escalation, p: dict[str, Any]) -> tuple[str, str] | None:
-    if esc.confirmed is not None and "follow_up" not in esc.deadlines:
-        return ("confirmation.done",
-                "the resolution was already confirmed or its follow-up has ended")
-    return None
 
 
 def prepare_debrief(esc: Escalation, data: dict[str, Any], policy: Policy,

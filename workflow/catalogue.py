@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workflow import action_effects as fx
+from workflow import customer_effects as cx
 from workflow.field_kinds import (
     BOOL,
     CHOICE,
@@ -69,6 +70,9 @@ BY_OWNER_OR_LIAISON = "owner-or-liaison"  # owner, acting owner, liaison, govern
 BY_CUSTOMER_OR_OWNER = "customer-or-owner"  # the customer (by link), the owner, governance
 BY_ITEM_OWNER = "item-owner"  # the owner of a debrief action item
 BY_SYSTEM = "system"  # Baton's own automations and administration, never asked for
+
+# The action an action that `acknowledges` counts as, for an eligible actor.
+ACKNOWLEDGMENT = "acknowledge"
 
 # "Every running clock", whatever clocks the policy knows.
 ALL_CLOCKS = ("*",)
@@ -178,8 +182,11 @@ class ActionSpec:
     # Completes the cleaned payload from the escalation before the event is written
     # (a promise's deadline, a debrief's items, a feedback link's checks).
     prepare: Prepare | None = None
-    # Served on a route of its own rather than POST …/actions/{action}.
-    own_route: bool = False
+    # Served at POST /escalations/{id}/<own_route>, not …/actions/{action}.
+    own_route: str | None = None
+    # It is an acknowledgment too when its actor is eligible at a tier awaiting one: the
+    # event says `acknowledges: true`, the tier's acknowledgment clock stops.
+    acknowledges: bool = False
 
     @property
     def text_fields(self) -> tuple[str, ...]:
@@ -194,10 +201,10 @@ _SPECS = (
                tells=(TEAM,), asks_to_act=True, gauge="opened"),
     ActionSpec("acknowledge", "Take ownership; the acknowledgment clock stops",
                fields={"note": TEXT, "promise_made": PROMISE}, template="acknowledge",
-               prepare=fx.prepare_acknowledge,
+               prepare=cx.prepare_acknowledge,
                transitions=fx.acknowledge_moves, moves_state=True, owner=ACTOR_OWNS,
                authority=BY_ELIGIBILITY, starts=("update",), stops=("acknowledge",),
-               fold=fx.acknowledged, began="acknowledged",
+               fold=cx.acknowledged, began="acknowledged",
                milestone=Milestone("first_acknowledged", FIRST), debrief="promise",
                metric="first-response", gauge="acknowledged",
                refused_why="already acknowledged at this tier"),
@@ -217,8 +224,8 @@ _SPECS = (
     ActionSpec("accept-handoff", "The proposed owner takes it",
                fields={"note": TEXT}, transitions=fx.back_to_origin(HANDED_OFF),
                moves_state=True, owner=ACTOR_OWNS, authority=BY_PROPOSED_OWNER,
-               starts=("update",), stops=("handoff",), fold=fx.handoff_answered,
-               began="accepted-handoff", handoff_outcome="accepted"),
+               starts=("update",), stops=("handoff",), fold=fx.handoff_accepted,
+               acknowledges=True, began="accepted-handoff", handoff_outcome="accepted"),
     ActionSpec("decline-handoff", "The proposed owner declines; it stays with the owner",
                fields={"reason": TEXT}, required=("reason",), template="decline-handoff",
                transitions=fx.back_to_origin(HANDED_OFF), moves_state=True,
@@ -259,26 +266,27 @@ _SPECS = (
                fields={"kind": CHOICE, "by": MOMENT, "within": DURATION, "note": TEXT},
                required=("kind",), one_of=("by", "within"), template="promise",
                transitions=fx.stays_in("live"), authority=BY_INVOLVED,
-               prepare=fx.prepare_promise, fold=fx.promised, debrief="promise",
+               prepare=cx.prepare_new_promise, fold=cx.promised, debrief="promise",
                gauge="promises"),
     ActionSpec("contact-customer", "A customer-facing contact; it keeps the promise it "
                "names, or every running callback and update promise",
                fields={"channel": CHOICE, "summary": TEXT, "outcome": TEXT, "promise": REF},
                required=("channel", "summary"), template="contact-customer",
                transitions=fx.stays_in("live", "resolved"), authority=BY_INVOLVED,
-               prepare=fx.prepare_contact, fold=fx.contacted, informs=True,
+               prepare=cx.prepare_contact, fold=cx.contacted, informs=True,
                debrief="contact", gauge="contacts"),
     ActionSpec("issue-feedback-link", "A one-time link for the customer to confirm the "
                "resolution (POST …/feedback-link)",
                transitions=fx.stays_in("resolved"), authority=BY_OWNER,
-               prepare=fx.prepare_feedback_link, fold=fx.link_issued, own_route=True),
+               prepare=cx.prepare_feedback_link, fold=cx.link_issued,
+               own_route="feedback-link"),
     ActionSpec("confirm-resolution", "The customer confirms (or not) that it is resolved; "
                "not confirmed reopens it as a repeat",
                fields={"confirmed": BOOL, "csat": RATING, "comment": TEXT, "link": REF},
                required=("confirmed",), template="confirm-resolution",
                transitions=fx.stays_in("resolved"), authority=BY_CUSTOMER_OR_OWNER,
-               stops=("follow_up",), prepare=fx.prepare_confirmation, fold=fx.confirmation,
-               unchanged=fx.already_confirmed, debrief="confirmation", gauge="confirmations",
+               stops=("follow_up",), prepare=cx.prepare_confirmation, fold=cx.confirmation,
+               unchanged=cx.already_confirmed, debrief="confirmation", gauge="confirmations",
                after=REOPENS_UNLESS_CONFIRMED),
     ActionSpec("complete-action", "The owner of a debrief action item completes it",
                fields={"item": REF, "note": TEXT}, required=("item",),

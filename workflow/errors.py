@@ -92,11 +92,12 @@ class NothingToChange(WorkflowError):
 class UnknownAction(WorkflowError):
     """No such action: the ones there are, listed."""
 
-    def __init__(self, action: str, known: Sequence[str]):
+    def __init__(self, action: str, known: Sequence[str], own_route: str | None = None):
         self.action = action
         self.known = list(known)
-        super().__init__(f"there is no action {action!r}; the actions are "
-                         f"{', '.join(self.known)}")
+        where = (f"{action!r} has a route of its own, POST /api/v1/escalations/{{id}}/"
+                 f"{own_route}" if own_route else f"there is no action {action!r}")
+        super().__init__(f"{where}; the actions are {', '.join(self.known)}")
 
 
 class SimulationRefused(WorkflowError):

@@ -24,7 +24,7 @@ TIER = "tier"  # a tier level of the policy
 TRIGGER = "trigger"  # a trigger of the policy
 BOOL = "bool"
 GRANT = "grant"  # {kind, amount}: what a resolution grants
-ITEMS = "items"  # debrief action items: texts, or {what, owner?, due?}
+ITEMS = "items"  # debrief action items: {what, owner, due?}
 CHOICE = "choice"  # one of the field's CHOICES
 MOMENT = "moment"  # an RFC 3339 time with its offset
 DURATION = "duration"  # a duration as the policy writes them: 90s, 10m, 2h, 1d
@@ -62,7 +62,8 @@ FIELD_DOCS = {
     "csat": "Customer satisfaction, 1 (poor) to 5 (excellent)",
     "link": "The feedback link's id (set by the link, not by hand)",
     "item": "The id of a debrief action item (GET /api/v1/actions)",
-    "actions": "Action items: texts, or objects {what, owner?, due?}",
+    "actions": "Action items: objects {what, owner, due?}; each names its owner (the "
+               "handle who completes it) and may give a due date or time",
     "promise_made": "A promise to the customer made with the acknowledgment: {kind, "
                     "by | within} (the policy may require one for some severities)",
 }
@@ -132,9 +133,13 @@ def _moment(value: object, policy: Policy | None = None, name: str = "") -> str:
     return rfc3339(moment)
 
 
+DURATION_FORMS = ("must be a duration: a whole number of days (d), hours (h), minutes (m) or "
+                  "seconds (s), largest first, no spaces, e.g. 90s, 10m, 2h, 1d or 1h30m")
+
+
 def _duration(value: object, policy: Policy | None = None, name: str = "") -> int:
     if not isinstance(value, str) or not value or not re.fullmatch(DURATION_PATTERN, value):
-        raise ValueError("must be a duration such as 90s, 10m, 2h, 1d or 1h30m")
+        raise ValueError(DURATION_FORMS)
     return parse_duration(value)
 
 
@@ -158,12 +163,18 @@ def _promise(value: object, policy: Policy | None, name: str) -> dict[str, Any]:
     return made
 
 
+# An action item nobody owns could never be completed: each names its owner.
+ITEM_FORM = ('each action item is an object {"what": ..., "owner": "<handle>", "due": ...} '
+             '(due optional: a date or an RFC 3339 time); on the dashboard, one line '
+             '"handle: what to do" per item')
+
+
 def _item(value: object) -> dict[str, Any]:
-    """A debrief action item: a text, or {what, owner?, due?} (due: a date or a time)."""
+    """A debrief action item: {what, owner, due?} (due: a date or a time)."""
     if isinstance(value, str):
-        return {"what": non_blank_text(value), "owner": None, "due": None}
+        raise ValueError(f"a plain-text item names no owner: {ITEM_FORM}")
     if not isinstance(value, dict):
-        raise ValueError("each item is a text or an object {what, owner?, due?}")
+        raise ValueError(ITEM_FORM)
     extra = set(value) - {"what", "owner", "due"}
     if extra:
         raise ValueError(f"unknown item fields: {', '.join(sorted(extra))}")
@@ -179,9 +190,10 @@ def _item(value: object) -> dict[str, Any]:
         if moment.tzinfo is None:
             raise ValueError("an item's due time must give its offset")
         due = rfc3339(moment)
-    owner = value.get("owner")
+    if value.get("owner") is None:
+        raise ValueError(f"an action item names its owner: {ITEM_FORM}")
     return {"what": non_blank_text(value.get("what")),
-            "owner": non_blank_text(owner, MAX_HANDLE) if owner is not None else None, "due": due}
+            "owner": non_blank_text(value["owner"], MAX_HANDLE), "due": due}
 
 
 def _grant(value: object, policy: Policy | None, name: str) -> dict[str, Any]:
@@ -208,6 +220,20 @@ def _posted(get: Posted, name: str, policy: Policy) -> Any:
 def _posted_lines(get: Posted, name: str, policy: Policy) -> Any:
     raw = get(name).strip()  # one per line (items as plain texts)
     return [line.strip() for line in raw.splitlines() if line.strip()] if raw else None
+
+
+def _posted_items(get: Posted, name: str, policy: Policy) -> Any:
+    """Action items, one a line as "handle: what to do" (a line without its owner is
+    passed on as a text, for the payload validation to refuse with how to name one)."""
+    lines = _posted_lines(get, name, policy)
+    if lines is None:
+        return None
+    out: list[Any] = []
+    for line in lines:
+        owner, sep, what = line.partition(":")
+        named = sep and owner.strip() and " " not in owner.strip() and what.strip()
+        out.append({"what": what.strip(), "owner": owner.strip()} if named else line)
+    return out
 
 
 def _posted_number(get: Posted, name: str, policy: Policy) -> Any:
@@ -299,10 +325,11 @@ _KINDS = (
               Control("select", lambda policy, name: CHOICES[name])),
     FieldKind(MOMENT, _moment, Wire("string", checked=True, meta={"format": "date-time"}),
               Control("input")),
+    # One check (the kind's own), so a wrong duration answers one message; the pattern
+    # is the OpenAPI document's.
     FieldKind(DURATION, _duration,
-              Wire("string", pattern=(DURATION_PATTERN,
-                                      "a duration such as 90s, 10m, 2h or 1h30m"),
-                   checked=True, meta={"minLength": 2}), Control("input")),
+              Wire("string", checked=True,
+                   meta={"minLength": 2, "pattern": DURATION_PATTERN}), Control("input")),
     FieldKind(RATING, _rating, Wire("integer", range=(1, 5)),
               Control("select", lambda policy, name: ("1", "2", "3", "4", "5"),
                       _posted_number)),
@@ -319,13 +346,14 @@ _KINDS = (
     FieldKind(ITEMS, lambda value, policy, name: [_item(v) for v in _list(value, "items")],
               Wire("any", checked=True, description="field+erasable", meta={
                   "type": "array", "minItems": 1, "maxItems": MAX_ITEMS,
-                  "items": {"oneOf": [_TEXT_DOC, {
-                      "type": "object", "additionalProperties": False, "required": ["what"],
+                  "items": {
+                      "type": "object", "additionalProperties": False,
+                      "required": ["what", "owner"],
                       "properties": {
                           "what": _TEXT_DOC,
                           "owner": {**_TEXT_DOC, "maxLength": MAX_HANDLE},
                           "due": {"type": "string", "anyOf": [{"format": "date"},
-                                                              {"format": "date-time"}]}}}]}}),
-              Control("textarea", read=_posted_lines), personal=True),
+                                                              {"format": "date-time"}]}}}}),
+              Control("textarea", read=_posted_items), personal=True),
 )
 KINDS: dict[str, FieldKind] = {kind.name: kind for kind in _KINDS}

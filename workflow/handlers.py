@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from workflow import erasure, policy_change, services
+from workflow.action_effects import LINK_USED, LINK_VOID
 from workflow.authority import customer_actor
 from workflow.errors import SimulationRefused, WorkflowError
 from workflow.handler_ports import Once, U, UnitOfWorkFactory
@@ -98,16 +99,23 @@ class LinkUsed(WorkflowError):
     """A feedback link was used already (each is good for one answer)."""
 
 
+class LinkVoid(WorkflowError):
+    """A feedback link issued before a reopen (void since: a new one follows)."""
+
+
 def answer_feedback(*, uow: UnitOfWorkFactory[U], escalation_id: str, link_id: str,
                     payload: dict[str, Any], now: datetime) -> Outcome:
     """Record a customer's answer through a one-time link, as the customer (who may do
-    nothing else); LinkNotIssued, LinkUsed, or the use case's refusal otherwise."""
+    nothing else); LinkNotIssued, LinkUsed, LinkVoid, or the use case's refusal."""
     with uow() as tx:
         esc = tx.escalations.get(escalation_id)
         if esc is None:
             raise LinkNotIssued(escalation_id)
-        if esc.feedback_links.get(link_id) == "used":
+        state = esc.feedback_links.get(link_id)
+        if state == LINK_USED:
             raise LinkUsed(link_id)
+        if state == LINK_VOID:
+            raise LinkVoid(link_id)
         out = services.act(uow=tx, actor=customer_actor(esc.customer_id),
                            escalation_id=escalation_id, action="confirm-resolution",
                            payload=payload, policy=tx.policies.active_or_raise(), now=now)

@@ -31,6 +31,12 @@ def _one(kind: str, value: object, policy: Policy, name: str = "") -> Any:
     return KINDS[kind].check(value, policy, name)
 
 
+def _one_of(kind: str | None, policy: Policy, name: str) -> str:
+    """'; one of …' for a field whose kind has a vocabulary (a trigger of the policy)."""
+    choices = KINDS[kind].control.choices if kind is not None else None
+    return f"; one of {', '.join(choices(policy, name))}" if choices else ""
+
+
 def clean(action: str, payload: dict[str, Any] | None, policy: Policy) -> dict[str, Any]:
     """The payload, checked and normalised; raises PayloadInvalid with per-field errors."""
     spec = CATALOGUE[action]
@@ -56,7 +62,8 @@ def clean(action: str, payload: dict[str, Any] | None, policy: Policy) -> dict[s
     for key in (*spec.required, *by_template):
         if key not in out and key not in errors:
             errors[key] = "required" + (
-                f" by the {spec.template} template" if key in by_template else "")
+                f" by the {spec.template} template" if key in by_template else "") + \
+                _one_of(fields.get(key), policy, key)
     if errors:
         raise PayloadInvalid(errors)
     return out

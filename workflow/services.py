@@ -10,6 +10,8 @@ from typing import Any
 from workflow import notify, payload_validation, sla, sla_sweep
 from workflow.authority import Decision, decide, enforce, governor, permit
 from workflow.catalogue import (
+    ACKNOWLEDGMENT,
+    ACTION_ROUTES,
     ACTOR_OWNS,
     CATALOGUE,
     REOPENS_UNLESS_CONFIRMED,
@@ -18,6 +20,7 @@ from workflow.catalogue import (
     ActionSpec,
 )
 from workflow.errors import (
+    AuthorityDenied,
     EscalationNotFound,
     InvalidTransition,
     NothingToChange,
@@ -25,6 +28,7 @@ from workflow.errors import (
     UnknownAction,
     VersionConflict,
 )
+from workflow.field_kinds import ITEMS
 from workflow.lifecycle import lifecycle
 from workflow.model import Actor, Escalation, Event
 from workflow.policy import Policy
@@ -68,17 +72,58 @@ def _possible(max_tier: int, state: str, tier: int, return_to: str | None,
     return tuple(found)
 
 
-def allowed_actions(esc: Escalation, actor: Actor, policy: Policy) -> list[str]:
-    """Actions this actor may take now and that would change something (limits that
-    depend on the payload aside)."""
-    return [a for a in possible_actions(esc, policy)
-            if decide(actor, a, esc, None, policy).allowed and not _changes_nothing(a, esc)]
+def refusal(*, actor: Actor, action: str, escalation: Escalation,
+            payload: dict[str, Any] | None, policy: Policy,
+            target: Actor | None = None) -> AuthorityDenied | NothingToChange | None:
+    """Why `actor` may not take a possible `action` now (the error `act` raises), or None:
+    the one decision behind the API's answer, `allowed_actions` and the dashboard's
+    refusals. Authority first, then whether it would change anything; payload None asks
+    about any payload (limits that depend on the payload aside)."""
+    return _verdict(actor, action, escalation, payload, policy, target)[1]
 
 
-def _changes_nothing(action: str, esc: Escalation) -> bool:
-    """True when the action would change nothing whatever its payload (a second hold)."""
+def _verdict(actor: Actor, action: str, esc: Escalation, payload: dict[str, Any] | None,
+             policy: Policy, target: Actor | None
+             ) -> tuple[Decision, AuthorityDenied | NothingToChange | None]:
+    """The authority's decision, and the refusal it comes to (see `refusal`)."""
+    decision = decide(actor, action, esc, payload, policy, target=target)
+    if not decision.allowed:
+        return decision, AuthorityDenied(decision.rule, decision.reason)
     unchanged = CATALOGUE[action].unchanged
-    return unchanged is not None and unchanged(esc, {}) is not None
+    nothing = unchanged(esc, payload or {}) if unchanged is not None else None
+    if nothing is not None:
+        return decision, NothingToChange(*nothing, esc.state)
+    return decision, None
+
+
+def refusals(esc: Escalation, actor: Actor,
+             policy: Policy) -> list[tuple[str, AuthorityDenied | NothingToChange]]:
+    """Each action the lifecycle allows now that this actor may not take, with the
+    refusal `act` would answer (its rule and sentence)."""
+    found = []
+    for action in possible_actions(esc, policy):
+        refused = refusal(actor=actor, action=action, escalation=esc, payload=None,
+                          policy=policy)
+        if refused is not None:
+            found.append((action, refused))
+    return found
+
+
+def allowed_actions(esc: Escalation, actor: Actor, policy: Policy) -> list[str]:
+    """Actions this actor may take now at POST …/actions/{action} that would change
+    something (limits that depend on the payload aside)."""
+    return [a for a in possible_actions(esc, policy) if not CATALOGUE[a].own_route
+            and refusal(actor=actor, action=a, escalation=esc, payload=None,
+                        policy=policy) is None]
+
+
+def allowed_operations(esc: Escalation, actor: Actor, policy: Policy) -> list[tuple[str, str]]:
+    """(action, its route under the escalation) of each action this actor may take now
+    that is served on a route of its own (issue-feedback-link: feedback-link)."""
+    return [(a, route) for a in possible_actions(esc, policy)
+            if (route := CATALOGUE[a].own_route)
+            and refusal(actor=actor, action=a, escalation=esc, payload=None,
+                        policy=policy) is None]
 
 
 def open_escalation(*, uow: UnitOfWork, actor: Actor, escalation_id: str,
@@ -137,14 +182,25 @@ def _target(uow: UnitOfWork, spec: ActionSpec, data: dict[str, Any]) -> Actor | 
     return target
 
 
+def _item_owners(uow: UnitOfWork, spec: ActionSpec, data: dict[str, Any]) -> None:
+    """Each action item's owner must be an active actor: nobody else could complete it."""
+    for key, kind in spec.fields.items():
+        for item in data.get(key, []) if kind == ITEMS else ():
+            if uow.actors.get(item["owner"]) is None:
+                raise PayloadInvalid({key: f"there is no active actor {item['owner']!r} to "
+                                           f"own an action item"})
+
+
+def _acknowledges(actor: Actor, esc: Escalation, policy: Policy) -> bool:
+    """Whether taking it now is the actor's acknowledgment too: the tier awaits one and
+    they are eligible to give it (as `acknowledge` would decide)."""
+    return esc.awaiting_ack and decide(actor, ACKNOWLEDGMENT, esc, None, policy).allowed
+
+
 def _prepared(esc: Escalation, spec: ActionSpec, data: dict[str, Any], policy: Policy,
               now: datetime) -> None:
-    """Refuse an action that would change nothing; complete its payload (the clocks it
-    starts, what its catalogue entry prepares)."""
-    if spec.unchanged is not None:
-        nothing = spec.unchanged(esc, data)
-        if nothing is not None:
-            raise NothingToChange(*nothing, esc.state)
+    """Complete an action's payload (the clocks it starts, what its catalogue entry
+    prepares)."""
     deadlines = sla.started(policy, esc.severity, data.get("team", esc.team), spec.name, now)
     if spec.prepare is not None:
         spec.prepare(esc, data, policy, now)
@@ -186,8 +242,12 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
     if to_state is None:
         raise InvalidTransition(action, esc.state, allowed_actions(esc, actor, policy),
                                 spec.refused_why)
-    decision = decide(actor, action, esc, data, policy, target=_target(uow, spec, data))
-    enforce(decision)
+    decision, refused = _verdict(actor, action, esc, data, policy, _target(uow, spec, data))
+    if refused is not None:
+        raise refused
+    _item_owners(uow, spec, data)
+    if spec.acknowledges:
+        data["acknowledges"] = _acknowledges(actor, esc, policy)
     _prepared(esc, spec, data, policy, now)
     to_owner = esc.owner
     if spec.owner == ACTOR_OWNS:
@@ -205,6 +265,13 @@ def act(*, uow: UnitOfWork, actor: Actor, escalation_id: str, action: str,
     notify.announce(uow=uow, escalation=esc, event=event, seq=seq)
     _after(uow=uow, esc=esc, spec=spec, data=data, policy=policy, now=now, seq=seq)
     return Outcome(esc, event, seq)
+
+
+def unknown_action(action: str) -> UnknownAction:
+    """The error for a POST to …/actions/{action} that is not served there: the actions
+    that are, and the route of one that has a route of its own."""
+    spec = CATALOGUE.get(action)
+    return UnknownAction(action, ACTION_ROUTES, spec.own_route if spec is not None else None)
 
 
 def require_permission(*, actor: Actor, permission: str, policy: Policy) -> Decision:

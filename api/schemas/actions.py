@@ -27,6 +27,15 @@ _TYPES: dict[str, type[f.Field]] = {"string": f.String, "integer": f.Integer,
                                      "boolean": f.Boolean, "any": f.Raw}
 
 
+class _PolicyVocabulary(f.String):
+    """A required string whose values are the active policy's (a trigger): its absence is
+    said by the payload validation, which names the values there are."""
+
+    def _validate_missing(self, value: Any) -> None:
+        if value is not ma.missing:
+            super()._validate_missing(value)
+
+
 def _checked(kind: str, name: str) -> Callable[[object], None]:
     """A marshmallow validator that runs the payload validation's own check."""
     def validate(value: object) -> None:
@@ -75,7 +84,9 @@ def payload_field(name: str, kind: str, required: bool) -> f.Field:
                       validate=v.Length(min=wire.items[0], max=wire.items[1])
                       if wire.items else None, metadata=said)
     meta = {**wire.meta, **said} if wire.type == "any" else {**said, **wire.meta}
-    return _TYPES[wire.type](required=required, validate=checks or None, metadata=meta)
+    by_policy = KINDS[kind].needs_policy and KINDS[kind].control.choices is not None
+    made = _PolicyVocabulary if by_policy and wire.type == "string" else _TYPES[wire.type]
+    return made(required=required, validate=checks or None, metadata=meta)
 
 
 def action_schema(spec: ActionSpec) -> type[ma.Schema]:
@@ -86,9 +97,13 @@ def action_schema(spec: ActionSpec) -> type[ma.Schema]:
     if spec.one_of:
         one_of = spec.one_of
 
-        @ma.validates_schema(skip_on_field_errors=False)
-        def exactly_one(self: ma.Schema, data: dict[str, Any], **_kw: Any) -> None:
-            if len([k for k in one_of if data.get(k) is not None]) != 1:
+        @ma.validates_schema(skip_on_field_errors=False, pass_original=True)
+        def exactly_one(self: ma.Schema, data: dict[str, Any], original: Any,
+                        **_kw: Any) -> None:
+            # What was sent counts: a field refused for its form was still given. (A body
+            # that is no object is refused as such already.)
+            if isinstance(original, dict) and len(
+                    [k for k in one_of if original.get(k) is not None]) != 1:
                 raise ma.ValidationError(f"give exactly one of {' or '.join(one_of)}",
                                          one_of[0])
 

@@ -13,8 +13,8 @@ from api.schemas.common import (
 )
 from api.schemas.ownership import SpanSchema
 from audit.reads.escalation_list import CURSOR_PATTERN, SORTS
+from workflow.catalogue import ACTION_ROUTES, CATALOGUE
 from workflow.field_kinds import MAX_TIER
-from workflow.lifecycle import ACTIONS
 
 
 class CustomerInSchema(ma.Schema):
@@ -73,6 +73,14 @@ class PendingHandoffSchema(ma.Schema):
     seq = f.Integer(metadata={"description": "Ledger seq of the hand-off event"})
 
 
+class OperationSchema(ma.Schema):
+    """An action served on a route of its own, and that route."""
+
+    action = f.String(metadata={"enum": [s.name for s in CATALOGUE.values() if s.own_route]})
+    method = f.String(metadata={"enum": ["POST"]})
+    href = f.String(metadata={"description": "The route, under this server"})
+
+
 class EscalationSchema(ma.Schema):
     id = f.String()
     title = f.String(allow_none=True, metadata={"description": ERASABLE})
@@ -110,8 +118,12 @@ class EscalationSchema(ma.Schema):
         "description": "The pending hand-off, while the state is handed-off"})
     erased = f.Dict(keys=f.String(), values=f.Nested(ErasedSchema),
                     metadata={"description": "Fields erased, with when and by whom"})
-    allowed_actions = f.List(f.String(metadata={"enum": list(ACTIONS)}), metadata={
-        "description": "Actions the caller may take now"})
+    allowed_actions = f.List(f.String(metadata={"enum": list(ACTION_ROUTES)}), metadata={
+        "description": "Actions the caller may take now at POST "
+                       "/api/v1/escalations/{id}/actions/{action}"})
+    allowed_operations = f.List(f.Nested(OperationSchema), metadata={
+        "description": "What else the caller may do to it now, each on a route of its own "
+                       "(issue-feedback-link: POST …/feedback-link)"})
 
 
 class EscalationListSchema(ma.Schema):

@@ -39,6 +39,10 @@ class SpanSchema(ma.Schema):
 
 class OwnerAtSchema(ma.Schema):
     at = f.String()
+    existed = f.Boolean(metadata={
+        "description": "false: the escalation did not exist yet at `at` (it was opened at "
+                       "`opened_at`), so nobody owned it"})
+    opened_at = f.String(metadata={"description": "When the escalation was opened"})
     owner = f.String(allow_none=True)
     acting_owner = f.String(allow_none=True)
     owner_span = f.Nested(SpanSchema, allow_none=True)

@@ -38,7 +38,8 @@ class ActionForm:
 _LABELS = {"to": "New owner (handle)", "handle": "Handle", "to_tier": "To tier",
            "what_did_not": "What did not work", "root_cause": "Root cause",
            "what_worked": "What worked", "next_steps": "Next steps",
-           "lessons": "Lessons (one per line)", "actions": "Follow-up actions (one per line)",
+           "lessons": "Lessons (one per line)",
+           "actions": "Action items, one per line as handle: what to do",
            "workaround": "A workaround was given", "grant": "Grant"}
 
 

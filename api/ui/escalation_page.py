@@ -19,12 +19,12 @@ from api.ui.queue_page import open_states
 from audit.reads import records, shown, timeline
 from audit.store import actors
 from workflow import handlers, services
-from workflow.authority import decide
 from workflow.catalogue import CATALOGUE
 from workflow.errors import (
     AuthorityDenied,
     EscalationNotFound,
     InvalidTransition,
+    NothingToChange,
     PayloadInvalid,
     VersionConflict,
 )
@@ -45,6 +45,11 @@ def _pending_handoff(esc: Escalation, recs: list[dict[str, Any]]) -> dict[str, A
 @ui.get("/escalations/<string:escalation_id>")
 def escalation(escalation_id: str) -> Any:
     """The escalation page."""
+    return _page(escalation_id)
+
+
+def _page(escalation_id: str, typed: dict[str, Any] | None = None) -> str:
+    """The page; `typed`: {action: what its refused form held}, shown back in that form."""
     baton = current_baton()
     conn = request_connection()
     # The pending hand-off is shown from the history the timeline reads anyway.
@@ -60,8 +65,7 @@ def escalation(escalation_id: str) -> Any:
     for event, rec in zip(built["events"], recs, strict=True):
         event["policy_version"] = rec["policy_version"]
     allowed = services.allowed_actions(esc, actor, policy)
-    refused = [(a, decide(actor, a, esc, None, policy))
-               for a in services.possible_actions(esc, policy) if a not in allowed]
+    refused = services.refusals(esc, actor, policy)  # what `act` would answer each
     live = esc.state in open_states(policy)
     end = now if live else parse_rfc3339(recs[-1]["at"])
     clocks = [(clock, countdown(due, now, esc.team, policy), esc.breached.get(clock) == due)
@@ -71,7 +75,7 @@ def escalation(escalation_id: str) -> Any:
         handoff=_pending_handoff(esc, recs),
         forms=[action_forms.form(a, policy) for a in allowed], refused=refused,
         lane=swimlane.build(built["ownership"], built["events"], end), policy=policy,
-        handles=_handles_if_needed(allowed), now=now)
+        handles=_handles_if_needed(allowed), now=now, typed=typed or {})
 
 
 def _handles_if_needed(allowed: list[str]) -> list[str]:
@@ -98,16 +102,20 @@ def act(escalation_id: str, action: str) -> Any:
             payload=lambda policy: action_forms.payload(action, request.form, policy),
             now=baton.now(), shown=handlers.nothing_shown,
             expected_version=form_int(version)).outcome
-    except AuthorityDenied as exc:
+    except (AuthorityDenied, NothingToChange) as exc:
         flash(f"{action} refused by rule {exc.rule}: {exc.reason}", "refused")
+        return _page(escalation_id, {action: request.form}), 409 if isinstance(
+            exc, NothingToChange) else 403
     except PayloadInvalid as exc:
         problems = "; ".join(f"{k}: {v}" for k, v in sorted(exc.errors.items()))
         flash(f"{action} not done, the form has errors: {problems}", "refused")
+        return _page(escalation_id, {action: request.form}), 422
     except InvalidTransition as exc:
         flash(f"{action} is not possible now: {exc}", "refused")
     except VersionConflict:
         flash(f"{action} not done: someone changed this escalation since the page was "
               "loaded. Check the page as it is now and try again.", "refused")
+        return _page(escalation_id, {action: request.form}), 409
     else:
         owner = out.escalation.owner or "nobody"
         flash(f"{action} done (rule {out.event.rule}, ledger seq {out.seq}): now "

@@ -27,9 +27,8 @@ from api.schemas import (
 from api.views.strict_blueprint import Blueprint
 from audit.reads import escalation_list, records, shown, timeline, trails
 from audit.reads.shown import Shown
-from workflow import handlers
-from workflow.catalogue import REQUESTABLE
-from workflow.errors import EscalationNotFound, UnknownAction
+from workflow import handlers, services
+from workflow.errors import EscalationNotFound
 from workflow.handlers import Written
 from workflow.model import rfc3339
 
@@ -180,13 +179,13 @@ class Ownership(MethodView):
         if not recs:
             raise EscalationNotFound(escalation_id)
         spans = trails.trail(recs)
-        at = trails.owner_at(spans, args["at"]) if "at" in args else None
+        at = trails.owner_at(spans, args["at"], recs[0]["at"]) if "at" in args else None
         return {"escalation_id": escalation_id, "spans": spans, "at": at}
 
 
 def unknown_action(escalation_id: str, action: str) -> Response:
     """POST to an action the catalogue does not have: a 404 problem listing them."""
-    raise UnknownAction(action, REQUESTABLE)
+    raise services.unknown_action(action)
 
 
 def init_app(app: Flask) -> None:

@@ -57,10 +57,17 @@ def trail(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return spans
 
 
-def owner_at(spans: list[dict[str, Any]], moment: datetime) -> dict[str, Any]:
-    """Who owned (and who was acting) at an instant."""
+def owner_at(spans: list[dict[str, Any]], moment: datetime,
+             opened_at: str | None = None) -> dict[str, Any]:
+    """Who owned (and who was acting) at an instant; with `opened_at` (the open event's
+    time), whether the escalation existed yet: before it, nobody owned it because there
+    was nothing to own, which `existed: false` says."""
     found: dict[str, Any] = {"at": moment.isoformat(), "owner": None, "acting_owner": None,
                              "owner_span": None, "acting_span": None}
+    if opened_at is not None:
+        opened = parse_time(opened_at)
+        assert opened is not None
+        found.update(existed=moment >= opened, opened_at=opened_at)
     for span in spans:
         start = parse_time(span["from"])
         end = parse_time(span["to"])

@@ -50,7 +50,7 @@ def test_full_lifecycle_timeline_trail_and_offline_verification(server: Server) 
     seqs.append(out["seq"])
     out = act(fay, "debrief", {"what_worked": "quick ack", "what_did_not": "two handoffs",
                                "root_cause": "retry bug", "lessons": ["watch retries"],
-                               "actions": ["fix the retry"]})
+                               "actions": [{"what": "fix the retry", "owner": "fay"}]})
     assert out["escalation"]["state"] == "debriefed"
     assert seqs == sorted(seqs)
 

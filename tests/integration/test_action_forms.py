@@ -17,7 +17,7 @@ POSTED = {
     "contact-customer": {"channel": "phone", "summary": "called back"},
     "confirm-resolution": {"confirmed": "1", "csat": "5", "comment": "fine now"},
     "debrief": {"what_worked": "a", "what_did_not": "b", "root_cause": "c",
-                "lessons": "check first\nthen act", "actions": "fix it\ndocument it"},
+                "lessons": "check first\nthen act", "actions": "alice: fix it\nbob: document it"},
     "escalate": {"reason": "deep", "trigger": "complexity", "to_tier": "2"},
 }
 

@@ -113,7 +113,7 @@ def test_a_timeline_row_says_who_to_whom_and_what_changed(c: Client) -> None:
         "kind": "refund", "amount": {"value": "50.00", "currency": "USD"}}})
     c.act(eid, "sam", "debrief", {"what_worked": "a", "what_did_not": "b",
                                   "root_cause": "c", "lessons": ["one", "two"],
-                                  "actions": ["fix"]})
+                                  "actions": [{"what": "fix", "owner": "sam"}]})
     events = c.get(f"/escalations/{eid}/timeline", "aud").json["events"]
     by = {e["action"]: e for e in events}
     assert by["reassign"]["actor"] == "sam" and by["reassign"]["subject"] == "andy"

@@ -112,7 +112,7 @@ SEEDED = {
     "reopen": {"reason": "SEEDreopen"},
     "debrief": {"what_worked": "SEEDworked", "what_did_not": "SEEDdidnot",
                 "root_cause": "SEEDroot", "lessons": ["SEEDlesson"],
-                "actions": ["SEEDaction"]},
+                "actions": [{"what": "SEEDaction", "owner": "fay"}]},
 }
 
 

@@ -17,7 +17,7 @@ from api.openapi_doc import NUL_FREE
 from tests.initialised_app import Client, make_client
 from workflow import policy_change, policy_loader
 from workflow.authority import Actor
-from workflow.lifecycle import ACTIONS
+from workflow.catalogue import ACTION_ROUTES
 
 
 def _doc(c: Client) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def test_the_policy_vocabularies_are_enumerated_and_follow_a_policy_change(
     assert "escalated-tier-3" in _param(doc, listing, "get", "state")["enum"]
     assert "finance" in _param(doc, listing, "get", "team")["enum"]
     assert schemas["Escalation"]["properties"]["allowed_actions"]["items"]["enum"] == \
-        list(ACTIONS)
+        list(ACTION_ROUTES)
 
     text = policy_loader.default_text().replace('[categories.outage]',
                                                 '[categories.privacy]\ndescription = "Data '

@@ -28,7 +28,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "reopen": {"reason": "Customer still sees two charges"},
     "debrief": {"what_worked": "fast ack", "what_did_not": "slow refund",
                 "root_cause": "retry bug", "lessons": ["watch retries"],
-                "actions": ["fix retry"]},
+                "actions": [{"what": "fix retry", "owner": "fay"}]},
 }
 
 

@@ -96,7 +96,8 @@ def test_only_an_items_owner_completes_it_once(d: Driver) -> None:
     d.act("alice", "resolve")
     esc = d.act("fay", "debrief", {
         "what_worked": "a", "what_did_not": "b", "root_cause": "c", "lessons": ["l"],
-        "actions": ["plain", {"what": "fix", "owner": "bob", "due": "2026-04-01"}]}
+        "actions": [{"what": "plain", "owner": "alice"},
+                    {"what": "fix", "owner": "bob", "due": "2026-04-01"}]}
     ).escalation
     items = list(esc.action_items)
     assert esc.action_items[items[1]]["owner"] == "bob"

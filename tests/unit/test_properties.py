@@ -52,7 +52,8 @@ def payload_for(action: str, other: str, to_tier: int | None, trigger: str,
         return {"confirmed": amount != "0", "csat": 3}
     if action == "debrief":
         return {**PAYLOADS["debrief"], "actions": [
-            {"what": "fix the retry", "owner": other, "due": "2026-03-20"}, "watch it"]}
+            {"what": "fix the retry", "owner": other, "due": "2026-03-20"},
+            {"what": "watch it", "owner": "fay"}]}
     return dict(PAYLOADS.get(action, {}))
 
 
