@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from workflow import policy_tables as tables
-from workflow import read_grants
+from workflow import read_grants, warn_policy
 from workflow.durations import parse_duration
 from workflow.errors import PolicyError
 from workflow.policy import (
@@ -118,6 +118,7 @@ def loads(text: str, source: str = "<policy>") -> Policy:
         raise PolicyError(source, problems)
     policy, problems = _validate(doc)
     policy, problems = read_grants.checked(doc, policy, problems)
+    policy, problems = warn_policy.checked(doc, policy, problems)
     if policy is None:
         raise PolicyError(source, problems)
     return policy

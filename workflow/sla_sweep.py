@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workflow import notify, sla
+from workflow import notify, sla, sla_warnings
 from workflow.action_effects import item_of
 from workflow.authority import cover
 from workflow.model import SYSTEM, Escalation, Event, parse_rfc3339
@@ -122,6 +122,7 @@ def reopen_as_repeat(*, uow: UnitOfWork, escalation: Escalation, policy: Policy,
     deadlines = sla.started(policy, esc.severity, esc.team, "reopen", now)
     if deadlines:
         payload["deadlines"] = deadlines
+        sla_warnings.attach(policy, esc.severity, esc.team, payload, now)
     event = Event(
         escalation_id=esc.id, version=esc.version, action="reopen", actor=SYSTEM.handle,
         role="system", at=now, from_state=esc.state, to_state=to_state,
