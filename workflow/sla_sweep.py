@@ -76,7 +76,30 @@ def sweep_escalation(*, uow: UnitOfWork, escalation_id: str, policy: Policy,
             payload={"about": event.action, "clock": clock,
                      "recipients": list(notify.recipients(esc, event).handles),
                      "channels": uow.outbox.queued_for(event)}))
+    for clock, deadline, threshold, moment in sla_warnings.due(esc, now):
+        written.append(warn(uow=uow, escalation=esc, policy=policy, now=now, clock=clock,
+                            deadline=deadline, threshold=threshold, moment=moment))
     return written
+
+
+def warn(*, uow: UnitOfWork, escalation: Escalation, policy: Policy, now: datetime,
+         clock: str, deadline: str, threshold: str, moment: str) -> int:
+    """Record one warning before a clock runs out, naming who is told (the owner or
+    acting owner; the team while nobody owns it; an action item's owner)."""
+    esc = escalation
+    payload: dict[str, Any] = {"clock": clock, "deadline": deadline, "threshold": threshold,
+                               "warn_at": moment, "severity": esc.severity}
+    item = item_of(clock)
+    if item is not None:
+        payload["item"] = item
+    event = _system_event(esc, "sla-warning", payload, policy, now,
+                          f"sla.{esc.severity}.{clock}.warn")
+    told = notify.recipients(esc, event)
+    # Set before the event is recorded: its payload is the same dict.
+    payload["told"] = {"handles": list(told.handles),
+                       **({"team": told.team} if told.team else {})}
+    esc.apply(event)
+    return uow.record(esc, event)
 
 
 @dataclass
