@@ -42,7 +42,7 @@ class Wakeup:
     def _listen(self) -> Any:
         if self._conn is None:
             raw = self.engine.raw_connection()
-            conn = raw.driver_connection
+            conn: Any = raw.driver_connection
             conn.autocommit = True
             conn.execute(f"LISTEN {CHANNEL}")
             self._conn, self._raw = conn, raw
