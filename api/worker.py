@@ -11,8 +11,8 @@
 - Housekeeping (its own thread): witness rounds and the delivery log's purge.
 Any number of workers may run at once: each message is claimed by one (a lease that
 expires if its worker dies); each breach and warning is recorded once (escalations.due gives
-concurrent sweepers different ones, FOR UPDATE SKIP LOCKED, and the version check refuses
-a second record)."""
+concurrent sweepers different ones, rows locked and skipped by the others, and the
+version check refuses a second record)."""
 
 from __future__ import annotations
 
