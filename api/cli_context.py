@@ -18,7 +18,7 @@ from audit.errors import AuditError, DatabaseFailed, SchemaMissing
 from audit.store import simulation
 from audit.store.failures import STORE_ERRORS, describe
 from workflow.errors import WorkflowError
-from workflow.model import Actor, parse_rfc3339
+from workflow.model import Actor, parse_rfc3339, rfc3339
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -36,16 +36,21 @@ def sweep_time(baton: Baton, value: str | None) -> datetime:
     """The time a sweep runs at: the wall clock, or `--now` on a simulation only (its
     events are stamped with it, so it may not go back before the latest event)."""
     if value is None:
-        return datetime.now(UTC)
+        return baton.now()  # a simulation's own time
     moment = parse_now(value)
     with baton.engine.connect() as conn:
         if not simulation.is_simulation(conn):
             fail("--now is only for simulations: this database was initialised without "
                  "--simulation, and its events carry the real time")
         latest = simulation.latest_event_at(conn)
+    advanced = simulation.advanced_to(baton.engine)
+    if advanced is not None and (latest is None or parse_rfc3339(latest) < advanced):
+        latest = rfc3339(advanced)
     if latest is not None and moment < parse_rfc3339(latest):
         fail(f"--now {value} is before the latest event ({latest}): a simulation's time "
              "only moves forward")
+    # Reads, countdowns and writes of the simulation run at its time from now on.
+    simulation.advance(uow=baton.uow, to=moment)
     return moment
 
 
@@ -92,6 +97,7 @@ def with_baton(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, database_url: str | None, signing_key: str | None,
                 **kwargs: Any) -> Any:
+        baton: Baton | None = None
         try:
             baton = Baton(settings({"BATON_DATABASE_URL": database_url,
                                     "BATON_SIGNING_KEY": signing_key}))
@@ -107,6 +113,9 @@ def with_baton(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(str(exc))
         except STORE_ERRORS as exc:
             fail(describe(exc))
+        finally:  # in-process callers (tests) keep no connection behind
+            if baton is not None:
+                baton.engine.dispose()
 
     return wrapper
 

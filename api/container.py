@@ -19,7 +19,7 @@ from audit.errors import KeyFileError, NotInitialised, SigningUnavailable
 from audit.log import signed_note
 from audit.log.ledger import Signer
 from audit.reads import escalation_ids, records
-from audit.store import db, policies
+from audit.store import db, policies, simulation
 from audit.store.actor_accounts import SqlActorAccounts
 from audit.store.fast_path import Query
 from audit.store.redeliveries import SqlRedeliveries
@@ -181,6 +181,7 @@ class Baton:
         self.origin: str = settings["BATON_LOG_ORIGIN"]
         self.clock = clock
         self.key = SigningKey(settings)
+        self._simulation: bool | None = None  # None: not known yet (not initialised)
 
     @property
     def signer(self) -> Signer:
@@ -221,5 +222,18 @@ class Baton:
         return found
 
     def now(self) -> datetime:
-        """The current time from the configured clock."""
-        return self.clock()
+        """The current time from the configured clock; on a simulation, the latest time
+        it was advanced to while the clock has not passed it (audit.store.simulation)."""
+        wall = self.clock()
+        if not self.is_simulation():
+            return wall
+        advanced = simulation.advanced_to(self.engine)
+        return max(wall, advanced) if advanced is not None else wall
+
+    def is_simulation(self) -> bool:
+        """Whether this database is a simulation (read once it is initialised: a ledger
+        never becomes one, nor stops being one)."""
+        if self._simulation is None:
+            with db.single_read(self.engine) as conn:
+                self._simulation = simulation.declared(conn)
+        return bool(self._simulation)

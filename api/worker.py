@@ -1,16 +1,18 @@
 """The worker: SLA sweeps and the outbox's deliveries, which never share a loop.
 
-- The sweeper (its own thread) sleeps until the earliest deadline not yet recorded,
-  looking again every TICK seconds in case a write moved it sooner, so a breach is
-  recorded within about a second of its moment whatever the deliveries are doing. It
-  writes the worker's heartbeat too.
+- The sweeper (its own thread) sleeps until the earliest deadline or warning not yet
+  recorded: on PostgreSQL a write that moves it sooner wakes it at once (LISTEN/NOTIFY,
+  audit/store/timers.py); on SQLite it looks again every TICK seconds. So a breach or a
+  warning is recorded within about a second of its moment whatever the deliveries are
+  doing. It writes the worker's heartbeat too.
 - The dispatcher (the calling thread) claims due messages only as slots free up, in total
   and per target host (api/delivery_lanes.py), and hands each to a pool thread that sends
   it under one total deadline and records how it went at once, in its own transaction.
 - Housekeeping (its own thread): witness rounds and the delivery log's purge.
 Any number of workers may run at once: each message is claimed by one (a lease that
-expires if its worker dies); each breach is recorded once (escalations.due gives
-concurrent sweepers different ones)."""
+expires if its worker dies); each breach and warning is recorded once (escalations.due gives
+concurrent sweepers different ones, rows locked and skipped by the others, and the
+version check refuses a second record)."""
 
 from __future__ import annotations
 
@@ -37,7 +39,8 @@ from workflow.notify import Outcome
 
 log = logging.getLogger("baton.worker")
 PURGE_EVERY = 3600.0
-TICK = 0.25  # the sweeper looks at the earliest deadline at least this often
+TICK = 0.25  # the sweeper looks at the earliest deadline at least this often (SQLite)
+LISTENING = 1.0  # … and this often when it LISTENs for sooner deadlines (PostgreSQL)
 BEAT_EVERY = 2.0  # seconds between heartbeats
 HOSTS_EVERY = 5.0  # seconds between reads of the subscriptions' hosts
 
@@ -118,22 +121,28 @@ class Worker:
 
     def _sweeping(self) -> None:
         last_full = float("-inf")
-        while not self.stop.is_set():
-            try:
-                due = timers.earliest_due(self.baton.engine)
-                now = self.baton.now()
-                if (due is not None and due <= now) or (
-                        time.monotonic() - last_full >= self.interval):
-                    self.sweep()
-                    last_full = time.monotonic()
-                    self._swept_at = time.time()
-                    continue  # look again at once: the next deadline may be due too
-                self._beat()
-                wait = TICK if due is None else (due - now).total_seconds()
-                self.stop.wait(min(TICK, max(0.005, wait)))
-            except Exception as exc:  # the database is away: try again, never stop
-                log_fault(log, "sweeper round failed; retrying", exc)
-                self.stop.wait(1.0)
+        wake = timers.Wakeup(self.baton.engine, TICK)
+        try:
+            while not self.stop.is_set():
+                try:
+                    due = timers.earliest_due(self.baton.engine)
+                    now = self.baton.now()
+                    if (due is not None and due <= now) or (
+                            time.monotonic() - last_full >= self.interval):
+                        self.sweep()
+                        last_full = time.monotonic()
+                        self._swept_at = time.time()
+                        continue  # look again at once: the next deadline may be due too
+                    self._beat()
+                    wait = self.interval if due is None else (due - now).total_seconds()
+                    # Listening (PostgreSQL), a write that moves a deadline sooner wakes
+                    # it; else it looks again every TICK.
+                    wake.wait(min(LISTENING if wake.listening else TICK, max(0.005, wait)))
+                except Exception as exc:  # the database is away: try again, never stop
+                    log_fault(log, "sweeper round failed; retrying", exc)
+                    self.stop.wait(1.0)
+        finally:
+            wake.close()
 
     def sweep(self) -> None:
         """Record every breach now due (and tell of it, through the outbox)."""

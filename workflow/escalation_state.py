@@ -81,6 +81,9 @@ class EscalationState:
     action_items: dict[str, dict[str, Any]] = field(default_factory=dict)
     deadlines: dict[str, str] = field(default_factory=dict)
     breached: dict[str, str] = field(default_factory=dict)
+    # Warnings of running clocks: {clock: {deadline, at: {threshold: moment}, given: [...]}}
+    # (workflow.sla_warnings).
+    warnings: dict[str, dict[str, Any]] = field(default_factory=dict)
     version: int = 0
     opened_by: str = ""
     policy_version: str = ""
@@ -97,6 +100,9 @@ class EscalationState:
             data[key] = dict(data[key])
         for key in ("promises", "action_items"):
             data[key] = {k: dict(v) for k, v in data[key].items()}
+        data["warnings"] = {k: {"deadline": v["deadline"], "at": dict(v["at"]),
+                                "given": list(v["given"])}
+                            for k, v in data["warnings"].items()}
         if data["amount"] is not None:
             data["amount"] = dict(data["amount"])
         for key in ("created_at", "updated_at"):

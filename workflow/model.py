@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from workflow import sla_warnings
 from workflow.action_effects import add_once
 from workflow.catalogue import ALL_CLOCKS, CATALOGUE
 from workflow.escalation_state import SYSTEM as SYSTEM
@@ -32,6 +33,7 @@ class Escalation(EscalationState):
             for clock in spec.stops:
                 self.deadlines.pop(clock, None)
         self.deadlines.update(event.payload.get("deadlines") or {})
+        sla_warnings.follow(self, event)
         # Ownership maintenance: an owner who hands over stays in the loop.
         if event.from_owner and event.to_owner != event.from_owner:
             add_once(self.watchers, event.from_owner)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from workflow.catalogue import CATALOGUE, ITEM_OWNER, TEAM, WATCHERS
+from workflow.catalogue import CATALOGUE, ITEM_OWNER, TEAM, UNOWNED_TEAM, WATCHERS
 from workflow.model import SYSTEM, Escalation, Event, rfc3339
 from workflow.ports import UnitOfWork
 
@@ -56,7 +56,7 @@ def _audience(esc: Escalation, event: Event, who: str) -> list[str | None]:
     if who == ITEM_OWNER:  # an overdue debrief action item: its owner
         item = esc.action_items.get(str(event.payload.get("item")))
         return [item["owner"]] if item is not None else []
-    if who == TEAM:
+    if who in (TEAM, UNOWNED_TEAM):
         return []
     return [getattr(esc, who)]
 
@@ -72,7 +72,9 @@ def recipients(esc: Escalation, event: Event) -> Recipients:
     if event.from_state != event.to_state:
         wanted += esc.watchers
     handles = tuple(h for h in dict.fromkeys(wanted) if h and h != event.actor)
-    return Recipients(handles, esc.team if TEAM in tells else None, event.actor)
+    # UNOWNED_TEAM: the team while nobody owns it (a warning before the acknowledgment).
+    team = TEAM in tells or (UNOWNED_TEAM in tells and not esc.owner and not esc.acting_owner)
+    return Recipients(handles, esc.team if team else None, event.actor)
 
 
 def facts(esc: Escalation, event: Event, seq: int) -> dict[str, Any]:

@@ -135,6 +135,8 @@ class Policy:
     repeat_window_seconds: int | None = None
     # What each role may read (workflow.read_grants): role -> reads.
     reads: dict[str, frozenset[str]] = field(default_factory=dict)
+    # When running clocks warn before they run out (workflow.warn_policy).
+    warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def max_tier(self) -> int:

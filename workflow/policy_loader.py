@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from workflow import access_groups, identity_claims, read_grants
+from workflow import access_groups, identity_claims, read_grants, warn_policy
 from workflow import policy_tables as tables
 from workflow.durations import parse_duration
 from workflow.errors import PolicyError
@@ -120,6 +120,7 @@ def loads(text: str, source: str = "<policy>") -> Policy:
     policy, problems = read_grants.checked(doc, policy, problems)
     policy, problems = access_groups.checked(doc, policy, problems)
     policy, problems = identity_claims.checked(doc, policy, problems)
+    policy, problems = warn_policy.checked(doc, policy, problems)
     if policy is None:
         raise PolicyError(source, problems)
     return policy

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from workflow import notify, payload_validation, sla, sla_sweep
+from workflow import notify, payload_validation, sla, sla_sweep, sla_warnings
 from workflow.authority import Decision, decide, enforce, governor, permit
 from workflow.catalogue import (
     ACKNOWLEDGMENT,
@@ -136,6 +136,7 @@ def open_escalation(*, uow: UnitOfWork, actor: Actor, escalation_id: str,
     data["team"] = team
     data["governor"] = policy.teams[team].governor
     data["deadlines"] = sla.started(policy, data["severity"], team, "open", now)
+    sla_warnings.attach(policy, data["severity"], team, data, now)
     if policy.repeat_window_seconds is not None:
         since = now - timedelta(seconds=policy.repeat_window_seconds)
         earlier = uow.escalations.resolved_for_customer(data["customer_id"], since)
@@ -206,6 +207,7 @@ def _prepared(esc: Escalation, spec: ActionSpec, data: dict[str, Any], policy: P
         spec.prepare(esc, data, policy, now)
     if deadlines:
         data["deadlines"] = {**deadlines, **data.get("deadlines", {})}
+    sla_warnings.attach(policy, esc.severity, data.get("team", esc.team), data, now)
 
 
 def _after(*, uow: UnitOfWork, esc: Escalation, spec: ActionSpec, data: dict[str, Any],

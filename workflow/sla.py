@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from workflow import sla_warnings
 from workflow.catalogue import CATALOGUE
 from workflow.model import Escalation, parse_rfc3339, rfc3339
 from workflow.policy import Policy
@@ -42,8 +43,12 @@ def outstanding(esc: Escalation) -> list[str]:
 
 
 def next_due(esc: Escalation) -> str | None:
-    """The earliest deadline not yet recorded as breached: what the sweeper looks at."""
+    """The earliest deadline not yet recorded as breached, or warning not yet given: what
+    the sweeper looks at."""
     pending = [when for clock, when in esc.deadlines.items() if esc.breached.get(clock) != when]
+    warning = sla_warnings.next_moment(esc)
+    if warning is not None:
+        pending.append(warning)
     return min(pending) if pending else None
 
 
@@ -67,6 +72,7 @@ def status(esc: Escalation, now: datetime) -> dict[str, Any]:
         if parse_rfc3339(due) < now:
             out["breached"].append(clock)
     out["follow_up_by"] = esc.deadlines.get("follow_up")
+    out["at_risk"] = sla_warnings.at_risk(esc, now)
     out["promises"] = [{"id": pid, "kind": p["kind"], "due": p["due"],
                         "kept_at": p.get("kept_at"),
                         "breached": "kept_at" not in p and parse_rfc3339(p["due"]) < now}

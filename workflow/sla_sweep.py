@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workflow import notify, sla
+from workflow import notify, sla, sla_warnings
 from workflow.action_effects import item_of
 from workflow.authority import cover
 from workflow.model import SYSTEM, Escalation, Event, parse_rfc3339
@@ -76,7 +76,30 @@ def sweep_escalation(*, uow: UnitOfWork, escalation_id: str, policy: Policy,
             payload={"about": event.action, "clock": clock,
                      "recipients": list(notify.recipients(esc, event).handles),
                      "channels": uow.outbox.queued_for(event)}))
+    for clock, deadline, threshold, moment in sla_warnings.due(esc, now):
+        written.append(warn(uow=uow, escalation=esc, policy=policy, now=now, clock=clock,
+                            deadline=deadline, threshold=threshold, moment=moment))
     return written
+
+
+def warn(*, uow: UnitOfWork, escalation: Escalation, policy: Policy, now: datetime,
+         clock: str, deadline: str, threshold: str, moment: str) -> int:
+    """Record one warning before a clock runs out, naming who is told (the owner or
+    acting owner; the team while nobody owns it; an action item's owner)."""
+    esc = escalation
+    payload: dict[str, Any] = {"clock": clock, "deadline": deadline, "threshold": threshold,
+                               "warn_at": moment, "severity": esc.severity}
+    item = item_of(clock)
+    if item is not None:
+        payload["item"] = item
+    event = _system_event(esc, "sla-warning", payload, policy, now,
+                          f"sla.{esc.severity}.{clock}.warn")
+    told = notify.recipients(esc, event)
+    # Set before the event is recorded: its payload is the same dict.
+    payload["told"] = {"handles": list(told.handles),
+                       **({"team": told.team} if told.team else {})}
+    esc.apply(event)
+    return uow.record(esc, event)
 
 
 @dataclass
@@ -122,6 +145,7 @@ def reopen_as_repeat(*, uow: UnitOfWork, escalation: Escalation, policy: Policy,
     deadlines = sla.started(policy, esc.severity, esc.team, "reopen", now)
     if deadlines:
         payload["deadlines"] = deadlines
+        sla_warnings.attach(policy, esc.severity, esc.team, payload, now)
     event = Event(
         escalation_id=esc.id, version=esc.version, action="reopen", actor=SYSTEM.handle,
         role="system", at=now, from_state=esc.state, to_state=to_state,

@@ -49,6 +49,8 @@ class SlaSchema(ma.Schema):
     handoff_answer_by = f.String(allow_none=True, metadata={
         "description": "When a pending hand-off must be accepted or declined"})
     breached = f.List(f.String())
+    at_risk = f.List(f.String(), metadata={
+        "description": "Running clocks past a warning threshold, not yet past their deadline"})
 
 
 class CustomerSchema(ma.Schema):

@@ -18,7 +18,7 @@ from api.ui.countdown import countdown
 from api.ui.queue_page import open_states
 from audit.reads import records, shown, timeline
 from audit.store import actors
-from workflow import handlers, services
+from workflow import handlers, services, sla
 from workflow.catalogue import CATALOGUE
 from workflow.errors import (
     AuthorityDenied,
@@ -75,7 +75,8 @@ def _page(escalation_id: str, typed: dict[str, Any] | None = None) -> str:
         handoff=_pending_handoff(esc, recs),
         forms=[action_forms.form(a, policy) for a in allowed], refused=refused,
         lane=swimlane.build(built["ownership"], built["events"], end), policy=policy,
-        handles=_handles_if_needed(allowed), now=now, typed=typed or {})
+        handles=_handles_if_needed(allowed), now=now, typed=typed or {},
+        at_risk=sla.status(esc, now)["at_risk"])
 
 
 def _handles_if_needed(allowed: list[str]) -> list[str]:

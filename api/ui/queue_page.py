@@ -35,6 +35,7 @@ class Row:
     title: str | None
     next_due: Countdown | None
     breached_clocks: list[str]
+    at_risk: list[str]  # clocks past a warning threshold (workflow.sla_warnings)
 
 
 def open_states(policy: Policy) -> list[str]:
@@ -69,9 +70,10 @@ def _rows(conn: Any, found: list[Escalation], now: datetime, policy: Policy) -> 
     for each in shown.many(conn, found, handoffs=False, related=False):
         esc = each.escalation
         due = sla.earliest_due(esc)
+        status = sla.status(esc, now)
         rows.append(Row(esc, each.texts.get("title"),
                         countdown(due, now, esc.team, policy) if due else None,
-                        sla.status(esc, now)["breached"]))
+                        status["breached"], status["at_risk"]))
     return rows
 
 

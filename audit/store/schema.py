@@ -175,6 +175,13 @@ worker_heartbeats = Table(
 )
 Index("ix_worker_heartbeats_beat", worker_heartbeats.c.beat_at)
 
+# Where a simulation's time stands (migration 0013): one row, overwritten.
+simulation_clock = Table(
+    "simulation_clock", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("advanced_to", String(40), nullable=False),
+)
+
 policies = Table(
     "policies", metadata,
     Column("ordinal", Integer, primary_key=True, autoincrement=True),

@@ -29,7 +29,9 @@ def run_sweep(led: Ledger, minutes_later: float) -> list[dict]:
 
 def test_acknowledgment_breach_at_tier_0_and_its_release(led: Ledger) -> None:
     led.open("esc-a", severity="urgent")  # acknowledge within 10 minutes
-    assert run_sweep(led, 9) == []
+    # The default policy warns at 75 % of the clock (7.5 minutes), the team being told.
+    assert [(r["action"], r["payload"]["threshold"]) for r in run_sweep(led, 9)] == [
+        ("sla-warning", "75%")]
     written = run_sweep(led, 11)
     assert [(r["action"], r["rule"]) for r in written] == [
         ("sla-breached", "sla.urgent.acknowledge"), ("notified", "sla.notify")]
@@ -53,7 +55,8 @@ def test_acknowledgment_breach_at_tier_0_and_its_release(led: Ledger) -> None:
         ("alice", "owner", "acknowledged", None)]
     t = timeline.build(recs)
     assert [e["action"] for e in t["events"]] == [
-        "open", "sla-breached", "notified", "acknowledge", "acting-owner-released"]
+        "open", "sla-warning", "sla-breached", "notified", "acknowledge",
+        "acting-owner-released"]
 
 
 def test_acknowledgment_breach_at_a_higher_tier(led: Ledger) -> None:

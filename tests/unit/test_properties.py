@@ -95,7 +95,8 @@ class Lifecycle(RuleBasedStateMachine):
         sla_sweep.sweep(uow_factory=lambda: self.d.uow, now=self.d.now)
         for event in self.d.uow.events[count:]:
             # (an unconfirmed resolution whose follow-up window closed reopens)
-            assert event.action in ("sla-breached", "notified", "acting-owner-released",
+            assert event.action in ("sla-warning", "sla-breached", "notified",
+                                    "acting-owner-released",
                                     "reopen")
 
     @invariant()
