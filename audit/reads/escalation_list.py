@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, Connection, and_, func, not_, or_, select, type_coerce
+from sqlalchemy import JSON, ColumnElement, Connection, and_, func, not_, or_, select, type_coerce
 
 from audit.store import search_index
 from audit.store.projection import from_snapshot
@@ -119,20 +119,25 @@ def page(conn: Connection, *, now: datetime, limit: int, cursor: str | None = No
     return Page([from_snapshot(json.loads(r.snapshot)) for r in shown], following)
 
 
+def proposed_to(conn: Connection, handle: str) -> ColumnElement[bool]:
+    """Escalations waiting on a hand-off offered to `handle` (the state's index narrows
+    them; the proposed owner is read from the snapshots of the few rows left)."""
+    # SQLite's CAST to JSON is a cast to a number: read the text as JSON there.
+    snapshot = escalations.c.snapshot
+    offered = (snapshot.cast(JSON) if conn.dialect.name == "postgresql"
+               else type_coerce(snapshot, JSON))["proposed_owner"].as_string()
+    return and_(escalations.c.state == HANDED_OFF, offered == handle)
+
+
 def _offered(conn: Connection, query: Any, proposed_owner: str | None,
              handoff: str | None) -> Any:
-    """Pending hand-offs (the state's index narrows them; the proposed owner is read from
-    the few rows left)."""
-    if handoff == "pending" or proposed_owner is not None:
+    """Pending hand-offs (to anyone, or to `proposed_owner`), or none."""
+    if handoff == "pending":
         query = query.where(escalations.c.state == HANDED_OFF)
     if handoff == "none":
         query = query.where(escalations.c.state != HANDED_OFF)
     if proposed_owner is not None:
-        # SQLite's CAST to JSON is a cast to a number: read the text as JSON there.
-        snapshot = escalations.c.snapshot
-        offered = (snapshot.cast(JSON) if conn.dialect.name == "postgresql"
-                   else type_coerce(snapshot, JSON))["proposed_owner"].as_string()
-        query = query.where(offered == proposed_owner)
+        query = query.where(proposed_to(conn, proposed_owner))
     return query
 
 

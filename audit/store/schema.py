@@ -289,3 +289,8 @@ dashboard_sessions = Table(
     Column("data", Text, nullable=False),
 )
 Index("ix_dashboard_sessions_actor", dashboard_sessions.c.actor)
+
+# The text index (audit.store.search_index) is made by migration 0012 alone: an FTS5 table
+# (with its shadow tables) on SQLite, a tsvector under GIN on PostgreSQL; neither is a
+# Table SQLAlchemy describes. Tables whose name starts with this are that index.
+SEARCH_INDEX_PREFIX = "escalation_search"

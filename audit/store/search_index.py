@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Connection, ColumnElement, literal_column, text
+from sqlalchemy import ColumnElement, Connection, literal_column, text
 
 from audit.store import fast_path
 from audit.store.schema import escalations
