@@ -41,7 +41,7 @@ def payload(form: MultiDict[str, str], policy: Policy) -> dict[str, Any]:
         body["description"] = typed("description")
     customer = {"id": typed("customer_id"), "name": typed("customer_name"),
                 "contact": typed("customer_contact"), "value": typed("customer_value")}
-    body["customer"] = {k: v for k, v in customer.items() if v is not None or k == "id"}
+    body["customer"] = {k: v for k, v in customer.items() if v is not None}
     if typed("amount"):
         body["amount"] = {"value": typed("amount"), "currency": policy.currency}
     return {k: v for k, v in body.items() if v is not None}

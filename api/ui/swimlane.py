@@ -123,5 +123,5 @@ def build(spans: list[dict[str, Any]], events: list[dict[str, Any]],
     bottom = TOP + max(len(lanes), 1) * (LANE_HEIGHT + LANE_GAP)
     moments = [start + (last - start) * n / 4 for n in range(5)]
     ticks = list(zip([x(m) for m in moments], tick_labels(moments, zone), strict=True))
-    return Swimlane(lanes, markers, ticks, LABEL_WIDTH + PLOT_WIDTH + 20,
+    return Swimlane(lanes, markers, ticks, LABEL_WIDTH + PLOT_WIDTH + 50,
                     int(bottom + AXIS), LABEL_WIDTH, bottom)

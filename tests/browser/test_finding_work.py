@@ -177,4 +177,4 @@ def test_metrics_show_the_customer_side_and_missed_promises(page: Page,
         "customer promises")
     expect(page.get_by_role("img", name="Promise-kept rate per team")).to_be_visible()
     assert_accessible(page)
-    screenshot(page, "metrics")
+    screenshot(page, "metrics-customer-side")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from typing import Any
 from collections import Counter
+from typing import Any
 
 import psycopg
 import pytest
