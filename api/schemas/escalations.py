@@ -143,6 +143,13 @@ class ListArgsSchema(ma.Schema):
     severity = f.String(metadata={"x-policy": "severities"})
     customer = f.String()
     breached = f.Boolean()
+    q = f.String(validate=v.Length(min=1, max=200), metadata={
+        "description": "Words that must all appear (each as a prefix) in the customer id, "
+                       "title, description or customer name; erased text never matches"})
+    proposed_owner = f.String(metadata={
+        "description": "A pending hand-off's proposed owner: a handle, or `me`"})
+    handoff = f.String(validate=v.OneOf(["pending", "none"]), metadata={
+        "description": "pending: waiting on a hand-off; none: not"})
     limit = f.Integer(load_default=50, validate=v.Range(min=1, max=200))
     cursor = f.String(validate=v.Regexp(CURSOR_PATTERN, error="not a cursor from this API"),
                       metadata={"description": "next_cursor of the previous page"})

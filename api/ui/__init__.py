@@ -14,8 +14,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import api.ui.audit_page
 import api.ui.escalation_page
 import api.ui.guard
+import api.ui.local_time
 import api.ui.login
 import api.ui.metrics_page
+import api.ui.new_escalation
 import api.ui.queue_page  # noqa: F401
 from api.ui import session as ui_session
 from api.ui import sso

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from workflow.model import parse_rfc3339
+from workflow.model import Escalation, parse_rfc3339
 from workflow.policy import Policy
 
 BREACHED, UNDER_30_MIN, UNDER_1_H, LATER = "breached", "under-30-min", "under-1-h", "later"
@@ -55,3 +55,37 @@ def countdown(deadline: str, now: datetime, team: str, policy: Policy) -> Countd
         return Countdown(deadline, -span, BREACHED, f"late by {duration(span)}")
     band = UNDER_30_MIN if span < 1800 else UNDER_1_H if span < 3600 else LATER
     return Countdown(deadline, span, band, f"in {duration(span)}")
+
+
+# The SLA clocks by the names people use for them.
+_CLOCK_NAMES = {"acknowledge": "acknowledge", "update": "update", "resolve": "resolve",
+                "handoff": "hand-off answer", "follow_up": "follow-up"}
+
+
+def clock_name(esc: Escalation, clock: str) -> str:
+    """A running clock as people name it: "acknowledge", "update", "callback promise",
+    "follow-up", "debrief action" (never an internal id such as promise-p2)."""
+    if clock in _CLOCK_NAMES:
+        return _CLOCK_NAMES[clock]
+    if clock.startswith("promise-"):
+        promise = esc.promises.get(clock.removeprefix("promise-"), {})
+        return f"{promise.get('kind', 'customer')} promise"
+    if clock.startswith("item-"):
+        return "debrief action"
+    return clock.replace("_", " ").replace("-", " ")
+
+
+def next_clock(esc: Escalation) -> tuple[str, str] | None:
+    """The running clock due first: (its name, its deadline), or None."""
+    if not esc.deadlines:
+        return None
+    clock, due = min(esc.deadlines.items(), key=lambda kv: (kv[1], kv[0]))
+    return clock_name(esc, clock), due
+
+
+def late_clocks(esc: Escalation, now: datetime) -> list[str]:
+    """The names of the running clocks past their deadline at `now` (promises, the
+    follow-up and the hand-off answer as much as the SLA's own)."""
+    return [clock_name(esc, clock) for clock, due in sorted(esc.deadlines.items(),
+                                                            key=lambda kv: kv[1])
+            if parse_rfc3339(due) < now]

@@ -4,6 +4,7 @@ ownership swimlane."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -14,7 +15,8 @@ from api.container import request_connection, request_uow
 from api.form_integers import form_int
 from api.ui import action_forms, swimlane
 from api.ui.blueprint import ui
-from api.ui.countdown import countdown
+from api.ui.countdown import clock_name, countdown
+from api.ui.local_time import viewer_zone
 from api.ui.queue_page import open_states
 from audit.reads import records, shown, timeline
 from audit.store import actors
@@ -29,17 +31,29 @@ from workflow.errors import (
     VersionConflict,
 )
 from workflow.model import Escalation, parse_rfc3339
+from workflow.policy import Policy
 
 
-def _pending_handoff(esc: Escalation, recs: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _pending_handoff(esc: Escalation, recs: list[dict[str, Any]], now: datetime,
+                     policy: Policy) -> dict[str, Any] | None:
     if esc.proposed_owner is None:
         return None
+    due = esc.deadlines.get("handoff")
+    answer = countdown(due, now, esc.team, policy) if due else None
     proposal = next((r for r in reversed(recs) if r["action"] == "hand-off"), None)
     if proposal is None:
-        return {"to": esc.proposed_owner, "from": esc.owner, "context": None, "at": None}
-    return {"to": esc.proposed_owner, "from": proposal["from_owner"],
+        return {"to": esc.proposed_owner, "from": esc.owner, "context": None, "at": None,
+                "answer": answer}
+    return {"to": esc.proposed_owner, "from": proposal["actor"],
             "context": proposal["payload"].get("context"), "at": proposal["at"],
-            "erased": "context" in proposal["erased"]}
+            "erased": "context" in proposal["erased"], "answer": answer}
+
+
+def _is_primary(action: str, esc: Escalation) -> bool:
+    """What the state invites: an action that moves the escalation on, or stops one of
+    its running clocks (the others are kept behind a disclosure)."""
+    spec = CATALOGUE[action]
+    return spec.moves_state or any(clock in esc.deadlines for clock in spec.stops)
 
 
 @ui.get("/escalations/<string:escalation_id>")
@@ -68,14 +82,17 @@ def _page(escalation_id: str, typed: dict[str, Any] | None = None) -> str:
     refused = services.refusals(esc, actor, policy)  # what `act` would answer each
     live = esc.state in open_states(policy)
     end = now if live else parse_rfc3339(recs[-1]["at"])
-    clocks = [(clock, countdown(due, now, esc.team, policy), esc.breached.get(clock) == due)
+    clocks = [(clock_name(esc, clock), countdown(due, now, esc.team, policy),
+               esc.breached.get(clock) == due)
               for clock, due in sorted(esc.deadlines.items(), key=lambda kv: kv[1])]
+    forms = [action_forms.form(a, policy) for a in allowed]
     return render_template(
         "ui/escalation.html", esc=esc, texts=found.texts, timeline=built, clocks=clocks,
-        handoff=_pending_handoff(esc, recs),
-        forms=[action_forms.form(a, policy) for a in allowed], refused=refused,
-        lane=swimlane.build(built["ownership"], built["events"], end), policy=policy,
-        handles=_handles_if_needed(allowed), now=now, typed=typed or {},
+        handoff=_pending_handoff(esc, recs, now, policy),
+        primary=[f for f in forms if _is_primary(f.action, esc)],
+        others=[f for f in forms if not _is_primary(f.action, esc)], refused=refused,
+        lane=swimlane.build(built["ownership"], built["events"], end, viewer_zone()),
+        policy=policy, handles=_handles_if_needed(allowed), now=now, typed=typed or {},
         at_risk=sla.status(esc, now)["at_risk"])
 
 

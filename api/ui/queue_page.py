@@ -9,13 +9,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, g, render_template, request, url_for
 
 from api.auth import current_actor
 from api.container import current as current_baton
 from api.container import request_connection
 from api.ui.blueprint import ui
-from api.ui.countdown import Countdown, countdown
+from api.ui.countdown import Countdown, countdown, late_clocks, next_clock
 from audit.reads import escalation_list, queue, shown
 from audit.store import actors
 from workflow import sla
@@ -24,7 +24,7 @@ from workflow.policy import Policy
 from workflow.states import Shape
 
 PAGE_SIZE = 50
-FILTERS = ("team", "tier", "category", "severity", "owner", "breached")
+FILTERS = ("q", "team", "tier", "category", "severity", "owner", "handoff", "breached")
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,9 @@ class Row:
     escalation: Escalation
     title: str | None
     next_due: Countdown | None
+    next_clock: str | None
     breached_clocks: list[str]
+    handoff: dict[str, Any] | None
     at_risk: list[str]  # clocks past a warning threshold (workflow.sla_warnings)
 
 
@@ -56,6 +58,15 @@ def _filters(actor: Actor) -> tuple[dict[str, str], dict[str, Any]]:
         shown["tier"] = ""
     if shown["owner"]:
         args["owner"] = actor.handle if shown["owner"] == "mine" else shown["owner"]
+    if shown["q"]:
+        shown["q"] = shown["q"][:200]
+        args["q"] = shown["q"]
+    if shown["handoff"] == "mine":
+        args["proposed_owner"] = actor.handle
+    elif shown["handoff"] == "pending":
+        args["handoff"] = "pending"
+    else:
+        shown["handoff"] = ""
     if shown["breached"] in ("yes", "no"):
         args["breached"] = shown["breached"] == "yes"
     else:
@@ -65,15 +76,20 @@ def _filters(actor: Actor) -> tuple[dict[str, str], dict[str, Any]]:
 
 def _rows(conn: Any, found: list[Escalation], now: datetime, policy: Policy) -> list[Row]:
     rows = []
-    # The queue shows each escalation's title and clocks: its texts, not its hand-off or
-    # related cases (which would be two more queries on every refresh).
-    for each in shown.many(conn, found, handoffs=False, related=False):
+    # The queue shows each escalation's title, clocks and pending hand-off (read only
+    # for the rows waiting on one), not its related cases.
+    for each in shown.many(conn, found, related=False):
         esc = each.escalation
-        due = sla.earliest_due(esc)
-        status = sla.status(esc, now)
+        first = next_clock(esc)
+        handoff = None
+        if each.handoff is not None:
+            due = esc.deadlines.get("handoff")
+            handoff = {**each.handoff,
+                       "answer": countdown(due, now, esc.team, policy) if due else None}
         rows.append(Row(esc, each.texts.get("title"),
-                        countdown(due, now, esc.team, policy) if due else None,
-                        status["breached"], status["at_risk"]))
+                        countdown(first[1], now, esc.team, policy) if first else None,
+                        first[0] if first else None, late_clocks(esc, now), handoff,
+                        sla.status(esc, now)["at_risk"]))
     return rows
 
 
@@ -101,6 +117,15 @@ def _live_context() -> dict[str, Any]:
         "refresh": current_app.config["BATON_UI_REFRESH_SECONDS"],
         "states": states, "policy": policy,
     }
+
+
+@ui.context_processor
+def _offers() -> dict[str, Any]:
+    """How many hand-offs wait on the viewer's answer, for the page header."""
+    actor = g.get("actor")
+    if actor is None:
+        return {"offered_count": None}
+    return {"offered_count": queue.offered_to(request_connection(), actor.handle)}
 
 
 @ui.get("/", endpoint="queue")

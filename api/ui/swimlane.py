@@ -5,7 +5,7 @@ breaches marked on the time axis. The template draws it as SVG; nothing runs in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from api.ui.countdown import duration
@@ -63,12 +63,29 @@ class Swimlane:
     plot_bottom: float
 
 
-def _tick_label(moment: datetime, whole: float) -> str:
-    return moment.strftime("%d %b %H:%M" if whole > 86400 else "%H:%M")
+# Tick label formats, coarse to fine: the first whose labels all differ is used.
+_TICK_FORMATS = ("%H:%M", "%H:%M:%S", "%d %b %H:%M", "%d %b %H:%M:%S")
+
+
+def tick_labels(moments: list[datetime], zone: tzinfo = UTC) -> list[str]:
+    """Labels for the axis' ticks in `zone`: the shortest format that tells every tick
+    apart (a date once they span more than a day; seconds when minutes repeat)."""
+    local = [m.astimezone(zone) for m in moments]
+    days = len({m.date() for m in local}) > 1
+    for fmt in _TICK_FORMATS[2:] if days else _TICK_FORMATS:
+        labels = [m.strftime(fmt) for m in local]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [m.strftime("%d %b %H:%M:%S.%f")[:-3] for m in local]
+
+
+def _shown(moment: datetime, zone: tzinfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
 
 
 def build(spans: list[dict[str, Any]], events: list[dict[str, Any]],
-          end: datetime) -> Swimlane:
+          end: datetime, zone: tzinfo = UTC) -> Swimlane:
     """The swimlane of one escalation from its trail and timeline events, up to `end`
     (now for a live escalation; open spans run to it)."""
     start = parse_rfc3339(events[0]["at"])
@@ -90,8 +107,8 @@ def build(spans: list[dict[str, Any]], events: list[dict[str, Any]],
             b = parse_rfc3339(span["to"]) if span["to"] else last
             began = span["began"] if span["began"] in BEGAN else "other"
             held = "covered" if span["kind"] == "acting" else "owned"
-            title = (f"{owner} {held} it from {span['from']} "
-                     f"{'to ' + span['to'] if span['to'] else 'until now'} "
+            title = (f"{owner} {held} it from {_shown(a, zone)} "
+                     f"{'to ' + _shown(b, zone) if span['to'] else 'until now'} "
                      f"({duration((b - a).total_seconds())}); began: {span['began']} "
                      f"by {span['began_by']}, rule {span['began_rule']}")
             boxes.append(Box(x(a), max(x(b) - x(a), 2.0), began, span["kind"], title))
@@ -104,9 +121,7 @@ def build(spans: list[dict[str, Any]], events: list[dict[str, Any]],
         elif event["action"] == "sla-breached":
             markers.append(Marker(x(parse_rfc3339(event["at"])), "breach", "breach"))
     bottom = TOP + max(len(lanes), 1) * (LANE_HEIGHT + LANE_GAP)
-    ticks = []
-    for n in range(5):
-        moment = start + (last - start) * n / 4
-        ticks.append((x(moment), _tick_label(moment, whole)))
-    return Swimlane(lanes, markers, ticks, LABEL_WIDTH + PLOT_WIDTH + 20,
+    moments = [start + (last - start) * n / 4 for n in range(5)]
+    ticks = list(zip([x(m) for m in moments], tick_labels(moments, zone), strict=True))
+    return Swimlane(lanes, markers, ticks, LABEL_WIDTH + PLOT_WIDTH + 50,
                     int(bottom + AXIS), LABEL_WIDTH, bottom)

@@ -52,8 +52,9 @@ class Escalations(MethodView):
         baton = current_baton()
         now = baton.now()
         actor = current_actor()
-        if args.get("owner") == "me":
-            args["owner"] = actor.handle
+        for who in ("owner", "proposed_owner"):
+            if args.get(who) == "me":
+                args[who] = actor.handle
         with baton.engine.connect() as conn:
             policy = baton.policy(conn)
             escalation_list.check_filters(policy, **args)

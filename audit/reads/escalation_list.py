@@ -10,13 +10,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, func, not_, or_, select
+from sqlalchemy import JSON, ColumnElement, Connection, and_, func, not_, or_, select, type_coerce
 
+from audit.store import search_index
 from audit.store.projection import from_snapshot
 from audit.store.schema import escalations
 from workflow.errors import PayloadInvalid
 from workflow.model import Escalation, parse_rfc3339, rfc3339
 from workflow.policy import Policy
+from workflow.states import HANDED_OFF
 from workflow.states import states as states_of
 
 
@@ -69,12 +71,15 @@ def page(conn: Connection, *, now: datetime, limit: int, cursor: str | None = No
          team: str | None = None, category: str | None = None,
          severity: str | None = None, customer: str | None = None,
          breached: bool | None = None, sort: str = "opened",
-         states: Sequence[str] | None = None) -> Page:
+         states: Sequence[str] | None = None, q: str | None = None,
+         proposed_owner: str | None = None, handoff: str | None = None) -> Page:
     """Up to `limit` escalations matching every filter given, after `cursor`: oldest
     first, or (sort="next_due") soonest running deadline first. The cursor is the last
     row's sort key, so escalations opened between two pages never shift or repeat the
     next one. `states` keeps only escalations in one of those states (the dashboard's
-    open escalations)."""
+    open escalations); `q`, those whose customer id, title, description or customer name
+    hold every word of it (audit.store.search_index); `handoff="pending"`, those waiting
+    on a hand-off, and `proposed_owner`, those offered to that handle."""
     due_key = func.coalesce(escalations.c.earliest_due, _NO_DEADLINE)
     query = select(escalations.c.pk, escalations.c.snapshot, due_key.label("due"))
     query = query.order_by(due_key, escalations.c.pk) if sort == "next_due" \
@@ -87,6 +92,9 @@ def page(conn: Connection, *, now: datetime, limit: int, cursor: str | None = No
             query = query.where(escalations.c[column] == value)
     if states is not None:
         query = query.where(escalations.c.state.in_(list(states)))
+    query = _offered(conn, query, proposed_owner, handoff)
+    if q is not None:
+        query = query.where(search_index.matching(conn, q))
     if breached is not None:
         # Breached while its earliest running deadline is past: a clock is overdue now,
         # or a recorded breach's blocker has not cleared (the clock still runs).
@@ -109,6 +117,28 @@ def page(conn: Connection, *, now: datetime, limit: int, cursor: str | None = No
         last = shown[-1]
         following = _encode(last.pk, last.due if sort == "next_due" else None)
     return Page([from_snapshot(json.loads(r.snapshot)) for r in shown], following)
+
+
+def proposed_to(conn: Connection, handle: str) -> ColumnElement[bool]:
+    """Escalations waiting on a hand-off offered to `handle` (the state's index narrows
+    them; the proposed owner is read from the snapshots of the few rows left)."""
+    # SQLite's CAST to JSON is a cast to a number: read the text as JSON there.
+    snapshot = escalations.c.snapshot
+    offered = (snapshot.cast(JSON) if conn.dialect.name == "postgresql"
+               else type_coerce(snapshot, JSON))["proposed_owner"].as_string()
+    return and_(escalations.c.state == HANDED_OFF, offered == handle)
+
+
+def _offered(conn: Connection, query: Any, proposed_owner: str | None,
+             handoff: str | None) -> Any:
+    """Pending hand-offs (to anyone, or to `proposed_owner`), or none."""
+    if handoff == "pending":
+        query = query.where(escalations.c.state == HANDED_OFF)
+    if handoff == "none":
+        query = query.where(escalations.c.state != HANDED_OFF)
+    if proposed_owner is not None:
+        query = query.where(proposed_to(conn, proposed_owner))
+    return query
 
 
 def check_filters(policy: Policy, *, state: str | None = None, tier: int | None = None,

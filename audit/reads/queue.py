@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, case, func, select
 
+from audit.reads.escalation_list import proposed_to
 from audit.store.schema import escalations
 from workflow.model import rfc3339
 
@@ -43,3 +44,9 @@ def counts(conn: Connection, *, states: Sequence[str], now: datetime) -> Counts:
         teams=sorted(teams.items(), key=lambda kv: (-kv[1], kv[0])),
         states=sorted(per_state.items(), key=lambda kv: order.get(kv[0], len(order))),
         breached=breached, total=sum(teams.values()))
+
+
+def offered_to(conn: Connection, handle: str) -> int:
+    """How many hand-offs wait on `handle`'s answer (the queue's "Offered to me")."""
+    return int(conn.execute(select(func.count()).select_from(escalations)
+                            .where(proposed_to(conn, handle))).scalar() or 0)

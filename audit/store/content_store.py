@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, insert, select
 
+from audit.store import search_index
 from audit.store.idempotency import SqlIdempotency
 from audit.store.schema import content, erasures
 from workflow.model import rfc3339
@@ -37,6 +38,7 @@ class SqlContent:
              "erased_at": rfc3339(at), "erased_by": erased_by, "erase_seq": erase_seq}
             for seq, name in fields])
         conn.execute(delete(content).where(content.c.escalation_id == escalation_id))
+        search_index.forget_texts(conn, escalation_id)
         # Stored idempotent responses may quote the erased text: their bodies go too.
         self._idempotency.forget(escalation_id)
         self.erased = True

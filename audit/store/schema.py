@@ -322,3 +322,8 @@ scim_members = Table(
     PrimaryKeyConstraint("group_name", "handle"),
 )
 Index("ix_scim_members_handle", scim_members.c.handle)
+
+# The text index (audit.store.search_index) is made by migration 0012 alone: an FTS5 table
+# (with its shadow tables) on SQLite, a tsvector under GIN on PostgreSQL; neither is a
+# Table SQLAlchemy describes. Tables whose name starts with this are that index.
+SEARCH_INDEX_PREFIX = "escalation_search"

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from audit.errors import DatabaseFailed
 from audit.log import ledger
 from audit.reads import escalation_ids
-from audit.store import db, fast_path, policies, projection
+from audit.store import db, fast_path, policies, projection, search_index
 from audit.store.content_store import SqlContent
 from audit.store.idempotency import SqlIdempotency
 from audit.store.outbox import SqlOutbox
@@ -238,6 +238,8 @@ class SqlUnitOfWork:
         seq = self.append(body, personal, event.at, customer_id=escalation.customer_id)
         self.stored[escalation.id] = projection.save(self.conn, escalation,
                                                      self.stored.get(escalation.id))
+        if escalation.version == 1:  # opened: its texts are indexed with its content
+            search_index.index(self.conn, escalation, dict(personal))
         projection.track_spans(self.conn, event)
         self.outbox.enqueue(escalation, event, seq)  # what it causes, in its transaction
         return seq

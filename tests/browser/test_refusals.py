@@ -67,6 +67,7 @@ def test_a_form_with_errors_keeps_what_was_typed(page: Page, live: Live) -> None
     live.act(eid, "alice", "acknowledge", {"note": "mine"})
     sign_in(page, live, "alice")
     page.goto(f"{live.url}/ui/escalations/{eid}")
+    page.locator("summary", has_text="Other actions open to you").click()  # the disclosure
     form = page.get_by_role("form", name="Promise")
     form.get_by_label("Kind").select_option("callback")
     form.get_by_label("Within").fill("1 hour")
