@@ -77,11 +77,14 @@ class Client:
 
 
 def make_client(tmp_path: Path, clock: Callable[[], datetime] | None = None,
-                policy_text: str | None = None, database_url: str | None = None) -> Client:
+                policy_text: str | None = None, database_url: str | None = None,
+                simulation: bool = False, **settings: Any) -> Client:
+    """An initialised Baton (schema, key, a policy, the demo actors with tokens) and a
+    test client; `settings`: more of the app's settings (BATON_…)."""
     url = database_url or f"sqlite:///{tmp_path / 'baton.db'}"
     config: dict[str, Any] = {"BATON_DATABASE_URL": url,
                               "BATON_SIGNING_KEY": str(tmp_path / "signing.key"),
-                              "BATON_CHECKPOINT_EVERY": 10}
+                              "BATON_CHECKPOINT_EVERY": 10, **settings}
     if clock is not None:
         config["BATON_CLOCK"] = clock
     app = create_app(config)
@@ -92,7 +95,7 @@ def make_client(tmp_path: Path, clock: Callable[[], datetime] | None = None,
     with baton.uow() as uow:
         policy_change.apply_policy(uow=uow, actor=Actor("root", ("admin",)),
                                    text=policy_text or policy_loader.default_text(),
-                                   now=baton.now())
+                                   now=baton.now(), simulation=simulation)
         for handle, roles, team in DEMO:
             tokens[handle] = actors.add(uow.conn, handle, roles, team, baton.now())
         uow.commit()

@@ -18,12 +18,8 @@ import requests
 from flask import Flask, request
 from werkzeug.serving import make_server
 
-from api import create_app
-from api.cli import DEMO
-from audit.store import actors, db
-from tests.initialised_app import Client
-from workflow import policy_change, policy_loader
-from workflow.model import Actor
+from tests.initialised_app import Client, make_client
+from workflow import policy_loader
 
 CLIENT_ID = "baton-dashboard"
 CLIENT_SECRET = "s3cret-for-tests"
@@ -91,26 +87,9 @@ def signing_on_app(tmp_path: Path, issuer: str, *, clock: Any = None,
                    mapping: str = MAPPING, **config: Any) -> Client:
     """An initialised Baton (SQLite, key, default policy with `mapping`, demo actors)
     configured to sign on through `issuer`."""
-    settings: dict[str, Any] = {
-        "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
-        "BATON_SIGNING_KEY": str(tmp_path / "signing.key"), "BATON_CHECKPOINT_EVERY": 10,
-        "BATON_OIDC_ISSUER": issuer, "BATON_OIDC_CLIENT_ID": CLIENT_ID,
-        "BATON_OIDC_CLIENT_SECRET": CLIENT_SECRET, **config}
-    if clock is not None:
-        settings["BATON_CLOCK"] = clock
-    app = create_app(settings)
-    baton = app.extensions["baton"]
-    db.create_schema(baton.engine)
-    baton.ensure_key()
-    tokens = {}
-    with baton.uow() as uow:
-        policy_change.apply_policy(uow=uow, actor=Actor("root", ("admin",)),
-                                   text=policy_loader.default_text() + mapping,
-                                   now=baton.now())
-        for handle, roles, team in DEMO:
-            tokens[handle] = actors.add(uow.conn, handle, roles, team, baton.now())
-        uow.commit()
-    return Client(app, tokens)
+    return make_client(tmp_path, clock=clock, policy_text=policy_loader.default_text() + mapping,
+                       BATON_OIDC_ISSUER=issuer, BATON_OIDC_CLIENT_ID=CLIENT_ID,
+                       BATON_OIDC_CLIENT_SECRET=CLIENT_SECRET, **config)
 
 
 def query_of(url: str) -> dict[str, str]:

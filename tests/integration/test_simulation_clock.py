@@ -11,12 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from api import create_app
-from api.cli import DEMO, main
-from audit.store import actors, db
-from tests.initialised_app import Client
-from workflow import policy_change, policy_loader
-from workflow.model import Actor
+from api.cli import main
+from tests.initialised_app import Client, make_client
 from workflow.timestamps import parse_rfc3339, rfc3339
 
 
@@ -30,19 +26,7 @@ def made() -> Iterator[list[Client]]:
 
 def _client(tmp_path: Path, url: str, simulation: bool) -> tuple[Client, dict[str, str]]:
     env = {"BATON_DATABASE_URL": url, "BATON_SIGNING_KEY": str(tmp_path / "signing.key")}
-    app = create_app({**env, "BATON_CHECKPOINT_EVERY": 10})
-    baton = app.extensions["baton"]
-    db.create_schema(baton.engine)
-    baton.ensure_key()
-    tokens = {}
-    with baton.uow() as uow:
-        policy_change.apply_policy(uow=uow, actor=Actor("root", ("admin",)),
-                                   text=policy_loader.default_text(), now=baton.now(),
-                                   simulation=simulation)
-        for handle, roles, team in DEMO:
-            tokens[handle] = actors.add(uow.conn, handle, roles, team, baton.now())
-        uow.commit()
-    return Client(app, tokens), env
+    return make_client(tmp_path, database_url=url, simulation=simulation), env
 
 
 def _made(made: list[Client], tmp_path: Path, url: str, simulation: bool = True
