@@ -42,6 +42,9 @@ _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded"})
 JSON_TYPES = frozenset({"application/json"})
 PATCH_TYPES = frozenset({"application/json", "application/merge-patch+json"})
+# SCIM 2.0 (RFC 7644 3.1): providers send application/scim+json, some application/json.
+SCIM_TYPES = frozenset({"application/scim+json", "application/json"})
+SCIM_PREFIX = "/scim/v2/"
 _FORM_PREFIXES = ("/ui/", "/feedback/")
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -205,6 +208,8 @@ def accepted_types(path: str, method: str) -> frozenset[str]:
     """The media types a route's body may have."""
     if is_form_path(path):
         return FORM_TYPES
+    if path.startswith(SCIM_PREFIX):
+        return SCIM_TYPES
     return PATCH_TYPES if method == "PATCH" else JSON_TYPES
 
 

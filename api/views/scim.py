@@ -74,8 +74,9 @@ def _any_error(exc: Exception) -> Response:
         return _error(exc.status, exc.detail, exc.scim_type)
     if isinstance(exc, ValidationError):
         return _error(400, f"invalid resource: {exc.errors()[0].get('msg')}", "invalidValue")
-    if isinstance(exc, HTTPException):
-        return _error(exc.code or 500, exc.description or exc.name)
+    if isinstance(exc, HTTPException):  # a body the request guard refused is bad syntax
+        return _error(exc.code or 500, exc.description or exc.name,
+                      "invalidSyntax" if exc.code == 400 else None)
     status, scim_type = _ERROR_STATUS.get(type(exc), (400, "invalidValue"))
     if isinstance(exc, WorkflowError):
         return _error(status, str(exc), scim_type)

@@ -47,8 +47,10 @@ def _subject(rec: dict[str, Any]) -> str | None:
 
 
 # What changes of an escalation a timeline row reports (the rest is bookkeeping).
+# Bookkeeping, not news: `warnings` holds the moments a running clock will warn at (the
+# warnings themselves are sla-warning events of their own).
 _UNREPORTED = ("version", "updated_at", "created_at", "policy_version", "opened_by",
-               "awaiting_ack", "return_to")
+               "awaiting_ack", "return_to", "warnings")
 
 
 def _value(value: Any) -> str:

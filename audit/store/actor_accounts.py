@@ -125,6 +125,8 @@ class SqlActorAccounts:
     def set_email(self, handle: str, email: str | None, *, by: By, now: datetime) -> None:
         """Set (None: remove) the address, with an email-changed record holding only a
         commitment to it (the address itself is erasable content)."""
+        if self.account(handle) is None:  # never an actor made by giving it an address
+            raise ActorError(f"no actor {handle!r}")
         if email is None:
             self._record(ev.EMAIL_CHANGED, handle, by, now, email=None)
         else:

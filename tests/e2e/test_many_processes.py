@@ -82,7 +82,7 @@ def test_two_servers_three_workers_one_killed(pg_cluster: Cluster, tmp_path: Pat
             return str(r.json()["id"])
 
         end = time.monotonic() + 60
-        while requests.get(f"{servers[1][1]}/healthz", timeout=10).json().get(
+        while root.get(f"{servers[1][1]}/healthz", timeout=10).json().get(
                 "workers_alive") != 3:  # three sweepers running before the clocks start
             assert time.monotonic() < end
             time.sleep(0.2)

@@ -99,7 +99,9 @@ def test_errors_are_scim_errors(tmp_path: Path) -> None:
                      headers=auth), 409, "uniqueness"),
         (c.http.get("/scim/v2/Users", query_string={"filter": 'emails co "x"'},
                     headers=auth), 400, "invalidFilter"),
-        (c.http.post("/scim/v2/Users", data="{", headers=auth), 400, "invalidSyntax"),
+        (c.http.post("/scim/v2/Users", data="{", headers=auth,
+                     content_type="application/scim+json"), 400, "invalidSyntax"),
+        (c.http.post("/scim/v2/Users", data="{", headers=auth), 415, None),
         (c.http.patch("/scim/v2/Users/dup", json={"schemas": [PATCH], "Operations": [
             {"op": "replace", "path": "active", "value": "maybe"}]}, headers=auth), 400,
          "invalidValue"),
@@ -112,6 +114,11 @@ def test_errors_are_scim_errors(tmp_path: Path) -> None:
         assert r.json.get("scimType") == scim_type
     config = c.http.get("/scim/v2/ServiceProviderConfig", headers=auth).json
     assert config["patch"]["supported"] is True
+    # What providers send: application/scim+json bodies (RFC 7644 3.1)
+    made = c.http.post("/scim/v2/Users", headers=auth, content_type="application/scim+json",
+                       data='{"schemas": ["%s"], "userName": "sam2"}' % USER)
+    assert made.status_code == 201, made.get_data(as_text=True)
+    assert made.json["userName"] == "sam2"
 
 
 def test_token_revoked_and_deprovisioning_ends_sessions_and_hands_over(
