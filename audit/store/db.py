@@ -15,6 +15,7 @@ from audit.store import driver_errors
 from audit.store.postgres_recorder import RECORDER as POSTGRES
 from audit.store.recorder import Recorder
 from audit.store.sqlite_recorder import RECORDER as SQLITE
+from audit.store.sqlite_recorder import WRITING as WRITING
 from audit.store.sqlite_recorder import WriteLock
 
 _RECORDERS: dict[str, Recorder] = {SQLITE.name: SQLITE, POSTGRES.name: POSTGRES}

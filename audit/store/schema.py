@@ -93,7 +93,6 @@ content = Table(
     Column("text", Text, nullable=False),
     PrimaryKeyConstraint("seq", "field"),
 )
-Index("ix_content_customer", content.c.customer_id)
 Index("ix_content_escalation", content.c.escalation_id)
 
 # What was erased, when and by whom (no personal data here).

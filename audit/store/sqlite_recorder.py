@@ -9,6 +9,7 @@ import logging
 import os
 import sqlite3
 import threading
+import weakref
 from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Engine, Select, Table, create_engine, event
@@ -42,6 +43,10 @@ _marked = threading.local()
 # reported full before a write finds it out (a write of Baton's is a few KiB).
 MIN_FREE_BYTES = 1 << 20
 _SYNC_MODE = "baton_synchronous"  # conn.info: the connection's synchronous setting
+# conn.info: the connection's next transactions write (BEGIN IMMEDIATE), set by a unit of
+# work from its start to its commit; the execution option of the same name does the same
+# (cheaper to set and clear per transaction than an execution option).
+WRITING = "baton_write"
 
 
 def translate(exc: BaseException) -> DatabaseFailed | None:
@@ -133,6 +138,8 @@ def _lock_unusable(exc: OSError) -> DatabaseFailed:
 
 
 _WRITE_LOCKS: dict[str, WriteLock] = {}
+# The lock of each engine, found without rendering its URL each time.
+_ENGINE_LOCKS: weakref.WeakKeyDictionary[Engine, WriteLock] = weakref.WeakKeyDictionary()
 _LOCKS_GUARD = threading.Lock()
 
 
@@ -157,7 +164,8 @@ class SqliteRecorder:
 
     def make_engine(self, url: str, **kw: Any) -> Engine:
         """WAL, synchronous=FULL, a busy timeout, foreign keys, secure delete; BEGIN
-        IMMEDIATE for writers (connections whose execution option baton_write is set)."""
+        IMMEDIATE for writers (connections whose info or execution option baton_write is
+        set)."""
         parsed = make_url(url)
         in_memory = memory(parsed.database)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
@@ -181,7 +189,7 @@ class SqliteRecorder:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
-            writer = conn.get_execution_options().get("baton_write", False)
+            writer = conn.info.get(WRITING) or conn.get_execution_options().get(WRITING)
             # Straight to the driver: this runs for every transaction, reads included. An
             # exception raised here bypasses SQLAlchemy's handle_error, hence _reraise.
             try:
@@ -198,13 +206,17 @@ class SqliteRecorder:
 
     def writer_lock(self, engine: Engine) -> WriteLock:
         """The writer lock of the database (one per database per process)."""
+        found = _ENGINE_LOCKS.get(engine)
+        if found is not None:
+            return found
         key = str(engine.url)
         database = engine.url.database
         with _LOCKS_GUARD:
             if key not in _WRITE_LOCKS:
                 _WRITE_LOCKS[key] = WriteLock(None if memory(database) else
                                               os.path.abspath(str(database)))
-            return _WRITE_LOCKS[key]
+            found = _ENGINE_LOCKS[engine] = _WRITE_LOCKS[key]
+            return found
 
     def before_write(self, conn: Connection, relaxed: bool, lent: bool) -> None:
         """Commit without (relaxed) or with a sync of the WAL. Takes effect at the next

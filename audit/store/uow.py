@@ -146,7 +146,7 @@ class SqlUnitOfWork:
             conn = self.engine.connect()
         try:
             self._recorder.before_write(conn, self.relaxed, lent=conn is self._lent)
-            conn.execution_options(baton_write=True)
+            conn.info[db.WRITING] = True  # BEGIN IMMEDIATE (SQLite), until the commit
             if self._lock is not None:
                 self._lock.acquire()
                 self._locked = True
@@ -205,11 +205,14 @@ class SqlUnitOfWork:
             self._release()
 
     def _close(self, conn: Connection) -> None:
-        if conn is self._lent:
-            if conn.get_execution_options().get("baton_write"):
-                conn.execution_options(baton_write=False)
-        else:
-            conn.close()
+        # An invalidated connection's info went with its DBAPI connection (and reading it
+        # would reconnect).
+        try:
+            if not conn.invalidated and not conn.closed:
+                conn.info.pop(db.WRITING, None)
+        finally:
+            if conn is not self._lent:
+                conn.close()
 
     def head(self) -> ledger.Head:
         """The log head, read once per transaction under the append lock."""
@@ -276,7 +279,7 @@ class SqlUnitOfWork:
         self._head = None
         self._done = True
         self._release()
-        self.conn.execution_options(baton_write=False)
+        self.conn.info.pop(db.WRITING, None)
         if self.relaxed:
             db.flush(self.conn)
             if due is not None:
