@@ -87,7 +87,7 @@ def test_breaches_are_recorded_within_a_second_beside_hostile_receivers(
         got = {(m.json["type"], m.json["data"]["escalation_id"]): m.at
                for m in healthy.delivered().values()}
         lags = [got[("escalation.open", e)] - t for e, t in committed.items()]
-        assert max(lags) < 3.0, lags  # a stalled worker: 5 s and more (the deadline)
+        assert max(lags) < 4.5, lags  # a stalled worker: 5 s and more (the deadline)
         assert len(breaches) == OPENED, "each breach recorded once"
         late = [(parse_rfc3339(str(b["at"])) - parse_rfc3339(
             str(b["payload"]["deadline"]))).total_seconds()  # type: ignore[index]
