@@ -116,7 +116,7 @@ def test_errors_are_scim_errors(tmp_path: Path) -> None:
     assert config["patch"]["supported"] is True
     # What providers send: application/scim+json bodies (RFC 7644 3.1)
     made = c.http.post("/scim/v2/Users", headers=auth, content_type="application/scim+json",
-                       data='{"schemas": ["%s"], "userName": "sam2"}' % USER)
+                       data=json.dumps({"schemas": [USER], "userName": "sam2"}))
     assert made.status_code == 201, made.get_data(as_text=True)
     assert made.json["userName"] == "sam2"
 
