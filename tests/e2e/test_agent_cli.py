@@ -6,18 +6,35 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import dataclass
 
+from click.testing import CliRunner
+
+from api.cli import main
 from api.testbed import BATON
 from tests.e2e.conftest import Server
 
 
-def agent(server: Server, who: str | None, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**server.env, "BATON_URL": server.url}
-    env.pop("BATON_TOKEN", None)
-    if who is not None:
-        env["BATON_TOKEN"] = server.tokens[who]
-    return subprocess.run([*BATON, "escalations", *args], cwd=server.cwd, env=env,
-                          text=True, capture_output=True, timeout=60)
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def agent(server: Server, who: str | None, *args: str) -> Ran:
+    """`baton escalations ARGS` as `who`, in this process (the CLI talks HTTP to the real
+    server; one test below runs the installed entry point as a process)."""
+    env = {"BATON_URL": server.url, "BATON_TOKEN": server.tokens[who] if who else None}
+    done = CliRunner().invoke(main, ["escalations", *args], env=env)
+    return Ran(done.exit_code, done.stdout, done.stderr)
+
+
+def operator(server: Server, *args: str) -> Ran:
+    """An operator's `baton ARGS` on the server's database, in this process."""
+    done = CliRunner().invoke(main, list(args), env={
+        k: server.env[k] for k in ("BATON_DATABASE_URL", "BATON_SIGNING_KEY")})
+    return Ran(done.exit_code, done.stdout, done.stderr)
 
 
 def test_an_agent_opens_finds_acts_and_reads_the_timeline(server: Server) -> None:
@@ -83,15 +100,15 @@ def test_refusals_and_mistakes_are_one_line_and_a_non_zero_exit(server: Server) 
 
 
 def test_metrics_report_takes_dates_as_the_dashboard_does(server: Server) -> None:
-    whole = json.loads(server.baton("metrics", "report", "--format", "json").stdout)
-    dated = server.baton("metrics", "report", "--format", "json", "--since", "2000-01-01",
-                         "--until", "2999-01-01")
+    whole = json.loads(operator(server, "metrics", "report", "--format", "json").stdout)
+    dated = operator(server, "metrics", "report", "--format", "json", "--since", "2000-01-01",
+                     "--until", "2999-01-01")
     assert json.loads(dated.stdout)["groups"] == whole["groups"]
-    since = json.loads(server.baton("metrics", "report", "--format", "json", "--since",
-                                    "2999-01-01").stdout)
+    since = json.loads(operator(server, "metrics", "report", "--format", "json", "--since",
+                                "2999-01-01").stdout)
     assert since["since"].startswith("2999-01-01T00:00:00")
     assert sum(g["opened"] for g in since["groups"]) == 0
     assert sum(g["opened"] for g in whole["groups"]) > 0
-    bad = server.baton("metrics", "report", "--since", "2026-02-30", check=False)
+    bad = operator(server, "metrics", "report", "--since", "2026-02-30")
     assert bad.returncode == 2 and "'2026-02-30' is not a date" in bad.stderr
     assert "Traceback" not in bad.stderr
