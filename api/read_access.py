@@ -56,6 +56,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "reads.ConsistencyProof": ("proofs",),
     "reads.AuditEvents": ("audit-log",),
     "access.AccessReport": ("audit-log",),  # access reviews: read-audit
+    "audit_stream.AuditStream": ("audit-log",),  # the SIEM stream: read-audit
     "webhooks.Webhooks": ("webhooks",),
     "webhooks.Webhook": ("webhooks",),
     "webhooks.RotateSecret": ("webhooks",),

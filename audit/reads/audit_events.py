@@ -10,9 +10,10 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
+from audit.log.ledger import read_head
 from audit.reads.records import decode
 from audit.store.schema import ledger
-from workflow.audit_reads import AUDIT_READ
+from workflow.audit_reads import AUDIT_READ, STREAM
 from workflow.model import rfc3339
 
 
@@ -79,3 +80,33 @@ def reads(conn: Connection, at: datetime | None, size: int | None = None
                     "last": payload.get("last"), "count": payload.get("count"),
                     "size": payload.get("size"), "query": payload.get("query") or {}})
     return out
+
+
+class Batch(NamedTuple):
+    """A stream's batch: the log's size when read, the rows served (seq, canonical body)
+    and the cursor to pass as `after` next (the last seq looked at)."""
+
+    size: int
+    rows: list[tuple[int, bytes]]
+    next_after: int
+
+
+def stream_batch(conn: Connection, after: int, limit: int) -> Batch:
+    """Up to `limit` events after seq `after`, in order, but not the stream's own
+    audit-reads (a poll would otherwise always find its predecessor's record): those are
+    passed over, and the cursor moves past them."""
+    size = read_head(conn, lock=False).size
+    found = conn.execute(select(ledger.c.seq, ledger.c.action, ledger.c.body)
+                         .where(ledger.c.seq > after, ledger.c.seq < size)
+                         .order_by(ledger.c.seq).limit(limit)).all()
+    rows = []
+    for seq, action, body in found:
+        if action == AUDIT_READ and _stream_read(bytes(body)):
+            continue
+        rows.append((int(seq), bytes(body)))
+    return Batch(size, rows, int(found[-1].seq) if found else after)
+
+
+def _stream_read(body: bytes) -> bool:
+    payload = json.loads(body).get("payload") or {}
+    return isinstance(payload, dict) and payload.get("read") == STREAM
