@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from flask import Response, stream_with_context
 from flask.views import MethodView
 from werkzeug.exceptions import NotFound
 
 from api import audit_read_log
 from api.auth import current_actor
 from api.container import current as current_baton
+from api.container import request_connection
 from api.schemas import (
     ActorOwnershipSchema,
     AuditArgsSchema,
@@ -30,6 +33,7 @@ from api.schemas import (
 from api.views.strict_blueprint import Blueprint
 from audit.log import fresh_checkpoint, ledger, signed_note
 from audit.reads import audit_events, metrics, policy_versions, report_period, trails
+from audit.reads.export import bundle_lines
 from audit.store import actors
 from workflow import services
 from workflow.audit_reads import Read
@@ -95,6 +99,30 @@ class AuditEvents(MethodView):
             query={k: rfc3339(v) if isinstance(v, datetime) else v
                    for k, v in args.items()}))
         return {"items": found.items, "next_after": found.next_after}
+
+
+@blp.route("/audit/export")
+class AuditExport(MethodView):
+    @blp.response(200, content_type="application/x-ndjson",
+                  description="The export bundle (JSON Lines)")
+    def get(self) -> Response:
+        """The export bundle the offline verifier checks (`python -m audit.verifier`), as
+        `baton audit export` writes it: a checkpoint of the whole log is signed first, and
+        the read is recorded as one audit-read of exactly the events the bundle holds
+        (its own record follows them). It holds personal text: read-audit only."""
+        baton = current_baton()
+        fresh_checkpoint.covering(baton.engine, lambda: baton.signer, baton.now)
+        size = ledger.read_head(request_connection(), lock=False).size
+        audit_read_log.record(Read.whole("export", size, query={"format": "jsonl"}))
+        vkey, origin, now = baton.vkey, baton.origin, baton.now()
+
+        def lines() -> Iterator[str]:
+            with baton.engine.connect() as conn:
+                yield from bundle_lines(conn, origin, vkey, now, size)
+
+        return Response(stream_with_context(lines()), mimetype="application/x-ndjson",
+                        headers={"Content-Disposition":
+                                 'attachment; filename="baton-export.jsonl"'})
 
 
 @blp.route("/audit/checkpoint")

@@ -148,3 +148,20 @@ def test_the_dashboards_audit_page_and_export_record(c: Client, tmp_path: Path) 
     bundle = tmp_path / "ui-export.jsonl"
     bundle.write_text("\n".join(body) + "\n")
     assert verify.main([str(bundle)]) == 0
+
+
+def test_the_apis_export_records_and_verifies(c: Client, tmp_path: Path) -> None:
+    assert c.get("/audit/export", "alice").status_code == 403
+    got = c.get("/audit/export", "aud")
+    assert got.status_code == 200 and got.mimetype == "application/x-ndjson"
+    exported = _reads(c)[-1]
+    lines = got.get_data(as_text=True).splitlines()
+    assert (exported["actor"], exported["payload"]["read"]) == ("aud", "export")
+    assert json.loads(lines[-1])["size"] == exported["payload"]["size"] == exported["seq"]
+    bundle = tmp_path / "api-export.jsonl"
+    bundle.write_text("\n".join(lines) + "\n")
+    assert verify.main([str(bundle)]) == 0
+    again = c.get("/audit/export", "root").get_data(as_text=True).splitlines()
+    bundle.write_text("\n".join(again) + "\n")
+    assert verify.main([str(bundle)]) == 0  # it holds the first export's audit-read
+    assert exported["seq"] < json.loads(again[-1])["size"]  # the first read is inside
