@@ -23,7 +23,18 @@ from api import (
 )
 from api.container import Baton
 from api.read_access import init_app as init_read_access
-from api.views import access, customer, escalations, feedback_page, log, ops, reads, scim, webhooks
+from api.views import (
+    access,
+    audit_stream,
+    customer,
+    escalations,
+    feedback_page,
+    log,
+    ops,
+    reads,
+    scim,
+    webhooks,
+)
 
 DESCRIPTION = """Baton keeps customer escalations owned: every escalation is a state machine,
 every move is checked against the authority of the role asking for it under a versioned
@@ -95,7 +106,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     api.ma_plugin.converter.add_attribute_function(openapi_doc.nul_free)
     app.extensions["baton_api"] = api
     for blueprint in (escalations.blp, reads.blp, ops.blp, webhooks.blp, customer.blp,
-                      access.blp):
+                      access.blp, audit_stream.blp):
         api.register_blueprint(blueprint)
     ops.init_app(app)
     escalations.init_app(app)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from api.cli_access import record_read
 from api.cli_context import (
     fail,
     info,
@@ -21,7 +22,15 @@ from api.cli_context import (
 from api.container import Baton
 from api.witnessing import Witnessing
 from audit.errors import AuditError
-from audit.log import cosignatures, fresh_checkpoint, proof, signed_note, tiles, witness_policy
+from audit.log import (
+    cosignatures,
+    fresh_checkpoint,
+    ledger,
+    proof,
+    signed_note,
+    tiles,
+    witness_policy,
+)
 from audit.reads.export import verify_db, write_binary_bundle, write_bundle
 from audit.reads.replaycheck import differences
 from audit.store import private_files
@@ -30,6 +39,7 @@ from audit.verifier import verify_parallel
 from audit.verifier.verify import print_report, verify_path
 from workflow import handlers, policy_loader
 from workflow import sla_sweep as sla_sweep_use_case
+from workflow.audit_reads import CLI, Read
 from workflow.lifecycle import lifecycle
 
 # What `baton diagram` takes for "no database yet" (it then draws the shipped policy's).
@@ -47,8 +57,10 @@ def audit_group() -> None:
 @click.option("--binary", is_flag=True,
               help="The ledger's structure only (no content), in the binary format "
                    "python -m audit.verifier reads at hashing speed; needs -o FILE")
+@click.option("--as", "handle", default="system", show_default=True,
+              help="Who exports (recorded as an audit-read)")
 @with_baton
-def audit_export(baton: Baton, output: str, binary: bool) -> None:
+def audit_export(baton: Baton, output: str, binary: bool, handle: str) -> None:
     """Write a JSON Lines bundle: events, content, checkpoints (with the witnesses'
     cosignatures) and the public key. A checkpoint of the whole log is signed first, so
     every event is under a signature; under BATON_WITNESS_POLICY it is sent to the
@@ -60,14 +72,19 @@ def audit_export(baton: Baton, output: str, binary: bool) -> None:
     if path:
         _ask_witnesses(baton, witness_policy.load(path))
     with baton.engine.connect() as conn:
+        size = ledger.read_head(conn, lock=False).size
+    record_read(baton, handle, Read.whole("export", size, path=CLI, query={
+        "format": "binary" if binary else "jsonl"}))  # its record is after the export's end
+    with baton.engine.connect() as conn:
+        now = baton.now()
         if output == "-":
-            count = write_bundle(conn, sys.stdout, baton.origin, baton.vkey, baton.now())
+            count = write_bundle(conn, sys.stdout, baton.origin, baton.vkey, now, size)
         elif binary:
             with private_files.open_private_binary(output) as fh:
-                count = write_binary_bundle(conn, fh, baton.origin, baton.vkey, baton.now())
+                count = write_binary_bundle(conn, fh, baton.origin, baton.vkey, now, size)
         else:
             with private_files.open_private(output) as fh:  # it holds personal text: 0600
-                count = write_bundle(conn, fh, baton.origin, baton.vkey, baton.now())
+                count = write_bundle(conn, fh, baton.origin, baton.vkey, now, size)
     info(f"exported {count} events")
 
 
@@ -126,8 +143,11 @@ def audit_checkpoint(baton: Baton) -> None:
 @click.option("--without-quorum", is_flag=True,
               help="Under a witness policy, write a proof whose checkpoint lacks its quorum "
                    "rather than none (it fails `--witness-policy` checks)")
+@click.option("--as", "handle", default="system", show_default=True,
+              help="Who fetches the proof (recorded as an audit-read)")
 @with_baton
-def audit_proof(baton: Baton, seq_text: str, output: str, without_quorum: bool) -> None:
+def audit_proof(baton: Baton, seq_text: str, output: str, without_quorum: bool,
+                handle: str) -> None:
     """Write a self-contained proof of ledger event SEQ (c2sp.org/tlog-proof@v1): its
     canonical bytes, its inclusion proof and a checkpoint with its cosignatures, which
     `python -m audit.verifier --proof FILE --public-key KEY [--witness-policy P]` checks
@@ -156,6 +176,8 @@ def audit_proof(baton: Baton, seq_text: str, output: str, without_quorum: bool) 
             note = _short_of_quorum(seq, policy, newest, served, without_quorum)
     with baton.engine.connect() as conn:
         text = proof.build(conn, seq, note)
+    record_read(baton, handle, Read("proof", proof.size_of(note), seq, seq, 1, path=CLI,
+                                    grant="proofs", query={"proof": "tlog-proof"}))
     if output == "-":
         click.echo(text, nl=False)
     else:

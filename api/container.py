@@ -22,6 +22,7 @@ from audit.reads import escalation_ids, records
 from audit.store import db, policies, simulation
 from audit.store.actor_accounts import SqlActorAccounts
 from audit.store.fast_path import Query
+from audit.store.read_records import SqlReadRecords
 from audit.store.redeliveries import SqlRedeliveries
 from audit.store.uow import SqlUnitOfWork
 from audit.store.webhooks import SqlWebhooks
@@ -58,6 +59,7 @@ def request_uow() -> SqlUnitOfWork:
 WEBHOOKS = SqlWebhooks
 ACCOUNTS = SqlActorAccounts
 REDELIVERIES = SqlRedeliveries
+READ_RECORDS = SqlReadRecords
 
 
 def _release_connection(_exc: BaseException | None) -> None:

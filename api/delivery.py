@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 from standardwebhooks.webhooks import Webhook
 
 from api.deadline import WATCHDOG, watch
+from audit.log.cloud_events import MEDIA_TYPE, TYPE_PREFIX
 from audit.store.outbox import Message
 from workflow.notify import Outcome
 from workflow.webhook_admin import target_problem, url_problem
@@ -40,7 +41,10 @@ def links(public_url: str, escalation_id: str) -> dict[str, str]:
 
 
 def webhook_body(message: Message, public_url: str) -> bytes:
-    """{type, timestamp, data}: the same bytes on every attempt (facts and links only)."""
+    """{type, timestamp, data}: the same bytes on every attempt (facts and links only);
+    for a `ledger.*` subscription, the event's CloudEvent itself (structured mode)."""
+    if message.event_type.startswith(TYPE_PREFIX):
+        return json.dumps(message.data, sort_keys=True, separators=(",", ":")).encode()
     data = {**message.data, "links": links(public_url, message.escalation_id)}
     return json.dumps({"type": message.event_type, "timestamp": message.data["at"],
                        "data": data}, sort_keys=True, separators=(",", ":")).encode()
@@ -202,7 +206,9 @@ def send_webhook(message: Message, *, url: str, secrets: list[str], public_url: 
         return Outcome(None, f"refused: {problem}")
     body = webhook_body(message, public_url)
     now = datetime.now(UTC)
-    headers = {"content-type": "application/json", "user-agent": USER_AGENT,
+    cloud = message.event_type.startswith(TYPE_PREFIX)
+    headers = {"content-type": MEDIA_TYPE if cloud else "application/json",
+               "user-agent": USER_AGENT,
                "webhook-id": message.webhook_id,
                "webhook-timestamp": str(int(now.timestamp())),
                "webhook-signature": signature(message.webhook_id, now, body, secrets)}

@@ -55,7 +55,9 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "reads.InclusionProof": ("proofs",),
     "reads.ConsistencyProof": ("proofs",),
     "reads.AuditEvents": ("audit-log",),
+    "reads.AuditExport": ("audit-log",),
     "access.AccessReport": ("audit-log",),  # access reviews: read-audit
+    "audit_stream.AuditStream": ("audit-log",),  # the SIEM stream: read-audit
     "webhooks.Webhooks": ("webhooks",),
     "webhooks.Webhook": ("webhooks",),
     "webhooks.RotateSecret": ("webhooks",),

@@ -22,7 +22,13 @@ JITTER = 0.1  # up to 10 % later, so that retries of many messages do not arrive
 RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})
 GONE = 410  # the receiver says the endpoint is gone for good: the subscription is disabled
 MAX_RETRY_AFTER = 86400.0
-EVERYTHING = "*"
+EVERYTHING = "*"  # every escalation notification (not the ledger's other events)
+# Every ledger event, as a CloudEvent (audit/log/cloud_events.py), in seq order: the SIEM's
+# subscription (docs/auditing.md); delivered through the outbox like the others.
+LEDGER = "ledger.*"
+# The outbox's ordering key of those messages (messages to one target with one key are
+# delivered one at a time, in order; no escalation id has this form).
+LEDGER_LANE = "~ledger"
 PREFIX = "escalation."
 NOTIFIED = "notified"  # the action of the events saying who was told
 

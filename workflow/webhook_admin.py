@@ -13,7 +13,7 @@ from workflow.authority import enforce, permit
 from workflow.catalogue import CATALOGUE
 from workflow.errors import PayloadInvalid, WorkflowError
 from workflow.model import Actor
-from workflow.notify import EVERYTHING, event_type
+from workflow.notify import EVERYTHING, LEDGER, event_type
 from workflow.policy import Policy
 from workflow.ports import WebhookStore
 
@@ -30,8 +30,9 @@ class SubscriptionNotFound(WorkflowError):
 
 
 def event_types() -> list[str]:
-    """Every type a subscription may name (one per ledger action), and `*`."""
-    return [EVERYTHING, *(event_type(name) for name in CATALOGUE)]
+    """Every type a subscription may name (one per ledger action), `*` (every
+    escalation notification) and `ledger.*` (every ledger event as a CloudEvent)."""
+    return [EVERYTHING, LEDGER, *(event_type(name) for name in CATALOGUE)]
 
 
 # IPv6 prefixes that carry an IPv4 address in their last 32 bits (RFC 6052 NAT64, the
@@ -148,6 +149,8 @@ def subscribe(*, store: WebhookStore, actor: Actor, url: str, events: Sequence[s
     """Subscribe a URL to event types, if the actor may manage webhooks and the target is
     acceptable (`problem`: target_problem's verdict on it)."""
     decision = enforce(permit(actor, PERMISSION, policy))
+    if LEDGER in events:  # the whole audit log leaves: its readers only
+        enforce(permit(actor, "read-audit", policy))
     if problem is not None:
         raise PayloadInvalid({"url": problem})
     return store.add(url=url, events=_check_events(events), description=description,

@@ -1,5 +1,7 @@
 """The audit page (the policy's read-audit permission: auditor and admin by default): log
-size, the latest checkpoint, the public key, the live database verified, the export."""
+size, the latest checkpoint, the public key, the live database verified, the export. A
+visit and an export each append one audit-read; the checkpoint download does not (the
+checkpoint is published)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 
 from flask import Response, render_template, request, stream_with_context
 
+from api import audit_read_log
 from api.auth import current_actor
 from api.container import current as current_baton
 from api.container import request_connection
@@ -14,6 +17,7 @@ from api.ui.blueprint import ui
 from audit.errors import CheckpointMissing
 from audit.log import fresh_checkpoint, ledger
 from audit.reads.export import bundle_lines, verify_db
+from workflow.audit_reads import UI, Read
 from workflow.authority import permit
 
 # Verified on every visit up to this many events; past it, when the auditor asks.
@@ -46,6 +50,10 @@ def audit() -> Any:
     asked = request.args.get("verify") == "1"
     report = verify_db(conn, baton.vkey, baton.origin) \
         if asked or head.size <= VERIFY_ON_VISIT else None
+    # The page reads (and verifies) the log: one audit-read, the range it verified.
+    read = Read.whole if report is not None else Read
+    audit_read_log.record(read("audit-page", head.size, path=UI,
+                               query={"verified": report is not None}))
     return render_template("ui/audit.html", head=head, note=note, vkey=baton.vkey,
                            origin=baton.origin, report=report)
 
@@ -72,11 +80,14 @@ def export_download() -> Any:
         return refused
     baton = current_baton()
     fresh_checkpoint.covering(baton.engine, lambda: baton.signer, baton.now)
+    size = ledger.read_head(request_connection(), lock=False).size
+    # Recorded before the first byte leaves: the bundle is of exactly these `size` events.
+    audit_read_log.record(Read.whole("export", size, path=UI, query={"format": "jsonl"}))
     vkey, origin, now = baton.vkey, baton.origin, baton.now()
 
     def lines() -> Any:
         with baton.engine.connect() as conn:
-            yield from bundle_lines(conn, origin, vkey, now)
+            yield from bundle_lines(conn, origin, vkey, now, size)
 
     return Response(stream_with_context(lines()), mimetype="application/x-ndjson", headers={
         "Content-Disposition": 'attachment; filename="baton-export.jsonl"'})

@@ -10,11 +10,14 @@ import marshmallow as ma
 from flask.views import MethodView
 from marshmallow import fields as f
 
+from api import audit_read_log
 from api.auth import current_actor
 from api.container import current as current_baton
 from api.views.strict_blueprint import Blueprint
-from audit.reads import access
+from audit.log import ledger
+from audit.reads import access, audit_events
 from workflow import services
+from workflow.audit_reads import Read
 
 blp = Blueprint("access", __name__, url_prefix="/api/v1",
                 description="Access reviews: who held which role, when, granted by whom")
@@ -23,6 +26,9 @@ blp = Blueprint("access", __name__, url_prefix="/api/v1",
 class AccessArgsSchema(ma.Schema):
     at = f.AwareDateTime(format="iso", metadata={
         "description": "The instant (RFC 3339); default now"})
+    reads = f.Boolean(load_default=False, metadata={
+        "description": "Also list who read the audit log (the audit-read events up to "
+                       "`at`, newest last)"})
 
 
 class AccessRowSchema(ma.Schema):
@@ -43,6 +49,9 @@ class AccessReportSchema(ma.Schema):
     items = f.List(f.Nested(AccessRowSchema))
     problems = f.List(f.String(), metadata={
         "description": "Access events that contradict the history before them"})
+    reads = f.List(f.Dict(), metadata={
+        "description": "With reads=true: who read the audit log, what, the range and tree "
+                       "size served (one audit-read event per request)"})
 
 
 @blp.route("/access")
@@ -51,10 +60,17 @@ class AccessReport(MethodView):
     @blp.response(200, AccessReportSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Who held which role and team at `at` (default: now), since when, granted by
-        whom and by which rule, through which path; folded from the ledger's access
-        events, as `python -m audit.verifier BUNDLE --access-at` folds an export."""
+        whom and by which rule, through which path (with reads=true, who read the audit
+        log); folded from the ledger's access events, as
+        `python -m audit.verifier BUNDLE --access-at` folds an export."""
         baton = current_baton()
         with baton.engine.connect() as conn:
             services.require_permission(actor=current_actor(), permission="read-audit",
                                         policy=baton.policy(conn))
-            return access.report(conn, args.get("at"))
+            size = ledger.read_head(conn, lock=False).size
+            found = access.report(conn, args.get("at"))
+            if args["reads"]:
+                found["reads"] = audit_events.reads(conn, args.get("at"), size)
+        audit_read_log.record(Read("access-report", size, query={
+            "at": found["at"], "reads": args["reads"] or None}))
+        return found

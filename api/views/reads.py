@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
+from flask import Response, stream_with_context
 from flask.views import MethodView
 from werkzeug.exceptions import NotFound
 
+from api import audit_read_log
 from api.auth import current_actor
 from api.container import current as current_baton
+from api.container import request_connection
 from api.schemas import (
     ActorOwnershipSchema,
     AuditArgsSchema,
@@ -28,8 +33,10 @@ from api.schemas import (
 from api.views.strict_blueprint import Blueprint
 from audit.log import fresh_checkpoint, ledger, signed_note
 from audit.reads import audit_events, metrics, policy_versions, report_period, trails
+from audit.reads.export import bundle_lines
 from audit.store import actors
 from workflow import services
+from workflow.audit_reads import Read
 from workflow.errors import ActorNotFound
 from workflow.model import rfc3339
 
@@ -85,8 +92,37 @@ class AuditEvents(MethodView):
         with baton.engine.connect() as conn:
             services.require_permission(actor=current_actor(), permission="read-audit",
                                         policy=baton.policy(conn))
+            size = ledger.read_head(conn, lock=False).size
             found = audit_events.page(conn, **args)
+        audit_read_log.record(Read.served(
+            "audit-events", size, [item["seq"] for item in found.items],
+            query={k: rfc3339(v) if isinstance(v, datetime) else v
+                   for k, v in args.items()}))
         return {"items": found.items, "next_after": found.next_after}
+
+
+@blp.route("/audit/export")
+class AuditExport(MethodView):
+    @blp.response(200, content_type="application/x-ndjson",
+                  description="The export bundle (JSON Lines)")
+    def get(self) -> Response:
+        """The export bundle the offline verifier checks (`python -m audit.verifier`), as
+        `baton audit export` writes it: a checkpoint of the whole log is signed first, and
+        the read is recorded as one audit-read of exactly the events the bundle holds
+        (its own record follows them). It holds personal text: read-audit only."""
+        baton = current_baton()
+        fresh_checkpoint.covering(baton.engine, lambda: baton.signer, baton.now)
+        size = ledger.read_head(request_connection(), lock=False).size
+        audit_read_log.record(Read.whole("export", size, query={"format": "jsonl"}))
+        vkey, origin, now = baton.vkey, baton.origin, baton.now()
+
+        def lines() -> Iterator[str]:
+            with baton.engine.connect() as conn:
+                yield from bundle_lines(conn, origin, vkey, now, size)
+
+        return Response(stream_with_context(lines()), mimetype="application/x-ndjson",
+                        headers={"Content-Disposition":
+                                 'attachment; filename="baton-export.jsonl"'})
 
 
 @blp.route("/audit/checkpoint")
@@ -108,9 +144,13 @@ class InclusionProof(MethodView):
     @blp.arguments(InclusionArgsSchema(), location="query")
     @blp.response(200, InclusionSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """RFC 9162 inclusion proof of event `seq` in the tree of `size` events."""
+        """RFC 9162 inclusion proof of event `seq` in the tree of `size` events (a read
+        of the audit log: recorded as an audit-read)."""
         with current_baton().engine.connect() as conn:
-            return ledger.inclusion(conn, args["seq"], args["size"])
+            found = ledger.inclusion(conn, args["seq"], args["size"])
+        audit_read_log.record(Read("proof", args["size"], args["seq"], args["seq"], 1,
+                                   grant="proofs", query={"proof": "inclusion"}))
+        return found
 
 
 @blp.route("/audit/proof/consistency")
@@ -118,9 +158,13 @@ class ConsistencyProof(MethodView):
     @blp.arguments(ConsistencyArgsSchema(), location="query")
     @blp.response(200, ConsistencySchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """RFC 9162 consistency proof between two tree sizes."""
+        """RFC 9162 consistency proof between two tree sizes (recorded as an
+        audit-read)."""
         with current_baton().engine.connect() as conn:
-            return ledger.consistency(conn, args["from_"], args["to"])
+            found = ledger.consistency(conn, args["from_"], args["to"])
+        audit_read_log.record(Read("proof", args["to"], grant="proofs", query={
+            "proof": "consistency", "from": args["from_"]}))
+        return found
 
 
 @blp.route("/audit/public-key")

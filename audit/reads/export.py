@@ -58,10 +58,12 @@ def _events(conn: Connection, batch: int = 2000, side: bool = True
         start = chunk[-1].seq + 1
 
 
-def _header(conn: Connection, origin: str, vkey: str, now: datetime
-            ) -> tuple[int, list[dict[str, Any]]]:
-    """The log's size now, and the header and checkpoint records of a bundle of it."""
-    size = ledger.read_head(conn, lock=False).size
+def _header(conn: Connection, origin: str, vkey: str, now: datetime,
+            size: int | None = None) -> tuple[int, list[dict[str, Any]]]:
+    """The log's size now (or the `size` given: the one its audit-read recorded), and
+    the header and checkpoint records of a bundle of it."""
+    if size is None:
+        size = ledger.read_head(conn, lock=False).size
     cosigned: dict[int, list[str]] = {}
     for row in conn.execute(select(cosignatures.c.size, cosignatures.c.line)
                             .where(cosignatures.c.size <= size)
@@ -88,9 +90,11 @@ def event_line(row: Any) -> str:
                  "chain_hash": bytes(row.chain_hash).hex()})
 
 
-def bundle_lines(conn: Connection, origin: str, vkey: str, now: datetime) -> Iterator[str]:
-    """The export, line by line: header, checkpoints, events with content, end."""
-    size, records = _header(conn, origin, vkey, now)
+def bundle_lines(conn: Connection, origin: str, vkey: str, now: datetime,
+                 size: int | None = None) -> Iterator[str]:
+    """The export, line by line: header, checkpoints, events with content, end (of the
+    first `size` events when given, else of the log as it is now)."""
+    size, records = _header(conn, origin, vkey, now, size)
     for item in records:
         yield line(item)
     count = 0
@@ -114,10 +118,10 @@ def line(obj: dict[str, Any]) -> str:
 
 
 def write_binary_bundle(conn: Connection, out: BinaryIO, origin: str, vkey: str,
-                        now: datetime) -> int:
+                        now: datetime, size: int | None = None) -> int:
     """Write the binary bundle (no content: the ledger's structure) to `out`; returns
     the number of events written."""
-    size, records = _header(conn, origin, vkey, now)
+    size, records = _header(conn, origin, vkey, now, size)
     out.write(verify_binary.MAGIC)
     for item in records:
         out.write(verify_binary.record(item))
@@ -139,10 +143,11 @@ def write_binary_bundle(conn: Connection, out: BinaryIO, origin: str, vkey: str,
     return count
 
 
-def write_bundle(conn: Connection, out: TextIO, origin: str, vkey: str, now: datetime) -> int:
+def write_bundle(conn: Connection, out: TextIO, origin: str, vkey: str, now: datetime,
+                 size: int | None = None) -> int:
     """Write the bundle to `out`; returns the number of events written."""
     events = 0
-    for line in bundle_lines(conn, origin, vkey, now):
+    for line in bundle_lines(conn, origin, vkey, now, size):
         out.write(line)
         events += line.startswith('{"type":"event"')
     return events

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, update
 
+from audit.log.cloud_events import TYPE_PREFIX, cloud_event
 from audit.store import fast_path
 from audit.store.schema import outbox
 from workflow import notify
@@ -108,6 +109,34 @@ class SqlOutbox:
                 for target in targets]
         fast_path.write_many(self._conn, _INSERT_SQL, rows)
         return len(rows)
+
+    def enqueue_ledger(self, record: dict[str, Any], seq: int, origin: str) -> int:
+        """Write the CloudEvent of ledger record `seq` for each subscription to
+        `ledger.*`, in its transaction (one ordering lane per target: in seq order)."""
+        hooks = [sid for sid, events in self._active()
+                 if notify.LEDGER in events and sid != _about(record)]
+        if not hooks:
+            return 0
+        data = json.dumps(cloud_event(record, origin), sort_keys=True,
+                          separators=(",", ":"))
+        now = time.time()
+        fast_path.write_many(self._conn, _INSERT_SQL, [
+            {"seq": seq, "escalation_id": notify.LEDGER_LANE, "channel": WEBHOOK,
+             "target": sid, "event_type": TYPE_PREFIX + str(record["action"]), "data": data,
+             "now": now} for sid in hooks])
+        return len(hooks)
+
+
+def _about(record: dict[str, Any]) -> str | None:
+    """The subscription a delivery's failure record is about: it is not sent to that one
+    (a receiver that is down would otherwise be sent the record of each message it
+    missed, and fail that too, without end); the stream serves it all the same."""
+    payload = record.get("payload") or {}
+    if record.get("action") == "notification-failed":
+        return payload.get("target")
+    if record.get("action") == "webhook-disabled":
+        return payload.get("webhook")
+    return None
 
 
 # --- the worker's side ---------------------------------------------------------------

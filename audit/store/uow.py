@@ -231,6 +231,9 @@ class SqlUnitOfWork:
                 record["via"] = via
         seq = ledger.append(self.conn, self.head(), record, personal, customer_id=customer_id)
         self._last_at = at
+        # Every ledger event to the subscriptions of `ledger.*` (a SIEM), as a CloudEvent.
+        self.outbox.enqueue_ledger(record, seq,
+                                   self.signer.origin if self.signer else "unsigned")
         return seq
 
     def record(self, escalation: Escalation, event: Event) -> int:

@@ -15,7 +15,9 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import func, select
 
+from audit.store.schema import ledger
 from tests.initialised_app import Client
 from tests.integration.guarded_app import make, signed_in, written
 
@@ -123,6 +125,15 @@ def _headers(c: Client, request: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
+def _writes(c: Client) -> int:
+    """Ledger rows but audit-reads: a read of the audit log that succeeds despite a header
+    or body it ignores is recorded as a read (issue 28), and is no write of the input."""
+    with c.app.extensions["baton"].engine.connect() as conn:
+        reads = conn.execute(select(func.count()).select_from(ledger).where(
+            ledger.c.action == "audit-read")).scalar_one()
+    return written(c)[0] - int(reads)
+
+
 @pytest.fixture
 def c(database_url: str, tmp_path: Path) -> Iterator[Client]:
     client = make(database_url, tmp_path, BATON_AUTH_FAILURE_BURST=1000)
@@ -150,7 +161,7 @@ def test_no_route_answers_malformed_input_with_a_5xx_html_or_a_write(c: Client) 
             bad.append(("login next=", repr(value)[:40], r.status_code))
     csrf = signed_in(c, "alice")
     rules = sorted(c.app.url_map.iter_rules(), key=lambda r: r.rule)
-    before = written(c)[0]
+    before = _writes(c)
     sent = 0
     for request in form_fields(known, csrf):
         r = c.http.post(request["path"], data=_encoded(request["data"]),
@@ -172,4 +183,4 @@ def test_no_route_answers_malformed_input_with_a_5xx_html_or_a_write(c: Client) 
                         request.get("content_type"), r.status_code))
     assert not bad, bad[:20]
     assert sent >= 300, sent
-    assert written(c)[0] == before, "malformed input wrote to the ledger"
+    assert _writes(c) == before, "malformed input wrote to the ledger"
