@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 
-from api.cli_escalations import _row, printable
 from api.testbed import BATON
 from tests.e2e.conftest import Server
 
@@ -96,12 +95,3 @@ def test_metrics_report_takes_dates_as_the_dashboard_does(server: Server) -> Non
     bad = server.baton("metrics", "report", "--since", "2026-02-30", check=False)
     assert bad.returncode == 2 and "'2026-02-30' is not a date" in bad.stderr
     assert "Traceback" not in bad.stderr
-
-
-def test_text_from_the_server_never_drives_the_agents_terminal() -> None:
-    title = "esc \x1b]0;pwned\x07\x1b[2J\x9b31mRED"  # retitle, clear, colour (C1 CSI)
-    row = _row({"id": "e1", "state": "opened", "tier": 0, "severity": "low", "title": title})
-    assert "\x1b" not in row and "\x07" not in row and "\x9b" not in row
-    assert row.endswith("esc \\x1b]0;pwned\\x07\\x1b[2J\\x9b31mRED")
-    assert printable("| a |\n| b\t|\n") == "| a |\n| b\t|\n"  # a timeline's lines stay
-    assert printable("seq,at\r\n1,x\r2") == "seq,at\r\n1,x\\x0d2"  # a CSV's CRLF, no lone CR
