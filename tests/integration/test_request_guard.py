@@ -202,6 +202,13 @@ def test_login_next_never_climbs_out_of_the_dashboard(c: Client, target: str) ->
     assert r.status_code == 303 and urlsplit(r.headers["Location"]).path == "/ui/"
 
 
+@pytest.mark.parametrize("target", ["/ui/\r\nSet-Cookie: x=1", "/ui/../api/v1/audit/events"])
+def test_the_time_zone_form_goes_back_only_to_a_dashboard_page(c: Client, target: str) -> None:
+    csrf = signed_in(c, "alice")
+    r = c.http.post("/ui/time-zone", data={"csrf_token": csrf, "zone": "UTC", "next": target})
+    assert r.status_code == 303 and urlsplit(r.headers["Location"]).path == "/ui/"
+
+
 @pytest.mark.parametrize("url", ["https://[::1", "https://hooks.example:99999/",
                                  "https://hooks.example:-1/", "https://hooks.example:abc/",
                                  "https://[::7f00:1]/", "https://[64:ff9b::a9fe:a9fe]/",
