@@ -281,6 +281,9 @@ def demo(baton: Baton, host: str, port: int, workers: int | None, no_serve: bool
     click.echo(f"API: http://{host}:{port}/api/v1  docs: http://{host}:{port}/api/v1/docs")
     click.echo(f"Dashboard: http://{host}:{port}/ui/  (sign in with a token above)")
     if not no_serve:
+        # Feedback links and notifications lead where this demo answers (unless set).
+        where = f"[{host}]" if ":" in host else host
+        os.environ.setdefault("BATON_PUBLIC_URL", f"http://{where}:{port}")
         _serve(baton, host, port, workers, no_worker)
 
 

@@ -6,6 +6,7 @@ The operator commands (actors, policy, audit, ...) work on the database directly
 from __future__ import annotations
 
 import json
+import re
 import sys
 import urllib.error
 import urllib.parse
@@ -19,6 +20,8 @@ from api.cli_context import fail
 
 TIMEOUT = 30.0  # seconds for one request
 MAX_ANSWER = 16 << 20  # bytes read of an answer: a list page or a timeline is far smaller
+# Every control character (C0, DEL, C1) but a newline, a tab and the CR of a CSV's CRLF.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,14 @@ class Remote:
         raise AssertionError("unreachable")  # fail() exits
 
 
+def printable(text: str) -> str:
+    """Text from the server as a terminal may show it: control characters (ESC, BEL, the C1
+    CSI ...) written as escapes, never obeyed; newlines, tabs and CRLF kept."""
+    # Titles, notes and names are anyone's words: they must not retitle, clear or recolour
+    # the agent's terminal, nor hide the rest of a line.
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def problem_line(status: int, raw: bytes) -> str:
     """An RFC 9457 problem as one line: its title, detail and field errors."""
     try:
@@ -69,7 +80,7 @@ def problem_line(status: int, raw: bytes) -> str:
         unsaid = [s for s in said if s not in line]  # the detail often names them already
         if unsaid:
             line += " (" + "; ".join(unsaid) + ")"
-    return f"{line} [{status}]".replace("\n", " ")
+    return printable(f"{line} [{status}]".replace("\n", " "))
 
 
 def _flat(value: Any) -> str:
@@ -121,7 +132,7 @@ def _fields(pairs: tuple[str, ...], body: str | None) -> dict[str, Any]:
 
 def _show(content_type: str, raw: bytes, as_json: bool, table: Any) -> None:
     if content_type != "application/json":
-        sys.stdout.write(raw.decode("utf-8", "replace"))
+        sys.stdout.write(printable(raw.decode("utf-8", "replace")))
         return
     data = json.loads(raw)
     if as_json:
@@ -135,8 +146,8 @@ def _row(e: dict[str, Any]) -> str:
     offered = f" -> {e['proposed_owner']}" if e.get("proposed_owner") else ""
     breached = " BREACHED:" + ",".join(e["sla"]["breached"]) if (
         e.get("sla") or {}).get("breached") else ""
-    return (f"{e['id']}  {e['state']:<18} t{e['tier']}  {e['severity']:<8} "
-            f"{owner}{offered}{breached}  {e.get('title') or '(erased)'}")
+    return printable(f"{e['id']}  {e['state']:<18} t{e['tier']}  {e['severity']:<8} "
+                     f"{owner}{offered}{breached}  {e.get('title') or '(erased)'}")
 
 
 def _one(e: dict[str, Any]) -> None:
@@ -169,6 +180,9 @@ def escalations_group(ctx: click.Context, url: str, token: str | None) -> None:
 @click.option("--category")
 @click.option("--severity")
 @click.option("--breached/--not-breached", default=None)
+@click.option("--proposed-owner", help="a pending hand-off's proposed owner: a handle, or me")
+@click.option("--handoff", type=click.Choice(["pending", "none"]))
+@click.option("--search", "q", help="words that must all appear (customer, title, ...)")
 @click.option("--sort", type=click.Choice(["opened", "next_due"]))
 @click.option("--limit", type=click.IntRange(1, 200), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="the API's JSON as it is")
@@ -255,4 +269,4 @@ def timeline(remote: Remote, escalation_id: str, fmt: str) -> None:
     if kind == "application/json":
         click.echo(json.dumps(json.loads(raw), indent=2, sort_keys=True))
     else:
-        sys.stdout.write(raw.decode("utf-8", "replace"))
+        sys.stdout.write(printable(raw.decode("utf-8", "replace")))

@@ -9,10 +9,11 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from flask import make_response, redirect, render_template, request, url_for
+from flask import make_response, redirect, render_template, request
 
 from api.container import current as current_baton
 from api.ui.blueprint import ui
+from api.ui.login import safe_next
 from workflow.model import parse_rfc3339
 
 COOKIE = "baton_tz"
@@ -105,10 +106,8 @@ def time_zone_post() -> Any:
 
 
 def _back(target: str | None) -> str:
-    # Only a path of this dashboard: never an address elsewhere.
-    if target and target.startswith("/ui/") and not target.startswith("//"):
-        return target
-    return url_for("ui.queue")
+    # Only a page of this dashboard, by the sign-in's one rule (no CR/LF, no "..").
+    return safe_next(target)
 
 
 # The templates' filters and the viewer's zone, for every page of the app.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
@@ -24,8 +25,9 @@ def safe_next(target: str | None) -> str:
     """Where to go after signing in: a page of the dashboard, else the queue."""
     # Only a page of the dashboard: never an open redirect to another site.
     if (target and target.startswith("/ui/") and not target.startswith("/ui//")
-            and target.isprintable() and "\\" not in target):  # no CR/LF nor controls
-        return target
+            and target.isprintable() and "\\" not in target  # no CR/LF nor controls
+            and not {".", ".."} & set(unquote(urlsplit(target).path).split("/"))):
+        return target  # ("/ui/../api/…" would climb out: browsers resolve dot segments)
     return url_for("ui.queue")
 
 

@@ -14,7 +14,7 @@ from api.form_integers import form_int
 from audit.store import projection
 from workflow import handlers
 from workflow.action_effects import LINK_USED, LINK_VOID
-from workflow.errors import WorkflowError
+from workflow.errors import PayloadInvalid, WorkflowError
 from workflow.model import Escalation, parse_rfc3339
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
@@ -23,7 +23,8 @@ VOID = ("Your case was reopened after this link was sent, so it no longer applie
 
 
 def _refused(why: str, status: int) -> tuple[str, int]:
-    return render_template("feedback/refused.html", why=why), status
+    # 422 is the customer's answer to correct, on a link that still works: the page says so.
+    return render_template("feedback/refused.html", why=why, retry=status == 422), status
 
 
 def _link(token: str) -> feedback_links.Link | tuple[str, int]:
@@ -99,6 +100,8 @@ def answer(token: str) -> Any:
         return render_template("feedback/answered.html"), 409
     except handlers.LinkVoid:
         return _refused(VOID, 410)
+    except PayloadInvalid as exc:
+        return _refused(f"Your answer could not be recorded: {exc}", 422)
     except WorkflowError as exc:
         return _refused(f"Your answer could not be recorded: {exc}", 409)
     return render_template("feedback/done.html", confirmed=payload["confirmed"])

@@ -151,3 +151,15 @@ def test_the_customer_role_may_do_nothing_but_confirm(c: Client) -> None:
     ok(c.act(other, "alice", "resolve", {"summary": "s"}))
     assert c.http.post(link_path(c, other), data={"confirmed": "true"}).status_code == 200
     assert c.get(f"/escalations/{eid}", "alice").json["confirmed"] is None
+
+
+def test_a_rating_out_of_range_asks_again_and_the_link_still_works(c: Client) -> None:
+    eid = c.open(category="technical")
+    ok(c.act(eid, "alice", "acknowledge", {"note": "x"}))
+    ok(c.act(eid, "alice", "resolve", {"summary": "s"}))
+    path = link_path(c, eid)
+    refused = c.http.post(path, data={"confirmed": "true", "csat": "7"})
+    assert refused.status_code == 422  # the customer's input, not a conflict of the link's
+    page = refused.get_data(as_text=True)
+    assert "cannot be used" not in page and "1 to 5" in page and f'href="{path}"' in page
+    assert c.http.post(path, data={"confirmed": "true", "csat": "5"}).status_code == 200

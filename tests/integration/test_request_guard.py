@@ -192,6 +192,23 @@ def test_login_next_with_crlf_stays_on_the_dashboard(c: Client) -> None:
     assert "x=1" not in r.headers.get("Set-Cookie", "")
 
 
+@pytest.mark.parametrize("target", ["/ui/../api/v1/audit/events", "/ui/%2e%2e/api/v1/access",
+                                    "/ui/.%2E/healthz", "/ui/./../metrics"])
+def test_login_next_never_climbs_out_of_the_dashboard(c: Client, target: str) -> None:
+    page = c.http.get("/ui/login")
+    csrf = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    r = c.http.post("/ui/login", data={"token": c.tokens["alice"], "csrf_token": csrf,
+                                       "next": target})
+    assert r.status_code == 303 and urlsplit(r.headers["Location"]).path == "/ui/"
+
+
+@pytest.mark.parametrize("target", ["/ui/\r\nSet-Cookie: x=1", "/ui/../api/v1/audit/events"])
+def test_the_time_zone_form_goes_back_only_to_a_dashboard_page(c: Client, target: str) -> None:
+    csrf = signed_in(c, "alice")
+    r = c.http.post("/ui/time-zone", data={"csrf_token": csrf, "zone": "UTC", "next": target})
+    assert r.status_code == 303 and urlsplit(r.headers["Location"]).path == "/ui/"
+
+
 @pytest.mark.parametrize("url", ["https://[::1", "https://hooks.example:99999/",
                                  "https://hooks.example:-1/", "https://hooks.example:abc/",
                                  "https://[::7f00:1]/", "https://[64:ff9b::a9fe:a9fe]/",
