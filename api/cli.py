@@ -200,12 +200,14 @@ def default_workers() -> int:
 # Starts the worker and prints its pid: the worker is then not a child of the server
 # (gunicorn's workers are its only children), yet in its process group.
 _LAUNCH = "import subprocess, sys; print(subprocess.Popen(sys.argv[1:], stdout=2).pid)"
+BESIDE = "BATON_WORKER_BESIDE"  # the pid of the server a worker was started beside
 
 
 def _start_worker(baton: Baton) -> int:
     """`baton worker` beside the server, on the same database and settings; its pid."""
     env = {**os.environ, "BATON_DATABASE_URL": baton.settings["BATON_DATABASE_URL"],
-           "BATON_SIGNING_KEY": baton.settings["BATON_SIGNING_KEY"]}
+           "BATON_SIGNING_KEY": baton.settings["BATON_SIGNING_KEY"],
+           BESIDE: str(os.getpid())}  # it ends when this server is gone, however it went
     launched = subprocess.run([sys.executable, "-c", _LAUNCH, sys.executable, "-m",
                                "api.cli", "worker"], env=env, stdout=subprocess.PIPE,
                               text=True, check=True)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
+import threading
 from typing import Any
 
 import click
@@ -136,4 +138,20 @@ def worker(baton: Baton, once: bool, interval: float) -> None:
     running = Worker(baton, interval=interval)
     signal.signal(signal.SIGTERM, lambda *_: running.stop.set())
     signal.signal(signal.SIGINT, lambda *_: running.stop.set())
+    server = os.environ.get("BATON_WORKER_BESIDE", "")
+    if server.isascii() and server.isdigit():  # started by `baton serve`: end with it
+        threading.Thread(target=_end_with, args=(int(server), running.stop), daemon=True,
+                         name="beside").start()
     running.run(once=once)
+
+
+def _end_with(server: int, stop: threading.Event) -> None:
+    """Stop the worker once the server it was started beside is gone, even when that
+    server was killed outright (SIGKILL, a crash): no worker outlives its server."""
+    while not stop.wait(1.0):
+        try:
+            os.kill(server, 0)
+        except ProcessLookupError:
+            stop.set()
+        except PermissionError:  # a pid of someone else's now: ours is gone
+            stop.set()

@@ -36,3 +36,27 @@ def test_serve_runs_one_worker_unless_told_not_to(tmp_path: Path, worker: bool) 
     while _workers_of(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _workers_of(proc.pid) == []  # and it ends with the server
+
+
+def test_the_worker_ends_when_its_server_is_killed_outright(tmp_path: Path) -> None:
+    env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
+           "BATON_SIGNING_KEY": str(tmp_path / "signing.key")}
+    subprocess.run([*BATON, "init"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True)
+    proc, _url = start(tmp_path, env, workers=1)
+    try:
+        deadline = time.monotonic() + 10
+        while not _workers_of(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_workers_of(proc.pid)) == 1
+        os.kill(proc.pid, 9)  # the server alone, no chance to stop its worker
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while _workers_of(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _workers_of(proc.pid) == [], "the worker outlived its server"
+    finally:
+        try:
+            os.killpg(proc.pid, 9)
+        except ProcessLookupError:
+            pass
