@@ -170,3 +170,15 @@ def add_actors(env: dict[str, str], who: Sequence[tuple[str, list[str], str | No
         tokens = {h: actors.add(conn, h, roles, team, now) for h, roles, team in who}
     engine.dispose()
     return tokens
+
+
+def worker_running(url: str, admin_token: str, timeout: float = 60.0) -> None:
+    """Wait until the server's /healthz (as an operator) counts a live worker: a test of
+    clocks starts them once the worker beside the server sweeps, not while it imports."""
+    deadline = time.monotonic() + timeout
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    while requests.get(f"{url}/healthz", headers=headers, timeout=10).json().get(
+            "workers_alive", 0) < 1:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no worker alive beside {url} after {timeout} s")
+        time.sleep(0.1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -83,4 +84,4 @@ def test_actors_policy_show_metrics_and_a_closed_pipe(tmp_path: Path) -> None:
                            env=env, text=True, capture_output=True, timeout=60)
     # head may close the pipe before or after the small export is written: either way, no
     # traceback and no error line, only the count when the whole bundle got through
-    assert piped.stderr in ("", "exported 1 events\n"), piped.stderr
+    assert re.fullmatch(r"(exported \d+ events\n)?", piped.stderr), piped.stderr

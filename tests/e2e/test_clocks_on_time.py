@@ -18,7 +18,7 @@ import requests
 from sqlalchemy import text
 
 from api.cli import DEMO
-from api.testbed import BATON, add_actors, start
+from api.testbed import BATON, add_actors, start, worker_running
 from api.testbed_hostile import KINDS, Hostile
 from audit.store import db
 from tests.e2e.conftest import prepare
@@ -67,6 +67,7 @@ def test_breaches_are_recorded_within_a_second_beside_hostile_receivers(
     root, alice = requests.Session(), requests.Session()
     root.headers["Authorization"] = f"Bearer {tokens['root']}"
     alice.headers["Authorization"] = f"Bearer {tokens['alice']}"
+    worker_running(url, tokens["root"])  # the clocks start once the worker sweeps
     healthy, hostile = Receiver(), {k: Hostile(k) for k in KINDS}
     try:
         for target in [healthy.url, *(h.url for h in hostile.values())]:

@@ -18,7 +18,7 @@ import requests
 from sqlalchemy import text
 
 from api.cli import DEMO
-from api.testbed import BATON, add_actors, start
+from api.testbed import BATON, add_actors, start, worker_running
 from audit.store import db
 from tests.e2e.conftest import prepare
 from tests.initialised_app import OPEN
@@ -62,6 +62,7 @@ def test_warnings_are_recorded_within_a_second_once_per_threshold(
     url, tokens, env = served
     alice = requests.Session()
     alice.headers["Authorization"] = f"Bearer {tokens['alice']}"
+    worker_running(url, tokens["root"])  # the clocks start once the worker sweeps
     opened = []
     for _ in range(3):
         r = alice.post(f"{url}/api/v1/escalations", json={**OPEN, "severity": "urgent"})
