@@ -19,22 +19,9 @@ from api import (
     request_guard,
     schemas,
     security_headers,
-    ui,
 )
 from api.container import Baton
 from api.read_access import init_app as init_read_access
-from api.views import (
-    access,
-    audit_stream,
-    customer,
-    escalations,
-    feedback_page,
-    log,
-    ops,
-    reads,
-    scim,
-    webhooks,
-)
 
 DESCRIPTION = """Baton keeps customer escalations owned: every escalation is a state machine,
 every move is checked against the authority of the role asking for it under a versioned
@@ -105,6 +92,28 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     api = BatonApi(app)
     api.ma_plugin.converter.add_attribute_function(openapi_doc.nul_free)
     app.extensions["baton_api"] = api
+    _register_doors(app, api)
+    return app
+
+
+def _register_doors(app: Flask, api: BatonApi) -> None:
+    """The routes and pages, imported here rather than with the package: the `baton`
+    command's operator and agent commands need none of them, and SCIM's and the pages'
+    libraries cost more to import than those commands take to run."""
+    from api import ui
+    from api.views import (
+        access,
+        audit_stream,
+        customer,
+        escalations,
+        feedback_page,
+        log,
+        ops,
+        reads,
+        scim,
+        webhooks,
+    )
+
     for blueprint in (escalations.blp, reads.blp, ops.blp, webhooks.blp, customer.blp,
                       access.blp, audit_stream.blp):
         api.register_blueprint(blueprint)
@@ -114,4 +123,3 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(feedback_page.bp)
     app.register_blueprint(log.bp)  # /log/: the ledger as C2SP tiles
     app.register_blueprint(scim.bp)  # /scim/v2: provisioning (RFC 7643, 7644)
-    return app
