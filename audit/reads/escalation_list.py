@@ -94,7 +94,7 @@ def page(conn: Connection, *, now: datetime, limit: int, cursor: str | None = No
         query = query.where(escalations.c.state.in_(list(states)))
     query = _offered(conn, query, proposed_owner, handoff)
     if q is not None:
-        query = query.where(search_index.matching(conn, q))
+        query = query.where(search_index.matching(conn, q, in_pk_order=sort != "next_due"))
     if breached is not None:
         # Breached while its earliest running deadline is past: a clock is overdue now,
         # or a recorded breach's blocker has not cleared (the clock still runs).

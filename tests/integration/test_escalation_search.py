@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from audit.store import search_index
 from tests.initialised_app import Client, make_client
 
 
@@ -71,6 +72,31 @@ def test_q_combines_with_every_filter(c: Client) -> None:
                    "sam").json
     assert [first["items"][0]["title"], second["items"][0]["title"]] == [
         "Invoice shows the wrong VAT", "Refund never arrived"]
+
+
+def test_many_matches_walked_in_list_order_give_the_same_pages(
+        c: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL a query matching more than search_index.FEW escalations tests each
+    row's document as the list walks (a plan of its own); with FEW at 0 every query
+    takes that path, and the answers, erasures, filters and cursors stay the same."""
+    ids = _seed(c)
+    assert c.act(ids["refund"], "alice", "acknowledge", {"note": "mine"}).status_code == 200
+    queries = [{"q": "invoice"}, {"q": "Checko"}, {"q": "timeout%20payments"},
+               {"q": "acme-7"}, {"q": "invoice%20lovelace"}, {"q": "invoice", "owner": "alice"},
+               {"q": "invoice", "severity": "normal"}, {"q": "invoice", "sort": "next_due"},
+               {"q": "%22)(*"}]
+    expected = [_titles(c, **q) for q in queries]
+    monkeypatch.setattr(search_index, "FEW", 0)
+    assert [_titles(c, **q) for q in queries] == expected
+    first = c.get("/escalations?q=invoice&limit=1", "sam").json
+    second = c.get(f"/escalations?q=invoice&limit=1&cursor={first['next_cursor']}",
+                   "sam").json
+    assert [first["items"][0]["title"], second["items"][0]["title"]] == [
+        "Invoice shows the wrong VAT", "Refund never arrived"]
+    assert second["next_cursor"] is None
+    assert c.post("/admin/erasures", "root", {"customer_id": "acme-7"}).status_code == 200
+    assert _titles(c, q="invoice") == ["Refund never arrived"]
+    assert _titles(c, q="acme-7") == ["(erased acme-7)"]
 
 
 def test_erased_text_never_matches_and_the_customer_id_still_does(c: Client) -> None:
