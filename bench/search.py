@@ -11,8 +11,8 @@ words, a prefix, a customer id, and q= beside filters; the dashboard's queue wit
 Prints p50 and p95 per request (the goal: p95 under 50 ms), then the time of one erasure
 (which rewrites the escalation's document and, on SQLite, merges FTS5's segments). On
 PostgreSQL (analysed after the build, as autovacuum would have it) each search is also
-timed right after with the former plan (every match gathered through the GIN index, before
-search_index.FEW), so the two compare within the same minutes.
+timed right after with the former plan (the matches as one subquery left to the planner,
+before search_index.FEW), so the two compare within the same minutes.
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ def former_plan() -> Iterator[None]:
     """search_index.matching as it was before it looked for a few matches first."""
     current = search_index.matching
 
-    def former(conn: Any, q: str, *, in_pk_order: bool = False) -> Any:
-        del in_pk_order
+    def former(conn: Any, q: str, *, walked: str | None = None) -> Any:
+        del walked
         return current(conn, q)
 
     search_index.matching = former  # type: ignore[assignment]

@@ -22,6 +22,7 @@ SEARCHED = ("title", "description", "customer_name")
 MAX_WORDS = 8
 # PostgreSQL: up to this many matches are read from the index and looked up by pk.
 FEW = 500
+_TSQUERY = "to_tsquery('simple', :search_q)"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 # PostgreSQL's parser keeps "acme-7" as "acme" and "-7": split on what is not a word, as
@@ -78,42 +79,50 @@ def forget_texts(conn: Connection, escalation_id: str) -> None:
         fast_path.write(conn, sql["compact"], {})
 
 
-def matching(conn: Connection, q: str, *, in_pk_order: bool = False) -> ColumnElement[bool]:
+def matching(conn: Connection, q: str, *, walked: str | None = None
+             ) -> ColumnElement[bool]:
     """A condition on `escalations` keeping those whose document holds every word of
-    `q` (each as a prefix); a query with no word matches nothing. `in_pk_order`: the
-    list walks escalations by pk (its default order), which lets PostgreSQL stop early."""
+    `q` (each as a prefix); a query with no word matches nothing. `walked` is the order
+    the list walks in ("opened": by pk, "next_due": along ix_escalations_earliest_due)
+    when it stops at the end of a page: the condition is then shaped so that the
+    database stops there too (see `_few`); None leaves the plan to the database."""
     found = words(q)
     if not found:
         return literal_column("1") == literal_column("0")
-    if conn.dialect.name == "postgresql":
-        return _pg_matching(conn, " & ".join(f"{w}:*" for w in found), in_pk_order)
-    query = " ".join(f'"{w}"*' for w in found)
-    inner = text("SELECT rowid FROM escalation_search "
-                 "WHERE escalation_search MATCH :search_q")
-    return escalations.c.pk.in_(inner.bindparams(search_q=query))
-
-
-def _pg_matching(conn: Connection, query: str, in_pk_order: bool) -> ColumnElement[bool]:
-    """PostgreSQL estimates a prefix query's matches without looking (a fixed share of
-    the rows), so it picks the wrong plan both ways: it walks every document in pk order
-    for a word that matches one row (62 ms at 100,000), and gathers and sorts every
-    match of two common words through the GIN index (141 ms). Ask the index first for a
-    few matches: when that is all there are, the list reads those rows by pk; when there
-    are more, and the list walks by pk, each row's document is tested as it is walked
-    (a correlated subquery the planner cannot turn into a join), so the walk stops at
-    the page's end after about limit x rows / matches rows."""
-    tsquery = "to_tsquery('simple', :search_q)"
-    if in_pk_order:
-        few = conn.execute(text(f"SELECT pk FROM escalation_search WHERE document @@ "
-                                f"{tsquery} LIMIT :few"),
-                           {"search_q": query, "few": FEW + 1}).scalars().all()
-        if len(few) <= FEW:
+    postgresql = conn.dialect.name == "postgresql"
+    if postgresql:
+        query = " & ".join(f"{w}:*" for w in found)
+        matches = "SELECT pk FROM escalation_search WHERE document @@ " + _TSQUERY
+    else:
+        query = " ".join(f'"{w}"*' for w in found)
+        matches = "SELECT rowid FROM escalation_search WHERE escalation_search MATCH :search_q"
+    if walked is not None:
+        few = _few(conn, matches, query)
+        if few is not None:
             return escalations.c.pk.in_(few)
-        # The operator's function, not the operator: PostgreSQL then assumes a third
-        # of the rows match (not "a few"), so it expects the walk to end early and does
-        # not compile the query with JIT for a scan of the whole table it will not make.
-        walked = text(f"ts_match_vq((SELECT document FROM escalation_search AS s "
-                      f"WHERE s.pk = escalations.pk), {tsquery})")
-        return walked.bindparams(search_q=query)  # type: ignore[return-value]
-    inner = text(f"SELECT pk FROM escalation_search WHERE document @@ {tsquery}")
-    return escalations.c.pk.in_(inner.bindparams(search_q=query))
+        if postgresql:
+            # The operator's function, not the operator: PostgreSQL then assumes a third
+            # of the rows match (not "a few"), so it expects the walk to end early and
+            # does not compile the query with JIT for a scan it will not make.
+            tested = text("ts_match_vq((SELECT document FROM escalation_search AS s "
+                          f"WHERE s.pk = escalations.pk), {_TSQUERY})")
+            return tested.bindparams(search_q=query)  # type: ignore[return-value]
+        if walked == "next_due":
+            # The unary + keeps SQLite from driving the query from the matches (and
+            # sorting them all by deadline): it walks the deadline index and probes.
+            probed = text(f"+escalations.pk IN ({matches})")
+            return probed.bindparams(search_q=query)  # type: ignore[return-value]
+    return escalations.c.pk.in_(text(matches).bindparams(search_q=query))
+
+
+def _few(conn: Connection, matches: str, query: str) -> list[int] | None:
+    """The pks of the matches when there are at most FEW, else None (one index read).
+    Neither database knows beforehand how many rows a prefix query matches (PostgreSQL
+    assumes a fixed share; SQLite drives the query from the matches), so each picks the
+    wrong plan for some queries: reading every match of two common words and sorting them
+    (PostgreSQL 141 ms at 100,000 escalations), or walking every row for a word that
+    matches one (62 ms). A few matches are read by pk; many are tested as the list walks
+    its own order, which stops after about limit x rows / matches rows."""
+    found = conn.execute(text(f"{matches} LIMIT :few"),
+                         {"search_q": query, "few": FEW + 1}).scalars().all()
+    return list(found) if len(found) <= FEW else None

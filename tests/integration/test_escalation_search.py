@@ -133,3 +133,39 @@ def test_offers_are_found_by_proposed_owner_and_pending_handoff(c: Client) -> No
     assert _titles(c, "andy", proposed_owner="me") == []
     assert c.get("/escalations?handoff=maybe", "sam").status_code == 422
     assert c.get("/escalations?q=", "sam").status_code == 422
+
+
+def test_the_deadline_order_walks_dated_then_undated_rows_across_pages(
+        c: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sort=next_due reads the rows with a running deadline along its index, then those
+    without one by pk: every page, with or without q= (either plan), in the order of
+    the deadline-or-last expression it replaced, each escalation once."""
+    ids = _seed(c)
+    more = [c.open(title=f"Invoice copy {i}") for i in range(3)]
+    with c.app.extensions["baton"].engine.begin() as conn:
+        # As an escalation whose clocks have all stopped (the read sees only the column).
+        conn.execute(text("UPDATE escalations SET earliest_due = NULL WHERE id IN (:a, :b)"),
+                     {"a": ids["vat"], "b": more[1]})
+    with c.app.extensions["baton"].engine.connect() as conn:
+        expected = [row.id for row in conn.execute(text(
+            "SELECT id, earliest_due FROM escalations "
+            "ORDER BY COALESCE(earliest_due, '~'), pk"))]
+        undated = conn.execute(text("SELECT count(*) FROM escalations "
+                                    "WHERE earliest_due IS NULL")).scalar()
+    assert undated and undated < len(expected)
+
+    def walk(extra: str) -> list[str]:
+        seen: list[str] = []
+        url = f"/escalations?sort=next_due&limit=2{extra}"
+        while url:
+            page = c.get(url, "sam").json
+            seen += [e["id"] for e in page["items"]]
+            url = (f"/escalations?sort=next_due&limit=2{extra}&cursor={page['next_cursor']}"
+                   if page["next_cursor"] else "")
+        return seen
+
+    assert walk("") == expected
+    invoices = [e for e in expected if e != ids["checkout"]]
+    assert walk("&q=invoice") == invoices
+    monkeypatch.setattr(search_index, "FEW", 0)  # many matches: tested as walked
+    assert walk("&q=invoice") == invoices
