@@ -46,7 +46,7 @@ PATCH_TYPES = frozenset({"application/json", "application/merge-patch+json"})
 SCIM_TYPES = frozenset({"application/scim+json", "application/json"})
 SCIM_PREFIX = "/scim/v2/"
 _FORM_PREFIXES = ("/ui/", "/feedback/")
-_NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class _Refused(UnprocessableEntity):
@@ -218,7 +218,7 @@ def admit() -> None:
     route does not take, 413 for one declared longer than the limit."""
     limit = _limit(request.path)
     request.max_content_length = limit
-    if request.method in _NO_BODY_METHODS or not _has_body():
+    if request.method in NO_BODY_METHODS or not _has_body():
         return
     accepted = accepted_types(request.path, request.method)
     if request.mimetype not in accepted:

@@ -10,7 +10,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, ColumnElement, Connection, and_, func, not_, or_, select, type_coerce
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    String,
+    and_,
+    literal,
+    not_,
+    or_,
+    select,
+    type_coerce,
+)
 
 from audit.store import search_index
 from audit.store.projection import from_snapshot
@@ -80,43 +91,70 @@ def page(conn: Connection, *, now: datetime, limit: int, cursor: str | None = No
     open escalations); `q`, those whose customer id, title, description or customer name
     hold every word of it (audit.store.search_index); `handoff="pending"`, those waiting
     on a hand-off, and `proposed_owner`, those offered to that handle."""
-    due_key = func.coalesce(escalations.c.earliest_due, _NO_DEADLINE)
-    query = select(escalations.c.pk, escalations.c.snapshot, due_key.label("due"))
-    query = query.order_by(due_key, escalations.c.pk) if sort == "next_due" \
-        else query.order_by(escalations.c.pk)
+    where: list[Any] = []
     equal: dict[str, Any] = {"state": state, "tier": tier, "owner": owner, "team": team,
                              "category": category, "severity": severity,
                              "customer_id": customer}
     for column, value in equal.items():
         if value is not None:
-            query = query.where(escalations.c[column] == value)
+            where.append(escalations.c[column] == value)
     if states is not None:
-        query = query.where(escalations.c.state.in_(list(states)))
-    query = _offered(conn, query, proposed_owner, handoff)
+        where.append(escalations.c.state.in_(list(states)))
+    where.extend(_offered(conn, proposed_owner, handoff))
     if q is not None:
-        query = query.where(search_index.matching(conn, q))
+        where.append(search_index.matching(conn, q, walked=sort))
     if breached is not None:
         # Breached while its earliest running deadline is past: a clock is overdue now,
         # or a recorded breach's blocker has not cleared (the clock still runs).
         late = escalations.c.earliest_due < rfc3339(now)
-        query = query.where(late if breached else or_(
-            escalations.c.earliest_due.is_(None), not_(late)))
+        where.append(late if breached else or_(escalations.c.earliest_due.is_(None),
+                                               not_(late)))
+    after: tuple[str, int] | None = None
     if cursor is not None:
-        due, pk = _decode(cursor)
-        if pk >= _PK_MAX:  # past every row (and past what the column holds)
+        after = _decode(cursor)
+        if after[1] >= _PK_MAX:  # past every row (and past what the column holds)
             return Page([], None)
-        if sort == "next_due":
-            query = query.where(or_(due_key > due, and_(due_key == due,
-                                                        escalations.c.pk > pk)))
-        else:
-            query = query.where(escalations.c.pk > pk)
-    rows = conn.execute(query.limit(limit + 1)).all()
+    rows = (_by_deadline(conn, where, after, limit + 1) if sort == "next_due"
+            else _by_pk(conn, where, after, limit + 1))
     shown = rows[:limit]
     following = None
     if len(rows) > limit:
         last = shown[-1]
         following = _encode(last.pk, last.due if sort == "next_due" else None)
     return Page([from_snapshot(json.loads(r.snapshot)) for r in shown], following)
+
+
+def _by_pk(conn: Connection, where: list[Any], after: tuple[str, int] | None,
+           n: int) -> list[Any]:
+    """The first `n` rows in the order they were opened (after the cursor's pk)."""
+    if after is not None:
+        where = [*where, escalations.c.pk > after[1]]
+    query = select(escalations.c.pk, escalations.c.snapshot,
+                   literal(None, String).label("due")).where(*where)
+    return list(conn.execute(query.order_by(escalations.c.pk).limit(n)).all())
+
+
+def _by_deadline(conn: Connection, where: list[Any], after: tuple[str, int] | None,
+                 n: int) -> list[Any]:
+    """The first `n` rows by earliest running deadline, then pk; those with no running
+    clock last, by pk. Two walks, each along an index (ix_escalations_earliest_due,
+    whose entries end with the pk, and the primary key) that stops after `n` rows, where
+    one ordering by the deadline-or-"~" expression sorted every row that matched."""
+    due, pk = after if after is not None else ("", -1)
+    earliest = escalations.c.earliest_due
+    rows: list[Any] = []
+    if due != _NO_DEADLINE:
+        dated = select(escalations.c.pk, escalations.c.snapshot, earliest.label("due")).where(
+            *where, earliest.is_not(None),
+            or_(earliest > due, and_(earliest == due, escalations.c.pk > pk)))
+        rows = list(conn.execute(dated.order_by(earliest, escalations.c.pk).limit(n)).all())
+        pk = -1
+    if len(rows) < n:
+        undated = select(escalations.c.pk, escalations.c.snapshot,
+                         literal(_NO_DEADLINE, String).label("due")).where(
+            *where, earliest.is_(None), escalations.c.pk > pk)
+        rows += conn.execute(undated.order_by(escalations.c.pk).limit(n - len(rows))).all()
+    return rows
 
 
 def proposed_to(conn: Connection, handle: str) -> ColumnElement[bool]:
@@ -129,16 +167,17 @@ def proposed_to(conn: Connection, handle: str) -> ColumnElement[bool]:
     return and_(escalations.c.state == HANDED_OFF, offered == handle)
 
 
-def _offered(conn: Connection, query: Any, proposed_owner: str | None,
-             handoff: str | None) -> Any:
-    """Pending hand-offs (to anyone, or to `proposed_owner`), or none."""
+def _offered(conn: Connection, proposed_owner: str | None,
+             handoff: str | None) -> list[ColumnElement[bool]]:
+    """Conditions for pending hand-offs (to anyone, or to `proposed_owner`), or none."""
+    found: list[ColumnElement[bool]] = []
     if handoff == "pending":
-        query = query.where(escalations.c.state == HANDED_OFF)
+        found.append(escalations.c.state == HANDED_OFF)
     if handoff == "none":
-        query = query.where(escalations.c.state != HANDED_OFF)
+        found.append(escalations.c.state != HANDED_OFF)
     if proposed_owner is not None:
-        query = query.where(proposed_to(conn, proposed_owner))
-    return query
+        found.append(proposed_to(conn, proposed_owner))
+    return found
 
 
 def check_filters(policy: Policy, *, state: str | None = None, tier: int | None = None,

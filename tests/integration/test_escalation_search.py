@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from audit.store import search_index
 from tests.initialised_app import Client, make_client
 
 
@@ -73,6 +74,31 @@ def test_q_combines_with_every_filter(c: Client) -> None:
         "Invoice shows the wrong VAT", "Refund never arrived"]
 
 
+def test_many_matches_walked_in_list_order_give_the_same_pages(
+        c: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL a query matching more than search_index.FEW escalations tests each
+    row's document as the list walks (a plan of its own); with FEW at 0 every query
+    takes that path, and the answers, erasures, filters and cursors stay the same."""
+    ids = _seed(c)
+    assert c.act(ids["refund"], "alice", "acknowledge", {"note": "mine"}).status_code == 200
+    queries = [{"q": "invoice"}, {"q": "Checko"}, {"q": "timeout%20payments"},
+               {"q": "acme-7"}, {"q": "invoice%20lovelace"}, {"q": "invoice", "owner": "alice"},
+               {"q": "invoice", "severity": "normal"}, {"q": "invoice", "sort": "next_due"},
+               {"q": "%22)(*"}]
+    expected = [_titles(c, **q) for q in queries]
+    monkeypatch.setattr(search_index, "FEW", 0)
+    assert [_titles(c, **q) for q in queries] == expected
+    first = c.get("/escalations?q=invoice&limit=1", "sam").json
+    second = c.get(f"/escalations?q=invoice&limit=1&cursor={first['next_cursor']}",
+                   "sam").json
+    assert [first["items"][0]["title"], second["items"][0]["title"]] == [
+        "Invoice shows the wrong VAT", "Refund never arrived"]
+    assert second["next_cursor"] is None
+    assert c.post("/admin/erasures", "root", {"customer_id": "acme-7"}).status_code == 200
+    assert _titles(c, q="invoice") == ["Refund never arrived"]
+    assert _titles(c, q="acme-7") == ["(erased acme-7)"]
+
+
 def test_erased_text_never_matches_and_the_customer_id_still_does(c: Client) -> None:
     _seed(c)
     assert c.post("/admin/erasures", "root", {"customer_id": "cust-42"}).status_code == 200
@@ -107,3 +133,39 @@ def test_offers_are_found_by_proposed_owner_and_pending_handoff(c: Client) -> No
     assert _titles(c, "andy", proposed_owner="me") == []
     assert c.get("/escalations?handoff=maybe", "sam").status_code == 422
     assert c.get("/escalations?q=", "sam").status_code == 422
+
+
+def test_the_deadline_order_walks_dated_then_undated_rows_across_pages(
+        c: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sort=next_due reads the rows with a running deadline along its index, then those
+    without one by pk: every page, with or without q= (either plan), in the order of
+    the deadline-or-last expression it replaced, each escalation once."""
+    ids = _seed(c)
+    more = [c.open(title=f"Invoice copy {i}") for i in range(3)]
+    with c.app.extensions["baton"].engine.begin() as conn:
+        # As an escalation whose clocks have all stopped (the read sees only the column).
+        conn.execute(text("UPDATE escalations SET earliest_due = NULL WHERE id IN (:a, :b)"),
+                     {"a": ids["vat"], "b": more[1]})
+    with c.app.extensions["baton"].engine.connect() as conn:
+        expected = [row.id for row in conn.execute(text(
+            "SELECT id, earliest_due FROM escalations "
+            "ORDER BY COALESCE(earliest_due, '~'), pk"))]
+        undated = conn.execute(text("SELECT count(*) FROM escalations "
+                                    "WHERE earliest_due IS NULL")).scalar()
+    assert undated and undated < len(expected)
+
+    def walk(extra: str) -> list[str]:
+        seen: list[str] = []
+        url = f"/escalations?sort=next_due&limit=2{extra}"
+        while url:
+            page = c.get(url, "sam").json
+            seen += [e["id"] for e in page["items"]]
+            url = (f"/escalations?sort=next_due&limit=2{extra}&cursor={page['next_cursor']}"
+                   if page["next_cursor"] else "")
+        return seen
+
+    assert walk("") == expected
+    invoices = [e for e in expected if e != ids["checkout"]]
+    assert walk("&q=invoice") == invoices
+    monkeypatch.setattr(search_index, "FEW", 0)  # many matches: tested as walked
+    assert walk("&q=invoice") == invoices

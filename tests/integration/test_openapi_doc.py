@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.openapi_doc import NUL_FREE
+from api.request_guard import DEFAULT_BODY_BYTES
 from tests.initialised_app import Client, make_client
 from workflow import policy_change, policy_loader
 from workflow.authority import Actor
@@ -160,3 +161,50 @@ def test_the_timeline_documents_its_csv_and_markdown_forms(tmp_path: Path) -> No
     for form, media in (("csv", "text/csv"), ("markdown", "text/markdown")):
         got = c.get(f"/escalations/{eid}/timeline?format={form}", "alice")
         assert got.status_code == 200 and got.mimetype == media
+
+
+def _operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(path, method, op) for path, item in doc["paths"].items()
+            for method, op in item.items() if isinstance(op, dict) and "responses" in op]
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path)
+
+
+def test_the_guards_answers_are_documented_where_the_server_gives_them(
+        tmp_path: Path) -> None:
+    c = make_client(tmp_path)
+    doc = _doc(c)
+    http = c.app.test_client()
+    bodies = [(p, m, op) for p, m, op in _operations(doc) if m in ("post", "put", "patch",
+                                                                     "delete")]
+    assert len(bodies) > 25
+    oversized = b" " * (DEFAULT_BODY_BYTES + 1)
+    for path, method, op in bodies:
+        assert {"413", "415"} <= op["responses"].keys(), (method, path)
+        headers = c.h("root")
+        wrong = http.open(_concrete(path), method=method.upper(), data="x",
+                          headers={**headers, "Content-Type": "text/plain"})
+        assert wrong.status_code == 415, (method, path, wrong.status_code)
+        big = http.open(_concrete(path), method=method.upper(), data=oversized,
+                        headers={**headers, "Content-Type": "application/json"})
+        assert big.status_code == 413, (method, path, big.status_code)
+    reads = [(p, m, op) for p, m, op in _operations(doc) if m == "get"]
+    assert not any({"413", "415"} & op["responses"].keys() for _, _, op in reads)
+
+    for _ in range(12):  # past the free failures: this client is slowed
+        assert http.get("/api/v1/escalations",
+                        headers={"Authorization": "Bearer wrong"}).status_code in (401, 429)
+    for path, method, op in _operations(doc):
+        answer = http.open(_concrete(path), method=method.upper(), headers=c.h("root"))
+        if op.get("security") == []:
+            assert "429" not in op["responses"] and answer.status_code != 429, path
+            continue
+        assert answer.status_code == 429, (method, path, answer.status_code)
+        assert "429" in op["responses"], (method, path)
+        documented = op["responses"]["429"]
+        assert "Retry-After" in documented["headers"]
+        assert int(answer.headers["Retry-After"]) >= 1
+        assert answer.get_json()["type"] == "urn:baton:problem:too-many-failures"
+    assert sum("429" in op["responses"] for _, _, op in _operations(doc)) > 40
