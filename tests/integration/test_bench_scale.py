@@ -9,15 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from api.testbed import find
+from tests.availability import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.skipif(find("initdb") is None, reason="PostgreSQL server binaries not found")
 def test_one_two_and_three_servers_beside_the_one_server_baseline(tmp_path: Path) -> None:
+    if find("initdb") is None:  # skipped on a laptop without it, a failure under CI
+        unavailable("PostgreSQL server binaries not found", "BATON_REQUIRE_POSTGRES")
     done = subprocess.run(
         [sys.executable, "-m", "bench.scale", "--workers", "1", "--clients", "3",
          "--seconds", "1", "--rounds", "1", "--json", str(tmp_path / "scale.json")],
