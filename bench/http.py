@@ -122,11 +122,12 @@ def _process_seconds(pids: Sequence[int]) -> float:
 Phase = tuple[float, int, list[float], dict[str, float]]
 
 
-def phase(url: str, tokens: dict[str, str], mode: str, clients: int, seconds: float,
-          workers: Sequence[int] = (), database: Sequence[int] = (),
+def phase(url: str | Sequence[str], tokens: dict[str, str], mode: str, clients: int,
+          seconds: float, workers: Sequence[int] = (), database: Sequence[int] = (),
           rate: float = 0.0) -> Phase:
     """(requests per second, errors, latencies, where the CPU went) of `clients` processes
-    for `seconds`. The CPU figures say how busy the machine was (steal is time the
+    for `seconds` (several URLs: the clients dealt round-robin over them). The CPU
+    figures say how busy the machine was (steal is time the
     hypervisor gave our virtual CPUs to someone else) and what a request cost the server's
     workers, the database server's processes and the clients. With `rate`, the clients
     together send that many requests per second (paced) instead of as many as they can."""
@@ -135,8 +136,10 @@ def phase(url: str, tokens: dict[str, str], mode: str, clients: int, seconds: fl
     ticks0, clients0 = _machine_ticks(), os.times()
     work0, db0 = _process_seconds(workers), _process_seconds(database)
     with mp.get_context("fork").Pool(clients) as pool:
-        results = pool.map(_client, [(url, tokens, mode, start_at + k * interval / clients,
-                                      seconds, interval) for k in range(clients)])
+        urls = [url] if isinstance(url, str) else list(url)
+        results = pool.map(_client, [(urls[k % len(urls)], tokens, mode,
+                                      start_at + k * interval / clients, seconds, interval)
+                                     for k in range(clients)])
     ticks1, clients1 = _machine_ticks(), os.times()
     work1, db1 = _process_seconds(workers), _process_seconds(database)
     count = sum(r[0] for r in results)

@@ -19,47 +19,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from api.cli import DEMO
 from api.testbed import add_actors, children, start
 from bench.harness import postgres, print_machine, save
-from bench.http import Phase, _client, _cpu_text, _machine_ticks, _process_seconds, summary
-
-
-def phase(urls: Sequence[str], tokens: dict[str, str], clients: int, seconds: float,
-          workers: Sequence[int], database: Sequence[int]) -> Phase:
-    """bench.http's lifecycle phase, its clients dealt round-robin over `urls`."""
-    start_at = time.time() + 1.0
-    ticks0, clients0 = _machine_ticks(), os.times()
-    work0, db0 = _process_seconds(workers), _process_seconds(database)
-    with mp.get_context("fork").Pool(clients) as pool:
-        results = pool.map(_client, [(urls[k % len(urls)], tokens, "lifecycle", start_at,
-                                      seconds, 0.0) for k in range(clients)])
-    ticks1, clients1 = _machine_ticks(), os.times()
-    work1, db1 = _process_seconds(workers), _process_seconds(database)
-    count = sum(r[0] for r in results)
-    spent = [b - a for a, b in zip(ticks0, ticks1, strict=True)]
-    whole = sum(spent) or 1
-    used_by_clients = (clients1.children_user + clients1.children_system
-                       - clients0.children_user - clients0.children_system)
-    cpu = {"idle_pct": round(100 * (spent[3] + spent[4]) / whole, 1),
-           "steal_pct": round(100 * spent[7] / whole, 1),
-           "worker_ms_per_request": round(1000 * (work1 - work0) / max(count, 1), 3),
-           "client_ms_per_request": round(1000 * used_by_clients / max(count, 1), 3),
-           "database_ms_per_request": round(1000 * (db1 - db0) / max(count, 1), 3)}
-    return (count / seconds, sum(r[2] for r in results), [x for r in results for x in r[1]],
-            cpu)
+from bench.http import Phase, _cpu_text, phase, summary
 
 
 def measure(servers: int, workers: int, clients: int, seconds: float,
@@ -81,10 +53,11 @@ def measure(servers: int, workers: int, clients: int, seconds: float,
                 urls.append(url)
             pids = [pid for p in procs for pid in children(p.pid)]
             database = children(cluster.pid())
-            phase(urls, tokens, clients, 2, pids, database)  # warm every server up
+            phase(urls, tokens, "lifecycle", clients, 2, pids, database)  # warm every server up
             for _ in range(rounds):
                 for k in runs:
-                    runs[k].append(phase(urls[:k], tokens, clients, seconds, pids, database))
+                    runs[k].append(phase(urls[:k], tokens, "lifecycle", clients, seconds, pids,
+                                             database))
         finally:
             for proc in procs:
                 os.killpg(proc.pid, signal.SIGTERM)
