@@ -20,6 +20,17 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _RFC3339 = re.compile(r"\b(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
 
+# C0 and C1 control characters (but tab and line ends, which the callers handle): shown as
+# \xNN, so a text typed with an escape sequence cannot drive a facilitator's terminal
+# when a saved pack or export is printed there.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """The text with its control characters shown as \\xNN."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def cell(value: Any) -> str:
     """A table cell or list text: one line, no HTML a wiki would render, no table break,
     no formula; nothing (None) reads as a dash, never as `None`."""
@@ -27,7 +38,7 @@ def cell(value: Any) -> str:
         return NOTHING
     if isinstance(value, bool):
         return "yes" if value else "no"
-    text = " ".join(str(value).splitlines()).replace("|", "\\|")
+    text = printable(" ".join(str(value).splitlines())).replace("|", "\\|")
     text = html.escape(text, quote=False)
     return "'" + text if text.startswith(_FORMULA_START) else text
 

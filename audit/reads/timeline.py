@@ -7,7 +7,7 @@ import html
 import io
 from typing import Any
 
-from audit.reads.markdown_text import moment, times_in
+from audit.reads.markdown_text import moment, printable, times_in
 from audit.reads.records import to_event
 from audit.reads.trails import trail
 from audit.store.projection import parse_time
@@ -233,8 +233,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def _cell(value: Any) -> Any:
     """A text that cannot start a formula: a leading quote disarms it (OWASP)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        value = printable(value)
+        if value.startswith(_FORMULA_START):
+            return "'" + value
     return value
 
 

@@ -34,3 +34,15 @@ def test_csv_cells_never_start_a_formula_and_markdown_renders_no_html(
     assert "<script>" not in page and "<b>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "| '=HYPERLINK(\"http://evil.example\",\"x\") \\| &lt;b&gt;bold&lt;/b&gt; |" in page
+
+
+def test_control_characters_are_shown_not_sent_to_a_terminal(sqlite_led: Ledger) -> None:
+    led = sqlite_led
+    led.open("esc-c", title="\x1b]0;pwned\x07\x1b[2J", category="technical")
+    led.act("esc-c", "alice", "acknowledge", {"note": "bell\x07 and \x9b31m"})
+    with led.engine.connect() as conn:
+        built = timeline.build(records.history(conn, "esc-c"))
+    for text in (timeline.to_csv(built), timeline.to_markdown(built)):
+        assert not any(ord(ch) < 32 and ch not in "\r\n" or 0x7f <= ord(ch) <= 0x9f
+                       for ch in text), repr(text)
+        assert "\\x1b]0;pwned\\x07\\x1b[2J" in text and "bell\\x07 and \\x9b31m" in text
