@@ -44,7 +44,12 @@ MAX_TIER = 99
 DURATION_PATTERN = r"^([1-9][0-9]{0,3}d)?([1-9][0-9]{0,3}h)?([1-9][0-9]{0,3}m)?([1-9][0-9]{0,4}s)?$"
 GRANT_KINDS = ("refund", "credit", "goodwill", "policy-exception")
 # Text holds at least one character other than white space, and no NUL.
-NON_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# Blank: whitespace as both Python's and ECMAScript's \s count it (Python adds \x1c-\x1f
+# and \x85, ECMAScript \ufeff), so the OpenAPI document's pattern and the check below
+# agree on every string a client or a schema-driven test may send.
+_BLANK = "\\s\\x00\\x1c-\\x1f\\x85\\ufeff"
+NON_BLANK_PATTERN = rf"^[^\x00]*[^{_BLANK}][^\x00]*$"
+_NOT_BLANK = re.compile(rf"[^{_BLANK}]")
 # Descriptions of fields, for the OpenAPI document.
 FIELD_DOCS = {
     "trigger": "A trigger of the policy",
@@ -77,7 +82,7 @@ Posted = Callable[[str], str]  # a posted form's value by name ("" when absent)
 # --- checks: the payload validation of each kind (ValueError says what is wrong) --------
 
 def non_blank_text(value: object, limit: int = MAX_TEXT) -> str:
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not _NOT_BLANK.search(value):
         raise ValueError("must be a non-empty string")
     if len(value) > limit:
         raise ValueError(f"must be at most {limit} characters")
