@@ -136,13 +136,27 @@ def worker(baton: Baton, once: bool, interval: float) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     baton.policy()
     running = Worker(baton, interval=interval)
-    signal.signal(signal.SIGTERM, lambda *_: running.stop.set())
-    signal.signal(signal.SIGINT, lambda *_: running.stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: _wind_down(running.stop))
+    signal.signal(signal.SIGINT, lambda *_: _wind_down(running.stop))
     server = os.environ.get("BATON_WORKER_BESIDE", "")
     if server.isascii() and server.isdigit():  # started by `baton serve`: end with it
         threading.Thread(target=_end_with, args=(int(server), running.stop), daemon=True,
                          name="beside").start()
     running.run(once=once)
+
+
+# How long a stopping worker may take to finish what it holds before it exits anyway:
+# a delivery or sweep cut short is not lost (its lease expires and another worker, or
+# this one's successor, takes it up again: at least once).
+WIND_DOWN_SECONDS = 15.0
+
+
+def _wind_down(stop: threading.Event) -> None:
+    """Ask the worker's loops to stop, and make sure the process ends soon after."""
+    stop.set()
+    timer = threading.Timer(WIND_DOWN_SECONDS, os._exit, args=(0,))
+    timer.daemon = True
+    timer.start()
 
 
 def _end_with(server: int, stop: threading.Event) -> None:
@@ -151,7 +165,5 @@ def _end_with(server: int, stop: threading.Event) -> None:
     while not stop.wait(1.0):
         try:
             os.kill(server, 0)
-        except ProcessLookupError:
-            stop.set()
-        except PermissionError:  # a pid of someone else's now: ours is gone
-            stop.set()
+        except (ProcessLookupError, PermissionError):  # gone (or the pid is someone else's)
+            _wind_down(stop)
