@@ -100,3 +100,9 @@ def make_client(tmp_path: Path, clock: Callable[[], datetime] | None = None,
             tokens[handle] = actors.add(uow.conn, handle, roles, team, baton.now())
         uow.commit()
     return Client(app, tokens)
+
+
+def ok(r: Any, status: int = 200) -> Any:
+    """The JSON of an answer that must have `status` (its body shown when it has not)."""
+    assert r.status_code == status, r.get_data(as_text=True)
+    return r.json

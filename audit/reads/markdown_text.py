@@ -14,7 +14,7 @@ NOTHING = "—"
 
 # A cell a spreadsheet would read as a formula (OWASP "CSV injection"): a Markdown table
 # pasted into a sheet is read cell by cell.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # An RFC 3339 time as the ledger writes it (microseconds, Z or an offset).
 _RFC3339 = re.compile(r"\b(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})")
@@ -40,7 +40,7 @@ def cell(value: Any) -> str:
         return "yes" if value else "no"
     text = printable(" ".join(str(value).splitlines())).replace("|", "\\|")
     text = html.escape(text, quote=False)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def moment(value: str | None) -> str:

@@ -7,7 +7,7 @@ import html
 import io
 from typing import Any
 
-from audit.reads.markdown_text import moment, printable, times_in
+from audit.reads.markdown_text import FORMULA_START, moment, printable, times_in
 from audit.reads.records import to_event
 from audit.reads.trails import trail
 from audit.store.projection import parse_time
@@ -226,16 +226,13 @@ CSV_COLUMNS = ("seq", "at", "action", "actor", "role", "subject", "from_state", 
                "from_owner", "to_owner", "tier", "rule", "changes", "text", "erased_fields")
 
 
-# A cell a spreadsheet would read as a formula (OWASP "CSV injection"): people open these
-# exports in spreadsheets, and the texts are whatever a customer or an agent typed.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: Any) -> Any:
     """A text that cannot start a formula: a leading quote disarms it (OWASP)."""
     if isinstance(value, str):
         value = printable(value)
-        if value.startswith(_FORMULA_START):
+        if value.startswith(FORMULA_START):
             return "'" + value
     return value
 

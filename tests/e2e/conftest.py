@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,24 @@ def server(request: pytest.FixtureRequest,
     proc, url = start(cwd, env)
     try:
         yield Server(url, tokens, env, cwd)
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+
+
+@contextmanager
+def served_with(request: pytest.FixtureRequest, cwd: Path, policy: str,
+                **settings: str) -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
+    """A real `baton serve` (and its worker) under `policy` on the request's backend:
+    (its URL, the demo actors' tokens, its environment)."""
+    env = {**prepare(request, cwd), **settings}
+    (cwd / "policy.toml").write_text(policy)
+    subprocess.run([*BATON, "init", "--policy", str(cwd / "policy.toml")], cwd=cwd,
+                   env=env, check=True, capture_output=True)
+    tokens = add_actors(env, DEMO)
+    proc, url = start(cwd, env, workers=2)
+    try:
+        yield url, tokens, env
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)

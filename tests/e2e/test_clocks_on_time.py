@@ -6,9 +6,7 @@ worker beats a heartbeat that /healthz reports."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +15,10 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from api.cli import DEMO
-from api.testbed import BATON, add_actors, start, worker_running
+from api.testbed import worker_running
 from api.testbed_hostile import KINDS, Hostile
 from audit.store import db
-from tests.e2e.conftest import prepare
+from tests.e2e.conftest import served_with
 from tests.initialised_app import OPEN
 from tests.webhook_receiver import Receiver
 from workflow import policy_loader
@@ -34,21 +31,13 @@ OPENED = 6
 @pytest.fixture(params=["sqlite", "postgresql"])
 def served(request: pytest.FixtureRequest, tmp_path: Path
            ) -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
-    env = {**prepare(request, tmp_path), "BATON_WEBHOOK_ALLOW_INSECURE": "1",
-           "BATON_WEBHOOK_ALLOW_PRIVATE": "1", "BATON_WEBHOOK_TIMEOUT": "5"}
+    extra = {"BATON_WEBHOOK_ALLOW_INSECURE": "1", "BATON_WEBHOOK_ALLOW_PRIVATE": "1",
+             "BATON_WEBHOOK_TIMEOUT": "5"}
     policy = re.sub(r'(\[severities\.urgent\][^\[]*?acknowledge = )"10m"',
                     rf'\1"{ACKNOWLEDGE}s"', policy_loader.default_text(), flags=re.S)
     assert f'acknowledge = "{ACKNOWLEDGE}s"' in policy
-    (tmp_path / "policy.toml").write_text(policy)
-    subprocess.run([*BATON, "init", "--policy", str(tmp_path / "policy.toml")],
-                   cwd=tmp_path, env=env, check=True, capture_output=True)
-    tokens = add_actors(env, DEMO)
-    proc, url = start(tmp_path, env, workers=2)
-    try:
-        yield url, tokens, env
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
+    with served_with(request, tmp_path, policy, **extra) as served:
+        yield served
 
 
 def _breaches(database_url: str) -> list[dict[str, object]]:

@@ -6,9 +6,7 @@ first threshold never warns."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +15,9 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from api.cli import DEMO
-from api.testbed import BATON, add_actors, start, worker_running
+from api.testbed import worker_running
 from audit.store import db
-from tests.e2e.conftest import prepare
+from tests.e2e.conftest import served_with
 from tests.initialised_app import OPEN
 from workflow import policy_loader
 from workflow.timestamps import parse_rfc3339
@@ -31,21 +28,13 @@ WARNINGS = '[warnings]\ndefault = []\n[warnings.urgent]\nacknowledge = ["50%", "
 @pytest.fixture(params=["sqlite", "postgresql"])
 def served(request: pytest.FixtureRequest, tmp_path: Path
            ) -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
-    env = prepare(request, tmp_path)
+    extra: dict[str, str] = {}
     policy = re.sub(r'(\[severities\.urgent\][^\[]*?acknowledge = )"10m"', r'\1"4s"',
                     policy_loader.default_text(), flags=re.S)
     policy = policy.replace('[warnings]\ndefault = ["75%"]\n', WARNINGS)
     assert 'acknowledge = "4s"' in policy and WARNINGS in policy
-    (tmp_path / "policy.toml").write_text(policy)
-    subprocess.run([*BATON, "init", "--policy", str(tmp_path / "policy.toml")],
-                   cwd=tmp_path, env=env, check=True, capture_output=True)
-    tokens = add_actors(env, DEMO)
-    proc, url = start(tmp_path, env, workers=2)
-    try:
-        yield url, tokens, env
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
+    with served_with(request, tmp_path, policy, **extra) as served:
+        yield served
 
 
 def _ledger(database_url: str, action: str) -> list[dict[str, object]]:

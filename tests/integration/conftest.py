@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from audit.log.ledger import Signer
 from audit.store import actors, db, migrate
 from audit.store.uow import SqlUnitOfWork
+from tests.initialised_app import Clock
 from tests.unit.fakes import DEMO_ACTORS
 from tests.unit.scenario import OPEN, PAYLOADS
 from workflow import policy_change, policy_loader, services
@@ -100,3 +101,9 @@ def sqlite_led(tmp_path: Path) -> Iterator[Ledger]:
     ledger = make_ledger(f"sqlite:///{path}", path)
     yield ledger
     ledger.engine.dispose()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A clock the test moves (make_client's `clock`)."""
+    return Clock()

@@ -17,11 +17,6 @@ from workflow.sla_sweep import sweep
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def c(tmp_path: Path, clock: Clock) -> Client:
     return make_client(tmp_path, clock)
 

@@ -10,25 +10,16 @@ from urllib.parse import urlsplit
 import pytest
 
 from audit.reads.export import verify_db
-from tests.initialised_app import Client, Clock, make_client
+from tests.initialised_app import Client, Clock, make_client, ok
 from workflow import policy_loader
 from workflow.authority import customer_actor, decide
 from workflow.sla_sweep import sweep
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def c(tmp_path: Path, clock: Clock) -> Client:
     return make_client(tmp_path, clock)
 
-
-def ok(r, status: int = 200):  # type: ignore[no-untyped-def]
-    assert r.status_code == status, r.get_data(as_text=True)
-    return r.json
 
 
 def link_path(c: Client, eid: str, who: str = "alice") -> str:

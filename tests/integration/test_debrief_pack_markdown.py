@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
-from tests.initialised_app import Client, Clock, make_client
+from tests.initialised_app import Client, Clock, make_client, ok
 from workflow.sla_sweep import sweep
 
 REPRS = ("None", "True", "False", "{'", "':", "[]", "{}", ".000000", ": ;", "promises: ;")
@@ -26,10 +26,6 @@ DEBRIEF = {"what_worked": "the acting cover picked it up",
                         "due": "2026-03-20T12:00:00Z"}]}
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
 
 @pytest.fixture
 def c(tmp_path: Path, clock: Clock, database_url: str) -> Iterator[Client]:
@@ -37,10 +33,6 @@ def c(tmp_path: Path, clock: Clock, database_url: str) -> Iterator[Client]:
     yield client
     client.app.extensions["baton"].engine.dispose()
 
-
-def ok(r: Any, status: int = 200) -> Any:
-    assert r.status_code == status, r.get_data(as_text=True)
-    return r.json
 
 
 def _shown(inline: Any) -> str:

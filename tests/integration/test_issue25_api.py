@@ -7,18 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.initialised_app import Client, Clock, make_client
+from tests.initialised_app import Client, Clock, make_client, ok
 from workflow import sla_sweep
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
@@ -27,10 +21,6 @@ def c(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[Client]:
     yield client
     client.app.extensions["baton"].engine.dispose()
 
-
-def ok(r: Any, status: int = 200) -> Any:
-    assert r.status_code == status, r.get_data(as_text=True)
-    return r.json
 
 
 def offered_to_fiona(c: Client, clock: Clock) -> str:

@@ -19,7 +19,7 @@ from audit.reads import read_digests as digests
 from audit.store import db
 from audit.store.projection import parse_time
 from audit.store.schema import escalations, read_digests
-from tests.initialised_app import Clock, make_client
+from tests.initialised_app import Clock, make_client, ok
 from tests.integration.conftest import T0, Ledger, make_ledger
 from tests.unit.fakes import DEMO_ACTORS
 from workflow import erasure
@@ -207,10 +207,6 @@ def test_a_stored_digest_is_read_until_a_newer_event_makes_it_stale(led: Ledger)
     led.act("v-1", "andy", "update", {"note": "n", "next_steps": "s"})
     assert accepted() == 1
 
-
-def ok(r: Any, status: int = 200) -> Any:
-    assert r.status_code == status, r.get_data(as_text=True)
-    return r.json
 
 
 def test_a_read_cut_short_keeps_the_digests_it_folded(led: Ledger,
