@@ -69,7 +69,7 @@ def history_for(eid: str, i: int, version: str) -> list[Event]:
         ("resolve", fin2, "resolved", fin2, fin2, 1, {"summary": "refunded"}),
         ("debrief", "fay", "debriefed", fin2, fin2, 1,
          {"what_worked": "a", "what_did_not": "b", "root_cause": "c", "lessons": ["d"],
-          "actions": [{"what": "e", "owner": "fay"}]}),
+          "actions": ["e"], "action_items": [{"id": "a9.1", "owner": "fay", "due": None}]}),
     ]
     events, state = [], None
     for n, (action, actor, to_state, from_owner, to_owner, tier, payload) in enumerate(steps):
