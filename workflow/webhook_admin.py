@@ -43,8 +43,10 @@ _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 _IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 SIIT
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-# IANA's IETF protocol assignments, not globally reachable (Python's is_global misses some).
-_PROTOCOL_ASSIGNMENTS = ipaddress.ip_network("192.0.0.0/24")
+# Not globally reachable, though Python 3.11's is_global says they are: IANA's IETF
+# protocol assignments, IPv6 documentation (RFC 9637) and SRv6 segment ids (RFC 9602).
+_NOT_GLOBAL = (ipaddress.ip_network("192.0.0.0/24"), ipaddress.ip_network("3fff::/20"),
+               ipaddress.ip_network("5f00::/16"))
 
 
 def embedded_ipv4(ip: _Address) -> list[ipaddress.IPv4Address]:
@@ -71,7 +73,8 @@ def embedded_ipv4(ip: _Address) -> list[ipaddress.IPv4Address]:
 
 
 def _public(ip: _Address) -> bool:
-    return ip.is_global and not ip.is_multicast and ip not in _PROTOCOL_ASSIGNMENTS
+    return (ip.is_global and not ip.is_multicast
+            and not any(ip in net for net in _NOT_GLOBAL))
 
 
 def non_public(address: str) -> str | None:
