@@ -16,7 +16,7 @@ from api.fault_log import log_fault
 from api.ui import session as ui_session
 from api.ui.blueprint import ui
 from audit.errors import AuditError, DatabaseBusy, NotInitialised
-from workflow.authority import permit
+from workflow.authority import decide, permit
 from workflow.errors import EscalationNotFound, WorkflowError
 
 log = logging.getLogger("baton.ui")
@@ -49,12 +49,14 @@ def _guard() -> Any:
 
 @ui.context_processor
 def _navigation() -> dict[str, Any]:
-    """Whether to offer the audit page: the same decision the page itself makes."""
+    """Whether to offer the audit page and the new-escalation form: the same decisions
+    the pages themselves make."""
     actor = g.get("actor")
     if actor is None:
-        return {"can_read_audit": False}
+        return {"can_read_audit": False, "can_open": False}
     policy = current_baton().policy(request_connection())
-    return {"can_read_audit": permit(actor, "read-audit", policy).allowed}
+    return {"can_read_audit": permit(actor, "read-audit", policy).allowed,
+            "can_open": decide(actor, "open", None, None, policy).allowed}
 
 
 @ui.errorhandler(Exception)

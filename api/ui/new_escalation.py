@@ -18,6 +18,7 @@ from api.container import request_connection, request_uow
 from api.schemas import EscalationCreateSchema
 from api.ui.blueprint import ui
 from workflow import handlers
+from workflow.authority import decide
 from workflow.errors import AuthorityDenied, PayloadInvalid
 from workflow.policy import Policy
 
@@ -76,8 +77,13 @@ def _page(policy: Policy, typed: MultiDict[str, str], errors: dict[str, str],
 
 @ui.get("/escalations/new")
 def new_escalation() -> Any:
-    """The empty form (the customer's value defaults to the policy's first)."""
+    """The empty form (the customer's value defaults to the policy's first); to one who
+    may not open an escalation, the rule that refuses it before anything is typed."""
     policy = current_baton().policy(request_connection())
+    decision = decide(current_actor(), "open", None, None, policy)
+    if not decision.allowed:
+        return _page(policy, MultiDict(),
+                     {"form": f"refused by rule {decision.rule}: {decision.reason}"}, 403)
     return _page(policy, MultiDict(), {})
 
 

@@ -146,6 +146,11 @@ def test_the_swimlane_has_a_lane_per_owner_and_a_span_per_ownership(page: Page,
 def test_the_audit_page_is_for_auditors_not_agents(page: Page, live: Live) -> None:
     live.open()
     sign_in(page, live, "aud")
+    expect(page.get_by_role("link", name="New escalation")).to_have_count(0)
+    response = page.goto(f"{live.url}/ui/escalations/new")
+    assert response is not None and response.status == 403
+    expect(page.get_by_text(re.compile(r"refused by rule \S+"))).to_be_visible()
+    page.get_by_role("link", name="Queue").click()
     page.get_by_role("link", name="Audit").click()
     expect(page.get_by_role("heading", name="Audit", exact=True)).to_be_visible()
     expect(page.locator("#log-size")).to_have_text(re.compile(r"^\d+ events$"))
@@ -158,6 +163,7 @@ def test_the_audit_page_is_for_auditors_not_agents(page: Page, live: Live) -> No
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, live, "alice")
     expect(page.get_by_role("link", name="Audit")).to_have_count(0)
+    expect(page.get_by_role("link", name="New escalation")).to_have_count(1)
     response = page.goto(f"{live.url}/ui/audit")
     assert response is not None and response.status == 403
     expect(page.get_by_role("alert")).to_contain_text("permission.read-audit")
