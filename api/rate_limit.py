@@ -8,6 +8,7 @@ limit is never below `rate`, which is what it promises.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import threading
@@ -64,6 +65,7 @@ def retry_after(wait: float) -> int:
     return max(1, math.ceil(wait))
 
 
+@functools.lru_cache(maxsize=4096)  # parsed once per address, not once per request
 def client_key(address: str | None) -> str:
     """Whom a limit counts: an IPv4 address, or an IPv6 address's /64 (one subscriber's
     network: an attacker holding one has 2**64 addresses to rotate through)."""

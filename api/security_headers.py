@@ -28,10 +28,14 @@ HSTS = "max-age=31536000"
 
 
 def _add(response: Response) -> Response:
+    # One pass over the headers already set (a view may have set its own), not one each.
+    headers = response.headers
+    have = {name.lower() for name, _ in headers}
     for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
+        if name.lower() not in have:
+            headers.add(name, value)
+    if request.is_secure and "strict-transport-security" not in have:
+        headers.add("Strict-Transport-Security", HSTS)
     return response
 
 

@@ -107,7 +107,8 @@ class SessionInterface(FlaskSessionInterface):
         self.key_path = key_path
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
-        sent = request.cookies.get(COOKIE, "")
+        # Parsed only when a cookie was sent (an API client sends none: it is for /ui).
+        sent = request.cookies.get(COOKIE, "") if "HTTP_COOKIE" in request.environ else ""
         return ServerSession(sent if _ID.match(sent) else None)
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
@@ -129,6 +130,8 @@ class SessionInterface(FlaskSessionInterface):
 
 
 def _write_back(app: Flask, s: ServerSession) -> None:
+    if s.close_hash is None and s.viewer is None:
+        return  # nothing to write (every request that is not a signed-in page's)
     baton = current_baton()
     now = baton.now()
     if s.close_hash is not None and s.ended is not None:

@@ -106,6 +106,14 @@ _OPENING = select(ledger.c.seq, ledger.c.body).where(ledger.c.escalation_seq == 
 OPENING_TEXTS = fast_path.Query(
     "SELECT l.seq, l.body, c.field, c.text FROM ledger l LEFT JOIN content c ON c.seq = l.seq "
     "WHERE l.escalation_id = :escalation_id AND l.escalation_seq = 0")
+# One escalation's latest hand-off with its texts (a write's response to a handed-off
+# escalation shows it): the escalation's events newest first, by its own index (`action
+# || ''` keeps the planner off ix_ledger_action_at, which would walk every hand-off of
+# every escalation), then that row with its content.
+LATEST_HANDOFF = fast_path.Query(
+    "SELECT l.seq, l.body, c.field, c.text FROM ledger l LEFT JOIN content c ON c.seq = l.seq "
+    "WHERE l.seq = (SELECT h.seq FROM ledger h WHERE h.escalation_id = :escalation_id "
+    "AND h.action || '' = 'hand-off' ORDER BY h.escalation_seq DESC LIMIT 1)")
 _ERASED_SQL = "SELECT field, erased_at, erased_by, erase_seq FROM erasures WHERE seq = :s"
 OPENING_FIELDS = ("title", "description", "customer_name", "customer_contact")
 
@@ -114,18 +122,24 @@ def _texts_of(payload: dict[str, Any], erased: dict[str, Any]) -> dict[str, Any]
     return {**{k: payload.get(k) for k in OPENING_FIELDS}, "erased": erased}
 
 
-def _opening_texts(conn: Connection, escalation_id: str) -> dict[str, dict[str, Any]]:
-    # The same record as decode() gives, from one joined statement on the driver cursor.
-    rows = OPENING_TEXTS.fetch(conn, {"escalation_id": escalation_id})
+def _one_record(conn: Connection, rows: list[Any]) -> dict[str, Any] | None:
+    # One event's rows (seq, body, field, text) joined with its content, on the driver
+    # cursor: the same record as decode() gives.
     if not rows:
-        return {}
+        return None
     seq, body = rows[0][0], json.loads(bytes(rows[0][1]))
     texts = {(seq, r[2]): r[3] for r in rows if r[2] is not None}
     erased = {}
     if len(texts) != len(_committed(body)):
         erased = {(seq, r[0]): _erasure(r[1], r[2], r[3])
                   for r in fast_path.read_all(conn, _ERASED_SQL, {"s": seq})}
-    rec = _restore(seq, body, texts, erased)
+    return _restore(seq, body, texts, erased)
+
+
+def _opening_texts(conn: Connection, escalation_id: str) -> dict[str, dict[str, Any]]:
+    rec = _one_record(conn, OPENING_TEXTS.fetch(conn, {"escalation_id": escalation_id}))
+    if rec is None:
+        return {}
     return {escalation_id: _texts_of(rec["payload"], rec["erased"])}
 
 
@@ -148,10 +162,14 @@ def pending_handoffs(conn: Connection, escalations: list[Escalation]
     waiting = [e.id for e in escalations if e.state == HANDED_OFF]
     if not waiting:
         return {}
-    rows = conn.execute(select(ledger.c.seq, ledger.c.body).where(
-        ledger.c.escalation_id.in_(waiting), ledger.c.action == "hand-off")
-        .order_by(ledger.c.seq)).all()
-    latest = {rec["escalation_id"]: rec for rec in decode(rows, conn)}
+    if len(waiting) == 1:  # a write's response: its latest hand-off alone, one statement
+        rec = _one_record(conn, LATEST_HANDOFF.fetch(conn, {"escalation_id": waiting[0]}))
+        latest = {} if rec is None else {waiting[0]: rec}
+    else:
+        rows = conn.execute(select(ledger.c.seq, ledger.c.body).where(
+            ledger.c.escalation_id.in_(waiting), ledger.c.action.concat("") == "hand-off")
+            .order_by(ledger.c.seq)).all()
+        latest = {rec["escalation_id"]: rec for rec in decode(rows, conn)}
     return {eid: {"to": rec["payload"]["to"], "by": rec["actor"], "at": rec["at"],
                   "context": rec["payload"].get("context"), "seq": rec["seq"]}
             for eid, rec in latest.items()}

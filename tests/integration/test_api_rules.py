@@ -78,6 +78,23 @@ def test_the_pending_handoff_shows_with_its_context(c: Client) -> None:
     assert c.get(f"/escalations/{eid}", "bob").json["handoff"] is None
 
 
+def test_a_second_handoff_shows_itself_not_the_first(c: Client) -> None:
+    # A write's response reads one escalation's latest hand-off; a page reads several.
+    eid, other = c.open(category="technical"), c.open(category="technical")
+    for e in (eid, other):
+        c.act(e, "alice", "acknowledge", {"note": "x"})
+        c.act(e, "alice", "hand-off", {"to": "andy", "context": "first"})
+    c.act(eid, "andy", "decline-handoff", {"reason": "busy"})
+    r = c.act(eid, "alice", "hand-off", {"to": "andy", "context": "second"})
+    assert r.status_code == 200, r.json
+    shown = r.json["escalation"]["handoff"]
+    assert (shown["to"], shown["context"]) == ("andy", "second")
+    assert shown["seq"] == r.json["seq"]
+    assert c.get(f"/escalations/{eid}", "bob").json["handoff"] == shown
+    page = {e["id"]: e["handoff"] for e in c.get("/escalations", "bob").json["items"]}
+    assert page[eid] == shown and page[other]["context"] == "first"
+
+
 def test_breached_means_overdue_or_not_yet_cleared_and_sorts_by_deadline(
         c: Client, clock: Clock) -> None:
     late = c.open(severity="urgent")
