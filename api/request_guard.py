@@ -15,6 +15,7 @@ Each is a 4xx problem (a page in the dashboard), never a 500."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from typing import Any
@@ -84,7 +85,15 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # NaN, Infinity: Python accepts them, JSON not
 
 
-_DECODER = json.JSONDecoder(parse_int=_parse_int, parse_constant=_no_constant)
+def _parse_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e400 would be read as inf: no JSON number means that
+        raise ValueError(f"the number {literal[:20]} is out of range")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float,
+                            parse_constant=_no_constant)
 
 
 def _walk(body: Any) -> dict[str, str]:
