@@ -96,7 +96,7 @@ content = Table(
     PrimaryKeyConstraint("seq", "field"),
     sqlite_with_rowid=False,  # the key is the table (migration 0015)
 )
-Index("ix_content_escalation", content.c.escalation_id)
+# An escalation's content is found by its events' seqs (audit.store.content_store).
 
 # What was erased, when and by whom (no personal data here).
 erasures = Table(
