@@ -57,8 +57,8 @@ _HEAD = fast_path.Query(_HEAD_SQL)
 _HEAD_LOCKED = fast_path.Query(_HEAD_SQL, lock="FOR UPDATE")
 _INSERT_LEDGER_SQL = (
     "INSERT INTO ledger (seq, escalation_id, escalation_seq, action, actor, owner, at, body, "
-    "leaf_hash, prev_chain, chain_hash) VALUES (:seq, :escalation_id, :escalation_seq, "
-    ":action, :actor, :owner, :at, :body, :leaf_hash, :prev_chain, :chain_hash)")
+    "chain_hash) VALUES (:seq, :escalation_id, :escalation_seq, :action, :actor, :owner, :at, "
+    ":body, :chain_hash)")
 _INSERT_NODE_SQL = "INSERT INTO merkle_nodes (level, idx, hash) VALUES (:level, :idx, :hash)"
 _INSERT_CONTENT_SQL = ("INSERT INTO content (seq, field, escalation_id, customer_id, salt, text)"
                        " VALUES (:seq, :field, :escalation_id, :customer_id, :salt, :text)")
@@ -118,7 +118,7 @@ def append(conn: Connection, head: Head, record: dict[str, Any],
             "seq": seq, "escalation_id": record.get("escalation_id"),
             "escalation_seq": record.get("version"), "action": record["action"],
             "actor": record["actor"], "owner": record.get("to_owner"), "at": record["at"],
-            "body": body, "leaf_hash": leaf, "prev_chain": head.chain, "chain_hash": chain})
+            "body": body, "chain_hash": chain})
     except RowRefused as exc:  # at once on SQLite; on PostgreSQL the write is queued
         raise LedgerRefused(str(exc)) from None
     nodes = [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in made if lv >= NODE_LEVEL_MIN]
@@ -185,10 +185,10 @@ def subtree_hasher(conn: Connection) -> merkle.SubtreeHash:
                     merkle_nodes.c.level == level, merkle_nodes.c.idx == start >> level)).scalar()
                 if found is not None:
                     return bytes(found)
-            if n <= 1 << NODE_LEVEL_MIN:
-                leaves = conn.execute(select(ledger.c.leaf_hash).where(
+            if n <= 1 << NODE_LEVEL_MIN:  # leaf hashes are not stored: hash the bodies
+                bodies = conn.execute(select(ledger.c.body).where(
                     ledger.c.seq >= start, ledger.c.seq < end).order_by(ledger.c.seq)).scalars()
-                return merkle.root_of([bytes(x) for x in leaves])
+                return merkle.root_of([merkle.leaf_hash(bytes(x)) for x in bodies])
         k = 1 << ((n - 1).bit_length() - 1)
         return merkle.node_hash(mth(start, start + k), mth(start + k, end))
 
@@ -201,7 +201,8 @@ def inclusion(conn: Connection, seq: int, size: int) -> dict[str, Any]:
     if not 0 <= seq < size <= head.size:
         raise ProofUnavailable(f"need 0 <= seq < size <= {head.size} (the log size)")
     mth = subtree_hasher(conn)
-    leaf = conn.execute(select(ledger.c.leaf_hash).where(ledger.c.seq == seq)).scalar_one()
+    leaf = merkle.leaf_hash(bytes(conn.execute(select(ledger.c.body).where(
+        ledger.c.seq == seq)).scalar_one()))
     proof = merkle.inclusion_proof(seq, size, mth)
     root = mth(0, size)
     return {"seq": seq, "size": size, "leaf_hash": _b64(leaf), "root": _b64(root),

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, select
 
-from audit.log import ledger
+from audit.log import ledger, merkle
 from audit.store.schema import ledger as ledger_table
 from audit.store.schema import merkle_nodes
 
@@ -143,9 +143,10 @@ def hash_tile(conn: Connection, tile: Tile, size: int) -> bytes:
     _check_served(tile, size)
     first = tile.index * WIDTH
     if tile.level == 0:
-        found = conn.execute(select(ledger_table.c.leaf_hash).where(
-            ledger_table.c.seq >= first, ledger_table.c.seq < first + tile.width)
-            .order_by(ledger_table.c.seq)).scalars().all()
+        found: Sequence[bytes] = [merkle.leaf_hash(bytes(body)) for body in conn.execute(
+            select(ledger_table.c.body).where(
+                ledger_table.c.seq >= first, ledger_table.c.seq < first + tile.width)
+            .order_by(ledger_table.c.seq)).scalars()]
     else:
         found = conn.execute(select(merkle_nodes.c.hash).where(
             merkle_nodes.c.level == HEIGHT * tile.level, merkle_nodes.c.idx >= first,

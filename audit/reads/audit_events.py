@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
+from audit.log import merkle
 from audit.log.ledger import read_head
 from audit.reads.records import decode
 from audit.store.schema import ledger
@@ -50,7 +51,7 @@ def page(conn: Connection, *, limit: int, escalation: str | None = None,
     shown = rows[:limit]
     items = decode(shown, conn)
     for rec, row in zip(items, shown, strict=True):
-        rec["leaf_hash"] = bytes(row.leaf_hash).hex()
+        rec["leaf_hash"] = merkle.leaf_hash(bytes(row.body)).hex()
         rec["chain_hash"] = bytes(row.chain_hash).hex()
         rec["bytes"] = base64.b64encode(row.body).decode()
     return Page(items, shown[-1].seq if len(rows) > limit else None)

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, TextIO
 
 from sqlalchemy import Connection, func, select
 
-from audit.log import ledger
+from audit.log import ledger, merkle
 from audit.store.schema import checkpoints, content, cosignatures, erasures
 from audit.verifier import verify_binary
 from audit.verifier.verify import BUNDLE_TYPE, EVENT_LINE_FIELDS, Failed, Report, Verifier
@@ -40,10 +40,11 @@ def _side_rows(conn: Connection, start: int, end: int) -> tuple[dict[int, list[A
 
 
 def _events(conn: Connection, batch: int = 2000, side: bool = True
-            ) -> Iterator[tuple[Any, list[Any], list[Any]]]:
-    """The ledger's rows in order, each with its content and erasure rows (`side`: read
-    them; the binary bundle, which holds no content, does not)."""
-    start = 0
+            ) -> Iterator[tuple[Any, bytes, list[Any], list[Any]]]:
+    """The ledger's rows in order, each with the chain hash it extends (the previous
+    row's: not stored) and its content and erasure rows (`side`: read them; the binary
+    bundle, which holds no content, does not)."""
+    start, prev = 0, bytes(32)
     while True:
         chunk = conn.execute(
             select(ledger.ledger).where(ledger.ledger.c.seq >= start)
@@ -52,7 +53,8 @@ def _events(conn: Connection, batch: int = 2000, side: bool = True
             return
         texts, gone = _side_rows(conn, chunk[0].seq, chunk[-1].seq) if side else ({}, {})
         for row in chunk:
-            yield row, texts.get(row.seq, []), gone.get(row.seq, [])
+            yield row, prev, texts.get(row.seq, []), gone.get(row.seq, [])
+            prev = bytes(row.chain_hash)
         if len(chunk) < batch:
             return
         start = chunk[-1].seq + 1
@@ -79,14 +81,14 @@ def _header(conn: Connection, origin: str, vkey: str, now: datetime,
     return size, records
 
 
-def event_line(row: Any) -> str:
+def event_line(row: Any, prev: bytes) -> str:
     """An event's line, in the layout the verifier reads fastest (audit/verifier/verify_lines.py):
-    these keys in this order, compact."""
+    these keys in this order, compact (`prev`: the chain hash the event extends)."""
     return line({"type": "event", "seq": row.seq, "escalation_id": row.escalation_id,
                  "escalation_seq": row.escalation_seq, "at": row.at,
                  "bytes": base64.b64encode(row.body).decode(),
-                 "leaf_hash": bytes(row.leaf_hash).hex(),
-                 "prev_chain": bytes(row.prev_chain).hex(),
+                 "leaf_hash": merkle.leaf_hash(bytes(row.body)).hex(),
+                 "prev_chain": prev.hex(),
                  "chain_hash": bytes(row.chain_hash).hex()})
 
 
@@ -98,11 +100,11 @@ def bundle_lines(conn: Connection, origin: str, vkey: str, now: datetime,
     for item in records:
         yield line(item)
     count = 0
-    for row, texts, gone in _events(conn):
+    for row, prev, texts, gone in _events(conn):
         if row.seq >= size:
             break
         count += 1
-        yield event_line(row)
+        yield event_line(row, prev)
         for c in texts:
             yield line({"type": "content", "seq": c.seq, "field": c.field,
                         "salt": bytes(c.salt).hex(), "text": c.text})
@@ -127,11 +129,11 @@ def write_binary_bundle(conn: Connection, out: BinaryIO, origin: str, vkey: str,
         out.write(verify_binary.record(item))
     block: list[tuple[bytes, bytes]] = []
     first, prev, count = 0, b"", 0
-    for row, _, _ in _events(conn, side=False):
+    for row, before, _, _ in _events(conn, side=False):
         if row.seq >= size:
             break
         if not block:
-            first, prev = row.seq, bytes(row.prev_chain)
+            first, prev = row.seq, before
         block.append((bytes(row.chain_hash), bytes(row.body)))
         count += 1
         if (row.seq + 1) % verify_binary.BLOCK == 0:
@@ -164,9 +166,9 @@ def verify_db(conn: Connection, vkey: str, origin: str, trusted: Iterable[str] =
     try:
         for row in conn.execute(select(checkpoints.c.note).order_by(checkpoints.c.size)):
             v.checkpoint(row.note)
-        for row, texts, gone in _events(conn):
-            v.event(row.seq, bytes(row.body), bytes(row.leaf_hash), bytes(row.prev_chain),
-                    bytes(row.chain_hash),
+        for row, prev, texts, gone in _events(conn):
+            body = bytes(row.body)
+            v.event(row.seq, body, merkle.leaf_hash(body), prev, bytes(row.chain_hash),
                     beside={name: (key, getattr(row, name))
                             for name, key in ROW_FIELDS.items()})
             for c in texts:

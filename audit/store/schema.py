@@ -23,10 +23,13 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-# One row per event; seq is gap-free from 0 across all escalations.
+# One row per event; seq is gap-free from 0 across all escalations (on SQLite the rowid
+# itself, migration 0015). A row's leaf hash (SHA-256 of 0x00 || body) and the chain hash
+# it extends (the previous row's) are derived where read, not stored.
 ledger = Table(
     "ledger", metadata,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+           autoincrement=False),
     Column("escalation_id", String(64), nullable=True),
     Column("escalation_seq", Integer, nullable=True),
     Column("action", String(40), nullable=False),
@@ -34,8 +37,6 @@ ledger = Table(
     Column("owner", String(64), nullable=True),
     Column("at", String(32), nullable=False),
     Column("body", LargeBinary, nullable=False),
-    Column("leaf_hash", LargeBinary(32), nullable=False),
-    Column("prev_chain", LargeBinary(32), nullable=False),
     Column("chain_hash", LargeBinary(32), nullable=False),
     UniqueConstraint("escalation_id", "escalation_seq", name="uq_ledger_escalation_seq"),
 )
@@ -62,6 +63,7 @@ merkle_nodes = Table(
     Column("idx", BigInteger, nullable=False),
     Column("hash", LargeBinary(32), nullable=False),
     PrimaryKeyConstraint("level", "idx"),
+    sqlite_with_rowid=False,
 )
 
 checkpoints = Table(
@@ -92,8 +94,9 @@ content = Table(
     Column("salt", LargeBinary, nullable=False),
     Column("text", Text, nullable=False),
     PrimaryKeyConstraint("seq", "field"),
+    sqlite_with_rowid=False,  # the key is the table (migration 0015)
 )
-Index("ix_content_escalation", content.c.escalation_id)
+# An escalation's content is found by its events' seqs (audit.store.content_store).
 
 # What was erased, when and by whom (no personal data here).
 erasures = Table(
@@ -147,8 +150,8 @@ ownership_spans = Table(
     Column("ended_at", String(32), nullable=True),
 )
 Index("ix_ownership_spans_owner", ownership_spans.c.owner, ownership_spans.c.started_at)
-Index("ix_ownership_spans_open", ownership_spans.c.escalation_id, ownership_spans.c.kind,
-      ownership_spans.c.ended_at)
+# An escalation's spans (a handful): the open one to close, all of them to check a replay.
+Index("ix_ownership_spans_escalation", ownership_spans.c.escalation_id)
 
 # What the reads spanning many escalations need from each one (migration 0007): metric
 # facts, ownership trail. Folded from its history on first need, refolded once the

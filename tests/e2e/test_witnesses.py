@@ -78,8 +78,8 @@ def _rewrite(path: Path) -> None:
     for seq, body in rows:
         leaf = merkle.leaf_hash(body)
         new_chain = merkle.chain_hash(chain, leaf)
-        con.execute("UPDATE ledger SET body = ?, leaf_hash = ?, prev_chain = ?, "
-                    "chain_hash = ? WHERE seq = ?", (body, leaf, chain, new_chain, seq))
+        con.execute("UPDATE ledger SET body = ?, chain_hash = ? WHERE seq = ?",
+                    (body, new_chain, seq))
         chain = new_chain
         nodes += [(lv, ix, h) for lv, ix, h in rng.append(leaf) if lv >= 4]
     con.execute("DELETE FROM merkle_nodes")

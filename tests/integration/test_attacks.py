@@ -194,17 +194,26 @@ def test_wrong_key_and_unknown_origin(led: Ledger, bundle: list[dict]) -> None:
     assert "unknown checkpoint origin 'baton.test/ledger'" in first_problem(check(led, bundle))
 
 
-def test_live_database_edits_are_found_by_verify_db(sqlite_led: Ledger) -> None:
+# Leaf hashes are not stored (migration 0015): an edited body shows first as a column that
+# no longer repeats it, and otherwise as a chain hash that no longer links it.
+@pytest.mark.parametrize("old,new,problem", [
+    ("fiona", "bobby", "seq 4: the line's actor 'fiona' is not the signed bytes' 'bobby' "
+                       "(edited beside the bytes)"),
+    ("T11:04:00", "T12:04:00", "seq 4: chain hash does not match prev_chain and leaf"),
+])
+def test_live_database_edits_are_found_by_verify_db(sqlite_led: Ledger, old: str, new: str,
+                                                    problem: str) -> None:
     sqlite_led.lifecycle("esc-a")
     raw = sqlite3.connect(sqlite_led.path)
     raw.execute("DROP TRIGGER ledger_no_update")  # what an attacker with the file can do
-    raw.execute("UPDATE ledger SET body = CAST(REPLACE(CAST(body AS TEXT), 'fiona', 'bobby')"
-                " AS BLOB) WHERE seq = 4")
+    edited = raw.execute("UPDATE ledger SET body = CAST(REPLACE(CAST(body AS TEXT), ?, ?)"
+                         " AS BLOB) WHERE seq = 4", (old, new))
+    assert edited.rowcount == 1
     raw.commit()
     raw.close()
     with sqlite_led.engine.connect() as conn:
         report = verify_db(conn, sqlite_led.signer.vkey, ORIGIN)
-    assert first_problem(report) == "seq 4: bytes do not match leaf hash"
+    assert first_problem(report) == problem
 
 
 def test_cli_exit_codes_and_messages(led: Ledger, bundle: list[dict], tmp_path: Path,

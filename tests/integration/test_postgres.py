@@ -35,7 +35,7 @@ def test_empty_database_upgraded_to_head_matches_the_models(database_url: str) -
     engine = db.make_engine(database_url)
     assert migrate.current(engine) is None
     migrate.upgrade(engine)
-    assert migrate.current(engine) == migrate.head() == "0014"
+    assert migrate.current(engine) == migrate.head() == "0015"
     migrate.upgrade(engine)  # idempotent
     with engine.connect() as conn:
         diff = compare_metadata(_described(conn), metadata)
@@ -87,9 +87,14 @@ def _raw(led: Ledger, user: str = "postgres", password: str | None = None) -> ps
     ("TRUNCATE ledger", "append-only: TRUNCATE refused"),
     ("INSERT INTO ledger SELECT * FROM ledger WHERE seq = 2 ON CONFLICT (seq) DO UPDATE "
      "SET actor = 'mallory'", "seq must be the last seq + 1"),
-    ("INSERT INTO ledger (seq, action, actor, at, body, leaf_hash, prev_chain, chain_hash) "
-     "SELECT MAX(seq) + 1, 'x', 'x', 'x', '\\x00', '\\x00', '\\x00', '\\x00' FROM ledger",
-     "prev_chain must be the last chain_hash"),
+    ("INSERT INTO ledger (seq, action, actor, at, body, chain_hash) "
+     "SELECT MAX(seq) + 1, 'x', 'x', 'x', '\\x00', '\\x00' FROM ledger",
+     "chain_hash must extend the last chain_hash"),
+    # the right link to a body, but not from the last chain hash (a forked or replayed row)
+    ("INSERT INTO ledger (seq, action, actor, at, body, chain_hash) "
+     "SELECT MAX(seq) + 1, 'x', 'x', 'x', '\\x00', sha256('\\x02'::bytea || "
+     "decode(repeat('00', 32), 'hex') || sha256('\\x0000'::bytea)) FROM ledger",
+     "chain_hash must extend the last chain_hash"),
     ("UPDATE checkpoints SET note = 'forged'", "append-only: UPDATE refused"),
     ("TRUNCATE checkpoints CASCADE", "append-only: TRUNCATE refused"),
 ])

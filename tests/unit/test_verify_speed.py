@@ -79,9 +79,8 @@ def make_bundle(events: int = 300, every: int = 40) -> list[dict[str, Any]]:
         leaf = merkle.leaf_hash(body)
         new_chain = merkle.chain_hash(chain, leaf)
         row = SimpleNamespace(seq=seq, escalation_id=esc, escalation_seq=seq % 10, at=at,
-                              body=body, leaf_hash=leaf, prev_chain=chain,
-                              chain_hash=new_chain)
-        rows.append(json.loads(event_line(row)))
+                              body=body, chain_hash=new_chain)
+        rows.append(json.loads(event_line(row, chain)))
         for name, text in sorted(texts.items()):
             if (seq, name) == (4, "title"):
                 rows.append({"type": "erased", "seq": 4, "field": name,
