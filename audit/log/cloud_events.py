@@ -17,8 +17,9 @@ same document for the same event.
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from audit.log.event_record import PolicyOfSeq, record_of
 
 SPECVERSION = "1.0"
 TYPE_PREFIX = "org.baton."
@@ -38,6 +39,6 @@ def cloud_event(record: dict[str, Any], origin: str) -> dict[str, Any]:
     return event
 
 
-def of_body(body: bytes, origin: str) -> dict[str, Any]:
-    """The CloudEvent of a ledger row's canonical bytes."""
-    return cloud_event(json.loads(bytes(body)), origin)
+def of_body(body: bytes, origin: str, policy_of_seq: PolicyOfSeq) -> dict[str, Any]:
+    """The CloudEvent of a ledger row's canonical bytes, of either format."""
+    return cloud_event(record_of(bytes(body), policy_of_seq), origin)
