@@ -17,7 +17,6 @@ reader never sees a format. Standard library only (the offline verifier imports 
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 from collections.abc import Callable
@@ -52,20 +51,25 @@ class RecordError(ValueError):
     """Bytes that are not an event record of a format Baton wrote."""
 
 
+_TO_STD = str.maketrans("-_", "+/")
+_TO_URL = bytes.maketrans(b"+/", b"-_")
+
+
 def b64_of_hex(digest: str) -> str:
     """A commitment's hex as format 2 writes it (base64url, no padding)."""
-    return base64.urlsafe_b64encode(bytes.fromhex(digest)).rstrip(b"=").decode()
+    return binascii.b2a_base64(bytes.fromhex(digest), newline=False).translate(
+        _TO_URL).rstrip(b"=").decode()
 
 
 def hex_of_b64(text: Any) -> str:
     """A format 2 commitment back to its hex; RecordError unless canonical base64url."""
-    if not isinstance(text, str) or len(text) != B64_LENGTH:
+    if type(text) is not str or len(text) != B64_LENGTH:
         raise RecordError(f"commitment {text!r} is not 43 characters of base64url")
     try:
-        raw = base64.urlsafe_b64decode(text + "=")
+        raw = binascii.a2b_base64(text.translate(_TO_STD) + "=", strict_mode=True)
     except (binascii.Error, ValueError):
         raise RecordError(f"commitment {text!r} is not base64url") from None
-    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != text:
+    if b64_of_hex(raw.hex()) != text:
         raise RecordError(f"commitment {text!r} is not canonical base64url")
     return raw.hex()
 
@@ -137,26 +141,34 @@ def record_of(data: bytes | dict[str, Any], policy_of_seq: PolicyOfSeq) -> dict[
     return _decode(obj, policy_of_seq)
 
 
+# A decoded record starts from this (keys in canonical order, as json.loads of format 1
+# gives them), so that only a record with keys beyond it needs sorting.
+_BLANK = dict.fromkeys(sorted([*NULLABLE, "seq", "v"]))
+_BLANK["v"] = FORMAT_1  # the record's shape: what every reader has always been given
+
+
 def _decode(obj: dict[str, Any], policy_of_seq: PolicyOfSeq) -> dict[str, Any]:
-    out: dict[str, Any] = dict.fromkeys(NULLABLE)
-    out["v"] = FORMAT_1  # the record's shape: what every reader has always been given
+    out = _BLANK.copy()
     committed = None
     for key, value in obj.items():
-        if key == "v":
-            continue
-        if key == COMMITMENTS:
+        long = LONG.get(key)
+        if long is not None:
+            out[long] = value
+        elif key == COMMITMENTS:
             committed = value
         elif key == POLICY_REF:
             out["policy_version"] = _policy(value, policy_of_seq)
-        elif key in LONG:
-            out[LONG[key]] = value
+        elif key == "v":
+            continue
         elif len(key) <= 2:
             raise RecordError(f"unknown key {key!r} in format 2 bytes")
         else:
             out[key] = value
     if committed is not None:
         out["payload"] = _joined(out["payload"], committed)
-    return {k: out[k] for k in sorted(out)}
+    if len(out) > len(_BLANK) and not (len(out) == len(_BLANK) + 1 and "via" in out):
+        return dict(sorted(out.items()))  # keys beyond the table ("via" sorts last)
+    return out
 
 
 def _policy(ref: Any, policy_of_seq: PolicyOfSeq) -> str:
@@ -181,7 +193,7 @@ def _joined(payload: Any, committed: Any) -> dict[str, Any]:
         if listed and len(value) != 1:
             raise RecordError(f"commitment of {key!r} is not one value")
         out[key] = {"commitment": hex_of_b64(value[0] if listed else value), "list": listed}
-    return {k: out[k] for k in sorted(out)}
+    return dict(sorted(out.items()))
 
 
 def policy_introduced(record: dict[str, Any]) -> str | None:
