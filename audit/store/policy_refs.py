@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
-from audit.log.event_record import record_of
-from audit.store.schema import policies
+from audit.log.event_record import POLICY_APPLIED, policy_introduced, record_of
+from audit.store.schema import ledger, policies
 
 
 @dataclass
@@ -27,8 +27,12 @@ class _Refs:
 
 
 _CACHE: weakref.WeakKeyDictionary[Engine, _Refs] = weakref.WeakKeyDictionary()
-_SEQ_OF = (select(policies.c.seq).where(policies.c.version == bindparam("v"))
-           .order_by(policies.c.ordinal).limit(1))
+# The policy's rows with the ledger's bytes at their seq: a reference is written only to
+# an event that the bytes say is the policy-applied event of that version.
+_SEQ_OF = (select(policies.c.seq, ledger.c.body)
+           .join(ledger, ledger.c.seq == policies.c.seq)
+           .where(policies.c.version == bindparam("v"), ledger.c.action == POLICY_APPLIED)
+           .order_by(policies.c.ordinal))
 _ALL = select(policies.c.seq, policies.c.version).order_by(policies.c.ordinal)
 
 
@@ -55,12 +59,17 @@ def seq_of_policy(conn: Connection, version: Any) -> int | None:
     seq = refs.by_version.get(version)
     if seq is not None:
         return seq
-    seq = conn.execute(_SEQ_OF, {"v": version}).scalar()
-    if seq is None:
-        return None
-    if seq < refs.floor:
-        refs.by_version[version] = int(seq)
-    return int(seq)
+    for seq, body in conn.execute(_SEQ_OF, {"v": version}):
+        if policy_introduced(record_of(bytes(body), _unresolved)) != version:
+            continue
+        if seq < refs.floor:
+            refs.by_version[version] = int(seq)
+        return int(seq)
+    return None
+
+
+def _unresolved(ref: int) -> str:  # only the payload's version is read here
+    return ""
 
 
 def policy_of_seq(conn: Connection) -> Callable[[int], str | None]:

@@ -19,7 +19,7 @@ from audit.reads.export import verify_db, write_binary_bundle, write_bundle
 from audit.verifier.verify import Report, verify_bundle, verify_path
 from tests.integration.conftest import Ledger
 from tests.unit.fakes import DEMO_ACTORS
-from workflow import erasure
+from workflow import erasure, policy_change, policy_loader
 
 ORIGIN = "baton.test/ledger"
 FIRST_V2 = 9  # esc-a's 8 events (1-8) are format 1, the policy (0) and the rest 2
@@ -199,3 +199,35 @@ def test_a_commitment_moved_into_the_clear_payload_is_refused(mixed: Ledger,
         f"seq {seq}: payload field 'title' is both committed and in clear"}
     assert problems(mixed, forge(bundle, mixed, seq, uncommit), tmp_path) == {
         f"seq {seq} field title: no commitment for this content"}
+
+
+def apply(led: Ledger, text: str) -> int | None:
+    with led.uow() as uow:
+        led.policy, seq = policy_change.apply_policy(
+            uow=uow, actor=DEMO_ACTORS["root"], text=text, now=led.tick())
+        uow.commit()
+    return seq
+
+
+def test_policy_references_follow_policy_changes(led: Ledger) -> None:
+    """Each event names the policy-applied event of its version; a new version's own
+    policy-applied event holds the hash; re-applying a version refers to its first."""
+    first = led.policy.version
+    default = policy_loader.default_text()
+    led.open("esc-a")
+    ours = apply(led, default.replace('name = "baton-default"', 'name = "ours"'))
+    led.act("esc-a", "alice", "acknowledge")
+    again = apply(led, default)
+    led.act("esc-a", "alice", "escalate")
+    bundle = export(led)
+    refs = [(signed(e)["a"], signed(e).get("pr"), signed(e).get("pv"))
+            for e in events(bundle)]
+    assert refs == [("policy-applied", None, first), ("open", 0, None),
+                    ("policy-applied", None, refs[2][2]),
+                    ("acknowledge", ours, None), ("policy-applied", 0, None),
+                    ("escalate", 0, None)]
+    assert refs[2][2] != first and again == ours + 2
+    assert check(led, bundle).ok
+    with led.engine.connect() as conn:
+        shown = [r["policy_version"] for r in records.history(conn, "esc-a")]
+    assert shown == [first, refs[2][2], first]
