@@ -31,8 +31,10 @@ POLICY_APPLIED = "policy-applied"
 KEYS = {
     "seq": "s", "escalation_id": "e", "version": "n", "action": "a", "actor": "by",
     "role": "r", "at": "t", "from_state": "fs", "to_state": "ts", "from_owner": "fo",
-    "to_owner": "to", "tier": "ti", "payload": "p", "policy_version": "pv", "rule": "ru",
-    "via": "vi",
+    "to_owner": "to", "tier": "ti", "policy_version": "pv", "rule": "ru", "via": "vi",
+    # Kept long: PostgreSQL's least-privilege guards read body -> 'payload' inside the
+    # database (migrations 0008 and 0011: an erasure's fields, an access event's subject).
+    "payload": "payload",
 }
 POLICY_REF = "pr"  # the seq of the policy-applied event that introduced the version
 COMMITMENTS = "c"
@@ -160,7 +162,7 @@ def _decode(obj: dict[str, Any], policy_of_seq: PolicyOfSeq) -> dict[str, Any]:
             out["policy_version"] = _policy(value, policy_of_seq)
         elif key == "v":
             continue
-        elif len(key) <= 2:
+        elif len(key) <= 2 or key in KEYS:
             raise RecordError(f"unknown key {key!r} in format 2 bytes")
         else:
             out[key] = value

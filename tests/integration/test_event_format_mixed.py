@@ -190,10 +190,10 @@ def test_a_commitment_moved_into_the_clear_payload_is_refused(mixed: Ledger,
     seq = FIRST_V2
 
     def edit(obj: dict[str, Any]) -> None:
-        obj["p"]["title"] = "Card charged twice"
+        obj["payload"]["title"] = "Card charged twice"
 
     def uncommit(obj: dict[str, Any]) -> None:
-        obj["p"]["title"] = obj["c"].pop("title")
+        obj["payload"]["title"] = obj["c"].pop("title")
 
     assert problems(mixed, forge(bundle, mixed, seq, edit), tmp_path) == {
         f"seq {seq}: payload field 'title' is both committed and in clear"}

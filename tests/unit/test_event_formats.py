@@ -72,7 +72,7 @@ def test_format_2_writes_short_keys_no_nulls_a_policy_reference_and_base64url() 
     assert set(obj) <= {"v", "pr", "c", *KEYS.values()}
     assert obj["c"]["names"] == [base64.urlsafe_b64encode(bytes.fromhex(
         record["payload"]["names"]["commitment"])).rstrip(b"=").decode()]
-    assert len(obj["c"]["context"]) == 43 and "context" not in obj["p"]
+    assert len(obj["c"]["context"]) == 43 and "context" not in obj["payload"]
     assert encode(record, None)["pv"] == POLICY  # no earlier policy-applied event
     assert record_of(canonical_bytes(record), {}.get) == canonical_record(record)  # format 1
 
@@ -81,7 +81,8 @@ def test_format_2_writes_short_keys_no_nulls_a_policy_reference_and_base64url() 
     ({"v": 2, "s": 1, "pr": 0}, "policy reference 0 is not an earlier policy-applied event"),
     ({"v": 2, "s": 1, "pr": "0"}, "policy reference '0' is not a seq"),
     ({"v": 2, "s": 1, "zz": 1}, "unknown key 'zz' in format 2 bytes"),
-    ({"v": 2, "s": 1, "p": {"n": 1}, "c": {"n": "A" * 43}},
+    ({"v": 2, "s": 1, "actor": "x"}, "unknown key 'actor' in format 2 bytes"),
+    ({"v": 2, "s": 1, "payload": {"n": 1}, "c": {"n": "A" * 43}},
      "payload field 'n' is both committed and in clear"),
     ({"v": 2, "s": 1, "c": {"n": "A" * 42}}, "is not 43 characters of base64url"),
     ({"v": 2, "s": 1, "c": {"n": "A" * 42 + "B"}}, "is not canonical base64url"),
