@@ -14,9 +14,12 @@ import pytest
 
 from audit.log import event_record, merkle, signed_note
 from audit.log.canonical import canonical_bytes
-from audit.reads import records
+from audit.log.cloud_events import cloud_event
+from audit.reads import audit_events, records
 from audit.reads.export import verify_db, write_binary_bundle, write_bundle
-from audit.verifier.verify import Report, verify_bundle, verify_path
+from audit.store.outbox import SqlOutbox
+from audit.verifier import verify_parallel
+from audit.verifier.verify import Report, _lines_parallel, verify_bundle, verify_path
 from tests.integration.conftest import Ledger
 from tests.unit.fakes import DEMO_ACTORS
 from workflow import erasure, policy_change, policy_loader
@@ -74,7 +77,8 @@ def test_a_mixed_log_verifies_everywhere(mixed: Ledger, tmp_path: Path) -> None:
     assert report.ok, report.problems
     assert (report.contents, report.erased) == (13, 13)
     path = tmp_path / "bundle.jsonl"
-    path.write_text("".join(json.dumps(i) + "\n" for i in bundle), encoding="utf-8")
+    path.write_text("".join(json.dumps(i, separators=(",", ":"), ensure_ascii=False) + "\n"
+                            for i in bundle), encoding="utf-8")
     binary = tmp_path / "bundle.bin"
     with mixed.engine.connect() as conn, binary.open("wb") as fh:
         write_binary_bundle(conn, fh, ORIGIN, mixed.signer.vkey, mixed.now)
@@ -84,6 +88,7 @@ def test_a_mixed_log_verifies_everywhere(mixed: Ledger, tmp_path: Path) -> None:
             found = verify_path(str(bundle_path), mixed.signer.vkey, jobs=jobs,
                                 parallel_from=0)
             assert found.ok and found.events == len(formats), found.problems
+            assert found.cores == jobs, "the parallel path verified it (no fallback)"
 
 
 def test_both_formats_read_as_the_same_records(mixed: Ledger) -> None:
@@ -140,6 +145,9 @@ def problems(led: Ledger, items: list[dict[str, Any]], tmp_path: Path) -> set[st
                     encoding="utf-8")
     found = {check(led, items).problems[0]}
     found.add(verify_path(str(path), led.signer.vkey, jobs=2, parallel_from=0).problems[0])
+    with pytest.raises(verify_parallel.Fallback) as parallel:  # what made it fall back
+        _lines_parallel(str(path), led.signer.vkey, [], None, None, False, 2)
+    found.add(str(parallel.value))
     return found
 
 
@@ -231,3 +239,23 @@ def test_policy_references_follow_policy_changes(led: Ledger) -> None:
     with led.engine.connect() as conn:
         shown = [r["policy_version"] for r in records.history(conn, "esc-a")]
     assert shown == [first, refs[2][2], first]
+
+
+def test_the_stream_and_the_outbox_send_the_same_cloud_event(
+        led: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The outbox's CloudEvent is made from the record in memory, the stream's from the
+    stored bytes: format 2 bytes decode to that same record."""
+    sent: dict[int, str] = {}
+
+    def enqueue_ledger(self: SqlOutbox, record: dict[str, Any], seq: int,
+                       origin: str) -> int:
+        sent[seq] = json.dumps(cloud_event(record, origin), sort_keys=True)
+        return 0
+
+    monkeypatch.setattr(SqlOutbox, "enqueue_ledger", enqueue_ledger)
+    led.lifecycle("esc-a")
+    with led.engine.connect() as conn:
+        batch = audit_events.stream_batch(conn, 0, 100)  # after the policy applied
+    assert [seq for seq, _ in batch.rows] == sorted(sent) and len(sent) == 8
+    for seq, rec in batch.rows:
+        assert json.dumps(cloud_event(rec, ORIGIN), sort_keys=True) == sent[seq]

@@ -111,8 +111,10 @@ def test_the_format_1_export_still_verifies() -> None:
     for jobs in (1, 2):
         parallel = verify_path(str(V1 / "bundle.jsonl"), VKEY, jobs=jobs, parallel_from=0)
         assert parallel.ok and parallel.contents == 13, parallel.problems
+        assert parallel.cores == jobs, "the parallel path verified it (no fallback)"
         binary = verify_path(str(V1 / "bundle.bin"), VKEY, jobs=jobs, parallel_from=0)
         assert binary.ok and binary.structural and binary.events == 18, binary.problems
+        assert binary.cores == jobs
 
 
 def test_the_format_1_export_is_format_1_and_an_edit_of_it_is_still_caught() -> None:
