@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.log.event_record import PolicyOfSeq, record_of
-
 SPECVERSION = "1.0"
 TYPE_PREFIX = "org.baton."
 MEDIA_TYPE = "application/cloudevents+json"
@@ -37,8 +35,3 @@ def cloud_event(record: dict[str, Any], origin: str) -> dict[str, Any]:
     if record.get("escalation_id"):
         event["subject"] = record["escalation_id"]
     return event
-
-
-def of_body(body: bytes, origin: str, policy_of_seq: PolicyOfSeq) -> dict[str, Any]:
-    """The CloudEvent of a ledger row's canonical bytes, of either format."""
-    return cloud_event(record_of(bytes(body), policy_of_seq), origin)

@@ -6,10 +6,11 @@ hash, each committed payload field as `{"commitment": HEX, "list": BOOL}`). The 
 bytes are RFC 8785 canonical JSON of either
 
 - format 1 (`"v": 1`): the record itself, or
-- format 2 (`"v": 2`, issue #29): the same record with the short keys of `KEYS`, null
-  fields left out, the policy version as `pr`, the seq of the policy-applied event that
-  introduced it (or as `pv`, the hash, when no earlier event did), and the commitments
-  gathered in `c` as unpadded base64url (`{"field": "B64"}`, `["B64"]` for a list).
+- format 2 (`"v": 2`, issue #29): the same record with the short keys of `KEYS` (but
+  `payload`, which keeps its name), null fields left out, the policy version as `pr`,
+  the seq of the policy-applied event that introduced it (or as `pv`, the hash, when no
+  earlier event did), and the commitments gathered in `c` as unpadded base64url
+  (`{"field": "B64"}`, `["B64"]` for a list).
 
 `record_of(bytes, policy_of_seq)` returns the record for bytes of either format, so a
 reader never sees a format. Standard library only (the offline verifier imports this).
