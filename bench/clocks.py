@@ -26,7 +26,7 @@ from api.config import settings
 from api.container import Baton
 from api.testbed_hostile import KINDS, Hostile
 from api.worker import Worker
-from audit.store import webhooks
+from audit.store import policy_refs, webhooks
 from audit.store.uow import SqlUnitOfWork
 from audit.store.webhooks import SqlWebhooks
 from bench import harness
@@ -93,9 +93,9 @@ def _lags(baton: Baton) -> list[float]:
     with baton.engine.connect() as conn:
         rows = conn.execute(text("SELECT body FROM ledger WHERE action = 'sla-breached'")
                             ).scalars().all()
+        records = policy_refs.records(conn, list(rows))
     out = []
-    for row in rows:
-        body = json.loads(row)
+    for body in records:
         out.append((parse_rfc3339(body["at"]) - parse_rfc3339(
             body["payload"]["deadline"])).total_seconds())
     return out

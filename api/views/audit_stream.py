@@ -24,7 +24,7 @@ from api import audit_read_log
 from api.container import current as current_baton
 from api.container import request_connection
 from api.views.strict_blueprint import Blueprint
-from audit.log.cloud_events import of_body
+from audit.log.cloud_events import cloud_event
 from audit.reads.audit_events import Batch, stream_batch
 from workflow.audit_reads import Read
 
@@ -81,5 +81,5 @@ class AuditStream(MethodView):
             "stream", batch.size, [seq for seq, _ in batch.rows],
             query={"after": args["after"], "limit": args["limit"]}))
         origin = current_baton().origin
-        return {"events": [of_body(body, origin) for _, body in batch.rows],
+        return {"events": [cloud_event(rec, origin) for _, rec in batch.rows],
                 "next_after": batch.next_after, "size": batch.size}

@@ -17,7 +17,6 @@ same document for the same event.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 SPECVERSION = "1.0"
@@ -36,8 +35,3 @@ def cloud_event(record: dict[str, Any], origin: str) -> dict[str, Any]:
     if record.get("escalation_id"):
         event["subject"] = record["escalation_id"]
     return event
-
-
-def of_body(body: bytes, origin: str) -> dict[str, Any]:
-    """The CloudEvent of a ledger row's canonical bytes."""
-    return cloud_event(json.loads(bytes(body)), origin)

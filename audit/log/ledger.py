@@ -14,14 +14,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, insert, select
 
 from audit.errors import CheckpointMissing, LedgerRefused, ProofUnavailable, RowRefused
-from audit.log import merkle, signed_note
-from audit.log.canonical import canonical_bytes, commitment, content_text, new_salt
-from audit.store import fast_path
+from audit.log import event_record, merkle, signed_note
+from audit.log.canonical import commitment, content_text, new_salt
+from audit.store import fast_path, policy_refs
 from audit.store.schema import checkpoints, ledger, merkle_nodes
 from workflow.catalogue import PERSONAL_FIELDS
 from workflow.model import Event, parse_rfc3339, rfc3339
 
-FORMAT = 1
+FORMAT = 1  # the record's shape; its bytes are format 2 (audit/log/event_record.py)
 NODE_LEVEL_MIN = 4  # subtrees of 16+ leaves are stored; smaller ones are rehashed
 
 
@@ -49,6 +49,7 @@ class Head:
     range: merkle.CompactRange
     checkpoint_size: int
     checkpoint_at: str | None
+    first: int = -1  # the seq of this transaction's first append (-1: none yet)
 
 
 _HEAD_SQL = ("SELECT size, chain_hash, compact_range, checkpoint_size, checkpoint_at "
@@ -103,13 +104,19 @@ def append(conn: Connection, head: Head, record: dict[str, Any],
     returns its seq."""
     seq = head.size
     record["seq"] = seq
+    if head.first < 0:  # the head was read at the transaction's start: all before is in
+        head.first = seq
+        policy_refs.committed_below(conn, seq)
     stored: list[tuple[str, bytes, str]] = []
     payload = record.get("payload", {})
     for key, text in personal:
         salt = new_salt()
         payload[key]["commitment"] = commitment(salt, text)
         stored.append((key, salt, text))
-    body = canonical_bytes(record)
+    # The record stays in format 1's shape (the outbox's CloudEvent is made from it);
+    # its bytes are format 2, the policy by the seq of the event that applied it.
+    body = event_record.encoded_bytes(
+        record, policy_refs.seq_of_policy(conn, record.get("policy_version")))
     leaf = merkle.leaf_hash(body)
     chain = merkle.chain_hash(head.chain, leaf)
     made = head.range.append(leaf)

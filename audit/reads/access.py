@@ -4,13 +4,13 @@ offline verifier runs on an export: audit/verifier/access_report.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from audit.store import policy_refs
 from audit.store.schema import actors, ledger, scim_members
 from audit.verifier.access_report import ACCESS_ACTIONS, AccessFold, fold
 
@@ -18,8 +18,10 @@ from audit.verifier.access_report import ACCESS_ACTIONS, AccessFold, fold
 def _events(conn: Connection) -> Iterator[tuple[int, dict[str, Any]]]:
     query = select(ledger.c.seq, ledger.c.body).where(
         ledger.c.action.in_(ACCESS_ACTIONS)).order_by(ledger.c.seq)
-    for seq, body in conn.execute(query):
-        yield int(seq), json.loads(bytes(body))
+    rows = conn.execute(query).all()
+    for (seq, _), rec in zip(rows, policy_refs.records(conn, [r[1] for r in rows]),
+                             strict=True):
+        yield int(seq), rec
 
 
 def at_instant(conn: Connection, at: datetime | None) -> AccessFold:

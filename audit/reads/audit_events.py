@@ -4,7 +4,6 @@ who read it (the audit-read events)."""
 from __future__ import annotations
 
 import base64
-import json
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -13,6 +12,7 @@ from sqlalchemy import Connection, select
 from audit.log import merkle
 from audit.log.ledger import read_head
 from audit.reads.records import decode
+from audit.store import policy_refs
 from audit.store.schema import ledger
 from workflow.audit_reads import AUDIT_READ, STREAM
 from workflow.model import rfc3339
@@ -72,8 +72,9 @@ def reads(conn: Connection, at: datetime | None, size: int | None = None
     if size is not None:
         query = query.where(t.c.seq < size)
     out = []
-    for seq, body in conn.execute(query):
-        rec = json.loads(bytes(body))
+    rows = conn.execute(query).all()
+    for (seq, _), rec in zip(rows, policy_refs.records(conn, [r[1] for r in rows]),
+                             strict=True):
         payload = rec.get("payload") or {}
         out.append({"seq": int(seq), "at": rec["at"], "actor": rec["actor"],
                     "role": rec["role"], "rule": rec["rule"], "read": payload.get("read"),
@@ -84,11 +85,12 @@ def reads(conn: Connection, at: datetime | None, size: int | None = None
 
 
 class Batch(NamedTuple):
-    """A stream's batch: the log's size when read, the rows served (seq, canonical body)
-    and the cursor to pass as `after` next (the last seq looked at)."""
+    """A stream's batch: the log's size when read, the rows served (seq, record: the
+    canonical bytes decoded, whatever their format) and the cursor to pass as `after`
+    next (the last seq looked at)."""
 
     size: int
-    rows: list[tuple[int, bytes]]
+    rows: list[tuple[int, dict[str, Any]]]
     next_after: int
 
 
@@ -101,13 +103,14 @@ def stream_batch(conn: Connection, after: int, limit: int) -> Batch:
                          .where(ledger.c.seq > after, ledger.c.seq < size)
                          .order_by(ledger.c.seq).limit(limit)).all()
     rows = []
-    for seq, action, body in found:
-        if action == AUDIT_READ and _stream_read(bytes(body)):
+    records = policy_refs.records(conn, [row.body for row in found])
+    for (seq, action, _), rec in zip(found, records, strict=True):
+        if action == AUDIT_READ and _stream_read(rec):
             continue
-        rows.append((int(seq), bytes(body)))
+        rows.append((int(seq), rec))
     return Batch(size, rows, int(found[-1].seq) if found else after)
 
 
-def _stream_read(body: bytes) -> bool:
-    payload = json.loads(body).get("payload") or {}
+def _stream_read(rec: dict[str, Any]) -> bool:
+    payload = rec.get("payload") or {}
     return isinstance(payload, dict) and payload.get("read") == STREAM

@@ -3,7 +3,6 @@ aggregate queries (never one history per escalation, as the period metrics do)."
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, func, select
 
 from audit.log.ledger import read_head
+from audit.store import policy_refs
 from audit.store.projection import parse_time
 from audit.store.schema import escalations, ledger
 from workflow.catalogue import labelled
@@ -77,8 +77,9 @@ def _acknowledge_waits(conn: Connection) -> list[float]:
 
 def _payloads(conn: Connection, gauge: str) -> list[dict[str, Any]]:
     """The payloads of the events of the actions the catalogue gives this gauge label."""
-    return [json.loads(body)["payload"] for body in conn.execute(
-        select(ledger.c.body).where(_is(ledger.c.action, labelled("gauge", gauge)))).scalars()]
+    bodies = conn.execute(select(ledger.c.body).where(
+        _is(ledger.c.action, labelled("gauge", gauge)))).scalars().all()
+    return [rec["payload"] for rec in policy_refs.records(conn, list(bodies))]
 
 
 def read(conn: Connection) -> Gauges:

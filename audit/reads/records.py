@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from audit.store import fast_path
+from audit.store import fast_path, policy_refs
 from audit.store.projection import parse_time
 from audit.store.schema import content, erasures, ledger
 from workflow.model import Escalation, Event
@@ -72,7 +72,7 @@ def _restore(seq: int, body: dict[str, Any], texts: dict[tuple[int, str], Any],
 def decode(rows: Iterable[Any], conn: Connection) -> list[dict[str, Any]]:
     """Ledger rows as records: the event's facts, its texts, and what was erased."""
     rows = list(rows)
-    bodies = [json.loads(row.body) for row in rows]
+    bodies = policy_refs.records(conn, [row.body for row in rows])
     expected = sum(len(_committed(b)) for b in bodies)
     texts, erased = _joined(conn, [r.seq for r in rows], expected)
     return [_restore(row.seq, body, texts, erased)
@@ -127,7 +127,7 @@ def _one_record(conn: Connection, rows: list[Any]) -> dict[str, Any] | None:
     # cursor: the same record as decode() gives.
     if not rows:
         return None
-    seq, body = rows[0][0], json.loads(bytes(rows[0][1]))
+    seq, body = rows[0][0], policy_refs.record(conn, rows[0][1])
     texts = {(seq, r[2]): r[3] for r in rows if r[2] is not None}
     erased = {}
     if len(texts) != len(_committed(body)):

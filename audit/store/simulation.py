@@ -6,13 +6,12 @@ time it was advanced to, or at the wall clock once that has passed it."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, func, inspect, select
 
-from audit.store import db, fast_path
+from audit.store import db, fast_path, policy_refs
 from audit.store.schema import ledger, simulation_clock
 from audit.store.uow import SqlUnitOfWork
 from workflow.timestamps import parse_rfc3339, rfc3339
@@ -29,7 +28,7 @@ def declared(conn: Connection) -> bool | None:
                         .order_by(ledger.c.seq).limit(1)).scalar()
     if body is None:
         return None
-    return bool(json.loads(body)["payload"].get("simulation"))
+    return bool(policy_refs.record(conn, body)["payload"].get("simulation"))
 
 
 def is_simulation(conn: Connection) -> bool:

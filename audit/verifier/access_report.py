@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from audit.log import event_record
+
 GRANTED = "access-granted"
 CHANGED = "access-changed"
 REVOKED = "access-revoked"
@@ -152,7 +154,13 @@ def _effective(body: dict[str, Any]) -> Any:
 
 
 def bundle_events(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The access events of a JSON Lines bundle (verify it first: this only reads)."""
+    """The access events of a JSON Lines bundle (verify it first: this only reads), as
+    records whatever their bytes' format."""
+    policies: dict[int, str] = {}  # policy references resolve to the events before
+
+    def policy_of(ref: int) -> str:
+        return policies.get(ref, f"policy-applied at seq {ref}")
+
     for line in lines:
         if not line.startswith('{"type":"event"') and '"type"' not in line[:40]:
             continue
@@ -162,8 +170,14 @@ def bundle_events(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
             continue
         if not isinstance(item, dict) or item.get("type") != "event":
             continue
-        body = json.loads(base64.b64decode(item["bytes"]))
-        if isinstance(body, dict) and body.get("action") in ACCESS_ACTIONS:
+        try:
+            body = event_record.record_of(base64.b64decode(item["bytes"]), policy_of)
+        except event_record.RecordError:
+            continue
+        introduced = event_record.policy_introduced(body)
+        if introduced is not None:
+            policies[int(item["seq"])] = introduced
+        if body.get("action") in ACCESS_ACTIONS:
             yield int(item["seq"]), body
 
 

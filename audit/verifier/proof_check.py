@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import json
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from audit.errors import KeyFileError, NoteError
-from audit.log import cosignature, merkle, signed_note, tlog_proof, witness_policy
+from audit.log import cosignature, event_record, merkle, signed_note, tlog_proof, witness_policy
 from audit.log.witness_policy import PolicyFileError, TrustPolicy
 
 DASH = signed_note.DASH
@@ -76,15 +75,17 @@ def _signature_lines(checkpoint: str) -> tuple[str, list[tuple[str, str, bytes]]
 
 def _event(data: bytes, index: int) -> dict[str, Any]:
     try:
-        body = json.loads(data)
-    except ValueError:
-        raise Failed("the event bytes are not JSON") from None
-    if not isinstance(body, dict):
-        raise Failed("the event bytes are not a JSON object")
-    if type(body.get("seq")) is not int or body["seq"] != index:
-        raise Failed(f"the event's bytes say seq {body.get('seq')!r}, but the proof is for "
+        obj = event_record.parse(data)
+    except event_record.RecordError as exc:
+        raise Failed(f"the event bytes are {exc}") from None
+    said = event_record.seq_of(obj)
+    if type(said) is not int or said != index:
+        raise Failed(f"the event's bytes say seq {said!r}, but the proof is for "
                      f"index {index}")
-    return body
+    try:  # one event alone: a policy reference (format 2) is shown as the seq it names
+        return event_record.record_of(obj, lambda ref: f"policy-applied at seq {ref}")
+    except event_record.RecordError as exc:
+        raise Failed(f"the event bytes: {exc}") from None
 
 
 def check(text: str, vkey: str, policy: TrustPolicy | None = None) -> Outcome:

@@ -10,7 +10,9 @@ checkpoints the auditor already holds, and that every field a bundle line repeat
 the signed bytes (an event's escalation_id, escalation_seq and at; an erased field's when
 and by whom) says what the signed bytes say. Every commitment in every event is accounted
 for: its text is present and matches, or a content-erased event of the log names it
-(seq:field). Exits 0 only when all hold; otherwise names the first bad seq.
+(seq:field). Event bytes of either format (audit/log/event_record.py) are read; a format 2
+event's policy reference must name an earlier policy-applied event. Exits 0 only when all
+hold; otherwise names the first bad seq.
 
 With --witness-policy (c2sp.org/tlog-policy) the newest checkpoint must carry
 cosignatures that meet the policy's quorum; the report names who signed it and who did

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from audit.errors import NoteError
-from audit.log import signed_note
+from audit.log import event_record, signed_note
 from audit.log.canonical import commitment
 from audit.log.witness_policy import TrustPolicy
 from audit.verifier.verify_tree import EMPTY_ROOT, Tree
@@ -86,6 +85,9 @@ class Verifier:
         self.missing: dict[tuple[int, str], Any] = {}
         self.claimed: dict[tuple[int, str], tuple[Any, Any, Any]] = {}
         self.seq = -1
+        # The policy versions the policy-applied events so far introduced, by seq: what
+        # a format 2 event's policy reference must name.
+        self.policies: dict[int, str] = {}
         self.progress = progress
         self.total = total
         for text in trusted:
@@ -147,17 +149,21 @@ class Verifier:
 
     def signed_body(self, seq: int, data: bytes,
                     beside: dict[str, tuple[str, Any]]) -> dict[str, Any]:
-        """The signed bytes as JSON, their seq, and the fields the line repeats."""
+        """The record of the signed bytes (either format), their seq, and the fields the
+        line repeats."""
         try:
-            body = json.loads(data)
-        except ValueError:
-            raise Failed(f"seq {seq}: stored bytes are not JSON") from None
-        if not isinstance(body, dict):
-            raise Failed(f"seq {seq}: stored bytes are not a JSON object")
-        if type(body.get("seq")) is not int or body["seq"] != seq:
-            found = body.get("seq", "nothing")
+            obj = event_record.parse(data)
+        except event_record.RecordError as exc:
+            raise Failed(f"seq {seq}: stored bytes are {exc}") from None
+        said = event_record.seq_of(obj)
+        if type(said) is not int or said != seq:
+            found = "nothing" if said is None else said
             raise Failed(f"seq {seq}: the event's bytes say seq {found} "
                          "(rows reordered or replaced)")
+        try:
+            body = event_record.record_of(obj, self.policy_of)
+        except event_record.RecordError as exc:
+            raise Failed(f"seq {seq}: {exc}") from None
         for name, (key, given) in beside.items():
             signed = body.get(key)
             if given is ABSENT:
@@ -167,6 +173,10 @@ class Verifier:
                 raise Failed(f"seq {seq}: the line's {name} {given!r} is not the signed "
                              f"bytes' {signed!r} (edited beside the bytes)")
         return body
+
+    def policy_of(self, ref: int) -> str | None:
+        """The version an earlier policy-applied event introduced, by its seq."""
+        return self.policies.get(ref)
 
     def accept(self, seq: int, leaf: bytes, chain: bytes, chain_hex: str,
                body: dict[str, Any] | None) -> None:
@@ -178,6 +188,9 @@ class Verifier:
         self.seq = seq
         if body is not None:
             self.body = body
+            introduced = event_record.policy_introduced(body)
+            if introduced is not None:
+                self.policies[seq] = introduced
             payload = body.get("payload")
             payload = payload if isinstance(payload, dict) else {}
             self.committed = {k for k, v in payload.items()

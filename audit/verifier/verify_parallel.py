@@ -60,6 +60,8 @@ class Part:
     claimed: dict[tuple[int, str], tuple[Any, Any, Any]] = field(default_factory=dict)
     erasures: list[tuple[int, dict[str, Any], Any]] = field(default_factory=list)
     ended: dict[str, Any] | None = None
+    policies: dict[int, str] = field(default_factory=dict)
+    refs: list[tuple[int, int]] = field(default_factory=list)  # (seq, policy before range)
 
 
 class RangeVerifier(Verifier):
@@ -73,6 +75,13 @@ class RangeVerifier(Verifier):
         self.erasures: list[tuple[int, dict[str, Any], Any]] = []
         self.first = -1
         self.prev = b""
+        self.refs: list[tuple[int, int]] = []
+
+    def policy_of(self, ref: int) -> str | None:
+        if 0 <= ref < self.first:  # before the range: the parent checks it
+            self.refs.append((self.seq + 1, ref))
+            return ""
+        return super().policy_of(ref)
 
     def begin(self, first: int, prev: bytes) -> None:
         """The range starts at event `first`, whose prev_chain is `prev`."""
@@ -102,7 +111,8 @@ class RangeVerifier(Verifier):
             self.pending = []
         return Part(None, self.first, self.prev, self.report.events, self.chain,
                     self.cuts, self.tree.snapshot(), self.report.contents,
-                    self.report.erased, self.missing, self.claimed, self.erasures, ended)
+                    self.report.erased, self.missing, self.claimed, self.erasures, ended,
+                    self.policies, self.refs)
 
 
 def adopt(v: Verifier, part: Part) -> None:
@@ -118,6 +128,11 @@ def adopt(v: Verifier, part: Part) -> None:
             raise Failed(f"a range cut at size {size}, not at {v.next_due}")
         v.compare(size, v.tree.joined(snapshot).root())
     v.tree = v.tree.joined(part.final)
+    for seq, ref in part.refs:  # policy references to events of earlier ranges
+        if ref not in v.policies:
+            raise Failed(f"seq {seq}: policy reference {ref} is not an earlier "
+                         "policy-applied event")
+    v.policies.update(part.policies)
     for seq, body, fields in part.erasures:  # fields of earlier ranges, as in serial
         v._erasure(seq, body, fields)
     v.missing.update(part.missing)

@@ -5,7 +5,6 @@ worker beats a heartbeat that /healthz reports."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from sqlalchemy import text
 
 from api.testbed import worker_running
 from api.testbed_hostile import KINDS, Hostile
-from audit.store import db
+from audit.store import db, policy_refs
 from tests.e2e.conftest import served_with
 from tests.initialised_app import OPEN
 from tests.webhook_receiver import Receiver
@@ -45,8 +44,9 @@ def _breaches(database_url: str) -> list[dict[str, object]]:
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT body FROM ledger WHERE action = 'sla-breached' "
                                  "ORDER BY seq")).scalars().all()
+        found = policy_refs.records(conn, list(rows))
     engine.dispose()
-    return [json.loads(r) for r in rows]
+    return found
 
 
 def test_breaches_are_recorded_within_a_second_beside_hostile_receivers(

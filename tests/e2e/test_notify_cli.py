@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 from api.cli import main
 from api.testbed import BATON
 from api.worker import Worker
-from audit.store import actor_emails
+from audit.store import actor_emails, policy_refs
 from tests.initialised_app import Client, Clock, make_client
 from tests.mail_sink import MailSink
 from tests.webhook_receiver import Receiver
@@ -48,7 +48,7 @@ def _audited(c: Client) -> list[dict[str, Any]]:
     with c.app.extensions["baton"].engine.connect() as conn:
         bodies = conn.exec_driver_sql(
             "SELECT body FROM ledger WHERE escalation_id IS NULL ORDER BY seq").scalars()
-        return [json.loads(b) for b in bodies]
+        return policy_refs.records(conn, list(bodies))
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ first threshold never warns."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import requests
 from sqlalchemy import text
 
 from api.testbed import worker_running
-from audit.store import db
+from audit.store import db, policy_refs
 from tests.e2e.conftest import served_with
 from tests.initialised_app import OPEN
 from workflow import policy_loader
@@ -42,8 +41,9 @@ def _ledger(database_url: str, action: str) -> list[dict[str, object]]:
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT body FROM ledger WHERE action = :a ORDER BY seq"),
                             {"a": action}).scalars().all()
+        found = policy_refs.records(conn, list(rows))
     engine.dispose()
-    return [json.loads(r) for r in rows]
+    return found
 
 
 def test_warnings_are_recorded_within_a_second_once_per_threshold(

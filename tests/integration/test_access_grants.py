@@ -17,7 +17,9 @@ from sqlalchemy import select
 
 from api.cli import main
 from api.container import ACCOUNTS
+from audit.log.event_record import record_of
 from audit.reads.export import write_bundle
+from audit.store import policy_refs
 from audit.store.schema import escalations, ledger
 from audit.verifier import verify
 from tests.initialised_app import Client, Clock, make_client
@@ -97,15 +99,15 @@ def test_access_report_at_three_instants(tmp_path: Path, database_url: str) -> N
     with baton.engine.connect() as conn:
         assert conn.execute(select(escalations.c.id).where(
             escalations.c.owner.is_(None))).all() == []
-        bodies = [json.loads(bytes(b)) for (b,) in conn.execute(
-            select(ledger.c.body).where(ledger.c.escalation_id == story["eid"]))]
+        bodies = policy_refs.records(conn, [b for (b,) in conn.execute(
+            select(ledger.c.body).where(ledger.c.escalation_id == story["eid"]))])
     handed = bodies[-1]
     assert (handed["action"], handed["to_owner"], handed["rule"]) == \
         ("reassign", "andy", "deprovision.handover.fallback")
     revoked_seq = handed["payload"]["deprovisioning"]
     with baton.engine.connect() as conn:
-        revoked_body = json.loads(bytes(conn.execute(select(ledger.c.body).where(
-            ledger.c.seq == revoked_seq)).scalar_one()))
+        revoked_body = policy_refs.record(conn, conn.execute(select(ledger.c.body).where(
+            ledger.c.seq == revoked_seq)).scalar_one())
     assert (revoked_body["action"], revoked_body["payload"]["subject"]) == \
         ("access-revoked", "nina")
     # Auditors and admins only.
@@ -138,7 +140,7 @@ def test_verifier_answers_access_at_and_fails_on_an_edited_grant(
         item = json.loads(line)
         if item.get("type") != "event":
             continue
-        body = json.loads(base64.b64decode(item["bytes"]))
+        body = record_of(base64.b64decode(item["bytes"]), lambda ref: "a policy")
         if body["action"] == "access-granted" and body["payload"]["subject"] == "nina":
             body["payload"]["roles"] = ["finance"]
             item["bytes"] = base64.b64encode(json.dumps(
@@ -160,7 +162,7 @@ def test_genesis_grants_are_written_once_and_cli_reports(tmp_path: Path) -> None
     with baton.engine.connect() as conn:
         genesis = conn.execute(select(ledger.c.body).where(
             ledger.c.action == "access-granted")).scalars().all()
-    subjects = sorted(json.loads(bytes(b))["payload"]["subject"] for b in genesis)
+        subjects = sorted(r["payload"]["subject"] for r in policy_refs.records(conn, genesis))
     assert subjects == sorted(c.tokens)
     env = {"BATON_DATABASE_URL": baton.settings["BATON_DATABASE_URL"],
            "BATON_SIGNING_KEY": baton.settings["BATON_SIGNING_KEY"]}

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from api.worker import Worker
+from audit.store import policy_refs
 from audit.store.schema import ledger
 from tests.initialised_app import make_client
 from tests.webhook_receiver import Receiver
@@ -43,7 +44,7 @@ def test_subscriptions_over_http(tmp_path: Path) -> None:
     engine = c.app.extensions["baton"].engine
     with engine.connect() as conn:
         rows = conn.execute(ledger.select().where(ledger.c.escalation_id.is_(None))).all()
-    audited = [json.loads(r.body) for r in rows]
+        audited = policy_refs.records(conn, [r.body for r in rows])
     assert [a["action"] for a in audited][-3:] == [
         "webhook-subscribed", "webhook-secret-rotated", "webhook-removed"]
     assert all(a["actor"] == "root" and a["role"] == "admin" for a in audited[-3:])

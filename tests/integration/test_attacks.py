@@ -54,7 +54,7 @@ def test_an_untouched_export_verifies(led: Ledger, bundle: list[dict]) -> None:
 
 def test_edit_a_rows_bytes(led: Ledger, bundle: list[dict]) -> None:
     row = events(bundle)[12]
-    body = base64.b64decode(row["bytes"]).replace(b'"actor":"fiona"', b'"actor":"bobby"')
+    body = base64.b64decode(row["bytes"]).replace(b'"by":"fiona"', b'"by":"bobby"')
     assert body != base64.b64decode(row["bytes"])
     row["bytes"] = base64.b64encode(body).decode()
     assert first_problem(check(led, bundle)) == "seq 12: bytes do not match leaf hash"
@@ -69,7 +69,7 @@ def test_edit_a_hash(led: Ledger, bundle: list[dict]) -> None:
 
 def test_edit_bytes_and_leaf_hash_together(led: Ledger, bundle: list[dict]) -> None:
     row = events(bundle)[9]
-    body = base64.b64decode(row["bytes"]).replace(b'"tier":', b'"tier": ')
+    body = base64.b64decode(row["bytes"]).replace(b'"ti":', b'"ti": ')
     row["bytes"] = base64.b64encode(body).decode()
     row["leaf_hash"] = merkle.leaf_hash(body).hex()
     assert first_problem(check(led, bundle)) == \
@@ -155,7 +155,7 @@ def forge(bundle: list[dict], key: Ed25519PrivateKey, edit: Callable[[bytes], by
 
 
 def rename_actor(body: bytes) -> bytes:
-    return body.replace(b'"actor":"fiona"', b'"actor":"bobby"')
+    return body.replace(b'"by":"fiona"', b'"by":"bobby"')
 
 
 def test_rewrite_everything_and_resign_with_an_attackers_key(

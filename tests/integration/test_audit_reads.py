@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from api.cli import main
+from audit.store import policy_refs
 from audit.store.schema import ledger
 from audit.verifier import verify
 from tests.initialised_app import Client, make_client
@@ -32,7 +33,8 @@ def _reads(c: Client) -> list[dict[str, Any]]:
     with c.app.extensions["baton"].engine.connect() as conn:
         rows = conn.execute(select(ledger.c.seq, ledger.c.body).where(
             ledger.c.action == "audit-read").order_by(ledger.c.seq)).all()
-    return [{**json.loads(bytes(body)), "seq": seq} for seq, body in rows]
+        return [{**rec, "seq": seq} for (seq, _), rec in
+                zip(rows, policy_refs.records(conn, [r[1] for r in rows]), strict=True)]
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from audit.store import policy_refs
 from audit.store.schema import ledger
 from tests.initialised_app import Client, make_client
 from tests.integration.conftest import Ledger
@@ -89,7 +90,7 @@ def test_each_request_is_one_audit_read(c: Client) -> None:
     with c.app.extensions["baton"].engine.connect() as conn:
         rows = conn.execute(select(ledger.c.body).where(
             ledger.c.action == "audit-read").order_by(ledger.c.seq)).scalars().all()
-    reads = [json.loads(bytes(body)) for body in rows]
+        reads = policy_refs.records(conn, list(rows))
     assert [(r["actor"], r["rule"]) for r in reads] == [("aud", "permission.read-audit")] * 2
     assert reads[0]["payload"] == {"read": "stream", "path": "api", "size": page["size"],
                                    "first": 0, "last": 1, "count": 2,

@@ -19,7 +19,7 @@ from sqlalchemy import make_url, select
 from api.cli import main
 from api.read_access import ROUTES
 from api.ui.session import COOKIE
-from audit.store import actors, db, sessions
+from audit.store import actors, db, policy_refs, sessions
 from audit.store.schema import dashboard_sessions as session_table
 from audit.store.schema import ledger
 from audit.store.sessions import SqlSessions
@@ -62,7 +62,7 @@ def _records(c: Client) -> list[tuple[str, str, dict[str, Any]]]:
     with c.app.extensions["baton"].engine.connect() as conn:
         rows = conn.execute(select(ledger.c.action, ledger.c.actor, ledger.c.body).where(
             ledger.c.action.like("dashboard-%")).order_by(ledger.c.seq))
-        return [(r.action, r.actor, json.loads(r.body)) for r in rows]
+        return [(r.action, r.actor, policy_refs.record(conn, r.body)) for r in rows]
 
 
 def _ended(response: Any) -> str:

@@ -20,6 +20,7 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import select
 
 from api.jwt_auth import Keys
+from audit.store import policy_refs
 from audit.store.schema import ledger
 from tests.initialised_app import Client
 from tests.oidc_provider import CLIENT_ID, signing_on_app
@@ -106,7 +107,7 @@ def test_a_valid_token_acts_as_its_mapped_actor(baton: Client, issuer: Issuer) -
         headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200, r.text
     with baton.app.extensions["baton"].engine.connect() as conn:
-        body = json.loads(conn.execute(select(ledger.c.body).where(
+        body = policy_refs.record(conn, conn.execute(select(ledger.c.body).where(
             ledger.c.action == "acknowledge", ledger.c.escalation_id == eid)
             .order_by(ledger.c.seq.desc())).scalars().first())
     assert (body["actor"], body["role"], body["via"]) == ("billing-bot", "finance",

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 from sqlalchemy import select, text
 
-from audit.log import ledger, merkle, signed_note
+from audit.log import event_record, ledger, merkle, signed_note
 from audit.reads import records
 from audit.reads.export import verify_db
 from audit.store.schema import checkpoints, escalations
@@ -53,10 +53,10 @@ def test_seq_is_gap_free_and_bytes_hash_to_their_leaves(led: Ledger) -> None:
     for r in rows:
         chain = merkle.chain_hash(chain, merkle.leaf_hash(r.body))
         assert r.chain_hash == chain
-        assert json.loads(r.body)["seq"] == r.seq
+        assert json.loads(r.body)["s"] == r.seq  # format 2
     assert head.chain == chain and head.size == len(rows)
     assert head.range.root() == merkle.root_of([merkle.leaf_hash(r.body) for r in rows])
-    body = json.loads(rows[1].body)
+    body = event_record.record_of(rows[1].body, {0: led.policy.version}.get)
     assert body["payload"]["title"]["commitment"]
     assert "Ada Lovelace" not in rows[1].body.decode()
 

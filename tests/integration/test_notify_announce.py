@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from audit.store import actor_emails
+from audit.store import actor_emails, policy_refs
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import subscribe
 from tests.unit.fakes import DEMO_ACTORS
@@ -27,7 +27,7 @@ def _notices(led: Ledger, escalation_id: str) -> list[dict]:  # type: ignore[typ
         rows = conn.exec_driver_sql(
             "SELECT body FROM ledger WHERE action = 'notified' AND escalation_id = "
             f"'{escalation_id}' ORDER BY seq").all()
-    return [json.loads(bytes(r[0])) for r in rows]
+        return policy_refs.records(conn, [r[0] for r in rows])
 
 
 def test_an_arrival_and_a_hand_off_record_who_was_mailed(led: Ledger) -> None:

@@ -6,7 +6,6 @@ retry and a 410 seen through the API."""
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from datetime import timedelta
@@ -21,7 +20,7 @@ from api import create_app
 from api.config import DEFAULTS, settings
 from api.delivery import Targets, resolve
 from api.worker import Worker
-from audit.store import actor_emails, webhooks
+from audit.store import actor_emails, policy_refs, webhooks
 from tests.initialised_app import make_client
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import (
@@ -56,7 +55,7 @@ def _last_record(led: Ledger) -> dict[str, Any]:
     with led.engine.connect() as conn:
         body = conn.exec_driver_sql(
             "SELECT body FROM ledger ORDER BY seq DESC LIMIT 1").scalar_one()
-    return dict(json.loads(body))
+        return policy_refs.record(conn, body)
 
 
 # --- 1. a target refused at delivery (DNS can change) --------------------------------
@@ -248,7 +247,7 @@ def test_a_breach_webhook_carries_its_facts_and_absolute_links(
     assert receiver.bad_signatures == 0
     (got,) = receiver.got
     with led.engine.connect() as conn:
-        breached = json.loads(conn.exec_driver_sql(
+        breached = policy_refs.record(conn, conn.exec_driver_sql(
             "SELECT body FROM ledger WHERE action = 'sla-breached'").scalar_one())
     data = got.json["data"]
     assert got.json["type"] == "escalation.sla_breached"

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from api.cli import main
 from api.container import ACCOUNTS
-from audit.store import actors
+from audit.store import actors, policy_refs
 from audit.store.schema import escalations, ledger
 from tests.initialised_app import Client, Clock, make_client
 from workflow import access_scim, admin_handlers
@@ -57,8 +57,8 @@ def _join(c: Client, auth: dict[str, str], group: str, name: str) -> None:
 
 def _access(baton: Any, handle: str) -> list[dict[str, Any]]:
     with baton.engine.connect() as conn:
-        bodies = [json.loads(bytes(b)) for (b,) in conn.execute(
-            select(ledger.c.body).where(ledger.c.action.like("access-%")))]
+        bodies = policy_refs.records(conn, [b for (b,) in conn.execute(
+            select(ledger.c.body).where(ledger.c.action.like("access-%")))])
     return [b for b in bodies if b["payload"]["subject"] == handle]
 
 

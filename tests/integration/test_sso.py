@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from audit.reads.export import bundle_lines
+from audit.store import policy_refs
 from audit.store.schema import actors, ledger
 from audit.verifier.verify import verify_bundle
 from tests.initialised_app import Client
@@ -48,7 +49,7 @@ def _callback(http: FlaskClient, location: str) -> Any:
 def _records(client: Client, action: str) -> list[dict[str, Any]]:
     with client.app.extensions["baton"].engine.connect() as conn:
         rows = conn.execute(select(ledger.c.body).where(ledger.c.action == action)).all()
-    return [json.loads(r.body) for r in rows]
+        return policy_refs.records(conn, [r.body for r in rows])
 
 
 def test_a_person_signs_in_with_pkce_state_and_nonce(baton: Client, idp: Provider) -> None:

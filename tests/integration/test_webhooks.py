@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from audit.store import webhooks
+from audit.store import policy_refs, webhooks
 from audit.store.webhooks import SqlWebhooks
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import (
@@ -190,7 +190,7 @@ def test_a_rotated_secret_signs_beside_the_old_one(sqlite_led: Ledger,
     with sqlite_led.engine.connect() as conn:
         bodies = [r[0] for r in conn.exec_driver_sql(
             "SELECT body FROM ledger WHERE escalation_id IS NULL").all()]
-    audited = [json.loads(b) for b in bodies]
+        audited = policy_refs.records(conn, bodies)
     assert [a["action"] for a in audited][-2:] == ["webhook-subscribed",
                                                    "webhook-secret-rotated"]
     for secret in receiver.secrets:
