@@ -90,6 +90,15 @@ class EscalationState:
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
+    def plain(self) -> dict[str, Any]:
+        """The state as plain data (datetimes as RFC 3339 strings) sharing this object's
+        lists and dicts: for a caller that encodes it at once (the projection's write)."""
+        data = {name: getattr(self, name) for name in _FIELDS}
+        for key in ("created_at", "updated_at"):
+            value = data[key]
+            data[key] = rfc3339(value) if value else None
+        return data
+
     def snapshot(self) -> dict[str, Any]:
         """The state as plain data (datetimes as RFC 3339 strings)."""
         # Hand-rolled instead of dataclasses.asdict: this runs on every write.

@@ -70,6 +70,8 @@ class Lifecycle:
             send_event=True,
         )
         self._lock = threading.Lock()
+        # The table never changes once built: each state's triggers are asked once.
+        self._triggers: dict[str, tuple[str, ...]] = {}
 
     def fire(self, state: str, action: str, **context: Any) -> str | None:
         """The state after `action` from `state`, or None when it is not possible.
@@ -101,8 +103,11 @@ class Lifecycle:
 
     def triggers(self, state: str) -> list[str]:
         """The actions defined from `state`, before conditions, in ACTIONS order."""
-        found = set(self._machine.get_triggers(state))
-        return [a for a in ACTIONS if a in found]
+        known = self._triggers.get(state)
+        if known is None:
+            found = set(self._machine.get_triggers(state))
+            known = self._triggers[state] = tuple(a for a in ACTIONS if a in found)
+        return list(known)
 
     def mermaid(self) -> str:
         """A Mermaid stateDiagram of the lifecycle, built from the same table."""

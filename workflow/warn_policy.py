@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from workflow.durations import parse_duration
@@ -38,6 +39,7 @@ def kind_of(clock: str) -> str:
     return clock
 
 
+@lru_cache(maxsize=256)
 def fraction(threshold: str) -> float | None:
     """0.75 for "75%"; None for a duration."""
     found = _PERCENT.match(threshold)

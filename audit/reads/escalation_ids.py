@@ -34,11 +34,15 @@ def closed_before(conn: Connection, category: str, cutoff: datetime) -> list[str
 
 
 # A repeat's original: the customer's newest closed cases only (a customer with thousands
-# of escalations must not make every open read all of them), then their latest resolve.
-_RESOLVED_SQL = ("SELECT l.escalation_id FROM ledger l WHERE l.escalation_id IN (SELECT e.id "
-                 f"FROM escalations e WHERE e.customer_id = :c AND e.state IN ('{RESOLVED}', "
-                 f"'{DEBRIEFED}') ORDER BY e.pk DESC LIMIT {RELATED_SHOWN}) AND l.action = "
-                 "'resolve' AND l.at >= :since ORDER BY l.seq DESC LIMIT 1")
+# of escalations must not make every open read all of them), then their latest resolve,
+# found through each case's own ledger rows. CROSS JOIN keeps SQLite's join order (the
+# customer's cases first) and `|| ''` keeps it off ix_ledger_action_at: without both it
+# walked every resolve in the repeat window, for every open, whoever the customer was.
+_RESOLVED_SQL = ("SELECT l.escalation_id FROM (SELECT e.id FROM escalations e WHERE "
+                 f"e.customer_id = :c AND e.state IN ('{RESOLVED}', '{DEBRIEFED}') ORDER BY "
+                 f"e.pk DESC LIMIT {RELATED_SHOWN}) AS r CROSS JOIN ledger l WHERE "
+                 "l.escalation_id = r.id AND l.action || '' = 'resolve' AND l.at >= :since "
+                 "ORDER BY l.seq DESC LIMIT 1")
 
 
 def resolved_for_customer(conn: Connection, customer_id: str,

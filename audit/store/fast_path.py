@@ -57,9 +57,10 @@ class Query:
     def prefetch(self, conn: Connection, params: Mapping[str, Any]) -> None:
         """Send the read ahead in the connection's unit of work; without a pipeline
         (SQLite) there is no round trip to save, so nothing is done."""
-        pipeline = _pipeline(conn)
+        recorder = recorder_of(conn)
+        pipeline = _pipeline(conn) if recorder.pipelines else None
         if pipeline is not None:
-            sql = recorder_of(conn).render(self.sql, self.lock)
+            sql = recorder.render(self.sql, self.lock)
             pipeline.prefetch(_key(self, params), sql, params)
 
     def fetch(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
@@ -90,8 +91,9 @@ def _pipeline(conn: Connection) -> Pipeline | None:
 
 def _cursor(conn: Connection, text: str, lock: str, params: Mapping[str, Any],
             query: Query | None = None) -> Any:
-    sql = recorder_of(conn).render(text, lock)
-    pipeline = _pipeline(conn)
+    recorder = recorder_of(conn)
+    sql = recorder.render(text, lock)
+    pipeline = _pipeline(conn) if recorder.pipelines else None
     if pipeline is not None:
         return pipeline.read(None if query is None else _key(query, params), sql, params)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -148,8 +150,9 @@ def write_one_row(conn: Connection, text: str, params: Mapping[str, Any],
 
 
 def _write(conn: Connection, text: str, params: Any, many: bool = False) -> Any:
-    sql = recorder_of(conn).render(text, "")
-    pipeline = _pipeline(conn)
+    recorder = recorder_of(conn)
+    sql = recorder.render(text, "")
+    pipeline = _pipeline(conn) if recorder.pipelines else None
     if pipeline is not None:
         return pipeline.write(sql, params, many)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]

@@ -182,6 +182,7 @@ class PostgresRecorder:
     """PostgreSQL (see the module's docstring)."""
 
     name = "postgresql"
+    pipelines = True
 
     def __init__(self) -> None:
         self._rendered: dict[tuple[str, str], str] = {}

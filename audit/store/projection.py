@@ -32,6 +32,9 @@ _LOAD_SQL = f"SELECT snapshot, {', '.join(_INDEXED_COLUMNS)} FROM escalations WH
 # load_stored()'s reads, parameter :id; a unit of work about to act sends LOCKED ahead.
 LOAD = fast_path.Query(_LOAD_SQL)
 LOCKED = fast_path.Query(_LOAD_SQL, lock="FOR UPDATE")
+# The snapshot's text: sorted keys, compact. One encoder for every write (json.dumps with
+# arguments builds one per call); the state holds no cycles to look for.
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), check_circular=False).encode
 _VERSION_SQL = "SELECT version FROM escalations WHERE id = :id"
 _UPDATES: dict[tuple[str, ...], str] = {}
 _OPEN_SPAN_SQL = ("INSERT INTO ownership_spans (escalation_id, owner, kind, started_at, "
@@ -56,7 +59,11 @@ def parse_time(text: str | None) -> datetime | None:
 
 def from_snapshot(data: dict[str, Any]) -> Escalation:
     """An Escalation from its stored snapshot."""
-    data = dict(data)
+    return _built(dict(data))
+
+
+def _built(data: dict[str, Any]) -> Escalation:
+    # `data` is the caller's to give away (a snapshot just decoded).
     data["created_at"] = parse_time(data.get("created_at"))
     data["updated_at"] = parse_time(data.get("updated_at"))
     return Escalation(**data)
@@ -76,8 +83,7 @@ def load_stored(conn: Connection, escalation_id: str, lock: bool = False
     row = (LOCKED if lock else LOAD).fetch_one(conn, {"id": escalation_id})
     if row is None:
         return None
-    return from_snapshot(json.loads(row[0])), dict(zip(_INDEXED_COLUMNS, row[1:],
-                                                        strict=True))
+    return _built(json.loads(row[0])), dict(zip(_INDEXED_COLUMNS, row[1:], strict=True))
 
 
 def lock(conn: Connection, escalation_ids: list[str]) -> None:
@@ -89,15 +95,15 @@ def lock(conn: Connection, escalation_ids: list[str]) -> None:
 
 def columns_of(esc: Escalation) -> dict[str, Any]:
     """The projection row of an escalation (every column but id)."""
-    snap = esc.snapshot()
+    data = esc.plain()  # encoded at once: no copy of its lists and dicts needed
     return {
         "state": esc.state, "tier": esc.tier, "team": esc.team, "owner": esc.owner,
         "acting_owner": esc.acting_owner, "category": esc.category,
         "severity": esc.severity, "customer_id": esc.customer_id, "version": esc.version,
-        "created_at": snap["created_at"], "updated_at": snap["updated_at"],
+        "created_at": data["created_at"], "updated_at": data["updated_at"],
         "next_due": sla.next_due(esc),
         "earliest_due": sla.earliest_due(esc),
-        "snapshot": json.dumps(snap, sort_keys=True, separators=(",", ":")),
+        "snapshot": _encode(data),
     }
 
 

@@ -70,6 +70,9 @@ class Recorder(Protocol):
     """One database's way of doing what the store needs."""
 
     name: str  # SQLAlchemy's dialect name
+    # Whether a unit of work's statements may be queued (began() may return a Pipeline);
+    # when not, the fast path never looks for one.
+    pipelines: bool
 
     def render(self, sql: str, lock: str) -> str:
         """Driver SQL of a statement written with :name parameters; `lock` is the row-lock

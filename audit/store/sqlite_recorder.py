@@ -152,6 +152,7 @@ class SqliteRecorder:
     """SQLite (see the module's docstring)."""
 
     name = "sqlite"
+    pipelines = False
 
     def render(self, sql: str, lock: str) -> str:
         """The statement as written: sqlite3 takes :name parameters, and BEGIN IMMEDIATE
