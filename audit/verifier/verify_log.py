@@ -271,12 +271,15 @@ class Verifier:
 
     def content(self, seq: int, name: str, salt: bytes, text: str) -> None:
         """A content row: it must belong to the last event and match its commitment."""
-        self._field_of_this_event(seq, name, "content")
+        commits, accounted = self.commits, self.accounted
+        if seq != self.seq or name not in commits or name in accounted:
+            self._field_of_this_event(seq, name, "content")  # names what is wrong
+        accounted.add(name)
         try:
             made = sha256(salt + text.encode()).digest()  # canonical.commitment's digest
         except UnicodeEncodeError:  # a lone surrogate, escaped in the bundle
             raise Failed(f"seq {seq} field {name}: the content is not Unicode text") from None
-        want = self.commits[name]
+        want = commits[name]
         if (made if type(want) is bytes else made.hex()) != want:
             raise Failed(f"seq {seq} field {name}: content does not match its commitment "
                          "(edited)")
