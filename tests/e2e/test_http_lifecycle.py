@@ -134,6 +134,9 @@ def test_cli_messages_are_one_line_and_exit_non_zero(server: Server) -> None:
     assert out.returncode == 1 and out.stderr.startswith(f"error: {bad}: ")
     out = server.baton("content", "sweep", "--now", "yesterday", check=False)
     assert out.returncode == 2 and "RFC 3339" in out.stderr
+    # Its own escalation to breach (the sweep must not depend on what earlier tests left).
+    opened = server.session("alice").post(f"{server.url}/api/v1/escalations", json=OPEN)
+    assert opened.status_code == 201
     swept = json.loads(server.baton("sla", "sweep", "--now", "2099-01-01T00:00:00Z").stdout)
     assert swept["escalations"] >= 1 and swept["events"] >= 2
     again = json.loads(server.baton("sla", "sweep", "--now", "2099-01-01T00:00:00Z").stdout)
