@@ -6,7 +6,6 @@ import base64
 import io
 import json
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from audit.log import merkle, signed_note
 from audit.reads.export import verify_db, write_bundle
 from audit.verifier.verify import Report, main, verify_bundle
+from tests.forged_bundle import forge
 from tests.integration.conftest import Ledger
 
 ORIGIN = "baton.test/ledger"
@@ -128,33 +128,7 @@ def test_truncated_file(led: Ledger, bundle: list[dict]) -> None:
     assert first_problem(check(led, bundle[:-1])).startswith("bundle is truncated")
 
 
-def forge(bundle: list[dict], key: Ed25519PrivateKey, edit: Callable[[bytes], bytes]) -> list:
-    """Rewrite every event, recompute every hash, re-sign every checkpoint with `key`."""
-    out = [bundle[0]]
-    chain, rng, sizes = merkle.GENESIS, merkle.CompactRange(), []
-    cps = [signed_note.open_note(i["note"], bundle[0]["public_key"]).size
-           for i in bundle if i["type"] == "checkpoint"]
-    rows = []
-    for item in bundle:
-        if item["type"] == "event":
-            body = edit(base64.b64decode(item["bytes"]))
-            leaf = merkle.leaf_hash(body)
-            new_chain = merkle.chain_hash(chain, leaf)
-            rows.append({**item, "bytes": base64.b64encode(body).decode(),
-                         "leaf_hash": leaf.hex(), "prev_chain": chain.hex(),
-                         "chain_hash": new_chain.hex()})
-            chain = new_chain
-            rng.append(leaf)
-            if rng.size in cps:
-                sizes.append(signed_note.sign(ORIGIN, rng.size, rng.root(), key, ORIGIN))
-        elif item["type"] in ("content", "erased"):
-            rows.append(item)  # the forger keeps them: the verifier accounts for each
-    out += [{"type": "checkpoint", "note": n} for n in sizes] + rows
-    out.append({"type": "end", "size": sum(r["type"] == "event" for r in rows)})
-    return out
-
-
-def rename_actor(body: bytes) -> bytes:
+def rename_actor(seq: int, body: bytes) -> bytes:
     return body.replace(b'"by":"fiona"', b'"by":"bobby"')
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from audit.log import event_record, merkle, signed_note
+from audit.log import event_record
 from audit.log.canonical import canonical_bytes
 from audit.log.cloud_events import cloud_event
 from audit.reads import audit_events, records
@@ -20,6 +20,7 @@ from audit.reads.export import verify_db, write_binary_bundle, write_bundle
 from audit.store.outbox import SqlOutbox
 from audit.verifier import verify_parallel
 from audit.verifier.verify import Report, _lines_parallel, verify_bundle, verify_path
+from tests import forged_bundle
 from tests.integration.conftest import Ledger
 from tests.unit.fakes import DEMO_ACTORS
 from workflow import erasure, policy_change, policy_loader
@@ -112,30 +113,15 @@ def forge(bundle: list[dict[str, Any]], led: Ledger, seq: int,
           edit: Callable[[dict[str, Any]], None]) -> list[dict[str, Any]]:
     """Edit event `seq`'s signed JSON, re-encode it canonically, recompute every hash and
     re-sign every checkpoint with the log's own key: only the contents can tell."""
-    sizes = [signed_note.open_note(i["note"], led.signer.vkey).size
-             for i in bundle if i["type"] == "checkpoint"]
-    chain, rng, notes, rows = merkle.GENESIS, merkle.CompactRange(), [], []
-    for item in bundle:
-        if item["type"] == "event":
-            body = base64.b64decode(item["bytes"])
-            if item["seq"] == seq:
-                obj = json.loads(body)
-                edit(obj)
-                body = canonical_bytes(obj)
-            leaf = merkle.leaf_hash(body)
-            new_chain = merkle.chain_hash(chain, leaf)
-            rows.append({**item, "bytes": base64.b64encode(body).decode(),
-                         "leaf_hash": leaf.hex(), "prev_chain": chain.hex(),
-                         "chain_hash": new_chain.hex()})
-            chain = new_chain
-            rng.append(leaf)
-            if rng.size in sizes:
-                notes.append(signed_note.sign(ORIGIN, rng.size, rng.root(), led.signer.key,
-                                              ORIGIN))
-        elif item["type"] in ("content", "erased"):
-            rows.append(item)
-    return [bundle[0], *({"type": "checkpoint", "note": n} for n in notes), *rows,
-            {"type": "end", "size": len(events(rows))}]
+
+    def edited(at: int, body: bytes) -> bytes:
+        if at != seq:
+            return body
+        obj = json.loads(body)
+        edit(obj)
+        return canonical_bytes(obj)
+
+    return forged_bundle.forge(bundle, led.signer.key, edited)
 
 
 def problems(led: Ledger, items: list[dict[str, Any]], tmp_path: Path) -> set[str]:
