@@ -12,6 +12,47 @@ from tests.webhook_receiver import Receiver
 from workflow import policy_loader
 from workflow.policy import Policy
 
+# The modules whose tests take longest (real servers, subprocesses, builds), slowest first,
+# then the rest of e2e/: a parallel run (`-n 4`, --dist loadgroup in pyproject.toml) starts
+# them first, so that they run beside the many short tests instead of after them, alone.
+SLOW_FIRST = (
+    "tests/e2e/test_wheel.py", "tests/unit/test_tooling.py", "tests/e2e/test_crash.py",
+    "tests/e2e/test_witness_rounds.py", "tests/e2e/test_cli_rules.py",
+    "tests/integration/test_bench_scale.py", "tests/integration/test_fuzz_routes.py",
+    "tests/e2e/test_witnesses.py", "tests/e2e/test_many_processes.py",
+    "tests/unit/test_properties.py", "tests/e2e/test_notify_crash.py", "tests/e2e/",
+    "tests/integration/test_fresh_checkpoint.py", "tests/integration/test_properties_ledger.py",
+    "tests/integration/test_event_proof.py", "tests/integration/test_read_costs.py",
+)
+
+
+def _slowness(item: pytest.Item) -> int:
+    return next((i for i, p in enumerate(SLOW_FIRST) if item.nodeid.startswith(p)),
+                len(SLOW_FIRST))
+
+
+def _shared_setup(item: pytest.Item) -> str | None:
+    """The module and parameters of the module-scoped fixtures (a server) that the test
+    asks for, if any: the tests sharing one run on one worker, which sets it up once."""
+    info = getattr(item, "_fixtureinfo", None)
+    names = [name for name in (info.argnames if info else ())
+             if name in info.name2fixturedefs  # type: ignore[union-attr]
+             and info.name2fixturedefs[name][-1].scope == "module"]  # type: ignore[union-attr]
+    if not names:
+        return None
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return "-".join([item.nodeid.split("::")[0], *(str(params.get(n, "")) for n in names)])
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the xdist_group marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow modules first (a stable sort: each module keeps its order); tests that share a
+    module-scoped fixture in one xdist group."""
+    items.sort(key=_slowness)
+    for item in items:
+        if group := _shared_setup(item):
+            item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session")
 def policy() -> Policy:
