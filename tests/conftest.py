@@ -13,16 +13,19 @@ from workflow import policy_loader
 from workflow.policy import Policy
 
 # The modules whose tests take longest (real servers, subprocesses, builds), slowest first,
-# then the rest of e2e/: a parallel run (`-n 4`, --dist loadgroup in pyproject.toml) starts
-# them first, so that they run beside the many short tests instead of after them, alone.
+# then the rest of e2e/. A parallel run (`-n 4`) hands out whole modules in this order
+# (--dist loadscope in pyproject.toml, so a module's servers start once), so these run
+# beside the many short tests instead of after them, alone.
 SLOW_FIRST = (
     "tests/e2e/test_wheel.py", "tests/unit/test_tooling.py", "tests/e2e/test_crash.py",
-    "tests/e2e/test_witness_rounds.py", "tests/e2e/test_cli_rules.py",
-    "tests/integration/test_bench_scale.py", "tests/integration/test_fuzz_routes.py",
-    "tests/e2e/test_witnesses.py", "tests/e2e/test_many_processes.py",
-    "tests/unit/test_properties.py", "tests/e2e/test_notify_crash.py", "tests/e2e/",
+    "tests/e2e/test_schemathesis.py", "tests/e2e/test_http_lifecycle.py",
+    "tests/e2e/test_witness_rounds.py", "tests/integration/test_bench_scale.py",
+    "tests/integration/test_fuzz_routes.py", "tests/e2e/test_witnesses.py",
+    "tests/e2e/test_many_processes.py", "tests/unit/test_properties.py",
+    "tests/e2e/test_notify_crash.py", "tests/e2e/",
     "tests/integration/test_fresh_checkpoint.py", "tests/integration/test_properties_ledger.py",
     "tests/integration/test_event_proof.py", "tests/integration/test_read_costs.py",
+    "tests/integration/test_request_guard.py",
 )
 
 
@@ -31,27 +34,9 @@ def _slowness(item: pytest.Item) -> int:
                 len(SLOW_FIRST))
 
 
-def _shared_setup(item: pytest.Item) -> str | None:
-    """The module and parameters of the module-scoped fixtures (a server) that the test
-    asks for, if any: the tests sharing one run on one worker, which sets it up once."""
-    info = getattr(item, "_fixtureinfo", None)
-    names = [name for name in (info.argnames if info else ())
-             if name in info.name2fixturedefs  # type: ignore[union-attr]
-             and info.name2fixturedefs[name][-1].scope == "module"]  # type: ignore[union-attr]
-    if not names:
-        return None
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    return "-".join([item.nodeid.split("::")[0], *(str(params.get(n, "")) for n in names)])
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow modules first (a stable sort: each module keeps its order); tests that share a
-    module-scoped fixture in one xdist group."""
+    """Slow modules first; a stable sort, so each module keeps its own order."""
     items.sort(key=_slowness)
-    for item in items:
-        if group := _shared_setup(item):
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
