@@ -12,6 +12,32 @@ from tests.webhook_receiver import Receiver
 from workflow import policy_loader
 from workflow.policy import Policy
 
+# The modules whose tests take longest (real servers, subprocesses, builds), slowest first,
+# then the rest of e2e/. A parallel run (`-n 4`) hands out whole modules in this order
+# (--dist loadscope in pyproject.toml, so a module's servers start once), so these run
+# beside the many short tests instead of after them, alone.
+SLOW_FIRST = (
+    "tests/e2e/test_wheel.py", "tests/unit/test_tooling.py", "tests/e2e/test_crash.py",
+    "tests/e2e/test_schemathesis.py", "tests/e2e/test_http_lifecycle.py",
+    "tests/e2e/test_witness_rounds.py", "tests/integration/test_bench_scale.py",
+    "tests/integration/test_fuzz_routes.py", "tests/e2e/test_witnesses.py",
+    "tests/e2e/test_many_processes.py", "tests/unit/test_properties.py",
+    "tests/e2e/test_notify_crash.py", "tests/e2e/",
+    "tests/integration/test_fresh_checkpoint.py", "tests/integration/test_properties_ledger.py",
+    "tests/integration/test_event_proof.py", "tests/integration/test_read_costs.py",
+    "tests/integration/test_request_guard.py",
+)
+
+
+def _slowness(item: pytest.Item) -> int:
+    return next((i for i, p in enumerate(SLOW_FIRST) if item.nodeid.startswith(p)),
+                len(SLOW_FIRST))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow modules first; a stable sort, so each module keeps its own order."""
+    items.sort(key=_slowness)
+
 
 @pytest.fixture(scope="session")
 def policy() -> Policy:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from audit.reads import metrics
 from audit.store import db, simulation
-from tests.e2e.conftest import BATON
+from tests.e2e.conftest import BATON, baton_here
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -21,8 +21,8 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def baton(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*BATON, *args], env=env, text=True, capture_output=True,
-                          timeout=60)
+    """In this process (tests.e2e.conftest.baton_here); `| head` below is a real process."""
+    return baton_here(env, *args)
 
 
 def test_now_is_refused_outside_a_simulation(tmp_path: Path) -> None:

@@ -81,20 +81,20 @@ def test_full_lifecycle_timeline_trail_and_offline_verification(server: Server) 
     key = server.cwd / "baton.pub"
     key.write_text(alice.get(f"{api}/audit/public-key").json()["verifier_key"])
     bundle = server.cwd / "export.jsonl"
-    server.baton("audit", "export", "-o", str(bundle))
-    verified = server.baton("audit", "verify", str(bundle), "--public-key", str(key),
-                            "--trusted-checkpoint", str(held))
+    server.baton_here("audit", "export", "-o", str(bundle))
+    verified = server.baton_here("audit", "verify", str(bundle), "--public-key", str(key),
+                                 "--trusted-checkpoint", str(held))
     assert verified.stdout.startswith("OK: ")
     lines = bundle.read_text().splitlines()
     target = next(i for i, line in enumerate(lines) if line.startswith('{"type":"event","seq":2,'))
     lines[target] = lines[target].replace('"seq":2,', '"seq":3,', 1)
     (server.cwd / "bad.jsonl").write_text("\n".join(lines) + "\n")
-    bad = server.baton("audit", "verify", str(server.cwd / "bad.jsonl"), "--public-key",
-                       str(key), check=False)
+    bad = server.baton_here("audit", "verify", str(server.cwd / "bad.jsonl"), "--public-key",
+                            str(key), check=False)
     assert bad.returncode == 1
     assert bad.stdout == "FAILED: seq 2: missing (the next event is seq 3)\n"
-    assert server.baton("audit", "verify", "--db").stdout.startswith("OK: ")
-    assert server.baton("audit", "replay", "--check").stdout.startswith("OK")
+    assert server.baton_here("audit", "verify", "--db").stdout.startswith("OK: ")
+    assert server.baton_here("audit", "replay", "--check").stdout.startswith("OK")
 
 
 def test_32_clients_race_to_acknowledge_one_escalation(server: Server) -> None:
@@ -123,31 +123,32 @@ def test_32_clients_race_to_acknowledge_one_escalation(server: Server) -> None:
 
 
 def test_cli_messages_are_one_line_and_exit_non_zero(server: Server) -> None:
+    # One as a process (the installed command's exit status and stderr), the rest in this one.
     out = server.baton("actors", "add", "zed", "--role", "wizard", check=False)
     assert out.returncode == 1 and out.stderr.startswith("error: unknown role 'wizard'")
     assert "Traceback" not in out.stderr
-    out = server.baton("audit", "verify", str(server.cwd / "nope.jsonl"), check=False)
+    out = server.baton_here("audit", "verify", str(server.cwd / "nope.jsonl"), check=False)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     bad = server.cwd / "bad-policy.toml"
     bad.write_text("[policy]\nname = 1\n")
-    out = server.baton("policy", "check", str(bad), check=False)
+    out = server.baton_here("policy", "check", str(bad), check=False)
     assert out.returncode == 1 and out.stderr.startswith(f"error: {bad}: ")
-    out = server.baton("content", "sweep", "--now", "yesterday", check=False)
+    out = server.baton_here("content", "sweep", "--now", "yesterday", check=False)
     assert out.returncode == 2 and "RFC 3339" in out.stderr
     # Its own escalation to breach (the sweep must not depend on what earlier tests left).
     opened = server.session("alice").post(f"{server.url}/api/v1/escalations", json=OPEN)
     assert opened.status_code == 201
-    swept = json.loads(server.baton("sla", "sweep", "--now", "2099-01-01T00:00:00Z").stdout)
+    swept = json.loads(server.baton_here("sla", "sweep", "--now", "2099-01-01T00:00:00Z").stdout)
     assert swept["escalations"] >= 1 and swept["events"] >= 2
-    again = json.loads(server.baton("sla", "sweep", "--now", "2099-01-01T00:00:00Z").stdout)
+    again = json.loads(server.baton_here("sla", "sweep", "--now", "2099-01-01T00:00:00Z").stdout)
     assert again["events"] == 0
-    report = server.baton("metrics", "report", "--format", "csv", "--group-by", "category")
+    report = server.baton_here("metrics", "report", "--format", "csv", "--group-by", "category")
     assert report.stdout.splitlines()[0].startswith("key,opened,")
-    table = server.baton("metrics", "report")
+    table = server.baton_here("metrics", "report")
     assert "== all: all" in table.stdout
-    shown = server.baton("policy", "show")
+    shown = server.baton_here("policy", "show")
     assert "[roles.agent]" in shown.stdout
-    assert json.loads(server.baton("content", "sweep").stdout)["events"] == {}
+    assert json.loads(server.baton_here("content", "sweep").stdout)["events"] == {}
 
 
 def test_two_sweepers_and_api_writers_at_once_never_duplicate_a_breach(server: Server) -> None:
@@ -182,7 +183,7 @@ def test_two_sweepers_and_api_writers_at_once_never_duplicate_a_breach(server: S
     per_clock = Counter((e["escalation_id"], e["payload"]["clock"]) for e in events["items"])
     assert set(per_clock.values()) == {1}, "one breach event per breach"
     assert all((eid, "acknowledge") in per_clock for eid in ids)
-    assert server.baton("audit", "verify", "--db").stdout.startswith("OK: ")
+    assert server.baton_here("audit", "verify", "--db").stdout.startswith("OK: ")
 
 
 def test_32_clients_each_drive_their_own_escalation_through_the_lifecycle(
@@ -222,8 +223,8 @@ def test_32_clients_each_drive_their_own_escalation_through_the_lifecycle(
         for _, action, seq in (a for a in acknowledged if a[0] == eid):
             assert by_seq[seq] == action
         assert events[-1]["to_state"] == "debriefed"
-    assert server.baton("audit", "verify", "--db").stdout.startswith("OK: ")
-    assert server.baton("audit", "replay", "--check").stdout.startswith("OK")
+    assert server.baton_here("audit", "verify", "--db").stdout.startswith("OK: ")
+    assert server.baton_here("audit", "replay", "--check").stdout.startswith("OK")
 
 
 def test_error_statuses_idempotency_and_if_match_over_http(server: Server) -> None:
