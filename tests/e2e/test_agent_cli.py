@@ -100,6 +100,10 @@ def test_refusals_and_mistakes_are_one_line_and_a_non_zero_exit(server: Server) 
 
 
 def test_metrics_report_takes_dates_as_the_dashboard_does(server: Server) -> None:
+    # One escalation of its own, so the report has something in it whatever ran before.
+    opened = agent(server, "alice", "open", "--title", "Dated", "--category", "billing",
+                   "--severity", "low", "--customer", "cust-dated")
+    assert opened.returncode == 0, opened.stderr
     whole = json.loads(operator(server, "metrics", "report", "--format", "json").stdout)
     dated = operator(server, "metrics", "report", "--format", "json", "--since", "2000-01-01",
                      "--until", "2999-01-01")
