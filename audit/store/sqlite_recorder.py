@@ -97,7 +97,7 @@ def _reraise(exc: Exception) -> NoReturn:
 def _issue_begin(engine: Engine) -> None:
     """BEGIN (IMMEDIATE for a writer) from the dialect's own begin step, straight to the
     driver: this runs for every transaction, reads included. Not a "begin" listener: any
-    connection event makes SQLAlchemy join and consult the engine's event dispatch at
+    connection event makes SQLAlchemy consult the engine's event dispatch at
     every connect, statement, commit and close (about 15 us a transaction); the dialect's
     step also runs inside SQLAlchemy's error handling, so handle_error translates."""
     dialect: Any = engine.dialect
