@@ -65,17 +65,20 @@ def run_plain(engine: Any, n: int, tag: str) -> float:
     snapshot = "x" * 700
     seq = [0]
     transitions = 0
-    writer = engine.execution_options(baton_write=True)
+
+    def writer() -> Any:  # a connection whose transactions BEGIN IMMEDIATE
+        return engine.connect().execution_options(baton_write=True)
+
     start = time.perf_counter()
     for i in range(n):
         eid = f"{tag}-{i}"
-        with writer.begin() as conn:
+        with writer() as conn, conn.begin():
             conn.execute(insert(plain_state).values(id=eid, version=1, snapshot=snapshot))
             seq[0] += 1
             conn.execute(insert(plain_ledger).values(escalation_id=eid, body=body,
                                                      leaf_hash=b"h" * 32))
         for version in range(2, 2 + len(LIFECYCLE)):
-            with writer.begin() as conn:
+            with writer() as conn, conn.begin():
                 conn.execute(update(plain_state).where(plain_state.c.id == eid)
                              .values(version=version, snapshot=snapshot))
                 conn.execute(insert(plain_ledger).values(escalation_id=eid, body=body,

@@ -14,7 +14,7 @@ from workflow.model import SYSTEM, Actor, Escalation
 from workflow.policy import PERMISSIONS, Policy
 
 __all__ = ["CUSTOMER_ROLE", "Decision", "assignable", "cover", "customer_actor", "decide",
-           "enforce", "governor", "needs_team", "permit", "target_problem"]
+           "enforce", "governor", "needs_team", "permit", "reachable", "target_problem"]
 
 
 def cover(esc: Escalation, policy: Policy, active: Callable[[str], bool]) -> Decision:
@@ -47,6 +47,18 @@ def decide(actor: Actor, action: str, escalation: Escalation | None,
     generic = ("role.actions", "role.read-only")
     specific = [d for d in denials if d.rule not in generic]
     return (specific or denials)[0]
+
+
+def reachable(actor: Actor, policy: Policy) -> frozenset[str]:
+    """The actions some role of the actor may take at all (the first test of `decide`,
+    which allows nothing outside them): asking `decide` only about these changes no
+    answer and spares composing a refusal for each of the others."""
+    found: set[str] = set()
+    for name in actor.roles:
+        role = policy.roles.get(name)
+        if role is not None and not role.read_only:
+            found |= role.actions
+    return frozenset(found)
 
 
 def governor(team: str, owner: str | None, policy: Policy) -> Decision:

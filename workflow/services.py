@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from workflow import notify, payload_validation, sla, sla_sweep, sla_warnings
-from workflow.authority import Decision, decide, enforce, governor, permit
+from workflow.authority import Decision, decide, enforce, governor, permit, reachable
 from workflow.catalogue import (
     ACKNOWLEDGMENT,
     ACTION_ROUTES,
@@ -112,16 +112,18 @@ def refusals(esc: Escalation, actor: Actor,
 def allowed_actions(esc: Escalation, actor: Actor, policy: Policy) -> list[str]:
     """Actions this actor may take now at POST …/actions/{action} that would change
     something (limits that depend on the payload aside)."""
+    reach = reachable(actor, policy)
     return [a for a in possible_actions(esc, policy) if not CATALOGUE[a].own_route
-            and refusal(actor=actor, action=a, escalation=esc, payload=None,
-                        policy=policy) is None]
+            and a in reach and refusal(actor=actor, action=a, escalation=esc,
+                                       payload=None, policy=policy) is None]
 
 
 def allowed_operations(esc: Escalation, actor: Actor, policy: Policy) -> list[tuple[str, str]]:
     """(action, its route under the escalation) of each action this actor may take now
     that is served on a route of its own (issue-feedback-link: feedback-link)."""
+    reach = reachable(actor, policy)
     return [(a, route) for a in possible_actions(esc, policy)
-            if (route := CATALOGUE[a].own_route)
+            if (route := CATALOGUE[a].own_route) and a in reach
             and refusal(actor=actor, action=a, escalation=esc, payload=None,
                         policy=policy) is None]
 

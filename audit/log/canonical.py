@@ -19,9 +19,54 @@ class _Refused(ValueError):
         self.path: list[str] = []
 
 
+def _quick(value: Any) -> bool | None:
+    """The first pass over every append: True when every value is allowed and every key
+    is ASCII, False when every value is allowed and some key is not, None when in doubt
+    (a refusal, a subclass of an allowed type): `_check` then decides, with its path."""
+    kind = type(value)
+    if kind is dict:
+        ascii_keys = True
+        for k, v in value.items():
+            if type(k) is not str:
+                return None
+            kind = type(v)
+            if kind is str or v is None or kind is bool:
+                pass
+            elif kind is int:
+                if not -MAX_SAFE_INT <= v <= MAX_SAFE_INT:
+                    return None
+            else:
+                inner = _quick(v)
+                if inner is None:
+                    return None
+                ascii_keys = ascii_keys and inner
+            ascii_keys = ascii_keys and k.isascii()
+        return ascii_keys
+    if kind is list:
+        ascii_keys = True
+        for v in value:
+            kind = type(v)
+            if kind is str or v is None or kind is bool:
+                pass
+            elif kind is int:
+                if not -MAX_SAFE_INT <= v <= MAX_SAFE_INT:
+                    return None
+            else:
+                inner = _quick(v)
+                if inner is None:
+                    return None
+                ascii_keys = ascii_keys and inner
+        return ascii_keys
+    if kind is str or value is None or kind is bool:
+        return True
+    if kind is int:
+        return -MAX_SAFE_INT <= value <= MAX_SAFE_INT or None
+    return None
+
+
 def _check(value: Any) -> bool:
     """Raise on a value canonical JSON does not allow; True when every key is ASCII.
-    (No path is built unless something is refused: this runs on every append.)"""
+    (No path is built unless something is refused.)"""
     if value is None or isinstance(value, (str, bool)):
         return True
     if isinstance(value, int):
@@ -63,19 +108,25 @@ def _utf16_sorted(value: Any) -> Any:
     return value
 
 
+# Built once: json.dumps with arguments builds an encoder on every call.
+_SORTED = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           allow_nan=False)
+_AS_GIVEN = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical_bytes(value: dict[str, Any]) -> bytes:
     """RFC 8785 JSON (keys in UTF-16 order, compact, UTF-8) of strings, safe integers,
     booleans and null."""
-    try:
-        ascii_keys = _check(value)
-    except _Refused as exc:
-        raise ValueError(f"${''.join(reversed(exc.path))}: {exc.why}") from None
+    ascii_keys = _quick(value)
+    if ascii_keys is None:
+        try:
+            ascii_keys = _check(value)
+        except _Refused as exc:
+            raise ValueError(f"${''.join(reversed(exc.path))}: {exc.why}") from None
     if ascii_keys:
         # ASCII keys: code-point order (sort_keys) is UTF-16 order.
-        return json.dumps(value, sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=False, allow_nan=False).encode("utf-8")
-    return json.dumps(_utf16_sorted(value), separators=(",", ":"),
-                      ensure_ascii=False, allow_nan=False).encode("utf-8")
+        return _SORTED.encode(value).encode("utf-8")
+    return _AS_GIVEN.encode(_utf16_sorted(value)).encode("utf-8")
 
 
 def content_text(value: Any) -> str:

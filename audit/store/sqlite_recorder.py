@@ -44,8 +44,9 @@ _marked = threading.local()
 MIN_FREE_BYTES = 1 << 20
 _SYNC_MODE = "baton_synchronous"  # conn.info: the connection's synchronous setting
 # conn.info: the connection's next transactions write (BEGIN IMMEDIATE), set by a unit of
-# work from its start to its commit; the execution option of the same name does the same
-# (cheaper to set and clear per transaction than an execution option).
+# work from its start to its commit; the connection's execution option of the same name
+# does the same until the connection is given back (info is cheaper to set and clear per
+# transaction than an execution option).
 WRITING = "baton_write"
 
 
@@ -91,6 +92,44 @@ def _reraise(exc: Exception) -> NoReturn:
     if found is None:
         raise exc
     raise found from exc
+
+
+def _issue_begin(engine: Engine) -> None:
+    """BEGIN (IMMEDIATE for a writer) from the dialect's own begin step, straight to the
+    driver: this runs for every transaction, reads included. Not a "begin" listener: any
+    connection event makes SQLAlchemy consult the engine's event dispatch at
+    every connect, statement, commit and close (about 15 us a transaction); the dialect's
+    step also runs inside SQLAlchemy's error handling, so handle_error translates."""
+    dialect: Any = engine.dialect
+    plain_options = dialect.set_connection_execution_options
+    plain_engine_options = dialect.set_engine_execution_options
+
+    def do_begin(dbapi_conn: Any) -> None:
+        dbapi_conn.driver_connection.execute(
+            "BEGIN IMMEDIATE" if dbapi_conn.info.get(WRITING) else "BEGIN")
+
+    def connection_options(conn: Connection, opts: dict[str, Any]) -> None:
+        # The execution option writes the connection's info, which the checkin below
+        # clears: the option lasts as long as the checkout, as before.
+        if WRITING in opts:
+            if opts[WRITING]:
+                conn.info[WRITING] = True
+            else:
+                conn.info.pop(WRITING, None)
+        plain_options(conn, opts)
+
+    def engine_options(option_engine: Engine, opts: dict[str, Any]) -> None:
+        if WRITING in opts:
+            raise ValueError(f"{WRITING} is an option of a connection, not of an engine")
+        plain_engine_options(option_engine, opts)
+
+    dialect.do_begin = do_begin
+    dialect.set_connection_execution_options = connection_options
+    dialect.set_engine_execution_options = engine_options
+
+    @event.listens_for(engine, "checkin")
+    def _no_writer_after(_dbapi_conn: Any, record: Any) -> None:
+        record.info.pop(WRITING, None)
 
 
 class WriteLock:
@@ -188,17 +227,7 @@ class SqliteRecorder:
             cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
-        @event.listens_for(engine, "begin")
-        def _begin(conn: Connection) -> None:
-            writer = conn.info.get(WRITING) or conn.get_execution_options().get(WRITING)
-            # Straight to the driver: this runs for every transaction, reads included. An
-            # exception raised here bypasses SQLAlchemy's handle_error, hence _reraise.
-            try:
-                conn.connection.driver_connection.execute(  # type: ignore[union-attr]
-                    "BEGIN IMMEDIATE" if writer else "BEGIN")
-            except Exception as exc:
-                _reraise(exc)
-
+        _issue_begin(engine)
         return engine
 
     def single_read(self, engine: Engine) -> Connection:
