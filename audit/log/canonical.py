@@ -26,42 +26,32 @@ def _quick(value: Any) -> bool | None:
     kind = type(value)
     if kind is dict:
         ascii_keys = True
-        for k, v in value.items():
+        for k in value:
             if type(k) is not str:
                 return None
-            kind = type(v)
-            if kind is str or v is None or kind is bool:
-                pass
-            elif kind is int:
-                if not -MAX_SAFE_INT <= v <= MAX_SAFE_INT:
-                    return None
-            else:
-                inner = _quick(v)
-                if inner is None:
-                    return None
-                ascii_keys = ascii_keys and inner
             ascii_keys = ascii_keys and k.isascii()
-        return ascii_keys
-    if kind is list:
-        ascii_keys = True
-        for v in value:
-            kind = type(v)
-            if kind is str or v is None or kind is bool:
-                pass
-            elif kind is int:
-                if not -MAX_SAFE_INT <= v <= MAX_SAFE_INT:
-                    return None
-            else:
-                inner = _quick(v)
-                if inner is None:
-                    return None
-                ascii_keys = ascii_keys and inner
-        return ascii_keys
-    if kind is str or value is None or kind is bool:
+        values = value.values()
+    elif kind is list:
+        ascii_keys, values = True, value
+    elif kind is str or value is None or kind is bool:
         return True
-    if kind is int:
+    elif kind is int:
         return -MAX_SAFE_INT <= value <= MAX_SAFE_INT or None
-    return None
+    else:
+        return None
+    for v in values:  # scalars inline: a call per value is what this pass saves
+        kind = type(v)
+        if kind is str or v is None or kind is bool:
+            continue
+        if kind is int:
+            if not -MAX_SAFE_INT <= v <= MAX_SAFE_INT:
+                return None
+            continue
+        inner = _quick(v)
+        if inner is None:
+            return None
+        ascii_keys = ascii_keys and inner
+    return ascii_keys
 
 
 def _check(value: Any) -> bool:
