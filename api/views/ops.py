@@ -15,6 +15,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
 from api.auth import current_actor, health_as_seen
 from api.container import current as current_baton
+from api.delivery_lanes import LONGEST_PAUSE
 from api.schemas import ErasureInSchema, ErasureSchema, HealthSchema
 from api.views.strict_blueprint import Blueprint
 from audit.errors import SigningUnavailable
@@ -86,7 +87,7 @@ def health() -> tuple[dict[str, Any], int]:
         late = readiness.worker_behind(
             baton.engine, baton.now(), sweep_every=SWEEP_EVERY,
             deliver_every=baton.settings["BATON_WORKER_POLL"]
-            + baton.settings["BATON_WEBHOOK_TIMEOUT"])
+            + baton.settings["BATON_WEBHOOK_TIMEOUT"], receiver_pause=LONGEST_PAUSE)
         worker = "behind: " + ", ".join(late) if late else "ok"
     body: dict[str, Any] = {"status": "ok", "database": database, "signing": signing,
                             "worker": worker}

@@ -40,19 +40,24 @@ def write_readiness(engine: Engine) -> str:
 
 
 def worker_behind(engine: Engine, now: datetime, *, sweep_every: float,
-                  deliver_every: float) -> list[str]:
+                  deliver_every: float, receiver_pause: float = 0.0) -> list[str]:
     """What the worker has left undone for more than three of its intervals: "sweeps" (a
     deadline passed and its breach is not recorded) and "deliveries" (a message due and
-    not taken). Empty when it keeps up (or nothing was due)."""
+    not taken). A message whose target failed an attempt within `receiver_pause` seconds
+    waits on its receiver (the worker holds a failing host back), not on the worker: it
+    is not counted. Empty when it keeps up (or nothing was due)."""
     late_sweep = rfc3339(now - timedelta(seconds=3 * sweep_every))
     late_delivery = now.timestamp() - 3 * deliver_every
     with db.single_read(engine) as conn:
         swept = conn.execute(text(
             "SELECT 1 FROM escalations WHERE next_due < :t LIMIT 1"), {"t": late_sweep}).first()
         delivered = conn.execute(text(
-            "SELECT 1 FROM outbox WHERE status = 'pending' AND next_at < :t AND "
-            "(claimed_until IS NULL OR claimed_until < :now) LIMIT 1"),
-            {"t": late_delivery, "now": now.timestamp()}).first()
+            "SELECT 1 FROM outbox o WHERE o.status = 'pending' AND o.next_at < :t AND "
+            "(o.claimed_until IS NULL OR o.claimed_until < :now) AND NOT EXISTS ("
+            "SELECT 1 FROM deliveries d WHERE d.target = o.target AND d.outcome = 'failed' "
+            "AND d.at > :failing) LIMIT 1"),
+            {"t": late_delivery, "now": now.timestamp(),
+             "failing": now.timestamp() - receiver_pause}).first()
     return [name for name, late in (("sweeps", swept), ("deliveries", delivered)) if late]
 
 

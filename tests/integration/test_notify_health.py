@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from api.testbed import free_port
 from api.worker import Worker
 from audit.store import actor_emails
 from tests.initialised_app import Client, make_client
@@ -46,3 +47,20 @@ def test_healthz_reports_a_worker_that_does_not_deliver(c: Client) -> None:
     assert "deliveries_waiting_seconds" not in after and after["worker"] == "ok"
     tried = parse_rfc3339(after["last_delivery_attempt"]).timestamp()
     assert before - 1 <= tried <= time.time()
+
+
+def test_a_failing_receiver_is_not_a_worker_behind(c: Client) -> None:
+    """One dead receiver (here the mail server) holds its own messages back; /healthz
+    still says the worker keeps up, while the wait itself stays on show."""
+    baton = c.app.extensions["baton"]
+    c.app.config["BATON_SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"  # nobody listens
+    with baton.uow() as uow:
+        actor_emails.set_email(uow.conn, "andy", "andy@example.org")
+        uow.commit()
+    c.open()
+    Worker(baton).run(once=True)  # refused: on the delivery log as failed
+    c.open()  # another mail to andy, due now, and no worker runs
+    time.sleep(0.5)
+    body = c.http.get("/healthz", headers=c.h("root")).json
+    assert body["worker"] == "ok" and body["status"] == "ok"
+    assert body["deliveries_waiting_seconds"] >= 0.5, "the wait is still reported"
