@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import requests
@@ -18,6 +19,15 @@ from api.testbed import children
 from tests.e2e.conftest import BATON, Server, start
 from tests.initialised_app import LIFECYCLE, OPEN
 from tests.threads import run_together
+from workflow.model import parse_rfc3339, rfc3339
+
+
+def later(server: Server, days: int = 400) -> str:
+    """A moment past every deadline of what is open now: the simulation's own time (a sweep
+    without --now reports it), plus `days`. The server's database is a simulation shared by
+    this module's tests, and its time only moves forward."""
+    at = json.loads(server.baton_here("sla", "sweep").stdout)["at"]
+    return rfc3339(parse_rfc3339(at) + timedelta(days=days))
 
 
 def test_full_lifecycle_timeline_trail_and_offline_verification(server: Server) -> None:
@@ -135,12 +145,14 @@ def test_cli_messages_are_one_line_and_exit_non_zero(server: Server) -> None:
     assert out.returncode == 1 and out.stderr.startswith(f"error: {bad}: ")
     out = server.baton_here("content", "sweep", "--now", "yesterday", check=False)
     assert out.returncode == 2 and "RFC 3339" in out.stderr
-    # Its own escalation to breach (the sweep must not depend on what earlier tests left).
+    # Its own escalation to breach, swept past its deadlines at the simulation's own time
+    # (which other tests of this server may have moved on).
     opened = server.session("alice").post(f"{server.url}/api/v1/escalations", json=OPEN)
     assert opened.status_code == 201
-    swept = json.loads(server.baton_here("sla", "sweep", "--now", "2099-01-01T00:00:00Z").stdout)
+    when = later(server)
+    swept = json.loads(server.baton_here("sla", "sweep", "--now", when).stdout)
     assert swept["escalations"] >= 1 and swept["events"] >= 2
-    again = json.loads(server.baton_here("sla", "sweep", "--now", "2099-01-01T00:00:00Z").stdout)
+    again = json.loads(server.baton_here("sla", "sweep", "--now", when).stdout)
     assert again["events"] == 0
     report = server.baton_here("metrics", "report", "--format", "csv", "--group-by", "category")
     assert report.stdout.splitlines()[0].startswith("key,opened,")
@@ -166,11 +178,12 @@ def test_two_sweepers_and_api_writers_at_once_never_duplicate_a_breach(server: S
             writes.append(r.status_code)
 
     threads = [threading.Thread(target=writer) for _ in range(2)]
+    when = later(server)
     for t in threads:
         t.start()
     sweepers = [subprocess.Popen(
         [*BATON, "sla", "sweep",
-         "--now", "2099-06-01T00:00:00Z"], cwd=server.cwd, env=server.env,
+         "--now", when], cwd=server.cwd, env=server.env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=120) for p in sweepers]
     stop.set()
