@@ -27,6 +27,7 @@ from audit.log.canonical import canonical_bytes
 
 FORMAT_1, FORMAT_2 = 1, 2
 POLICY_APPLIED = "policy-applied"
+CONTENT_ERASED = "content-erased"
 
 # Format 2's key for each key of a record (docs/auditing.md#event-bytes).
 KEYS = {

@@ -44,7 +44,7 @@ def _events(conn: Connection, batch: int = 2000, side: bool = True
     """The ledger's rows in order, each with the chain hash it extends (the previous
     row's: not stored) and its content and erasure rows (`side`: read them; the binary
     bundle, which holds no content, does not)."""
-    start, prev = 0, bytes(32)
+    start, prev = 0, merkle.GENESIS
     while True:
         chunk = conn.execute(
             select(ledger.ledger).where(ledger.ledger.c.seq >= start)

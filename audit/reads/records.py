@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from audit.store import fast_path, policy_refs
 from audit.store.projection import parse_time
@@ -166,9 +166,12 @@ def pending_handoffs(conn: Connection, escalations: list[Escalation]
         rec = _one_record(conn, LATEST_HANDOFF.fetch(conn, {"escalation_id": waiting[0]}))
         latest = {} if rec is None else {waiting[0]: rec}
     else:
+        # Each escalation's latest hand-off alone, by the escalations' own index.
+        last = select(func.max(ledger.c.seq)).where(
+            ledger.c.escalation_id.in_(waiting), ledger.c.action.concat("") == "hand-off"
+        ).group_by(ledger.c.escalation_id)
         rows = conn.execute(select(ledger.c.seq, ledger.c.body).where(
-            ledger.c.escalation_id.in_(waiting), ledger.c.action.concat("") == "hand-off")
-            .order_by(ledger.c.seq)).all()
+            ledger.c.seq.in_(last)).order_by(ledger.c.seq)).all()
         latest = {rec["escalation_id"]: rec for rec in decode(rows, conn)}
     return {eid: {"to": rec["payload"]["to"], "by": rec["actor"], "at": rec["at"],
                   "context": rec["payload"].get("context"), "seq": rec["seq"]}

@@ -95,8 +95,7 @@ def policy_of_seq(conn: Connection) -> Callable[[int], str | None]:
 
 def record(conn: Connection, body: bytes | memoryview | str) -> dict[str, Any]:
     """The record of one ledger body of either format (audit.log.event_record.record_of)."""
-    return record_of(bytes(body) if not isinstance(body, str) else body.encode(),
-                     policy_of_seq(conn))
+    return records(conn, [body])[0]
 
 
 def records(conn: Connection, bodies: list[Any]) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ _SCAN: Callable[[str, int], tuple[Any, int]] = make_scanner(
     JSONDecoder())  # type: ignore[arg-type]  # typeshed: the context is the decoder
 _SHORT = frozenset([*event_record.LONG, event_record.POLICY_REF,
                     event_record.COMMITMENTS, "v"])
-_SPECIAL = frozenset([event_record.POLICY_APPLIED, "content-erased"])
+_SPECIAL = frozenset([event_record.POLICY_APPLIED, event_record.CONTENT_ERASED])
 # 32 bytes as canonical unpadded base64url: the last character holds 2 bits, 4 zero.
 _B64URL = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]").fullmatch
 _TO_STD = bytes.maketrans(b"-_", b"+/")  # bytes.translate: str.translate is 20x slower

@@ -21,7 +21,7 @@ from audit.verifier.verify_tree import EMPTY_ROOT, Tree
 from audit.verifier.verify_witnesses import Quorum
 
 GENESIS = bytes(32)
-ERASED = "content-erased"
+ERASED = event_record.CONTENT_ERASED
 ABSENT = object()
 BATCH = 4096  # leaves folded into the tree at once (a power of two: aligned subtrees)
 NEVER = 1 << 63
