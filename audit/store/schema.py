@@ -21,6 +21,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from audit.store.stored_body import StoredBody
+
 metadata = MetaData()
 
 # One row per event; seq is gap-free from 0 across all escalations (on SQLite the rowid
@@ -36,7 +38,7 @@ ledger = Table(
     Column("actor", String(64), nullable=False),
     Column("owner", String(64), nullable=True),
     Column("at", String(32), nullable=False),
-    Column("body", LargeBinary, nullable=False),
+    Column("body", StoredBody, nullable=False),  # deflated on SQLite (stored_body.py)
     Column("chain_hash", LargeBinary(32), nullable=False),
     UniqueConstraint("escalation_id", "escalation_seq", name="uq_ledger_escalation_seq"),
 )

@@ -18,6 +18,7 @@ import requests
 
 from api.testbed import BATON, free_port
 from audit.store import actor_emails, db
+from audit.store.stored_body import unpack
 from tests.mail_sink import Mail, MailSink
 from tests.webhook_receiver import Receiver
 from workflow import policy_loader
@@ -112,7 +113,7 @@ def test_the_demo_announces_a_breach_with_no_second_command(
             "SELECT body FROM ledger WHERE action = 'notified' AND escalation_id = ?",
             (eid,)).scalars().all()
     engine.dispose()
-    (told,) = [p for p in (json.loads(b)["payload"] for b in bodies)
+    (told,) = [p for p in (json.loads(unpack(b))["payload"] for b in bodies)
                if p["about"] == "sla-breached"]
     assert mailed == sorted(told["channels"]["email"]) and mailed, "as the ledger says"
     assert told["channels"]["webhook"] == [made.json()["id"]]

@@ -22,6 +22,7 @@ import requests
 from api.cli import DEMO
 from api.testbed import BATON, add_actors, start
 from audit.log import cosignature, merkle, signed_note, witness, witness_policy
+from audit.store.stored_body import unpack
 from tests.initialised_app import OPEN
 from tests.witness_process import start_witness
 
@@ -71,7 +72,8 @@ def _rewrite(path: Path) -> None:
     con = sqlite3.connect(path)
     for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
         con.execute(f'DROP TRIGGER "{name}"')
-    rows = con.execute("SELECT seq, body FROM ledger ORDER BY seq").fetchall()
+    rows = [(seq, unpack(body))
+            for seq, body in con.execute("SELECT seq, body FROM ledger ORDER BY seq")]
     assert b'"alice"' in rows[2][1]
     rows[2] = (rows[2][0], rows[2][1].replace(b'"alice"', b'"mallory"'))
     chain, rng, nodes = merkle.GENESIS, merkle.CompactRange(), []

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.log import merkle, signed_note
 from audit.reads.export import verify_db, write_bundle
+from audit.store import stored_body
 from audit.verifier.verify import Report, main, verify_bundle
 from tests.forged_bundle import forge
 from tests.integration.conftest import Ledger
@@ -180,9 +181,12 @@ def test_live_database_edits_are_found_by_verify_db(sqlite_led: Ledger, old: str
     sqlite_led.lifecycle("esc-a")
     raw = sqlite3.connect(sqlite_led.path)
     raw.execute("DROP TRIGGER ledger_no_update")  # what an attacker with the file can do
-    edited = raw.execute("UPDATE ledger SET body = CAST(REPLACE(CAST(body AS TEXT), ?, ?)"
-                         " AS BLOB) WHERE seq = 4", (old, new))
-    assert edited.rowcount == 1
+    (stored,) = raw.execute("SELECT body FROM ledger WHERE seq = 4").fetchone()
+    assert stored[:1] == stored_body.TAG_1  # kept deflated: the edit is made on the bytes
+    body = stored_body.unpack(stored)
+    assert old.encode() in body
+    raw.execute("UPDATE ledger SET body = ? WHERE seq = 4",
+                (stored_body.pack(body.replace(old.encode(), new.encode())),))
     raw.commit()
     raw.close()
     with sqlite_led.engine.connect() as conn:
@@ -216,3 +220,20 @@ def test_a_checkpoint_whose_root_was_edited_fails_its_signature(
     cp["note"] = "\n".join(lines)
     assert first_problem(check(led, bundle)) == \
         "checkpoint: checkpoint at size 1: signature does not verify"
+
+
+def test_a_flipped_byte_in_a_deflated_body_is_found_by_verify_db(sqlite_led: Ledger) -> None:
+    """SQLite keeps bodies deflated (stored_body.py): a byte changed in the stored form,
+    not re-deflated, reads as other bytes, and the verifier names the seq."""
+    sqlite_led.lifecycle("esc-a")
+    raw = sqlite3.connect(sqlite_led.path)
+    raw.execute("DROP TRIGGER ledger_no_update")
+    (stored,) = raw.execute("SELECT body FROM ledger WHERE seq = 4").fetchone()
+    flipped = bytearray(stored)
+    flipped[len(flipped) // 2] ^= 0x01
+    raw.execute("UPDATE ledger SET body = ? WHERE seq = 4", (bytes(flipped),))
+    raw.commit()
+    raw.close()
+    with sqlite_led.engine.connect() as conn:
+        report = verify_db(conn, sqlite_led.signer.vkey, ORIGIN)
+    assert first_problem(report).startswith("seq 4: "), first_problem(report)

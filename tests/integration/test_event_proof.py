@@ -25,6 +25,7 @@ from audit.errors import ProofUnavailable
 from audit.log import cosignatures, proof, signed_note, witness
 from audit.store.schema import checkpoints
 from audit.store.schema import ledger as ledger_table
+from audit.store.stored_body import unpack
 from audit.verifier import proof_check
 from tests.initialised_app import LIFECYCLE, Client, make_client
 from tests.integration.conftest import Ledger
@@ -156,7 +157,7 @@ def test_a_rewritten_database_gets_no_proof(client: Client, tmp_path: Path) -> N
         con.execute(f'DROP TRIGGER "{name}"')
     (body,) = con.execute("SELECT body FROM ledger WHERE seq = 2").fetchone()
     con.execute("UPDATE ledger SET body = ? WHERE seq = 2",
-                (body.replace(b'"alice"', b'"alicf"'),))
+                (unpack(body).replace(b'"alice"', b'"alicf"'),))
     con.commit()
     con.close()
     made = baton_proof(env_of(client), "2")

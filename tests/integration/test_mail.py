@@ -13,6 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from audit.store import actor_emails
+from audit.store.stored_body import unpack
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import dispose_all, subscribe, worker_for
 from tests.webhook_receiver import Receiver
@@ -92,7 +93,7 @@ def test_people_are_mailed_as_the_domain_says(sqlite_led: Ledger,
         body = conn.exec_driver_sql(
             "SELECT body FROM ledger WHERE action = 'notified' ORDER BY seq DESC LIMIT 1"
         ).scalar_one()
-    notified = json.loads(body)["payload"]
+    notified = json.loads(unpack(body))["payload"]
     assert sorted(breach) == sorted(notified["channels"]["email"])
     assert set(notified["recipients"]) >= set(breach) and len(breach) >= 2
     assert all("@" not in h for h in notified["recipients"] + notified["channels"]["email"])

@@ -15,6 +15,7 @@ import pytest
 from api import config
 from audit.reads import delivery_log
 from audit.store import actor_emails
+from audit.store.stored_body import unpack
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import dispose_all, ledger_actions, worker_for
 from tests.mail_sink import MailSink, self_signed
@@ -98,7 +99,7 @@ def test_a_refused_mail_is_a_failed_attempt_on_the_record(
     with sqlite_led.engine.connect() as conn:
         body = conn.exec_driver_sql("SELECT body FROM ledger WHERE seq = ?",
                                     (seq,)).scalar_one()
-    payload = json.loads(body)["payload"]
+    payload = json.loads(unpack(body))["payload"]
     assert payload["channel"] == "email" and payload["target"] == "andy"
     assert payload["attempts"] == 2 and b"example.org" not in bytes(body)
 

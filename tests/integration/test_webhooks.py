@@ -8,6 +8,7 @@ import json
 import pytest
 
 from audit.store import policy_refs, webhooks
+from audit.store.stored_body import unpack
 from audit.store.webhooks import SqlWebhooks
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import (
@@ -122,7 +123,7 @@ def test_the_last_failed_attempt_is_on_the_record(led: Ledger,
     with led.engine.connect() as conn:
         body = conn.exec_driver_sql(
             "SELECT body FROM ledger ORDER BY seq DESC LIMIT 1").scalar_one()
-    payload = json.loads(body)["payload"]
+    payload = json.loads(unpack(body))["payload"]
     assert payload["target"] == webhook_id and payload["attempts"] == 2
     assert payload["event_type"] == "escalation.open" and payload["last_status"] == 500
 
