@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    JSON,
     ColumnElement,
     Connection,
     String,
@@ -20,7 +19,6 @@ from sqlalchemy import (
     not_,
     or_,
     select,
-    type_coerce,
 )
 
 from audit.store import search_index
@@ -157,14 +155,10 @@ def _by_deadline(conn: Connection, where: list[Any], after: tuple[str, int] | No
     return rows
 
 
-def proposed_to(conn: Connection, handle: str) -> ColumnElement[bool]:
+def proposed_to(handle: str) -> ColumnElement[bool]:
     """Escalations waiting on a hand-off offered to `handle` (the state's index narrows
-    them; the proposed owner is read from the snapshots of the few rows left)."""
-    # SQLite's CAST to JSON is a cast to a number: read the text as JSON there.
-    snapshot = escalations.c.snapshot
-    offered = (snapshot.cast(JSON) if conn.dialect.name == "postgresql"
-               else type_coerce(snapshot, JSON))["proposed_owner"].as_string()
-    return and_(escalations.c.state == HANDED_OFF, offered == handle)
+    them; the proposed owner is a column of the few rows left)."""
+    return and_(escalations.c.state == HANDED_OFF, escalations.c.proposed_owner == handle)
 
 
 def _offered(conn: Connection, proposed_owner: str | None,
@@ -176,7 +170,7 @@ def _offered(conn: Connection, proposed_owner: str | None,
     if handoff == "none":
         found.append(escalations.c.state != HANDED_OFF)
     if proposed_owner is not None:
-        found.append(proposed_to(conn, proposed_owner))
+        found.append(proposed_to(proposed_owner))
     return found
 
 

@@ -49,4 +49,4 @@ def counts(conn: Connection, *, states: Sequence[str], now: datetime) -> Counts:
 def offered_to(conn: Connection, handle: str) -> int:
     """How many hand-offs wait on `handle`'s answer (the queue's "Offered to me")."""
     return int(conn.execute(select(func.count()).select_from(escalations)
-                            .where(proposed_to(conn, handle))).scalar() or 0)
+                            .where(proposed_to(handle))).scalar() or 0)

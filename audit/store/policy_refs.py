@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, select
 
 from audit.log.event_record import POLICY_APPLIED, policy_introduced, record_of
+from audit.store.deflated import unpack
 from audit.store.schema import ledger, policies
-from audit.store.stored_body import unpack
 
 
 @dataclass
@@ -101,7 +101,7 @@ def record(conn: Connection, body: bytes | memoryview | str) -> dict[str, Any]:
 
 def records(conn: Connection, bodies: list[Any]) -> list[dict[str, Any]]:
     """The records of ledger bodies of either format, as read or as stored (a body SQLite
-    keeps deflated, audit/store/stored_body.py), policy references read once."""
+    keeps deflated, audit/store/deflated.py), policy references read once."""
     resolve = policy_of_seq(conn)
     return [record_of(unpack(b) if not isinstance(b, str) else b.encode(), resolve)
             for b in bodies]

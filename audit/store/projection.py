@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select
 
 from audit.store import fast_path
 from audit.store.db import recorder_of
+from audit.store.deflated import snapshot_for, snapshot_text
 from audit.store.schema import escalations
 from workflow import sla
 from workflow.errors import VersionConflict
@@ -18,7 +19,7 @@ from workflow.ownership import span_changes
 
 _COLUMNS = ("state", "tier", "team", "owner", "acting_owner", "category", "severity",
             "customer_id", "version", "created_at", "updated_at", "next_due", "snapshot",
-            "earliest_due")
+            "earliest_due", "proposed_owner")
 _INSERT_SQL = (f"INSERT INTO escalations (id, {', '.join(_COLUMNS)}) VALUES (:id, "
                + ", ".join(f":{c}" for c in _COLUMNS) + ")")
 # Indexed columns, set by an update only when their value changed: SQLite rewrites an
@@ -83,7 +84,8 @@ def load_stored(conn: Connection, escalation_id: str, lock: bool = False
     row = (LOCKED if lock else LOAD).fetch_one(conn, {"id": escalation_id})
     if row is None:
         return None
-    return _built(json.loads(row[0])), dict(zip(_INDEXED_COLUMNS, row[1:], strict=True))
+    return (_built(json.loads(snapshot_text(row[0]))),
+            dict(zip(_INDEXED_COLUMNS, row[1:], strict=True)))
 
 
 def lock(conn: Connection, escalation_ids: list[str]) -> None:
@@ -102,7 +104,7 @@ def columns_of(esc: Escalation) -> dict[str, Any]:
         "severity": esc.severity, "customer_id": esc.customer_id, "version": esc.version,
         "created_at": data["created_at"], "updated_at": data["updated_at"],
         "next_due": sla.next_due(esc),
-        "earliest_due": sla.earliest_due(esc),
+        "earliest_due": sla.earliest_due(esc), "proposed_owner": esc.proposed_owner,
         "snapshot": _encode(data),
     }
 
@@ -115,6 +117,7 @@ def save(conn: Connection, esc: Escalation, stored: dict[str, Any] | None = None
     queued write is sent: fast_path.write_one_row). Returns the indexed columns' values
     as now stored."""
     values = columns_of(esc)
+    values["snapshot"] = snapshot_for(conn.dialect.name, values["snapshot"])
     now_stored = {c: values[c] for c in _INDEXED_COLUMNS}
     if esc.version == 1:
         fast_path.write(conn, _INSERT_SQL, {"id": esc.id, **values})

@@ -21,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from audit.store.stored_body import StoredBody
+from audit.store.deflated import StoredBody, StoredSnapshot
 
 metadata = MetaData()
 
@@ -38,7 +38,7 @@ ledger = Table(
     Column("actor", String(64), nullable=False),
     Column("owner", String(64), nullable=True),
     Column("at", String(32), nullable=False),
-    Column("body", StoredBody, nullable=False),  # deflated on SQLite (stored_body.py)
+    Column("body", StoredBody, nullable=False),  # deflated on SQLite (deflated.py)
     Column("chain_hash", LargeBinary(32), nullable=False),
     UniqueConstraint("escalation_id", "escalation_seq", name="uq_ledger_escalation_seq"),
 )
@@ -130,9 +130,11 @@ escalations = Table(
     Column("updated_at", String(32), nullable=False),
     # The earliest running SLA deadline (RFC 3339), for breach queries by index.
     Column("next_due", String(32), nullable=True),
-    Column("snapshot", Text, nullable=False),
+    Column("snapshot", StoredSnapshot, nullable=False),  # deflated on SQLite (deflated.py)
     # The earliest running deadline, breached or not: breached while it is in the past.
     Column("earliest_due", String(32), nullable=True),
+    # Whom a pending hand-off is offered to (the snapshot's too: read by SQL, migration 0016).
+    Column("proposed_owner", String(64), nullable=True),
 )
 Index("ix_escalations_next_due", escalations.c.next_due)
 Index("ix_escalations_earliest_due", escalations.c.earliest_due)

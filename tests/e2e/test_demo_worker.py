@@ -18,7 +18,7 @@ import requests
 
 from api.testbed import BATON, free_port
 from audit.store import actor_emails, db
-from audit.store.stored_body import unpack
+from audit.store.deflated import unpack
 from tests.mail_sink import Mail, MailSink
 from tests.webhook_receiver import Receiver
 from workflow import policy_loader

@@ -22,7 +22,7 @@ import requests
 from api.cli import DEMO
 from api.testbed import BATON, add_actors, start
 from audit.log import cosignature, merkle, signed_note, witness, witness_policy
-from audit.store.stored_body import unpack
+from audit.store.deflated import unpack
 from tests.initialised_app import OPEN
 from tests.witness_process import start_witness
 

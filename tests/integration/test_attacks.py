@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.log import merkle, signed_note
 from audit.reads.export import verify_db, write_bundle
-from audit.store import stored_body
+from audit.store import deflated
 from audit.verifier.verify import Report, main, verify_bundle
 from tests.forged_bundle import forge
 from tests.integration.conftest import Ledger
@@ -182,11 +182,11 @@ def test_live_database_edits_are_found_by_verify_db(sqlite_led: Ledger, old: str
     raw = sqlite3.connect(sqlite_led.path)
     raw.execute("DROP TRIGGER ledger_no_update")  # what an attacker with the file can do
     (stored,) = raw.execute("SELECT body FROM ledger WHERE seq = 4").fetchone()
-    assert stored[:1] == stored_body.TAG_1  # kept deflated: the edit is made on the bytes
-    body = stored_body.unpack(stored)
+    assert stored[:1] == deflated.TAG_1  # kept deflated: the edit is made on the bytes
+    body = deflated.unpack(stored)
     assert old.encode() in body
     raw.execute("UPDATE ledger SET body = ? WHERE seq = 4",
-                (stored_body.pack(body.replace(old.encode(), new.encode())),))
+                (deflated.pack(body.replace(old.encode(), new.encode())),))
     raw.commit()
     raw.close()
     with sqlite_led.engine.connect() as conn:
@@ -223,7 +223,7 @@ def test_a_checkpoint_whose_root_was_edited_fails_its_signature(
 
 
 def test_a_flipped_byte_in_a_deflated_body_is_found_by_verify_db(sqlite_led: Ledger) -> None:
-    """SQLite keeps bodies deflated (stored_body.py): a byte changed in the stored form,
+    """SQLite keeps bodies deflated (deflated.py): a byte changed in the stored form,
     not re-deflated, reads as other bytes, and the verifier names the seq."""
     sqlite_led.lifecycle("esc-a")
     raw = sqlite3.connect(sqlite_led.path)

@@ -23,9 +23,9 @@ from sqlalchemy import func, select
 from api.cli import main
 from audit.errors import ProofUnavailable
 from audit.log import cosignatures, proof, signed_note, witness
+from audit.store.deflated import unpack
 from audit.store.schema import checkpoints
 from audit.store.schema import ledger as ledger_table
-from audit.store.stored_body import unpack
 from audit.verifier import proof_check
 from tests.initialised_app import LIFECYCLE, Client, make_client
 from tests.integration.conftest import Ledger

@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from audit.store import actor_emails
-from audit.store.stored_body import unpack
+from audit.store.deflated import unpack
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import dispose_all, subscribe, worker_for
 from tests.webhook_receiver import Receiver

@@ -15,7 +15,7 @@ import pytest
 from api import config
 from audit.reads import delivery_log
 from audit.store import actor_emails
-from audit.store.stored_body import unpack
+from audit.store.deflated import unpack
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import dispose_all, ledger_actions, worker_for
 from tests.mail_sink import MailSink, self_signed

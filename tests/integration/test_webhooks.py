@@ -8,7 +8,7 @@ import json
 import pytest
 
 from audit.store import policy_refs, webhooks
-from audit.store.stored_body import unpack
+from audit.store.deflated import unpack
 from audit.store.webhooks import SqlWebhooks
 from tests.integration.conftest import Ledger
 from tests.integration.notifying import (
