@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, select
 from audit.errors import CheckpointMissing, LedgerRefused, ProofUnavailable, RowRefused
 from audit.log import event_record, merkle, signed_note
 from audit.log.canonical import commitment, content_text, new_salt
-from audit.store import deflated, fast_path, policy_refs
+from audit.store import deflated, fast_path, ledger_time, policy_refs
 from audit.store.schema import checkpoints, ledger, merkle_nodes
 from workflow.catalogue import PERSONAL_FIELDS
 from workflow.model import Event, parse_rfc3339, rfc3339
@@ -124,7 +124,8 @@ def append(conn: Connection, head: Head, record: dict[str, Any],
         fast_path.write(conn, _INSERT_LEDGER_SQL, {
             "seq": seq, "escalation_id": record.get("escalation_id"),
             "escalation_seq": record.get("version"), "action": record["action"],
-            "actor": record["actor"], "owner": record.get("to_owner"), "at": record["at"],
+            "actor": record["actor"], "owner": record.get("to_owner"),
+            "at": ledger_time.stored(conn.dialect.name, record["at"]),
             "body": deflated.packed_for(conn.dialect.name, body), "chain_hash": chain})
     except RowRefused as exc:  # at once on SQLite; on PostgreSQL the write is queued
         raise LedgerRefused(str(exc)) from None

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Select, func, select
 
 from audit.store import fast_path
 from audit.store.db import recorder_of
+from audit.store.ledger_time import bound
 from audit.store.schema import escalations
 from workflow.model import Escalation, rfc3339
 from workflow.states import DEBRIEFED, RESOLVED
@@ -49,7 +50,8 @@ def resolved_for_customer(conn: Connection, customer_id: str,
                           since: datetime) -> str | None:
     """The customer's escalation whose latest resolution is the most recent at or after
     `since`, among those still resolved or debriefed (a repeat's original)."""
-    row = fast_path.read_one(conn, _RESOLVED_SQL, {"c": customer_id, "since": rfc3339(since)})
+    row = fast_path.read_one(conn, _RESOLVED_SQL, {"c": customer_id,
+                                                  "since": bound(conn, rfc3339(since))})
     return str(row[0]) if row is not None else None
 
 

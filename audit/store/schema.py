@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 
 from audit.store.deflated import StoredBody, StoredSnapshot
+from audit.store.ledger_time import LedgerTime
 
 metadata = MetaData()
 
@@ -37,7 +38,7 @@ ledger = Table(
     Column("action", String(40), nullable=False),
     Column("actor", String(64), nullable=False),
     Column("owner", String(64), nullable=True),
-    Column("at", String(32), nullable=False),
+    Column("at", LedgerTime, nullable=False),  # integer microseconds on SQLite
     Column("body", StoredBody, nullable=False),  # deflated on SQLite (deflated.py)
     Column("chain_hash", LargeBinary(32), nullable=False),
     UniqueConstraint("escalation_id", "escalation_seq", name="uq_ledger_escalation_seq"),

@@ -53,5 +53,5 @@ def test_a_refused_append_is_ledger_refused_on_sqlite(sqlite_led: Ledger) -> Non
         head = uow.head()
         head.size -= 1  # a stale head: the guard refuses a seq that is not last + 1
         with pytest.raises(LedgerRefused, match="seq must be the last seq"):
-            uow.append({"action": "x", "actor": "x", "at": "x", "payload": {}}, [],
-                       sqlite_led.now)
+            uow.append({"action": "x", "actor": "x", "at": "2026-01-01T00:00:00.000000Z",
+                        "payload": {}}, [], sqlite_led.now)
