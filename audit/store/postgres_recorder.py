@@ -3,8 +3,8 @@ sent in psycopg's pipeline mode, SQLSTATEs as audit errors.
 
 Inside a unit of work, writes and reads sent ahead are queued (`Pipeline`) and go to the
 server together, in one pipeline block, when something needs an answer: a read of rows
-not sent ahead (it goes in the same block), an SQLAlchemy statement (the engine's
-before_cursor_execute listener sends the queue first), or the commit. The deferred
+not sent ahead (it goes in the same block), an SQLAlchemy statement (the dialect's
+execute steps send the queue first), or the commit. The deferred
 row-count checks run right after each block, so every write is checked before COMMIT
 (the round trips of an action: audit.store.fast_path)."""
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import psycopg
-from sqlalchemy import Connection, Engine, Select, Table, create_engine, event, text
+from sqlalchemy import Connection, Engine, Select, Table, create_engine, text
 from sqlalchemy.dialects import postgresql
 
 from audit.errors import (
@@ -178,6 +178,30 @@ class Pipeline:
             del self._conn.info[PIPELINE]
 
 
+def _send_queued_first(engine: Engine) -> None:
+    """Before an SQLAlchemy statement runs on a connection whose unit of work has queued
+    statements, send them, from the dialect's own execute steps. Not a
+    "before_cursor_execute" listener: any connection event makes SQLAlchemy consult the
+    engine's event dispatch at every begin, statement, commit and close (SQLite's BEGIN
+    is issued from its dialect for the same reason)."""
+    dialect: Any = engine.dialect
+
+    def queued_sent_before(step: Callable[..., None]) -> Callable[..., None]:
+        def run(cursor: Any, *args: Any) -> None:
+            context = args[-1]  # the ExecutionContext, always given (SQLAlchemy 2)
+            try:
+                pipeline: Pipeline | None = context.root_connection.info.get(PIPELINE)
+            except (AttributeError, NotImplementedError):
+                pipeline = None  # the dialect's first-connect checks: no unit of work
+            if pipeline is not None:
+                pipeline.send()
+            step(cursor, *args)
+        return run
+
+    for name in ("do_execute", "do_executemany", "do_execute_no_params"):
+        setattr(dialect, name, queued_sent_before(getattr(dialect, name)))
+
+
 class PostgresRecorder:
     """PostgreSQL (see the module's docstring)."""
 
@@ -204,13 +228,7 @@ class PostgresRecorder:
         is sent before any SQLAlchemy statement on its connection (that statement reads
         its own results at once, which a pipeline cannot give it)."""
         engine = create_engine(url, pool_pre_ping=True, **kw)
-
-        @event.listens_for(engine, "before_cursor_execute")
-        def _send_queued(conn: Connection, *_args: Any) -> None:
-            pipeline: Pipeline | None = conn.info.get(PIPELINE)
-            if pipeline is not None:
-                pipeline.send()
-
+        _send_queued_first(engine)
         return engine
 
     def single_read(self, engine: Engine) -> Connection:
