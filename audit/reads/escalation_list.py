@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import re
 import struct
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ from sqlalchemy import (
 )
 
 from audit.store import search_index
-from audit.store.projection import from_snapshot
+from audit.store.projection import STATE_COLUMNS, from_row
 from audit.store.schema import escalations
 from workflow.errors import PayloadInvalid
 from workflow.model import Escalation, parse_rfc3339, rfc3339
@@ -119,7 +118,10 @@ def page(conn: Connection, *, now: datetime, limit: int, cursor: str | None = No
     if len(rows) > limit:
         last = shown[-1]
         following = _encode(last.pk, last.due if sort == "next_due" else None)
-    return Page([from_snapshot(json.loads(r.snapshot)) for r in shown], following)
+    return Page([from_row(r._mapping) for r in shown], following)
+
+
+_STATE = [escalations.c[name] for name in STATE_COLUMNS]
 
 
 def _by_pk(conn: Connection, where: list[Any], after: tuple[str, int] | None,
@@ -127,7 +129,7 @@ def _by_pk(conn: Connection, where: list[Any], after: tuple[str, int] | None,
     """The first `n` rows in the order they were opened (after the cursor's pk)."""
     if after is not None:
         where = [*where, escalations.c.pk > after[1]]
-    query = select(escalations.c.pk, escalations.c.snapshot,
+    query = select(escalations.c.pk, *_STATE,
                    literal(None, String).label("due")).where(*where)
     return list(conn.execute(query.order_by(escalations.c.pk).limit(n)).all())
 
@@ -142,13 +144,13 @@ def _by_deadline(conn: Connection, where: list[Any], after: tuple[str, int] | No
     earliest = escalations.c.earliest_due
     rows: list[Any] = []
     if due != _NO_DEADLINE:
-        dated = select(escalations.c.pk, escalations.c.snapshot, earliest.label("due")).where(
+        dated = select(escalations.c.pk, *_STATE, earliest.label("due")).where(
             *where, earliest.is_not(None),
             or_(earliest > due, and_(earliest == due, escalations.c.pk > pk)))
         rows = list(conn.execute(dated.order_by(earliest, escalations.c.pk).limit(n)).all())
         pk = -1
     if len(rows) < n:
-        undated = select(escalations.c.pk, escalations.c.snapshot,
+        undated = select(escalations.c.pk, *_STATE,
                          literal(_NO_DEADLINE, String).label("due")).where(
             *where, earliest.is_(None), escalations.c.pk > pk)
         rows += conn.execute(undated.order_by(escalations.c.pk).limit(n - len(rows))).all()

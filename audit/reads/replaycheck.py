@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 from sqlalchemy import Connection, select
@@ -27,7 +26,7 @@ def differences(conn: Connection) -> Iterator[str]:
         recs = records.history(conn, escalation_id)
         rebuilt = replay(records.to_event(r) for r in recs)
         row = conn.execute(select(escalations).where(escalations.c.id == escalation_id)).one()
-        current = projection.from_snapshot(json.loads(row.snapshot))
+        current = projection.from_row(row._mapping)
         want = sorted((s["owner"], s["kind"], s["from"], s["to"]) for s in trail(recs))
         have = sorted(tuple(r) for r in conn.execute(
             select(ownership_spans.c.owner, ownership_spans.c.kind,

@@ -1,13 +1,12 @@
-"""What SQLite keeps deflated against a fixed dictionary (issue #29): the ledger's bodies
-and the escalations' snapshots.
+"""The ledger's bodies as SQLite keeps them: deflated against a fixed dictionary (issue #29).
 
 An event's canonical bytes (audit/log/event_record.py) are what is hashed, signed, exported
-and verified, and a snapshot's JSON is what the projection reads; this is only how a SQLite
-file keeps them. A stored value that starts with a tag byte (TAG_1 for a body, TAG_2 for a
-snapshot) is raw deflate (RFC 1951) primed with that tag's dictionary; anything else (rows
-written before, every row on PostgreSQL, whose triggers read and hash the bytes) is the
-value itself, which always starts with '{'. A dictionary's bytes never change: rows
-written with it are read with it. A new dictionary takes a new tag.
+and verified; this is only how a SQLite file keeps them. A stored body that starts with a
+tag byte (TAG_1) is raw deflate (RFC 1951) primed with that tag's dictionary; anything
+else (rows written before, every row on PostgreSQL, whose triggers read and hash the
+bytes) is the canonical bytes themselves, which always start with '{'. A dictionary's
+bytes never change: rows written with it are read with it. A new dictionary takes a new
+tag.
 
 A stored value that does not inflate to a whole stream is returned as stored, so an edit
 of the file is read as bytes whose hash no longer matches (the verifier names the seq),
@@ -19,12 +18,11 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from sqlalchemy import Dialect, LargeBinary, Text
+from sqlalchemy import Dialect, LargeBinary
 from sqlalchemy.types import TypeDecorator
 
 TAG_1 = b"\x01"  # a ledger body, DICTIONARY_1
-TAG_2 = b"\x02"  # an escalation's snapshot, DICTIONARY_2
-_WBITS = -13  # raw deflate, an 8 KiB window: a dictionary and its value both fit
+_WBITS = -13  # raw deflate, an 8 KiB window: the dictionary and a body both fit
 # Format 2 events of each action from the demo's story (values of people, ids, hashes
 # and commitments blanked, times set to 2000-01-01), the most common actions last, where
 # deflate finds them nearest. Never edit: tests/unit/test_deflated.py pins its hash.
@@ -101,73 +99,52 @@ DICTIONARY_1 = (
     b'nes":{"update":"2000-01-01T00:00:00.000000Z"},"warnings":{"update":{"75%":"2000-01-01T00'
     b':00:00.000000Z"}}},"pr":0,"r":"agent","ru":"acknowledge.eligible","s":28,"t":"2000-01-01'
     b'T00:00:00.000000Z","ti":0,"to":"","ts":"acknowledged","v":2}')
-# Two snapshots from the demo's story, blanked the same way. Never edit (pinned too).
-DICTIONARY_2 = (
-    b'{"acting_owner":"","action_items":{},"amount":null,"awaiting_ack":true,"breached":{"ac'
-    b'knowledge":"2000-01-01T00:00:00.000000Z"},"category":"outage","collaborators":[],"conf'
-    b'irmed":null,"created_at":"2000-01-01T00:00:00.000000Z","customer_id":"","customer_valu'
-    b'e":"strategic","deadlines":{"acknowledge":"2000-01-01T00:00:00.000000Z","resolve":"200'
-    b'0-01-01T00:00:00.000000Z"},"feedback_links":{},"governor":"","id":"","legal_hold":fals'
-    b'e,"liaison":null,"opened_by":"","owner":null,"policy_version":"","promises":{},"propos'
-    b'ed_owner":null,"reopen_count":0,"repeat_of":null,"return_to":null,"severity":"urgent",'
-    b'"state":"opened","team":"frontline","tier":0,"updated_at":"2000-01-01T00:00:00.000000Z'
-    b'","version":4,"warnings":{"resolve":{"at":{"75%":"2000-01-01T00:00:00.000000Z"},"deadl'
-    b'ine":"2000-01-01T00:00:00.000000Z","given":[]}},"watchers":[]}'
-    b'{"acting_owner":null,"action_items":{},"amount":null,"awaiting_ack":true,"breached":{}'
-    b',"category":"billing","collaborators":[],"confirmed":null,"created_at":"2000-01-01T00:'
-    b'00:00.000000Z","customer_id":"","customer_value":"high","deadlines":{"acknowledge":"20'
-    b'00-01-01T00:00:00.000000Z","handoff":"2000-01-01T00:00:00.000000Z","resolve":"2000-01-'
-    b'01T00:00:00.000000Z","update":"2000-01-01T00:00:00.000000Z"},"feedback_links":{},"gove'
-    b'rnor":"","id":"","legal_hold":false,"liaison":null,"opened_by":"","owner":"","policy_v'
-    b'ersion":"","promises":{},"proposed_owner":"","reopen_count":0,"repeat_of":null,"return'
-    b'_to":"escalated-tier-1","severity":"normal","state":"handed-off","team":"finance","tie'
-    b'r":1,"updated_at":"2000-01-01T00:00:00.000000Z","version":4,"warnings":{"acknowledge":'
-    b'{"at":{"75%":"2000-01-01T00:00:00.000000Z"},"deadline":"2000-01-01T00:00:00.000000Z","'
-    b'given":[]},"handoff":{"at":{"75%":"2000-01-01T00:00:00.000000Z"},"deadline":"2000-01-0'
-    b'1T00:00:00.000000Z","given":[]},"resolve":{"at":{"75%":"2000-01-01T00:00:00.000000Z"},'
-    b'"deadline":"2000-01-01T00:00:00.000000Z","given":[]},"update":{"at":{"75%":"2000-01-01'
-    b'T00:00:00.000000Z"},"deadline":"2000-01-01T00:00:00.000000Z","given":[]}},"watchers":['
-    b']}')
-_DICTIONARIES = {TAG_1[0]: DICTIONARY_1, TAG_2[0]: DICTIONARY_2}
-# Primed once: setting a dictionary costs more than deflating a value. Level 6 with a
-# small hash table (memLevel 4) costs the least for the size (about 7 us a body).
-_PRIMED = {tag: zlib.compressobj(6, zlib.DEFLATED, _WBITS, 4, zlib.Z_DEFAULT_STRATEGY, d)
-           for tag, d in _DICTIONARIES.items()}
+# Primed once: setting a dictionary costs more than deflating a body. Level 6 with a
+# small hash table (memLevel 4): about 15 us a body in a transition.
+_PRIMED = zlib.compressobj(6, zlib.DEFLATED, _WBITS, 4, zlib.Z_DEFAULT_STRATEGY, DICTIONARY_1)
+# Bodies lately inflated or deflated here, by their stored form (every write's response
+# reads its escalation's opening event): keyed by the stored bytes themselves, so never
+# stale; emptied when full (about 1 MB at most).
+_RECENT: dict[bytes, bytes] = {}
+_RECENT_MAX = 2048
 
 
-def pack(value: bytes, tag: bytes = TAG_1) -> bytes:
-    """The stored form of a value on SQLite (a body by default)."""
-    deflate = _PRIMED[tag[0]].copy()
-    return tag + deflate.compress(value) + deflate.flush()
+def _remember(stored: bytes, body: bytes) -> None:
+    if len(_RECENT) >= _RECENT_MAX:
+        _RECENT.clear()
+    _RECENT[stored] = body
+
+
+def pack(body: bytes) -> bytes:
+    """The stored form of canonical bytes on SQLite."""
+    deflate = _PRIMED.copy()
+    stored = TAG_1 + deflate.compress(body) + deflate.flush()
+    _remember(stored, body)
+    return stored
 
 
 def unpack(stored: bytes | memoryview) -> bytes:
-    """The value of a stored body or snapshot (either form)."""
+    """The canonical bytes of a stored body (either form)."""
     stored = bytes(stored)
-    dictionary = _DICTIONARIES.get(stored[0]) if stored else None
-    if dictionary is None:
+    known = _RECENT.get(stored)
+    if known is not None:
+        return known
+    if stored[:1] != TAG_1:
         return stored
-    inflate = zlib.decompressobj(_WBITS, zdict=dictionary)
+    inflate = zlib.decompressobj(_WBITS, zdict=DICTIONARY_1)
     try:
-        value = inflate.decompress(stored[1:])
+        body = inflate.decompress(stored[1:])
     except zlib.error:
         return stored
-    return value if inflate.eof and not inflate.unused_data else stored
+    if not inflate.eof or inflate.unused_data:
+        return stored
+    _remember(stored, body)
+    return body
 
 
 def packed_for(dialect_name: str, body: bytes) -> bytes:
     """What to write for these canonical bytes on this database."""
     return pack(body) if dialect_name == "sqlite" else body
-
-
-def snapshot_for(dialect_name: str, text: str) -> str | bytes:
-    """What to write for this snapshot's JSON on this database."""
-    return pack(text.encode(), TAG_2) if dialect_name == "sqlite" else text
-
-
-def snapshot_text(stored: str | bytes | memoryview) -> str:
-    """A stored snapshot's JSON text (either form)."""
-    return stored if isinstance(stored, str) else unpack(stored).decode()
 
 
 class StoredBody(TypeDecorator[bytes]):
@@ -182,15 +159,3 @@ class StoredBody(TypeDecorator[bytes]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         return value if value is None else unpack(value)
 
-
-class StoredSnapshot(TypeDecorator[str]):
-    """The escalations' snapshot column: JSON text in, JSON text out, on any database."""
-
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        return value if value is None else snapshot_for(dialect.name, value)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        return value if value is None else snapshot_text(value)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import MISSING, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, RowMapping, select
 
 from audit.store import fast_path
 from audit.store.db import recorder_of
-from audit.store.deflated import snapshot_for, snapshot_text
 from audit.store.schema import escalations
 from workflow import sla
 from workflow.errors import VersionConflict
+from workflow.escalation_state import EscalationState
 from workflow.model import Escalation, Event, parse_rfc3339, rfc3339
 from workflow.ownership import span_changes
 
@@ -29,7 +31,20 @@ _INDEXED = (("state", "tier"), ("owner",), ("customer_id",), ("next_due",),
             ("earliest_due",))
 _INDEXED_COLUMNS = tuple(c for group in _INDEXED for c in group)
 _UNINDEXED = tuple(c for c in _COLUMNS if c not in _INDEXED_COLUMNS)
-_LOAD_SQL = f"SELECT snapshot, {', '.join(_INDEXED_COLUMNS)} FROM escalations WHERE id = :id"
+# The state's fields its row holds as columns: the snapshot leaves them out (since
+# migration 0016), and fields at their default value; a read puts both back. A snapshot
+# written before holds every field, and the columns agree with it.
+HELD = ("id", "state", "tier", "team", "owner", "acting_owner", "category", "severity",
+        "customer_id", "version", "created_at", "updated_at", "proposed_owner")
+_DEFAULTS: dict[str, Any] = {
+    f.name: f.default if f.default_factory is MISSING else f.default_factory()
+    for f in fields(EscalationState)
+    if f.default is not MISSING or f.default_factory is not MISSING}
+_LEFT_OUT = frozenset(HELD)
+# What a read of the state selects: the snapshot, then the columns it leaves out.
+STATE_COLUMNS = ("snapshot", *HELD)
+_LOADED = (*_INDEXED_COLUMNS, *(c for c in HELD if c not in _INDEXED_COLUMNS))
+_LOAD_SQL = f"SELECT snapshot, {', '.join(_LOADED)} FROM escalations WHERE id = :id"
 # load_stored()'s reads, parameter :id; a unit of work about to act sends LOCKED ahead.
 LOAD = fast_path.Query(_LOAD_SQL)
 LOCKED = fast_path.Query(_LOAD_SQL, lock="FOR UPDATE")
@@ -58,9 +73,20 @@ def parse_time(text: str | None) -> datetime | None:
     return parse_rfc3339(text) if text is not None else None
 
 
-def from_snapshot(data: dict[str, Any]) -> Escalation:
-    """An Escalation from its stored snapshot."""
-    return _built(dict(data))
+def from_row(row: Mapping[str, Any] | RowMapping) -> Escalation:
+    """An Escalation from its row (STATE_COLUMNS at least): the snapshot's fields, those
+    it left at their default, and those its columns hold."""
+    data = json.loads(row["snapshot"])
+    for name in HELD:
+        data[name] = row[name]
+    return _built(data)
+
+
+def _slim(data: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot of a state: its fields but those held as columns or at their default."""
+    defaults = _DEFAULTS
+    return {k: v for k, v in data.items() if k not in _LEFT_OUT and not (
+        k in defaults and v == defaults[k] and type(v) is type(defaults[k]))}
 
 
 def _built(data: dict[str, Any]) -> Escalation:
@@ -84,8 +110,11 @@ def load_stored(conn: Connection, escalation_id: str, lock: bool = False
     row = (LOCKED if lock else LOAD).fetch_one(conn, {"id": escalation_id})
     if row is None:
         return None
-    return (_built(json.loads(snapshot_text(row[0]))),
-            dict(zip(_INDEXED_COLUMNS, row[1:], strict=True)))
+    columns = dict(zip(_LOADED, row[1:], strict=True))
+    data = json.loads(row[0])
+    for name in HELD:
+        data[name] = columns[name]
+    return _built(data), {c: columns[c] for c in _INDEXED_COLUMNS}
 
 
 def lock(conn: Connection, escalation_ids: list[str]) -> None:
@@ -105,7 +134,7 @@ def columns_of(esc: Escalation) -> dict[str, Any]:
         "created_at": data["created_at"], "updated_at": data["updated_at"],
         "next_due": sla.next_due(esc),
         "earliest_due": sla.earliest_due(esc), "proposed_owner": esc.proposed_owner,
-        "snapshot": _encode(data),
+        "snapshot": _encode(_slim(data)),
     }
 
 
@@ -117,7 +146,6 @@ def save(conn: Connection, esc: Escalation, stored: dict[str, Any] | None = None
     queued write is sent: fast_path.write_one_row). Returns the indexed columns' values
     as now stored."""
     values = columns_of(esc)
-    values["snapshot"] = snapshot_for(conn.dialect.name, values["snapshot"])
     now_stored = {c: values[c] for c in _INDEXED_COLUMNS}
     if esc.version == 1:
         fast_path.write(conn, _INSERT_SQL, {"id": esc.id, **values})

@@ -21,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from audit.store.deflated import StoredBody, StoredSnapshot
+from audit.store.deflated import StoredBody
 from audit.store.ledger_time import LedgerTime
 
 metadata = MetaData()
@@ -131,7 +131,8 @@ escalations = Table(
     Column("updated_at", String(32), nullable=False),
     # The earliest running SLA deadline (RFC 3339), for breach queries by index.
     Column("next_due", String(32), nullable=True),
-    Column("snapshot", StoredSnapshot, nullable=False),  # deflated on SQLite (deflated.py)
+    # The state but the fields its columns hold and those at their default (projection.py).
+    Column("snapshot", Text, nullable=False),
     # The earliest running deadline, breached or not: breached while it is in the past.
     Column("earliest_due", String(32), nullable=True),
     # Whom a pending hand-off is offered to (the snapshot's too: read by SQL, migration 0016).

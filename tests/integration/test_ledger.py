@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -161,10 +162,12 @@ def test_commit_ends_the_write_and_frees_the_writer_lock(sqlite_led: Ledger) -> 
             .scalars().all() == ["esc-a", "esc-b"]
 
 
-def test_a_lost_compare_and_swap_writes_nothing(led: Ledger) -> None:
+def test_a_lost_compare_and_swap_writes_nothing(led: Ledger,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     # The projection update is a compare-and-swap on the version; on PostgreSQL it goes
     # out pipelined with the ledger row and is checked when the pipeline syncs. Either
     # way a lost swap must refuse the whole transaction.
+    from audit.store import projection
     from tests.unit.fakes import DEMO_ACTORS
     from workflow import services
     from workflow.errors import VersionConflict
@@ -172,8 +175,15 @@ def test_a_lost_compare_and_swap_writes_nothing(led: Ledger) -> None:
     led.open("esc-a")
     with led.engine.connect() as conn:
         size = ledger.read_head(conn, lock=False).size
+    loaded = projection.load_stored
+
+    def then_another_writer(conn: Any, escalation_id: str, lock: bool = False) -> Any:
+        found = loaded(conn, escalation_id, lock)  # the state as read: version 1
+        conn.execute(text("UPDATE escalations SET version = 7 WHERE id = 'esc-a'"))
+        return found
+
+    monkeypatch.setattr(projection, "load_stored", then_another_writer)
     with pytest.raises(VersionConflict), led.uow() as uow:
-        uow.conn.execute(text("UPDATE escalations SET version = 7 WHERE id = 'esc-a'"))
         services.act(uow=uow, actor=DEMO_ACTORS["alice"], escalation_id="esc-a",
                      action="acknowledge", payload={"note": "mine"}, policy=led.policy,
                      now=led.tick())
