@@ -257,6 +257,7 @@ def _serve(baton: Baton, host: str, port: int, workers: int | None,
 @with_baton
 def serve(baton: Baton, host: str, port: int, workers: int | None, no_worker: bool) -> None:
     """Run the HTTP API under gunicorn, and a worker (sweeps, deliveries) beside it."""
+    baton.require_current_schema()
     baton.policy()
     baton.signer  # noqa: B018 - refuse to start (one line) when no checkpoint could be signed
     _serve(baton, host, port, workers, no_worker)

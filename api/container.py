@@ -190,6 +190,16 @@ class Baton:
         """The checkpoint signer; SigningUnavailable when its key cannot be loaded."""
         return self.key.get()
 
+    def require_current_schema(self) -> None:
+        """Refuse (ValueError, one line) a database whose schema this code does not write:
+        newer code on an older schema would write rows the older layout misreads."""
+        from audit.store import migrate
+
+        found, wanted = migrate.current(self.engine), migrate.head()
+        if found is not None and found != wanted:
+            raise ValueError(f"the database's schema is {found} and this Baton writes "
+                             f"{wanted}: run `baton db upgrade` first")
+
     def ensure_key(self) -> bool:
         """Create the signing key if it is missing; True when created."""
         _, created = signed_note.ensure_private_key(self.settings["BATON_SIGNING_KEY"])

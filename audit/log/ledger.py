@@ -61,8 +61,8 @@ _INSERT_LEDGER_SQL = (
     "chain_hash) VALUES (:seq, :escalation_id, :escalation_seq, :action, :actor, :owner, :at, "
     ":body, :chain_hash)")
 _INSERT_NODE_SQL = "INSERT INTO merkle_nodes (level, idx, hash) VALUES (:level, :idx, :hash)"
-_INSERT_CONTENT_SQL = ("INSERT INTO content (seq, field, escalation_id, customer_id, salt, text)"
-                       " VALUES (:seq, :field, :escalation_id, :customer_id, :salt, :text)")
+_INSERT_CONTENT_SQL = ("INSERT INTO content (seq, field, salt, text) VALUES (:seq, :field, :salt,"
+                       " :text)")
 _UPDATE_HEAD_SQL = ("UPDATE log_head SET size = :size, chain_hash = :chain_hash, "
                     "compact_range = :compact_range, checkpoint_size = :checkpoint_size, "
                     "checkpoint_at = :checkpoint_at WHERE id = 1")
@@ -99,7 +99,7 @@ def event_body(event: Event, seq: int) -> tuple[dict[str, Any], list[tuple[str, 
 
 
 def append(conn: Connection, head: Head, record: dict[str, Any],
-           personal: list[tuple[str, str]], *, customer_id: str | None = None) -> int:
+           personal: list[tuple[str, str]]) -> int:
     """Append one record to the ledger and the head (personal text goes to `content`);
     returns its seq."""
     seq = head.size
@@ -134,8 +134,7 @@ def append(conn: Connection, head: Head, record: dict[str, Any],
         fast_path.write_many(conn, _INSERT_NODE_SQL, nodes)
     if stored:
         fast_path.write_many(conn, _INSERT_CONTENT_SQL, [
-            {"seq": seq, "field": k, "escalation_id": record.get("escalation_id"),
-             "customer_id": customer_id, "salt": s, "text": t} for k, s, t in stored])
+            {"seq": seq, "field": k, "salt": s, "text": t} for k, s, t in stored])
     head.size += 1
     head.chain = chain
     return seq

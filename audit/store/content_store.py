@@ -16,9 +16,9 @@ from workflow.model import rfc3339
 
 def _of_escalation(escalation_id: str) -> tuple[Any, ...]:
     """An escalation's content rows, found by its events' seqs (the ledger's index on
-    the escalation, then content's key): content keeps no index of its own on it."""
+    the escalation, then content's key): content keeps no copy of the escalation."""
     return (content.c.seq.in_(select(ledger.c.seq).where(
-        ledger.c.escalation_id == escalation_id)), content.c.escalation_id == escalation_id)
+        ledger.c.escalation_id == escalation_id)),)
 
 
 class SqlContent:

@@ -87,13 +87,12 @@ cosignatures = Table(
     PrimaryKeyConstraint("size", "cosigner"),
 )
 
-# Personal and free-text fields, out of the hashed bytes: erasable.
+# Personal and free-text fields, out of the hashed bytes: erasable. An escalation's are
+# found by its events' seqs (migration 0018: no copy of the escalation or customer here).
 content = Table(
     "content", metadata,
     Column("seq", BigInteger, nullable=False),
     Column("field", String(40), nullable=False),
-    Column("escalation_id", String(64), nullable=True),
-    Column("customer_id", String(200), nullable=True),
     Column("salt", LargeBinary, nullable=False),
     Column("text", Text, nullable=False),
     PrimaryKeyConstraint("seq", "field"),

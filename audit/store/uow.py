@@ -223,13 +223,13 @@ class SqlUnitOfWork:
         return self._head
 
     def append(self, record: dict[str, Any], personal: list[tuple[str, str]],
-               at: datetime, customer_id: str | None = None) -> int:
+               at: datetime) -> int:
         """Append a raw record (system events: policy changes, erasures)."""
         if self.acting is not None and record.get("actor") == self.acting.handle:
             via = dict(self.acting.via).get(record.get("role") or "")
             if via and "via" not in record:
                 record["via"] = via
-        seq = ledger.append(self.conn, self.head(), record, personal, customer_id=customer_id)
+        seq = ledger.append(self.conn, self.head(), record, personal)
         self._last_at = at
         # Every ledger event to the subscriptions of `ledger.*` (a SIEM), as a CloudEvent.
         self.outbox.enqueue_ledger(record, seq,
@@ -241,7 +241,7 @@ class SqlUnitOfWork:
         self.outbox.prepare(escalation, event)  # its reads travel with the log head's
         head = self.head()
         body, personal = ledger.event_body(event, head.size)
-        seq = self.append(body, personal, event.at, customer_id=escalation.customer_id)
+        seq = self.append(body, personal, event.at)
         self.stored[escalation.id] = projection.save(self.conn, escalation,
                                                      self.stored.get(escalation.id))
         if escalation.version == 1:  # opened: its texts are indexed with its content

@@ -135,6 +135,25 @@ def test_serve_refuses_to_start_without_a_signing_key(tmp_path: Path) -> None:
     assert len(done.stderr.strip().splitlines()) == 1 and "sign" in done.stderr
 
 
+def test_serve_refuses_a_database_whose_schema_is_behind(tmp_path: Path) -> None:
+    from audit.store import db, migrate
+
+    env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
+           "BATON_SIGNING_KEY": str(tmp_path / "signing.key")}
+    subprocess.run([*BATON, "init"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    engine = db.make_engine(env["BATON_DATABASE_URL"])
+    migrate.downgrade(engine, "0017")
+    engine.dispose()
+    done = subprocess.run([*BATON, "serve", "--port", "1"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (f"error: the database's schema is 0017 and this Baton "
+                                   f"writes {migrate.head()}: run `baton db upgrade` first")
+    upgraded = subprocess.run([*BATON, "db", "upgrade"], cwd=tmp_path, env=env, text=True,
+                              capture_output=True, timeout=60)
+    assert upgraded.returncode == 0 and "0017 -> 0018" in upgraded.stderr + upgraded.stdout
+
+
 def test_postgres_stopped_and_started_under_a_write_load(tmp_path: Path) -> None:
     try:
         cluster = Cluster()  # its own: this test stops it

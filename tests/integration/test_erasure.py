@@ -84,7 +84,7 @@ def test_edited_content_row_is_caught_online(sqlite_led: Ledger) -> None:
     seed(sqlite_led)
     raw = sqlite3.connect(sqlite_led.path)
     raw.execute("UPDATE content SET text = 'Ada Byron' WHERE field = 'customer_name' "
-                "AND escalation_id = 'esc-c'")
+                "AND seq IN (SELECT seq FROM ledger WHERE escalation_id = 'esc-c')")
     raw.commit()
     raw.close()
     with sqlite_led.engine.connect() as conn:
@@ -138,7 +138,7 @@ def test_a_forged_text_cannot_match_an_erased_commitment(sqlite_led: Ledger, fie
                                policy=sqlite_led.policy)
         uow.commit()
     raw = sqlite3.connect(sqlite_led.path)
-    raw.execute("INSERT INTO content VALUES (?, ?, 'esc-c', 'cust-42', ?, ?)",
+    raw.execute("INSERT INTO content VALUES (?, ?, ?, ?)",
                 (_open_seq(sqlite_led), field, bytes(32), "Anything at all"))
     raw.commit()
     raw.close()

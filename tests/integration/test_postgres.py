@@ -35,7 +35,7 @@ def test_empty_database_upgraded_to_head_matches_the_models(database_url: str) -
     engine = db.make_engine(database_url)
     assert migrate.current(engine) is None
     migrate.upgrade(engine)
-    assert migrate.current(engine) == migrate.head() == "0017"
+    assert migrate.current(engine) == migrate.head() == "0018"
     migrate.upgrade(engine)  # idempotent
     with engine.connect() as conn:
         diff = compare_metadata(_described(conn), metadata)
