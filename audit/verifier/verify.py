@@ -19,7 +19,9 @@ cosignatures that meet the policy's quorum; the report names who signed it and w
 not, and how many older checkpoints lack the quorum (see audit/verifier/verify_witnesses.py).
 --structural checks the ledger alone (seq, leaves, chain, roots, signatures and
 cosignatures), not the content or the repeated fields. BUNDLE may be the JSON Lines
-bundle or the binary one (audit/verifier/verify_binary.py: structural only, at hashing speed).
+bundle, of either layout the header's `format` names (2: audit/verifier/verify_embedded.py,
+one line per event; 1: audit/verifier/verify_lines.py, written before issue #29), or the
+binary one (audit/verifier/verify_binary.py: structural only, at hashing speed).
 A large bundle is verified on every core (--jobs 1: one); a bundle that fails is
 verified again on one, so the problem named is the same.
 
