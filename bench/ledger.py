@@ -1,6 +1,6 @@
 """The ledger at size: append, offline verify and read-model queries on SQLite.
 
-    python -m bench.ledger [--escalations 100000] [--samples 300]
+    python -m bench.ledger [--escalations 100000] [--samples 300] [--verify-only]
 
 Builds a ledger of 10 events per escalation (1,000,000 events for 100,000 escalations)
 through the real append path (uow.record: canonical bytes, commitments, leaf, chain,
@@ -9,7 +9,8 @@ same run: durable single-event appends vs raw sqlite3 single-row commits with th
 settings (WAL, synchronous=FULL); offline verification (structural and full, one core
 and every core, with two witnesses' cosignatures on every checkpoint) vs the hashing floor
 of the same bytes (leaf, chain link, Merkle node per event); p50/p95 of timeline,
-owner-at-instant and actor-trail queries.
+owner-at-instant and actor-trail queries. --verify-only builds the ledger and measures
+the offline verification alone.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from audit.reads import records, timeline, trails
 from audit.reads.export import write_binary_bundle, write_bundle
 from audit.store.schema import checkpoints
 from audit.store.uow import SqlUnitOfWork
+from audit.verifier import verify_embedded
 from audit.verifier.verify import verify_path
 from audit.verifier.verify_parallel import cores as parallel_cores
 from bench.harness import initialised, print_machine, quantiles, rate, save
@@ -214,8 +216,13 @@ def verify_rates(engine: Any, signer: Signer, tmp: Path) -> dict[str, Any]:
     bodies = []
     with open(bundle) as fh:
         for line in fh:
-            if line.startswith('{"type":"event"'):
+            if line.startswith('{"type":"event"'):  # bundle format 1
                 bodies.append(base64.b64decode(json.loads(line)["bytes"]))
+            elif line.startswith(verify_embedded.EVENT_START):  # format 2
+                found = verify_embedded.event_bytes(line)
+                assert found is not None, line
+                bodies.append(found[1])
+    assert len(bodies) == events, "the floor hashes every event's bytes"
     cores = parallel_cores()
     out: dict[str, Any] = {"events": events, "cores": cores, "cosignatures_per_checkpoint": 2,
                            "export_per_s": round(rate(events, export_s)),
@@ -280,6 +287,8 @@ def main() -> None:
     parser.add_argument("--escalations", type=int, default=100_000)
     parser.add_argument("--appends", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--verify-only", action="store_true",
+                        help="measure the offline verification alone (no appends, queries)")
     args = parser.parse_args()
     info = print_machine()
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -291,6 +300,13 @@ def main() -> None:
         print(f"built {n_events} events over {args.escalations} escalations in "
               f"{built:.0f} s ({rate(n_events, built):.0f} events/s, 100 escalations per "
               f"transaction); file {path.stat().st_size / 1e6:.0f} MB")
+        if args.verify_only:
+            verify = verify_rates(engine, signer, tmp)
+            print_verify(verify)
+            engine.dispose()
+            save("ledger", info, {"escalations": args.escalations, "events": n_events,
+                                  "verify": verify})
+            return
         appends = durable_appends(engine, signer, path, args.appends)
         print(f"durable single-event transactions: ledger append alone "
               f"{appends['ledger_append_per_s']}/s (ratio {appends['append_ratio']}), full act "

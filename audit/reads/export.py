@@ -1,6 +1,11 @@
 """Export the ledger as a JSON Lines bundle (constant memory), or as the binary bundle
 beside it (audit/verifier/verify_binary.py), and verify the live DB.
 
+The JSON Lines bundle is written in format 2 (audit/verifier/verify_embedded.py: one
+line per event, its bytes embedded, its content beside them); `bundle_format=1` writes
+the earlier layout (an event line with its bytes in base64 and its hashes in hex, and a
+line per content field and erased record), which the verifier reads still.
+
 A checkpoint record carries the witnesses' cosignature lines kept for it
 (`"cosignatures": [...]`, possibly empty), so that a bundle verifies against a witness
 policy on its own; a bundle written before they were kept has no such field.
@@ -18,10 +23,11 @@ from sqlalchemy import Connection, func, select
 
 from audit.log import ledger, merkle
 from audit.store.schema import checkpoints, content, cosignatures, erasures
-from audit.verifier import verify_binary
+from audit.verifier import verify_binary, verify_embedded
 from audit.verifier.verify import BUNDLE_TYPE, EVENT_LINE_FIELDS, Failed, Report, Verifier
 from workflow.model import rfc3339
 
+FORMAT = verify_embedded.FORMAT  # the JSON Lines bundle's layout written by default
 # The ledger's columns that repeat the signed bytes (indexed for queries): column -> key.
 ROW_FIELDS = {**EVENT_LINE_FIELDS, "action": "action", "actor": "actor", "owner": "to_owner"}
 
@@ -61,7 +67,8 @@ def _events(conn: Connection, batch: int = 2000, side: bool = True
 
 
 def _header(conn: Connection, origin: str, vkey: str, now: datetime,
-            size: int | None = None) -> tuple[int, list[dict[str, Any]]]:
+            size: int | None = None, bundle_format: int = 1
+            ) -> tuple[int, list[dict[str, Any]]]:
     """The log's size now (or the `size` given: the one its audit-read recorded), and
     the header and checkpoint records of a bundle of it."""
     if size is None:
@@ -72,7 +79,7 @@ def _header(conn: Connection, origin: str, vkey: str, now: datetime,
                             .order_by(cosignatures.c.size, cosignatures.c.cosigner)):
         cosigned.setdefault(row.size, []).append(row.line)
     records: list[dict[str, Any]] = [
-        {"type": BUNDLE_TYPE, "format": 1, "origin": origin, "public_key": vkey,
+        {"type": BUNDLE_TYPE, "format": bundle_format, "origin": origin, "public_key": vkey,
          "size": size, "exported_at": rfc3339(now)}]
     for row in conn.execute(select(checkpoints.c.size, checkpoints.c.note)
                             .where(checkpoints.c.size <= size).order_by(checkpoints.c.size)):
@@ -93,10 +100,10 @@ def event_line(row: Any, prev: bytes) -> str:
 
 
 def bundle_lines(conn: Connection, origin: str, vkey: str, now: datetime,
-                 size: int | None = None) -> Iterator[str]:
+                 size: int | None = None, bundle_format: int = FORMAT) -> Iterator[str]:
     """The export, line by line: header, checkpoints, events with content, end (of the
-    first `size` events when given, else of the log as it is now)."""
-    size, records = _header(conn, origin, vkey, now, size)
+    first `size` events when given, else of the log as it is now), in `bundle_format`."""
+    size, records = _header(conn, origin, vkey, now, size, bundle_format)
     for item in records:
         yield line(item)
     count = 0
@@ -104,6 +111,12 @@ def bundle_lines(conn: Connection, origin: str, vkey: str, now: datetime,
         if row.seq >= size:
             break
         count += 1
+        if bundle_format == verify_embedded.FORMAT:
+            yield verify_embedded.event_row(
+                row.seq, bytes(row.chain_hash), bytes(row.body),
+                [[c.field, bytes(c.salt).hex(), c.text] for c in texts],
+                [[g.field, g.erased_at, g.erased_by] for g in gone])
+            continue
         yield event_line(row, prev)
         for c in texts:
             yield line({"type": "content", "seq": c.seq, "field": c.field,
@@ -146,12 +159,13 @@ def write_binary_bundle(conn: Connection, out: BinaryIO, origin: str, vkey: str,
 
 
 def write_bundle(conn: Connection, out: TextIO, origin: str, vkey: str, now: datetime,
-                 size: int | None = None) -> int:
-    """Write the bundle to `out`; returns the number of events written."""
+                 size: int | None = None, bundle_format: int = FORMAT) -> int:
+    """Write the bundle to `out` (in `bundle_format`); returns the number of events
+    written."""
     events = 0
-    for line in bundle_lines(conn, origin, vkey, now, size):
+    for line in bundle_lines(conn, origin, vkey, now, size, bundle_format):
         out.write(line)
-        events += line.startswith('{"type":"event"')
+        events += line.startswith(("[", '{"type":"event"'))
     return events
 
 

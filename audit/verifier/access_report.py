@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from audit.log import event_record
+from audit.verifier import verify_embedded
 
 GRANTED = "access-granted"
 CHANGED = "access-changed"
@@ -162,23 +163,34 @@ def bundle_events(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
         return policies.get(ref, f"policy-applied at seq {ref}")
 
     for line in lines:
-        if not line.startswith('{"type":"event"') and '"type"' not in line[:40]:
+        found = _event(line)
+        if found is None:
             continue
+        seq, data = found
         try:
-            item = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(item, dict) or item.get("type") != "event":
-            continue
-        try:
-            body = event_record.record_of(base64.b64decode(item["bytes"]), policy_of)
+            body = event_record.record_of(data, policy_of)
         except event_record.RecordError:
             continue
         introduced = event_record.policy_introduced(body)
         if introduced is not None:
-            policies[int(item["seq"])] = introduced
+            policies[seq] = introduced
         if body.get("action") in ACCESS_ACTIONS:
-            yield int(item["seq"]), body
+            yield seq, body
+
+
+def _event(line: str) -> tuple[int, bytes] | None:
+    """(seq, bytes) of an event line of either bundle format; None for other lines."""
+    if line.startswith(verify_embedded.EVENT_START):
+        return verify_embedded.event_bytes(line)
+    if not line.startswith('{"type":"event"') and '"type"' not in line[:40]:
+        return None
+    try:
+        item = json.loads(line)
+        if not isinstance(item, dict) or item.get("type") != "event":
+            return None
+        return int(item["seq"]), base64.b64decode(item["bytes"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def table(rows: list[dict[str, Any]]) -> str:

@@ -19,7 +19,9 @@ cosignatures that meet the policy's quorum; the report names who signed it and w
 not, and how many older checkpoints lack the quorum (see audit/verifier/verify_witnesses.py).
 --structural checks the ledger alone (seq, leaves, chain, roots, signatures and
 cosignatures), not the content or the repeated fields. BUNDLE may be the JSON Lines
-bundle or the binary one (audit/verifier/verify_binary.py: structural only, at hashing speed).
+bundle, of either layout the header's `format` names (2: audit/verifier/verify_embedded.py,
+one line per event; 1: audit/verifier/verify_lines.py, written before issue #29), or the
+binary one (audit/verifier/verify_binary.py: structural only, at hashing speed).
 A large bundle is verified on every core (--jobs 1: one); a bundle that fails is
 verified again on one, so the problem named is the same.
 
@@ -39,7 +41,13 @@ from audit.errors import AuditError, BundleError, KeyFileError
 from audit.log import signed_note
 from audit.log.witness_policy import PolicyFileError, TrustPolicy
 from audit.log.witness_policy import load as load_policy
-from audit.verifier import access_report, proof_check, verify_binary, verify_parallel
+from audit.verifier import (
+    access_report,
+    proof_check,
+    verify_binary,
+    verify_embedded,
+    verify_parallel,
+)
 from audit.verifier.verify_lines import (
     BUNDLE_TYPE,
     EVENT_LINE_FIELDS,
@@ -53,6 +61,7 @@ from audit.verifier.verify_log import Failed, Report, Verifier
 __all__ = ["BUNDLE_TYPE", "EVENT_LINE_FIELDS", "Failed", "Report", "Verifier",
            "print_report", "verify_bundle", "verify_path", "main"]
 
+FORMATS = (1, verify_embedded.FORMAT)  # the JSON Lines layouts Baton ever wrote
 PARALLEL_FROM = 32 << 20  # bytes: below this, starting processes costs more than it saves
 HEAD_AT_MOST = 64 << 20  # bytes of header and checkpoints read before the events
 
@@ -64,7 +73,7 @@ def _open(header: dict[str, Any] | None, public_key: str | None, trusted: Iterab
     notes on where its key came from."""
     if header is None or header.get("type") != BUNDLE_TYPE:
         raise BundleError("not a Baton ledger export (the first line is not its header)")
-    if header.get("format") != 1:
+    if header.get("format") not in FORMATS:
         raise BundleError(f"unsupported export format {header.get('format')!r}")
     origin = header.get("origin")
     notes: list[str] = []
@@ -113,7 +122,14 @@ def verify_bundle(lines: Iterable[str], public_key: str | None = None,
     v, notes = _open(header, public_key, trusted, progress, policy, structural)
     if isinstance(v, Report):
         return v
-    return _run(v, notes, lambda v: feed_lines(v, it, number + 1))
+    return _run(v, notes, lambda v: _feeder(header)(v, it, number + 1))
+
+
+def _feeder(header: dict[str, Any] | None) -> Any:
+    """The reader of the lines after this header: format 1's or format 2's."""
+    if header is not None and header.get("format") == verify_embedded.FORMAT:
+        return verify_embedded.feed_embedded
+    return feed_lines
 
 
 def _header_of(it: Iterator[str]) -> tuple[dict[str, Any] | None, int]:
@@ -179,7 +195,7 @@ def _lines_parallel(path: str, public_key: str | None, trusted: list[str],
         head: list[str] = []
         events_start = 0
         for raw in fh:
-            if raw.startswith(EVENT_PREFIX.encode()):
+            if raw.startswith((EVENT_PREFIX.encode(), verify_embedded.EVENT_START.encode())):
                 break
             events_start += len(raw)
             if events_start > HEAD_AT_MOST:
@@ -194,7 +210,9 @@ def _lines_parallel(path: str, public_key: str | None, trusted: list[str],
     def read(v: Verifier) -> dict[str, Any] | None:
         if feed_lines(v, it, number + 1) is not None:
             raise verify_parallel.Fallback("an end record before the events")
-        return verify_parallel.lines_parallel(v, path, events_start, jobs)
+        return verify_parallel.lines_parallel(
+            v, path, events_start, jobs,
+            embedded=header is not None and header.get("format") == verify_embedded.FORMAT)
 
     report = _run(v, notes, read)
     if not report.ok:

@@ -1,5 +1,6 @@
-"""Reading a JSON Lines bundle into the verifier, fast where the line is in the layout
-the export writes.
+"""Reading a JSON Lines bundle of format 1 (the layout written before issue #29; format 2
+is audit/verifier/verify_embedded.py) into the verifier, fast where the line is in the
+layout the export wrote. Its records (header, checkpoint, end) are format 2's too.
 
 An event line as `baton audit export` writes it (compact JSON, keys in a fixed order) is
 checked without json.loads: one anchored pattern reads seq and the repeated fields, the

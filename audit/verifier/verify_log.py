@@ -135,11 +135,7 @@ class Verifier:
         """One event row: position, leaf, chain, the roots that end here, and the fields
         its line repeats `beside` the bytes (line's name -> (signed bytes' key, value))."""
         self._close_event()
-        expected = self.seq + 1
-        if seq != expected:
-            if seq > expected:
-                raise Failed(f"seq {expected}: missing (the next event is seq {seq})")
-            raise Failed(f"seq {seq}: out of order or repeated after seq {self.seq}")
+        self._position(seq)
         if hashlib.sha256(b"\x00" + data).digest() != leaf:
             raise Failed(f"seq {seq}: bytes do not match leaf hash")
         body = None if self.structural else self.signed_body(seq, data, beside or {})
@@ -148,6 +144,26 @@ class Verifier:
         if hashlib.sha256(b"\x02" + prev + leaf).digest() != chain:
             raise Failed(f"seq {seq}: chain hash does not match prev_chain and leaf")
         self.accept(seq, leaf, chain, chain.hex(), body)
+
+    def linked(self, seq: int, data: bytes, chain_hex: str) -> None:
+        """One event of a bundle line that states only its chain hash (bundle format 2):
+        position, what the bytes say, then the chain from them and the chain so far."""
+        self._close_event()
+        self._position(seq)
+        body = None if self.structural else self.signed_body(seq, data, {})
+        leaf = sha256(b"\x00" + data).digest()
+        chain = sha256(b"\x02" + self.chain + leaf).digest()
+        if chain.hex() != chain_hex:
+            raise Failed(f"seq {seq}: chain hash does not match the bytes and the chain "
+                         "so far")
+        self.accept(seq, leaf, chain, chain_hex, body)
+
+    def _position(self, seq: int) -> None:
+        expected = self.seq + 1
+        if seq != expected:
+            if seq > expected:
+                raise Failed(f"seq {expected}: missing (the next event is seq {seq})")
+            raise Failed(f"seq {seq}: out of order or repeated after seq {self.seq}")
 
     def signed_body(self, seq: int, data: bytes,
                     beside: dict[str, tuple[str, Any]]) -> dict[str, Any]:

@@ -23,12 +23,13 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from audit.verifier import verify_binary
+from audit.verifier import verify_binary, verify_embedded
 from audit.verifier.verify_lines import EVENT_PREFIX, feed, feed_lines
 from audit.verifier.verify_log import NEVER, Failed, Verifier
 from audit.verifier.verify_tree import Subtree, Tree
 
 _EVENT = EVENT_PREFIX.encode()
+_EMBEDDED = verify_embedded.EVENT_START.encode()
 
 
 class Fallback(Exception):
@@ -180,47 +181,78 @@ def _parts(v: Verifier, parts: list[Part]) -> dict[str, Any] | None:
 # --- JSON Lines --------------------------------------------------------------------
 
 
-def _range_lines(fh: BinaryIO, start: int, end: int, v: RangeVerifier) -> Iterator[str]:
+def _range_lines(fh: BinaryIO, start: int, end: int, v: RangeVerifier,
+                 prev: bytes | None) -> Iterator[str]:
     """The lines from the first event line at or after byte `start` to the first event
-    line at or after byte `end` (not included); begins `v` at the first."""
+    line at or after byte `end` (not included); begins `v` at the first. `prev`: the
+    chain before the events, for a bundle of format 2 (its lines state no previous chain:
+    the line before the range's first holds it); None for format 1."""
     fh.seek(start - 1 if start else 0)
     if start:
         fh.readline()  # the rest of a line that began before `start`
     pos = fh.tell()
     begun = False
+    event = _EVENT if prev is None else _EMBEDDED
     for raw in fh:
         at, pos = pos, pos + len(raw)
-        if raw.startswith(_EVENT):
+        if raw.startswith(event):
             if at >= end:
                 return
             if not begun:
-                item = json.loads(raw)
-                v.begin(int(item["seq"]), bytes.fromhex(item["prev_chain"]))
+                if prev is None:
+                    item = json.loads(raw)
+                    v.begin(int(item["seq"]), bytes.fromhex(item["prev_chain"]))
+                else:
+                    v.begin(int(raw[1:raw.index(b",")]), _chain_before(fh, at, prev))
+                    fh.seek(pos)
                 begun = True
         if begun:
             yield raw.decode("utf-8")
 
 
+def _chain_before(fh: BinaryIO, at: int, prev: bytes) -> bytes:
+    """The chain hash of the event line that ends at byte `at` (format 2), or `prev`
+    when the line there is a record (the range starts at the log's first event)."""
+    width = 4096
+    while True:
+        begin = max(0, at - width)
+        fh.seek(begin)
+        chunk = fh.read(at - begin)
+        cut = chunk.rfind(b"\n", 0, len(chunk) - 1)
+        if cut >= 0 or begin == 0:
+            line = chunk[cut + 1:]
+            break
+        width *= 4
+    if not line.startswith(_EMBEDDED):
+        return prev
+    i = line.index(b",")
+    return bytes.fromhex(line[i + 2:i + 66].decode("ascii"))
+
+
 def _lines_part(path: str, start: int, end: int, vkey: str, origin: str,
-                due: list[int], structural: bool) -> Part:
+                due: list[int], structural: bool, prev: bytes | None) -> Part:
     v = RangeVerifier(vkey, origin, due, structural)
+    feeder = feed_lines if prev is None else verify_embedded.feed_embedded
     try:
         with open(path, "rb") as fh:
-            ended = feed_lines(v, _range_lines(fh, start, end, v))
+            ended = feeder(v, _range_lines(fh, start, end, v, prev))
         return v.part(ended)
     except (Failed, ValueError, KeyError, TypeError) as exc:
         return Part(problem=str(exc) or type(exc).__name__)
 
 
-def lines_parallel(v: Verifier, path: str, events_start: int, jobs: int
-                   ) -> dict[str, Any] | None:
-    """Verify the events of a JSON Lines bundle (from byte `events_start`) on `jobs`
-    processes into `v`; returns the end record. Fallback on any problem."""
+def lines_parallel(v: Verifier, path: str, events_start: int, jobs: int,
+                   embedded: bool = False) -> dict[str, Any] | None:
+    """Verify the events of a JSON Lines bundle (from byte `events_start`; `embedded`:
+    of format 2) on `jobs` processes into `v`; returns the end record. Fallback on any
+    problem."""
     total = os.path.getsize(path)
     step = max(1, (total - events_start) // jobs)
     bounds = [events_start + i * step for i in range(jobs)] + [total]
     parts = _gather(jobs, _lines_part, [(path, bounds[i], bounds[i + 1], v.vkey, v.origin,
-                                         list(v.due), v.structural) for i in range(jobs)])
+                                         list(v.due), v.structural,
+                                         v.chain if embedded else None)
+                                        for i in range(jobs)])
     try:
         return _parts(v, parts)
     except Failed as exc:

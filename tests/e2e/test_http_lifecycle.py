@@ -96,8 +96,8 @@ def test_full_lifecycle_timeline_trail_and_offline_verification(server: Server) 
                                  "--trusted-checkpoint", str(held))
     assert verified.stdout.startswith("OK: ")
     lines = bundle.read_text().splitlines()
-    target = next(i for i, line in enumerate(lines) if line.startswith('{"type":"event","seq":2,'))
-    lines[target] = lines[target].replace('"seq":2,', '"seq":3,', 1)
+    target = next(i for i, line in enumerate(lines) if line.startswith('[2,"'))  # format 2
+    lines[target] = lines[target].replace("[2,", "[3,", 1)
     (server.cwd / "bad.jsonl").write_text("\n".join(lines) + "\n")
     bad = server.baton_here("audit", "verify", str(server.cwd / "bad.jsonl"), "--public-key",
                             str(key), check=False)

@@ -22,6 +22,7 @@ from audit.reads.export import write_bundle
 from audit.store import policy_refs
 from audit.store.schema import escalations, ledger
 from audit.verifier import verify
+from tests import bundle_layouts
 from tests.initialised_app import Client, Clock, make_client
 from workflow import admin_handlers, handlers
 from workflow.model import Actor, rfc3339
@@ -135,9 +136,8 @@ def test_verifier_answers_access_at_and_fails_on_an_edited_grant(
     assert verify.main([str(bundle), "--access-at", _at(story["revoked"])]) == 0
     assert "nina " not in capsys.readouterr().out
     # Edit nina's grant: finance instead of agent, bytes re-encoded.
-    lines = bundle.read_text(encoding="utf-8").splitlines()
-    for i, line in enumerate(lines):
-        item = json.loads(line)
+    items = bundle_layouts.items(bundle.read_text(encoding="utf-8"))
+    for item in items:
         if item.get("type") != "event":
             continue
         body = record_of(base64.b64decode(item["bytes"]), lambda ref: "a policy")
@@ -145,11 +145,10 @@ def test_verifier_answers_access_at_and_fails_on_an_edited_grant(
             body["payload"]["roles"] = ["finance"]
             item["bytes"] = base64.b64encode(json.dumps(
                 body, separators=(",", ":"), sort_keys=True).encode()).decode()
-            lines[i] = json.dumps(item, separators=(",", ":"))
             seq = item["seq"]
             break
     edited = tmp_path / "edited.jsonl"
-    edited.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    edited.write_text("".join(bundle_layouts.lines(items, 2)), encoding="utf-8")
     assert verify.main([str(edited), "--access-at", _at(story["changed"])]) == 1
     out = capsys.readouterr().out
     assert f"FAILED: seq {seq}:" in out and "nina " not in out

@@ -1,10 +1,10 @@
-"""Every attack on the record is a test that expects its specific failure."""
+"""Every attack on the record is a test that expects its specific failure, on the bundle
+in each layout (tests/bundle_layouts.py)."""
 
 from __future__ import annotations
 
 import base64
 import io
-import json
 import sqlite3
 from pathlib import Path
 
@@ -15,10 +15,18 @@ from audit.log import merkle, signed_note
 from audit.reads.export import verify_db, write_bundle
 from audit.store import deflated
 from audit.verifier.verify import Report, main, verify_bundle
+from tests import bundle_layouts
 from tests.forged_bundle import forge
 from tests.integration.conftest import Ledger
 
 ORIGIN = "baton.test/ledger"
+LAYOUT = 2  # the layout check() writes: every test runs with each (the fixture below)
+
+
+@pytest.fixture(autouse=True, params=bundle_layouts.LAYOUTS, ids=lambda n: f"format{n}")
+def layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(f"{__name__}.LAYOUT", request.param)
+    return int(request.param)
 
 
 @pytest.fixture
@@ -27,14 +35,17 @@ def bundle(led: Ledger) -> list[dict]:
         led.lifecycle(f"esc-{i}")  # 25 events, checkpoints at 1, 6, 11, 16, 21
     with led.engine.connect() as conn:
         out = io.StringIO()
-        write_bundle(conn, out, ORIGIN, led.signer.vkey, led.now)
-    return [json.loads(line) for line in out.getvalue().splitlines()]
+        write_bundle(conn, out, ORIGIN, led.signer.vkey, led.now, bundle_format=1)
+    return bundle_layouts.items(out.getvalue())  # written in LAYOUT by check()
 
 
 def check(led: Ledger, items: list[dict], trusted: list[str] = (),
           key: str | None = "ours") -> Report:
-    lines = [json.dumps(i) + "\n" for i in items]
+    lines = bundle_layouts.lines(items, LAYOUT)
     return verify_bundle(lines, led.signer.vkey if key == "ours" else key, list(trusted))
+
+
+UNLINKED = "chain hash does not match the bytes and the chain so far"  # format 2
 
 
 def events(items: list[dict]) -> list[dict]:
@@ -58,14 +69,16 @@ def test_edit_a_rows_bytes(led: Ledger, bundle: list[dict]) -> None:
     body = base64.b64decode(row["bytes"]).replace(b'"by":"fiona"', b'"by":"bobby"')
     assert body != base64.b64decode(row["bytes"])
     row["bytes"] = base64.b64encode(body).decode()
-    assert first_problem(check(led, bundle)) == "seq 12: bytes do not match leaf hash"
+    assert first_problem(check(led, bundle)) == ("seq 12: bytes do not match leaf hash"
+                                                 if LAYOUT == 1 else f"seq 12: {UNLINKED}")
 
 
 def test_edit_a_hash(led: Ledger, bundle: list[dict]) -> None:
     row = events(bundle)[7]
     row["chain_hash"] = "00" * 32
     assert first_problem(check(led, bundle)) == \
-        "seq 7: chain hash does not match prev_chain and leaf"
+        ("seq 7: chain hash does not match prev_chain and leaf" if LAYOUT == 1
+         else f"seq 7: {UNLINKED}")
 
 
 def test_edit_bytes_and_leaf_hash_together(led: Ledger, bundle: list[dict]) -> None:
@@ -74,14 +87,17 @@ def test_edit_bytes_and_leaf_hash_together(led: Ledger, bundle: list[dict]) -> N
     row["bytes"] = base64.b64encode(body).decode()
     row["leaf_hash"] = merkle.leaf_hash(body).hex()
     assert first_problem(check(led, bundle)) == \
-        "seq 9: chain hash does not match prev_chain and leaf"
+        ("seq 9: chain hash does not match prev_chain and leaf" if LAYOUT == 1
+         else f"seq 9: {UNLINKED}")
 
 
 def test_delete_a_row(led: Ledger, bundle: list[dict]) -> None:
     without = [i for i in bundle if i.get("seq") != 5 or i["type"] == "checkpoint"]
     assert first_problem(check(led, without)) == "seq 5: missing (the next event is seq 6)"
     bundle.remove(events(bundle)[5])  # a careless attacker leaves the row's content behind
-    assert first_problem(check(led, bundle)) == "seq 5: missing (content for seq 5 is present)"
+    assert first_problem(check(led, bundle)) == (
+        "seq 5: missing (content for seq 5 is present)" if LAYOUT == 1  # format 2: the
+        else "seq 4 field context: no commitment for this content")  # line before's
 
 
 def test_swap_two_rows(led: Ledger, bundle: list[dict]) -> None:
@@ -197,7 +213,7 @@ def test_live_database_edits_are_found_by_verify_db(sqlite_led: Ledger, old: str
 def test_cli_exit_codes_and_messages(led: Ledger, bundle: list[dict], tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     good = tmp_path / "bundle.jsonl"
-    good.write_text("".join(json.dumps(i) + "\n" for i in bundle))
+    good.write_text("".join(bundle_layouts.lines(bundle, LAYOUT)))
     key = tmp_path / "key.pub"
     key.write_text(led.signer.vkey + "\n")
     assert main([str(good), "--public-key", str(key)]) == 0

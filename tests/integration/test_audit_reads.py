@@ -19,6 +19,7 @@ from api.cli import main
 from audit.store import policy_refs
 from audit.store.schema import ledger
 from audit.verifier import verify
+from tests import bundle_layouts
 from tests.initialised_app import Client, make_client
 from tests.integration.guarded_app import signed_in
 
@@ -109,8 +110,7 @@ def test_cli_export_proof_and_report_record_and_the_export_verifies(
     done = runner.invoke(main, ["audit", "export", "-o", str(bundle), "--as", "erin"], env=env)
     assert done.exit_code == 0, done.output
     export = _reads(c)[-1]
-    lines = [json.loads(line) for line in bundle.read_text().splitlines()]
-    events = [line for line in lines if line["type"] == "event"]
+    events = [i for i in bundle_layouts.items(bundle.read_text()) if i["type"] == "event"]
     assert export["actor"] == "erin" and export["payload"]["path"] == "cli"
     assert export["payload"]["size"] == len(events) == export["seq"]
     assert (export["payload"]["first"], export["payload"]["last"]) == (0, len(events) - 1)

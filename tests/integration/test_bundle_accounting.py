@@ -1,11 +1,11 @@
 """The verifier accounts for everything in a bundle: every commitment is present with its
 text or named by a content-erased event, and every field a line repeats beside the signed
-bytes says what they say (issue 15)."""
+bytes says what they say (issue 15); on the bundle in each layout
+(tests/bundle_layouts.py)."""
 
 from __future__ import annotations
 
 import io
-import json
 import sqlite3
 from pathlib import Path
 
@@ -17,22 +17,30 @@ from audit.reads.export import verify_db, write_bundle
 from audit.store import db, migrate
 from audit.store.uow import SqlUnitOfWork
 from audit.verifier.verify import Report, print_report, verify_bundle
+from tests import bundle_layouts
 from tests.integration.conftest import T0, Ledger
 from tests.unit.fakes import DEMO_ACTORS
 from workflow import erasure, policy_change, policy_loader
 
 ORIGIN = "baton.test/ledger"
+LAYOUT = 2  # the layout check() writes: every test runs with each (the fixture below)
+
+
+@pytest.fixture(autouse=True, params=bundle_layouts.LAYOUTS, ids=lambda n: f"format{n}")
+def layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(f"{__name__}.LAYOUT", request.param)
+    return int(request.param)
 
 
 def export(led: Ledger) -> list[dict]:
     with led.engine.connect() as conn:
         out = io.StringIO()
-        write_bundle(conn, out, ORIGIN, led.signer.vkey, led.now)
-    return [json.loads(line) for line in out.getvalue().splitlines()]
+        write_bundle(conn, out, ORIGIN, led.signer.vkey, led.now, bundle_format=1)
+    return bundle_layouts.items(out.getvalue())  # written in LAYOUT by check()
 
 
 def check(led: Ledger, items: list[dict]) -> Report:
-    return verify_bundle([json.dumps(i) + "\n" for i in items], led.signer.vkey)
+    return verify_bundle(bundle_layouts.lines(items, LAYOUT), led.signer.vkey)
 
 
 def problem(report: Report) -> str:
@@ -107,7 +115,9 @@ def test_a_repeated_content_line_fails(two: Ledger) -> None:
 @pytest.mark.parametrize("name,value", [("at", "2020-01-01T00:00:00.000000Z"),
                                         ("escalation_id", "esc-z"), ("escalation_seq", 99)])
 def test_fields_beside_the_signed_bytes_are_checked(two: Ledger, name: str,
-                                                    value: object) -> None:
+                                                    value: object, layout: int) -> None:
+    if layout != 1:
+        pytest.skip("format 2 repeats no field beside the signed bytes")
     bundle = export(two)
     line = [i for i in bundle if i["type"] == "event"][3]
     line[name] = value
@@ -154,3 +164,17 @@ def test_verify_db_without_checkpoints_warns_and_exits_0(tmp_path: Path) -> None
     assert first.startswith("OK: 1 events, 0 checkpoints") and first.endswith("(1 warning)")
     assert second.startswith("warning: no checkpoint")
     engine.dispose()
+
+
+def test_the_export_writes_each_event_with_its_content_on_one_line(two: Ledger) -> None:
+    """Format 2, as written by default, is format 1's records folded as
+    tests/bundle_layouts.py folds them (what the tests of both layouts rely on)."""
+    with two.engine.connect() as conn:
+        old, new = io.StringIO(), io.StringIO()
+        write_bundle(conn, old, ORIGIN, two.signer.vkey, two.now, bundle_format=1)
+        write_bundle(conn, new, ORIGIN, two.signer.vkey, two.now)
+    folded = bundle_layouts.lines(bundle_layouts.items(old.getvalue()), 2)
+    written = new.getvalue().splitlines(keepends=True)
+    assert [x for x in written if x.startswith("[")] == [x for x in folded if x.startswith("[")]
+    assert len([x for x in written if x.startswith("[")]) == check(two, export(two)).events
+    assert '"format":2' in written[0] and not any('"type":"content"' in x for x in written)

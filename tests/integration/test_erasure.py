@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import sqlite3
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ import pytest
 from audit.reads import records, timeline, trails
 from audit.reads.export import verify_db, write_bundle
 from audit.verifier.verify import verify_bundle
+from tests import bundle_layouts
 from tests.integration.conftest import Ledger, make_ledger
 from tests.unit.fakes import DEMO_ACTORS
 from workflow import erasure, policy_loader
@@ -35,7 +35,7 @@ def export(led: Ledger) -> tuple[str, list]:
         out = io.StringIO()
         write_bundle(conn, out, "baton.test/ledger", led.signer.vkey, led.now)
     text = out.getvalue()
-    return text, [json.loads(line) for line in text.splitlines()]
+    return text, bundle_layouts.items(text)
 
 
 def test_erase_a_customer_keeps_the_record_and_loses_the_words(sqlite_led: Ledger) -> None:

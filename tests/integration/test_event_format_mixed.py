@@ -20,7 +20,7 @@ from audit.reads.export import verify_db, write_binary_bundle, write_bundle
 from audit.store.outbox import SqlOutbox
 from audit.verifier import verify_parallel
 from audit.verifier.verify import Report, _lines_parallel, verify_bundle, verify_path
-from tests import forged_bundle
+from tests import bundle_layouts, forged_bundle
 from tests.integration.conftest import Ledger
 from tests.unit.fakes import DEMO_ACTORS
 from workflow import erasure, policy_change, policy_loader
@@ -51,11 +51,20 @@ def mixed(led: Ledger, monkeypatch: pytest.MonkeyPatch) -> Ledger:
     return led
 
 
+LAYOUT = 2  # the layout check() writes: every test runs with each (the fixture below)
+
+
+@pytest.fixture(autouse=True, params=bundle_layouts.LAYOUTS, ids=lambda n: f"format{n}")
+def layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(f"{__name__}.LAYOUT", request.param)
+    return int(request.param)
+
+
 def export(led: Ledger) -> list[dict[str, Any]]:
     with led.engine.connect() as conn:
         out = io.StringIO()
-        write_bundle(conn, out, ORIGIN, led.signer.vkey, led.now)
-    return [json.loads(line) for line in out.getvalue().splitlines()]
+        write_bundle(conn, out, ORIGIN, led.signer.vkey, led.now, bundle_format=1)
+    return bundle_layouts.items(out.getvalue())  # written in LAYOUT by check()
 
 
 def events(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,7 +76,7 @@ def signed(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def check(led: Ledger, items: list[dict[str, Any]]) -> Report:
-    return verify_bundle([json.dumps(i) + "\n" for i in items], led.signer.vkey)
+    return verify_bundle(bundle_layouts.lines(items, LAYOUT), led.signer.vkey)
 
 
 def test_a_mixed_log_verifies_everywhere(mixed: Ledger, tmp_path: Path) -> None:
@@ -78,8 +87,7 @@ def test_a_mixed_log_verifies_everywhere(mixed: Ledger, tmp_path: Path) -> None:
     assert report.ok, report.problems
     assert (report.contents, report.erased) == (13, 13)
     path = tmp_path / "bundle.jsonl"
-    path.write_text("".join(json.dumps(i, separators=(",", ":"), ensure_ascii=False) + "\n"
-                            for i in bundle), encoding="utf-8")
+    path.write_text("".join(bundle_layouts.lines(bundle, LAYOUT)), encoding="utf-8")
     binary = tmp_path / "bundle.bin"
     with mixed.engine.connect() as conn, binary.open("wb") as fh:
         write_binary_bundle(conn, fh, ORIGIN, mixed.signer.vkey, mixed.now)
@@ -127,8 +135,7 @@ def forge(bundle: list[dict[str, Any]], led: Ledger, seq: int,
 def problems(led: Ledger, items: list[dict[str, Any]], tmp_path: Path) -> set[str]:
     """The first problem the serial and the parallel verifier name (they must agree)."""
     path = tmp_path / "forged.jsonl"
-    path.write_text("".join(json.dumps(i, separators=(",", ":")) + "\n" for i in items),
-                    encoding="utf-8")
+    path.write_text("".join(bundle_layouts.lines(items, LAYOUT)), encoding="utf-8")
     found = {check(led, items).problems[0]}
     found.add(verify_path(str(path), led.signer.vkey, jobs=2, parallel_from=0).problems[0])
     with pytest.raises(verify_parallel.Fallback) as parallel:  # what made it fall back
@@ -143,7 +150,9 @@ def test_an_edited_byte_of_a_format_2_event(mixed: Ledger) -> None:
     body = base64.b64decode(row["bytes"])
     assert b'"by":"fiona"' in body
     row["bytes"] = base64.b64encode(body.replace(b'"by":"fiona"', b'"by":"fionb"')).decode()
-    assert check(mixed, bundle).problems == [f"seq {row['seq']}: bytes do not match leaf hash"]
+    assert check(mixed, bundle).problems == [f"seq {row['seq']}: " + (
+        "bytes do not match leaf hash" if LAYOUT == 1
+        else "chain hash does not match the bytes and the chain so far")]
 
 
 @pytest.mark.parametrize("ref", [1, 5, 40, -1])

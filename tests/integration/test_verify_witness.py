@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from audit.log import cosignature, cosignatures, ledger, merkle, signed_note, witness
 from audit.reads.export import write_binary_bundle, write_bundle
 from audit.verifier.verify import Report, main, verify_bundle, verify_path
+from tests import bundle_layouts
 from tests.integration.conftest import Ledger
 
 ORIGIN = "baton.test/ledger"
@@ -64,18 +64,27 @@ def wit(led: Ledger, tmp_path: Path) -> Any:
     made.close()
 
 
+LAYOUT = 2  # the layout check() writes: every test runs with each (the fixture below)
+
+
+@pytest.fixture(autouse=True, params=bundle_layouts.LAYOUTS, ids=lambda n: f"format{n}")
+def layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(f"{__name__}.LAYOUT", request.param)
+    return int(request.param)
+
+
 def export(led: Ledger) -> list[dict[str, Any]]:
     out = io.StringIO()
     with led.engine.connect() as conn:
-        write_bundle(conn, out, ORIGIN, led.signer.vkey, led.now)
-    return [json.loads(line) for line in out.getvalue().splitlines()]
+        write_bundle(conn, out, ORIGIN, led.signer.vkey, led.now, bundle_format=1)
+    return bundle_layouts.items(out.getvalue())  # written in LAYOUT by check()
 
 
 def check(led: Ledger, wit: Witnesses, items: list[dict[str, Any]],
           policy: bool = True) -> Report:
     from audit.log.witness_policy import load
 
-    return verify_bundle([json.dumps(i, separators=(",", ":")) + "\n" for i in items],
+    return verify_bundle(bundle_layouts.lines(items, LAYOUT),
                          led.signer.vkey, policy=load(wit.policy) if policy else None)
 
 

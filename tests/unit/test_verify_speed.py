@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit.log import merkle, signed_note
+from audit.log import event_record, merkle, signed_note
 from audit.log.canonical import canonical_bytes, commitment
 from audit.reads.export import event_line, line
 from audit.verifier import verify_binary
@@ -53,9 +53,11 @@ def at_of(seq: int) -> str:
     return f"2026-03-02T09:{seq // 60 % 60:02d}:{seq % 60:02d}.000000Z"
 
 
-def make_bundle(events: int = 300, every: int = 40) -> list[dict[str, Any]]:
+def make_bundle(events: int = 300, every: int = 40, event_format: int = 1
+                ) -> list[dict[str, Any]]:
     """Events with committed fields and their content (some with characters JSON
-    escapes), an erasure of one field with its erased record, checkpoints."""
+    escapes), an erasure of one field with its erased record, checkpoints; the events'
+    bytes in `event_format` (audit/log/event_record.py)."""
     rows: list[dict[str, Any]] = []
     chain, rng, notes = merkle.GENESIS, merkle.CompactRange(), []
     erasure = events - 5
@@ -73,9 +75,10 @@ def make_bundle(events: int = 300, every: int = 40) -> list[dict[str, Any]]:
         if seq == erasure:  # erases the title of seq 4, of esc-0
             action, esc = "content-erased", "esc-0"
             payload = {"fields": ["4:title"]}
-        body = canonical_bytes({"v": 1, "seq": seq, "escalation_id": esc,
-                                "version": seq % 10, "action": action, "actor": "fiona",
-                                "at": at, "payload": payload})
+        record = {"v": 1, "seq": seq, "escalation_id": esc, "version": seq % 10,
+                  "action": action, "actor": "fiona", "at": at, "payload": payload}
+        body = (canonical_bytes(record) if event_format == 1
+                else event_record.encoded_bytes(record, None))
         leaf = merkle.leaf_hash(body)
         new_chain = merkle.chain_hash(chain, leaf)
         row = SimpleNamespace(seq=seq, escalation_id=esc, escalation_seq=seq % 10, at=at,
