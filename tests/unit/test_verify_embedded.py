@@ -15,6 +15,7 @@ import pytest
 from audit.verifier import verify_embedded
 from audit.verifier.verify import verify_bundle, verify_path
 from tests import bundle_layouts
+from tests.unit import test_verify_speed as speed
 from tests.unit.test_verify_speed import TAMPERINGS, VKEY, events, make_bundle, problem
 
 BUNDLE = make_bundle(event_format=2)
@@ -119,12 +120,14 @@ def test_structural_checks_the_ledger_but_not_content() -> None:
                                   "two events swapped", "content edited", "content removed",
                                   "erased record's actor", "checkpoint root", "truncated",
                                   "after the end"])
-def test_several_processes_name_the_same_first_problem_as_one(name: str,
+@pytest.mark.parametrize("layout", [1, 2], ids=["format1", "format2"])
+def test_several_processes_name_the_same_first_problem_as_one(name: str, layout: int,
                                                               tmp_path: Path) -> None:
-    items = copy.deepcopy(BUNDLE)
+    items = copy.deepcopy(BUNDLE if layout == 2 else speed.BUNDLE)
     TAMPERINGS[name](items)
     path = tmp_path / "bundle.jsonl"
-    path.write_text("".join(lines(items)), encoding="utf-8")
+    path.write_text("".join(lines(items) if layout == 2 else speed.compact(items)),
+                    encoding="utf-8")
     one = verify_path(str(path), VKEY, jobs=1)
     three = verify_path(str(path), VKEY, jobs=3, parallel_from=0)
     assert problem(three) == problem(one)

@@ -200,24 +200,7 @@ def test_structural_checks_the_ledger_but_not_content() -> None:
         "seq 120: bytes do not match leaf hash"
 
 
-@pytest.mark.parametrize("name", ["untouched", "bytes", "chain hash", "an event removed",
-                                  "two events swapped", "content edited", "content removed",
-                                  "erased record's actor", "checkpoint root", "truncated",
-                                  "after the end"])
-def test_several_processes_name_the_same_first_problem_as_one(name: str,
-                                                              tmp_path: Path) -> None:
-    items = copy.deepcopy(BUNDLE)
-    TAMPERINGS[name](items)
-    path = tmp_path / "bundle.jsonl"
-    path.write_text("".join(compact(items)), encoding="utf-8")
-    one = verify_path(str(path), VKEY, jobs=1)
-    three = verify_path(str(path), VKEY, jobs=3, parallel_from=0)
-    assert problem(three) == problem(one)
-    assert (three.events, three.contents, three.erased) == \
-        (one.events, one.contents, one.erased)
-    if name == "untouched":
-        assert three.ok and three.cores == 3, "the parallel path was not taken"
-        assert (three.events, three.erased) == (300, 1)
+# Several processes against one: tests/unit/test_verify_embedded.py, on both layouts.
 
 
 # --- the binary bundle ----------------------------------------------------------------
