@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from api import create_app
 from api.cli import DEMO
 from audit.store import actors, db
+from tests import schema_template
 from workflow import policy_change, policy_loader
 from workflow.model import Actor
 
@@ -82,6 +83,7 @@ def make_client(tmp_path: Path, clock: Callable[[], datetime] | None = None,
     """An initialised Baton (schema, key, a policy, the demo actors with tokens) and a
     test client; `settings`: more of the app's settings (BATON_…)."""
     url = database_url or f"sqlite:///{tmp_path / 'baton.db'}"
+    schema_template.at_head(url)
     config: dict[str, Any] = {"BATON_DATABASE_URL": url,
                               "BATON_SIGNING_KEY": str(tmp_path / "signing.key"),
                               "BATON_CHECKPOINT_EVERY": 10, **settings}

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from audit.log.ledger import Signer
 from audit.store import actors, db, migrate
 from audit.store.uow import SqlUnitOfWork
+from tests import schema_template
 from tests.initialised_app import Clock
 from tests.unit.fakes import DEMO_ACTORS
 from tests.unit.scenario import OPEN, PAYLOADS
@@ -72,6 +73,8 @@ class Ledger:
 
 
 def make_ledger(url: str, path: Path, every: int = 5, revision: str = "head") -> Ledger:
+    if revision == "head":
+        schema_template.at_head(url)
     engine = db.make_engine(url)
     migrate.upgrade(engine, revision)
     signer = Signer(Ed25519PrivateKey.generate(), "baton.test/ledger", every=every,
