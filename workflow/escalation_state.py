@@ -101,8 +101,8 @@ class EscalationState:
 
     def snapshot(self) -> dict[str, Any]:
         """The state as plain data (datetimes as RFC 3339 strings)."""
-        # Hand-rolled instead of dataclasses.asdict: this runs on every write.
-        data = {name: getattr(self, name) for name in _FIELDS}
+        # Hand-rolled instead of dataclasses.asdict: copies of its lists and dicts.
+        data = self.plain()
         for key in ("watchers", "collaborators"):
             data[key] = list(data[key])
         for key in ("deadlines", "breached", "feedback_links"):
@@ -114,9 +114,6 @@ class EscalationState:
                             for k, v in data["warnings"].items()}
         if data["amount"] is not None:
             data["amount"] = dict(data["amount"])
-        for key in ("created_at", "updated_at"):
-            value = data[key]
-            data[key] = rfc3339(value) if value else None
         return data
 
 

@@ -180,6 +180,17 @@ def latest_checkpoint(conn: Connection) -> str:
     return str(found)
 
 
+def bodies(conn: Connection, start: int, end: int) -> list[bytes]:
+    """The canonical bytes of seqs start..end-1, in order."""
+    return [bytes(body) for body in conn.execute(select(ledger.c.body).where(
+        ledger.c.seq >= start, ledger.c.seq < end).order_by(ledger.c.seq)).scalars()]
+
+
+def leaf_hashes(conn: Connection, start: int, end: int) -> list[bytes]:
+    """The leaf hashes of seqs start..end-1 in order (not stored: their bodies hashed)."""
+    return [merkle.leaf_hash(body) for body in bodies(conn, start, end)]
+
+
 def subtree_hasher(conn: Connection) -> merkle.SubtreeHash:
     """mth(start, end) over the stored log, using stored nodes where it can."""
 
@@ -192,10 +203,8 @@ def subtree_hasher(conn: Connection) -> merkle.SubtreeHash:
                     merkle_nodes.c.level == level, merkle_nodes.c.idx == start >> level)).scalar()
                 if found is not None:
                     return bytes(found)
-            if n <= 1 << NODE_LEVEL_MIN:  # leaf hashes are not stored: hash the bodies
-                bodies = conn.execute(select(ledger.c.body).where(
-                    ledger.c.seq >= start, ledger.c.seq < end).order_by(ledger.c.seq)).scalars()
-                return merkle.root_of([merkle.leaf_hash(bytes(x)) for x in bodies])
+            if n <= 1 << NODE_LEVEL_MIN:
+                return merkle.root_of(leaf_hashes(conn, start, end))
         k = 1 << ((n - 1).bit_length() - 1)
         return merkle.node_hash(mth(start, start + k), mth(start + k, end))
 

@@ -16,8 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select
 
-from audit.log import ledger, merkle
-from audit.store.schema import ledger as ledger_table
+from audit.log import ledger
 from audit.store.schema import merkle_nodes
 
 HEIGHT = 8
@@ -143,10 +142,7 @@ def hash_tile(conn: Connection, tile: Tile, size: int) -> bytes:
     _check_served(tile, size)
     first = tile.index * WIDTH
     if tile.level == 0:
-        found: Sequence[bytes] = [merkle.leaf_hash(bytes(body)) for body in conn.execute(
-            select(ledger_table.c.body).where(
-                ledger_table.c.seq >= first, ledger_table.c.seq < first + tile.width)
-            .order_by(ledger_table.c.seq)).scalars()]
+        found: Sequence[bytes] = ledger.leaf_hashes(conn, first, first + tile.width)
     else:
         found = conn.execute(select(merkle_nodes.c.hash).where(
             merkle_nodes.c.level == HEIGHT * tile.level, merkle_nodes.c.idx >= first,
@@ -188,10 +184,7 @@ def entry_bundle(conn: Connection, tile: Tile, size: int) -> bytes:
     """The entry bundle of the log, which has `size` leaves: the canonical event bytes."""
     _check_served(tile, size)
     first = tile.index * WIDTH
-    found = conn.execute(select(ledger_table.c.body).where(
-        ledger_table.c.seq >= first, ledger_table.c.seq < first + tile.width)
-        .order_by(ledger_table.c.seq)).scalars().all()
-    return encode_bundle([bytes(b) for b in found])
+    return encode_bundle(ledger.bodies(conn, first, first + tile.width))
 
 
 def read(conn: Connection, tile: Tile, size: int) -> bytes:

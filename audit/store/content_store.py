@@ -4,9 +4,8 @@ personal fields, deleted on erasure with a note of who, when and under which eve
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import ColumnElement, Connection, delete, insert, select
 
 from audit.store import search_index
 from audit.store.idempotency import SqlIdempotency
@@ -14,11 +13,11 @@ from audit.store.schema import content, erasures, ledger
 from workflow.model import rfc3339
 
 
-def _of_escalation(escalation_id: str) -> tuple[Any, ...]:
+def _of_escalation(escalation_id: str) -> ColumnElement[bool]:
     """An escalation's content rows, found by its events' seqs (the ledger's index on
     the escalation, then content's key): content keeps no copy of the escalation."""
-    return (content.c.seq.in_(select(ledger.c.seq).where(
-        ledger.c.escalation_id == escalation_id)),)
+    return content.c.seq.in_(select(ledger.c.seq).where(
+        ledger.c.escalation_id == escalation_id))
 
 
 class SqlContent:
@@ -34,7 +33,7 @@ class SqlContent:
     def fields_of(self, escalation_id: str) -> list[tuple[int, str]]:
         """(seq, field) of every personal text still held for an escalation."""
         rows = self._conn.execute(select(content.c.seq, content.c.field).where(
-            *_of_escalation(escalation_id)).order_by(content.c.seq)).all()
+            _of_escalation(escalation_id)).order_by(content.c.seq)).all()
         return [(r.seq, r.field) for r in rows]
 
     def erase(self, escalation_id: str, fields: list[tuple[int, str]], *, erased_by: str,
@@ -45,7 +44,7 @@ class SqlContent:
             {"seq": seq, "field": name, "escalation_id": escalation_id,
              "erased_at": rfc3339(at), "erased_by": erased_by, "erase_seq": erase_seq}
             for seq, name in fields])
-        conn.execute(delete(content).where(*_of_escalation(escalation_id)))
+        conn.execute(delete(content).where(_of_escalation(escalation_id)))
         search_index.forget_texts(conn, escalation_id)
         # Stored idempotent responses may quote the erased text: their bodies go too.
         self._idempotency.forget(escalation_id)

@@ -58,7 +58,7 @@ class Query:
         """Send the read ahead in the connection's unit of work; without a pipeline
         (SQLite) there is no round trip to save, so nothing is done."""
         recorder = recorder_of(conn)
-        pipeline = _pipeline(conn) if recorder.pipelines else None
+        pipeline = _pipeline(conn, recorder)
         if pipeline is not None:
             sql = recorder.render(self.sql, self.lock)
             pipeline.prefetch(_key(self, params), sql, params)
@@ -84,7 +84,11 @@ def _key(query: Query, params: Mapping[str, Any]) -> tuple[Query, tuple[Any, ...
     return query, tuple(sorted(params.items()))
 
 
-def _pipeline(conn: Connection) -> Pipeline | None:
+def _pipeline(conn: Connection, recorder: Any = None) -> Pipeline | None:
+    """The unit of work's pipeline on `conn`; with the connection's `recorder` given, none
+    where its database has none (SQLite) without looking."""
+    if recorder is not None and not recorder.pipelines:
+        return None
     found: Pipeline | None = conn.info.get(PIPELINE)
     return found
 
@@ -93,7 +97,7 @@ def _cursor(conn: Connection, text: str, lock: str, params: Mapping[str, Any],
             query: Query | None = None) -> Any:
     recorder = recorder_of(conn)
     sql = recorder.render(text, lock)
-    pipeline = _pipeline(conn) if recorder.pipelines else None
+    pipeline = _pipeline(conn, recorder)
     if pipeline is not None:
         return pipeline.read(None if query is None else _key(query, params), sql, params)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -152,7 +156,7 @@ def write_one_row(conn: Connection, text: str, params: Mapping[str, Any],
 def _write(conn: Connection, text: str, params: Any, many: bool = False) -> Any:
     recorder = recorder_of(conn)
     sql = recorder.render(text, "")
-    pipeline = _pipeline(conn) if recorder.pipelines else None
+    pipeline = _pipeline(conn, recorder)
     if pipeline is not None:
         return pipeline.write(sql, params, many)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]

@@ -110,11 +110,8 @@ def load_stored(conn: Connection, escalation_id: str, lock: bool = False
     row = (LOCKED if lock else LOAD).fetch_one(conn, {"id": escalation_id})
     if row is None:
         return None
-    columns = dict(zip(_LOADED, row[1:], strict=True))
-    data = json.loads(row[0])
-    for name in HELD:
-        data[name] = columns[name]
-    return _built(data), {c: columns[c] for c in _INDEXED_COLUMNS}
+    columns = dict(zip(("snapshot", *_LOADED), row, strict=True))
+    return from_row(columns), {c: columns[c] for c in _INDEXED_COLUMNS}
 
 
 def lock(conn: Connection, escalation_ids: list[str]) -> None:

@@ -29,12 +29,11 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
-from json import JSONDecoder
-from json.scanner import make_scanner
+from collections.abc import Iterable
 from typing import Any
 
 from audit.log import event_record
+from audit.verifier.verify_lean import SCAN, SHORT_KEYS, SPECIAL_ACTIONS, whole_json
 from audit.verifier.verify_lines import feed, read_record
 from audit.verifier.verify_log import Failed, Verifier
 
@@ -45,12 +44,7 @@ FORMAT_1_ONLY = frozenset(["event", "content", "erased"])
 # Characters str.splitlines() cuts at beyond \n and \r that JSON leaves unescaped.
 _BREAKS = re.compile("[\x85\u2028\u2029]").search
 
-_SCAN: Callable[[str, int], tuple[Any, int]] = make_scanner(
-    JSONDecoder())  # type: ignore[arg-type]  # typeshed: the context is the decoder
 _HEAD = re.compile(r'\[(0|[1-9][0-9]{0,15}),"([0-9a-f]{64})",').match
-_SHORT = frozenset([*event_record.LONG, event_record.POLICY_REF,
-                    event_record.COMMITMENTS, "v"])
-_SPECIAL = frozenset([event_record.POLICY_APPLIED, event_record.CONTENT_ERASED])
 _SHA = hashlib.sha256
 _HEX = bytes.fromhex
 _B2A = binascii.b2a_base64
@@ -65,12 +59,8 @@ def embeddable(body: bytes) -> str | None:
     break), or None: then the line carries their base64."""
     if body[:1] != b"{" or b"\n" in body or b"\r" in body:
         return None
-    try:
-        text = body.decode()
-        _, end = _SCAN(text, 0)
-    except (UnicodeDecodeError, StopIteration, ValueError, RecursionError):
-        return None
-    return text if end == len(text) and not _BREAKS(text) else None
+    found = whole_json(body)
+    return found[0] if found is not None and not _BREAKS(found[0]) else None
 
 
 def _json(value: Any) -> str:
@@ -102,10 +92,10 @@ def _commitments(obj: Any, seq: int) -> dict[str, Any] | None:
     reading of the bytes decides)."""
     if (type(obj) is not dict or obj.get("v") != event_record.FORMAT_2
             or type(obj.get("s")) is not int or obj["s"] != seq
-            or not _SHORT.issuperset(obj)):
+            or not SHORT_KEYS.issuperset(obj)):
         return None
     a = obj.get("a")
-    if type(a) is str and a in _SPECIAL:
+    if type(a) is str and a in SPECIAL_ACTIONS:
         return None
     payload = obj.get("payload")
     if payload is not None and type(payload) is not dict:
@@ -146,7 +136,7 @@ def fast_line(v: Verifier, line: str) -> bool:
         return False
     start = i + 68
     try:
-        obj, end = _SCAN(line, start)
+        obj, end = SCAN(line, start)
         data = line[start:end].encode()
     except (StopIteration, ValueError, RecursionError):
         return False
@@ -170,7 +160,7 @@ def fast_line(v: Verifier, line: str) -> bool:
             return False
     else:
         try:
-            content, after = _SCAN(line, end + 1)
+            content, after = SCAN(line, end + 1)
             if (tail[0] != "," or type(content) is not list or line[after:] not in ("]\n", "]")
                     or not _made(content, committed)):
                 return False
@@ -195,7 +185,7 @@ def _split(line: str, number: int, after: int) -> tuple[int, str, bytes, list[An
                      '(expected [seq,"chain hash",event,...])')
     seq, start = int(m[1]), m.end()
     try:
-        value, end = _SCAN(line, start)
+        value, end = SCAN(line, start)
         if type(value) is str:
             data = base64.b64decode(value, validate=True)
         elif type(value) is dict:

@@ -25,11 +25,12 @@ from audit.log import event_record
 
 # The C scanner json.loads runs, without the wrapper's checks (done here: the bytes
 # start with '{"', are strict UTF-8, and the value ends where the bytes end).
-_SCAN: Callable[[str, int], tuple[Any, int]] = make_scanner(
+SCAN: Callable[[str, int], tuple[Any, int]] = make_scanner(
     JSONDecoder())  # type: ignore[arg-type]  # typeshed: the context is the decoder
-_SHORT = frozenset([*event_record.LONG, event_record.POLICY_REF,
-                    event_record.COMMITMENTS, "v"])
-_SPECIAL = frozenset([event_record.POLICY_APPLIED, event_record.CONTENT_ERASED])
+# Format 2's keys, and the actions whose events always take the usual reading.
+SHORT_KEYS = frozenset([*event_record.LONG, event_record.POLICY_REF,
+                        event_record.COMMITMENTS, "v"])
+SPECIAL_ACTIONS = frozenset([event_record.POLICY_APPLIED, event_record.CONTENT_ERASED])
 # 32 bytes as canonical unpadded base64url: the last character holds 2 bits, 4 zero.
 _B64URL = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]").fullmatch
 _TO_STD = bytes.maketrans(b"-_", b"+/")  # bytes.translate: str.translate is 20x slower
@@ -38,29 +39,37 @@ _A2B = binascii.a2b_base64
 Commits = dict[str, Any]  # field -> its commitment (raw digest here, hex in format 1)
 
 
+def whole_json(data: bytes) -> tuple[str, Any] | None:
+    """(text, value) of bytes that are strict UTF-8 and one JSON value with nothing after
+    it; None otherwise."""
+    try:
+        text = data.decode()
+        value, end = SCAN(text, 0)
+    except (UnicodeDecodeError, StopIteration, ValueError, RecursionError):
+        return None
+    return (text, value) if end == len(text) else None
+
+
 def lean_event(data: bytes, seq: int, escalation: Any, version: Any, at: Any,
                policy_of: Callable[[int], str | None]) -> tuple[Any, Commits] | None:
     """(escalation id, {field: commitment digest}) of format 2 bytes that say `seq` and
     the line's escalation, version and at, when nothing in them needs the usual reading;
     None otherwise."""
-    if data[:2] != b'{"':
+    found = whole_json(data) if data[:2] == b'{"' else None
+    if found is None:
         return None
-    try:
-        text = data.decode()
-        obj, end = _SCAN(text, 0)
-    except (UnicodeDecodeError, StopIteration, ValueError, RecursionError):
-        return None
+    text, obj = found
     v = obj.get("v")
     s = obj.get("s")
-    if (end != len(text) or type(v) is not int or v != event_record.FORMAT_2
-            or type(s) is not int or s != seq or not obj.keys() <= _SHORT):
+    if (type(v) is not int or v != event_record.FORMAT_2
+            or type(s) is not int or s != seq or not obj.keys() <= SHORT_KEYS):
         return None
     e, n, t = obj.get("e"), obj.get("n"), obj.get("t")
     if (e != escalation or type(e) is not type(escalation) or n != version
             or type(n) is not type(version) or t != at or type(t) is not type(at)):
         return None
     a = obj.get("a")
-    if (type(a) is str and a in _SPECIAL) or '"commitment"' in text:
+    if (type(a) is str and a in SPECIAL_ACTIONS) or '"commitment"' in text:
         return None  # a clear payload field shaped like a commitment counts as one
     commits: Commits = {}
     committed = obj.get(event_record.COMMITMENTS)
