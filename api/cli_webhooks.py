@@ -133,13 +133,16 @@ def notifications_deliveries(baton: Baton, channel: str | None, target: str | No
 @with_baton
 def worker(baton: Baton, once: bool, interval: float) -> None:
     """Run SLA sweeps and deliver the outbox (webhooks, mail); any number may run."""
+    server = os.environ.get("BATON_WORKER_BESIDE", "")
+    beside = server.isascii() and server.isdigit()
+    if not beside:  # `baton serve` checked the schema before starting this one
+        baton.require_current_schema()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     baton.policy()
     running = Worker(baton, interval=interval)
     signal.signal(signal.SIGTERM, lambda *_: _wind_down(running.stop))
     signal.signal(signal.SIGINT, lambda *_: _wind_down(running.stop))
-    server = os.environ.get("BATON_WORKER_BESIDE", "")
-    if server.isascii() and server.isdigit():  # started by `baton serve`: end with it
+    if beside:  # started by `baton serve`: end with it
         threading.Thread(target=_end_with, args=(int(server), running.stop), daemon=True,
                          name="beside").start()
     running.run(once=once)

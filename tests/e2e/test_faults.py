@@ -135,7 +135,11 @@ def test_serve_refuses_to_start_without_a_signing_key(tmp_path: Path) -> None:
     assert len(done.stderr.strip().splitlines()) == 1 and "sign" in done.stderr
 
 
-def test_serve_refuses_a_database_whose_schema_is_behind(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["serve", "--port", "1"], ["worker", "--once"]])
+def test_serve_and_worker_refuse_a_database_whose_schema_is_behind(
+        tmp_path: Path, command: list[str]) -> None:
+    """Newer code on an older schema would write rows the older layout misreads: neither
+    the server nor a worker started on its own (a sweep writes too) starts there."""
     from audit.store import db, migrate
 
     env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
@@ -144,7 +148,7 @@ def test_serve_refuses_a_database_whose_schema_is_behind(tmp_path: Path) -> None
     engine = db.make_engine(env["BATON_DATABASE_URL"])
     migrate.downgrade(engine, "0017")
     engine.dispose()
-    done = subprocess.run([*BATON, "serve", "--port", "1"], cwd=tmp_path, env=env,
+    done = subprocess.run([*BATON, *command], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.strip() == (f"error: the database's schema is 0017 and this Baton "
