@@ -1,7 +1,9 @@
-"""gunicorn's access log without secrets in it: a customer's feedback link carries its
-token in the path, and whoever reads the log must not be able to use it. The token is
-taken out of every field logged (the request line, the path, the query, the Referer a
-browser sends from the page, any header or variable a log format names)."""
+"""gunicorn's access log without secrets or addresses in it: a customer's feedback link
+carries its token in the path, and whoever reads the log must not be able to use it; a
+SCIM client names people by their userName (often their email address) in the path and in
+its `filter=userName eq "…"` lookups, and handles provisioned that way are addresses too.
+Each is taken out of every field logged (the request line, the path, the query, the
+Referer a browser sends from the page, any header or variable a log format names)."""
 
 from __future__ import annotations
 
@@ -13,11 +15,27 @@ from gunicorn.glogging import Logger
 # The path segment after /feedback/ is a capability (a signed one-time link), also when
 # percent-encoded inside another URL's query (…?next=%2Ffeedback%2FTOKEN).
 _FEEDBACK = re.compile(r"(/feedback/|%2Ffeedback%2F)[^/?&#\s\"%]+", re.IGNORECASE)
+# A SCIM user's id in the path (their userName), and a SCIM filter's value.
+_SCIM_USER = re.compile(r"(/scim/v2/Users/)[^/?&#\s\"]+", re.IGNORECASE)
+_SCIM_FILTER = re.compile(r"([?&]filter=)[^&#\s\"]*", re.IGNORECASE)
+# An email address anywhere (a handle, a query value), also percent-encoded (%40, %2B).
+_EMAIL = re.compile(r"(?:[\w.+-]|%[0-9a-f]{2})+?(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+
+
+def _may_hold(text: str) -> bool:
+    # Substring tests first: the patterns run only on the few lines that could match.
+    low = text.lower()
+    return "/feedback/" in low or "%2ffeedback%2f" in low or "/scim/" in low \
+        or "@" in low or "%40" in low
 
 
 def redact(text: str) -> str:
-    """The text with every feedback token replaced by a placeholder."""
-    return _FEEDBACK.sub(r"\1[token]", text)
+    """The text with every feedback token, SCIM userName and filter, and email address
+    replaced by a placeholder."""
+    text = _FEEDBACK.sub(r"\1[token]", text)
+    text = _SCIM_USER.sub(r"\1[user]", text)
+    text = _SCIM_FILTER.sub(r"\1[filter]", text)
+    return _EMAIL.sub("[email]", text)
 
 
 # What gunicorn's own atoms read of the environ (the request line, the client, the user of
@@ -38,7 +56,8 @@ class _Sent:
 
 
 class RedactingLogger(Logger):  # type: ignore[misc]
-    """gunicorn's logger, with feedback tokens taken out of every field it logs."""
+    """gunicorn's logger, with feedback tokens, SCIM userNames and filters, and email
+    addresses taken out of every field it logs."""
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         if "{" not in self.cfg.access_log_format:
@@ -49,8 +68,8 @@ class RedactingLogger(Logger):  # type: ignore[misc]
             environ = {key: environ[key] for key in _NAMED if key in environ}
         found: dict[str, Any] = super().atoms(resp, req, environ, request_time)
         # One scan of every field's text at once (a match cannot span the separator, and
-        # a field that matches alone matches there too); most requests carry no token.
-        if _FEEDBACK.search("\n".join(v for v in found.values() if isinstance(v, str))):
+        # a field that matches alone matches there too); most requests carry none.
+        if _may_hold("\n".join(v for v in found.values() if isinstance(v, str))):
             return {key: redact(value) if isinstance(value, str) else value
                     for key, value in found.items()}
         return found

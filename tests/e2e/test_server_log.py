@@ -23,6 +23,7 @@ from tests.e2e.conftest import prepare
 TITLE = "Zebulon Quirrell-Fantastico charged twice"
 NAME = "Zebulon Quirrell-Fantastico"
 NOTE = "called Zebulon on +44 7700 900123"
+EMAIL = "zebulon.q@example.com"
 FAIL_STORING = {
     True: ["CREATE TRIGGER fail_storing BEFORE INSERT ON idempotency "
            "BEGIN SELECT RAISE(ABORT, 'refused'); END"],
@@ -58,7 +59,7 @@ def logged(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
             time.sleep(0.1)
         yield url, {"tokens": tokens, "db": tmp_path / "baton.db",
                     "sqlite": request.param == "sqlite",
-                    "url": env["BATON_DATABASE_URL"]}, log
+                    "url": env["BATON_DATABASE_URL"], "env": env}, log
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
@@ -98,6 +99,22 @@ def test_the_server_log_holds_no_personal_text_or_token(logged: tuple[str, dict,
                          timeout=30).json()["link"]
     feedback_token = link.rsplit("/", 1)[1]
     assert requests.get(f"{url}/feedback/{feedback_token}", timeout=30).status_code == 200
+    # An identity provider names people by their userName, here an email address: its
+    # lookup, the person it provisions and their trail must not put it in the log.
+    scim = subprocess.run([*BATON, "scim", "token"], cwd=log.parent, env=ctx["env"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    sh = {"Authorization": f"Bearer {scim}"}
+    looked = requests.get(f"{url}/scim/v2/Users", params={"filter": f'userName eq "{EMAIL}"'},
+                          headers=sh, timeout=30)
+    assert looked.status_code == 200 and looked.json()["totalResults"] == 0, looked.text
+    made = requests.post(f"{url}/scim/v2/Users", headers=sh, timeout=30, json={
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": EMAIL,
+        "active": True})
+    assert made.status_code == 201, made.text
+    assert requests.get(f"{url}/scim/v2/Users/{made.json()['id']}", headers=sh,
+                        timeout=30).status_code == 200
+    trail = requests.get(f"{api}/actors/{EMAIL}/ownership", headers=h("aud"), timeout=30)
+    assert trail.status_code == 200, trail.text
     for bad in ({**body, "title": TITLE + "\x00"}, {**body, "title": TITLE + "\ud800"},
                 {**body, "amount": {"value": "1" * 5000, "currency": "USD"}}):
         requests.post(f"{api}/escalations", json=bad, headers=h("alice"), timeout=30)
@@ -139,5 +156,8 @@ def test_the_server_log_holds_no_personal_text_or_token(logged: tuple[str, dict,
     assert "POST /api/v1/admin/erasures" in logged_text  # the log is the server's, and it logs
     assert "unhandled error on POST /api/v1/escalations: sqlalchemy.exc." in logged_text
     assert "GET /feedback/[token]" in logged_text
-    for secret in (NAME, NOTE, "Quirrell", feedback_token, *ctx["tokens"].values()):
+    assert "GET /scim/v2/Users?filter=[filter]" in logged_text
+    assert "GET /scim/v2/Users/[user]" in logged_text
+    for secret in (NAME, NOTE, "Quirrell", feedback_token, *ctx["tokens"].values(), scim,
+                   "zebulon.q", "zebulon.q%40"):
         assert secret not in logged_text, secret

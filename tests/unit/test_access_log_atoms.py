@@ -58,3 +58,16 @@ def test_a_feedback_token_is_redacted_either_way() -> None:
     for fmt in (Config().access_log_format, '"%(r)s" %({referer}i)s %({raw_uri}e)s'):
         logged = line(RedactingLogger, fmt, environ)
         assert "token" not in logged.replace("[token]", "")
+
+
+def test_scim_user_names_filters_and_addresses_are_redacted_either_way() -> None:
+    environ = {**ENVIRON, "RAW_URI": "/scim/v2/Users?filter=userName%20eq%20%22ann%40x.org%22",
+               "QUERY_STRING": "filter=userName%20eq%20%22ann%40x.org%22",
+               "HTTP_REFERER": "http://baton/ui/?owner=bob.k%2Bq@corp.example"}
+    for fmt in (Config().access_log_format, '"%(r)s" %({referer}i)s %({raw_uri}e)s'):
+        logged = line(RedactingLogger, fmt, environ)
+        assert "ann" not in logged and "bob.k" not in logged, logged
+        assert "filter=[filter]" in logged
+    assert "owner=[email]" in line(RedactingLogger, Config().access_log_format, environ)
+    by_path = line(RedactingLogger, '"%(r)s"', {**environ, "RAW_URI": "/scim/v2/Users/ann.b"})
+    assert by_path == '"POST /scim/v2/Users/[user] HTTP/1.1"'
