@@ -174,7 +174,9 @@ def sso_callback() -> Any:
     except AuthorityDenied as exc:
         return _forget(_page(403, "No access to Baton",
                              f"Refused by rule {exc.rule}: {exc.reason}."))
-    log.info("signed in through the identity provider: %s", done.actor.handle)
+    # Who signed in is on the ledger (dashboard-signed-in); the handle stays out of the log,
+    # as the provider's preferred_username is often an email address.
+    log.info("signed in through the identity provider")
     ui_session.adopt(session_id, done.actor, baton.now())
     session[ui_session.VIA] = dict(done.actor.via)
     flash(f"Signed in as {done.actor.handle} ({', '.join(done.actor.roles)}) through "

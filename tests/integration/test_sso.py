@@ -52,7 +52,9 @@ def _records(client: Client, action: str) -> list[dict[str, Any]]:
         return policy_refs.records(conn, [r.body for r in rows])
 
 
-def test_a_person_signs_in_with_pkce_state_and_nonce(baton: Client, idp: Provider) -> None:
+def test_a_person_signs_in_with_pkce_state_and_nonce(baton: Client, idp: Provider,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
     idp.user("u-1", preferred_username="mira", groups=["Support Tier 1", "Unmapped"])
     http = baton.app.test_client()
     to_provider = _start(http)
@@ -76,6 +78,9 @@ def test_a_person_signs_in_with_pkce_state_and_nonce(baton: Client, idp: Provide
     with baton.app.extensions["baton"].engine.connect() as conn:
         row = conn.execute(select(actors).where(actors.c.handle == "mira")).one()
     assert (json.loads(row.roles), row.team) == (["agent"], "frontline")
+    # The log says a sign-in happened, not who (a preferred_username is often an address).
+    assert "signed in through the identity provider" in caplog.text
+    assert "mira" not in caplog.text
 
 
 def test_actions_in_the_session_record_the_claim(baton: Client, idp: Provider) -> None:
