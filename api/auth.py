@@ -68,12 +68,13 @@ def _authenticate() -> Response | None:
         return slowed
     if jwt_auth.enabled() and jwt_auth.looks_like_jwt(token.strip()):
         return jwt_auth.authenticate(token.strip())  # the provider's JWT (api/jwt_auth.py)
-    actor = actors.by_token(request_connection(), token.strip())
-    if actor is None:
+    found = actors.signed_in(request_connection(), token.strip())
+    if found is None:
         _backoff().failed(request.remote_addr)
         return problem(401, "unauthenticated", "Unauthenticated",
                        "the token is unknown or revoked")
-    g.actor = actor
+    # The policy version in force came with the actor, for the read gate (read_access).
+    g.actor, g.policy_version = found
     return None
 
 

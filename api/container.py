@@ -222,8 +222,12 @@ class Baton:
         made.acting = g.get("actor") if has_request_context() else None
         return made
 
-    def policy(self, conn: Any = None) -> Policy:
-        """The policy in force."""
+    def policy(self, conn: Any = None, version: str | None = None) -> Policy:
+        """The policy in force; `version`: its version, read already (by the request's
+        authentication), so that only a version not seen before is read."""
+        if version is not None:
+            return policies.of_version(conn if conn is not None else request_connection(),
+                                       version)
         if conn is None:
             with self.engine.connect() as c:
                 found = policies.active(c)

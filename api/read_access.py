@@ -87,7 +87,8 @@ def decide(endpoint: str, actor: Actor) -> Decision:
     """Whether `actor` may open the route `endpoint` (an unlisted route is refused)."""
     if endpoint not in ROUTES:
         return Decision(False, "read.unlisted", f"route {endpoint} grants no read yet")
-    policy = current_baton().policy(request_connection())
+    # The version authentication read with the token (none for a provider's JWT).
+    policy = current_baton().policy(request_connection(), g.get("policy_version"))
     return may_read_all(actor, ROUTES[endpoint], policy)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from audit.errors import AuditError
-from audit.store import fast_path
+from audit.store import fast_path, policies
 from audit.store.schema import actors, scim_tokens
 from workflow.model import Actor, rfc3339
 
@@ -81,6 +81,21 @@ def by_token(conn: Connection, token: str) -> Actor | None:
     if row is None:
         return None
     return Actor(row[0], tuple(json.loads(row[1])), row[2])
+
+
+# A request's authentication reads the policy version in force in the same statement:
+# the request's read gate then decides by it without a round trip of its own.
+_SIGNED_IN_SQL = ("SELECT handle, roles, team, (" + policies.ACTIVE.sql + ") FROM actors "
+                  "WHERE token_hash = :h AND revoked_at IS NULL")
+
+
+def signed_in(conn: Connection, token: str) -> tuple[Actor, str | None] | None:
+    """The active actor holding a token and the version of the policy in force (None
+    before `baton init`), or None for an unknown or revoked token."""
+    row = fast_path.read_one(conn, _SIGNED_IN_SQL, {"h": token_hash(token)})
+    if row is None:
+        return None
+    return Actor(row[0], tuple(json.loads(row[1])), row[2]), row[3]
 
 
 def listing(conn: Connection) -> list[dict[str, Any]]:

@@ -30,7 +30,11 @@ def active(conn: Connection) -> Policy | None:
     row = ACTIVE.fetch_one(conn, {})
     if row is None:
         return None
-    version = row[0]
+    return of_version(conn, row[0])
+
+
+def of_version(conn: Connection, version: str) -> Policy:
+    """The policy of a version known to be stored (read and parsed once per process)."""
     found = _BY_VERSION.get(version)
     if found is None:
         text = fast_path.read_one(conn, _BY_VERSION_SQL, {"v": version})[0]

@@ -11,6 +11,7 @@ row-count checks run right after each block, so every write is checked before CO
 from __future__ import annotations
 
 import re
+import select
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -202,6 +203,36 @@ def _send_queued_first(engine: Engine) -> None:
         setattr(dialect, name, queued_sent_before(getattr(dialect, name)))
 
 
+_PENDING = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP \
+    | getattr(select, "POLLRDHUP", 0)
+
+
+def _ping_from_the_socket(engine: Engine) -> None:
+    """The pool's ping before each checkout, without a round trip when the socket says
+    enough: an idle connection the server has not written to since (nothing to read, no
+    hang-up) is alive as far as SELECT 1 could tell; one it has written to (a shutdown's
+    FATAL, a terminated backend's EOF) or not idle is pinged with SELECT 1 as before,
+    which finds it dead and has it replaced. A host gone without a word is found by
+    neither until TCP gives up. Saves a round trip on every request (issue #29)."""
+    dialect: Any = engine.dialect
+    select_one = dialect.do_ping
+
+    def do_ping(dbapi_connection: Any) -> bool:
+        try:
+            idle = dbapi_connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            fd = dbapi_connection.pgconn.socket
+        except psycopg.Error:
+            return select_one(dbapi_connection)  # closed or broken: let SELECT 1 say so
+        if idle:
+            poller = select.poll()
+            poller.register(fd, _PENDING)
+            if not poller.poll(0):
+                return True
+        return select_one(dbapi_connection)
+
+    dialect.do_ping = do_ping
+
+
 class PostgresRecorder:
     """PostgreSQL (see the module's docstring)."""
 
@@ -224,11 +255,13 @@ class PostgresRecorder:
         return translate(exc)
 
     def make_engine(self, url: str, **kw: Any) -> Engine:
-        """A pooled engine whose connections are pinged before use; a unit of work's queue
-        is sent before any SQLAlchemy statement on its connection (that statement reads
-        its own results at once, which a pipeline cannot give it)."""
+        """A pooled engine whose connections are pinged before use (from the socket when
+        it can: _ping_from_the_socket); a unit of work's queue is sent before any
+        SQLAlchemy statement on its connection (that statement reads its own results at
+        once, which a pipeline cannot give it)."""
         engine = create_engine(url, pool_pre_ping=True, **kw)
         _send_queued_first(engine)
+        _ping_from_the_socket(engine)
         return engine
 
     def single_read(self, engine: Engine) -> Connection:
