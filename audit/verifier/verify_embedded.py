@@ -14,10 +14,12 @@ written, the verifier computes them. Content is [field, salt in hex, text] of ea
 committed field whose text is kept; erased records say when and by whom. Records
 (header, checkpoints, end) are the objects of format 1 (audit/verifier/verify_lines.py).
 
-An event line as the export writes it is taken by one pass (`fast_line`) that checks the
-usual event of event format 2 with its content in full; any other line, or anything the
-pass is not sure of, goes through `slow_line`, which makes the checks in their usual
-order and names the first problem as the serial verifier always has.
+Event lines as the export writes them are taken a run at a time (verify_batch.fast_run:
+the usual events of event format 2 with their content in full). A run holding anything
+else is read a line at a time: one pass (`fast_line`) for the usual event; any other
+line, or anything the pass is not sure of, goes through `slow_line`, which makes the
+checks in their usual order and names the first problem as the serial verifier always
+has.
 
 Standard library only (the offline verifier imports this).
 """
