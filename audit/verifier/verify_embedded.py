@@ -14,10 +14,12 @@ written, the verifier computes them. Content is [field, salt in hex, text] of ea
 committed field whose text is kept; erased records say when and by whom. Records
 (header, checkpoints, end) are the objects of format 1 (audit/verifier/verify_lines.py).
 
-An event line as the export writes it is taken by one pass (`fast_line`) that checks the
-usual event of event format 2 with its content in full; any other line, or anything the
-pass is not sure of, goes through `slow_line`, which makes the checks in their usual
-order and names the first problem as the serial verifier always has.
+Event lines as the export writes them are taken a run at a time (verify_batch.fast_run:
+the usual events of event format 2 with their content in full). A run holding anything
+else is read a line at a time: one pass (`fast_line`) for the usual event; any other
+line, or anything the pass is not sure of, goes through `slow_line`, which makes the
+checks in their usual order and names the first problem as the serial verifier always
+has.
 
 Standard library only (the offline verifier imports this).
 """
@@ -30,9 +32,11 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
+from itertools import islice
 from typing import Any
 
 from audit.log import event_record
+from audit.verifier.verify_batch import RUN, fast_run
 from audit.verifier.verify_lean import SCAN, SHORT_KEYS, SPECIAL_ACTIONS, whole_json
 from audit.verifier.verify_lines import feed, read_record
 from audit.verifier.verify_log import Failed, Verifier
@@ -168,9 +172,10 @@ def fast_line(v: Verifier, line: str) -> bool:
                 RecursionError):
             return False
         count = len(content)
-    ref = obj.get(event_record.POLICY_REF)
-    if ref is not None and (type(ref) is not int or v.policy_of(ref) is None):
-        return False  # last: a range verifier notes the reference
+    if event_record.POLICY_REF in obj:  # last: a range verifier notes the reference
+        ref = obj[event_record.POLICY_REF]
+        if type(ref) is not int or v.policy_of(ref) is None:
+            return False
     v.accept_lean(seq, leaf, chain, chain_hex, obj.get("e"), {})
     v.report.contents += count
     return True
@@ -243,22 +248,38 @@ def event_bytes(line: str) -> tuple[int, bytes] | None:
 
 def feed_embedded(v: Verifier, lines: Iterable[str], first: int = 1) -> dict[str, Any] | None:
     """Every line after a format 2 header; returns the end record (None: truncated).
-    `first` is the line number of the first line given."""
+    `first` is the line number of the first line given. The lines are taken a run at a
+    time (verify_batch), a line at a time when the run is not all usual events."""
     ended = None
-    for number, line in enumerate(lines, first):
-        if ended is None and line[:1] == EVENT_START:
-            if not fast_line(v, line):
-                slow_line(v, line, number)
+    it = iter(lines)
+    number = first - 1
+    while True:
+        run = list(islice(it, RUN))
+        if not run:
+            return ended
+        if ended is None and fast_run(v, run):
+            number += len(run)
             continue
-        item = read_record(line, number) if ended is None else None
-        if ended is not None:
-            if line.strip():
-                raise Failed("records after the end record")
-            continue
-        if item is None:
-            continue
-        if item["type"] in FORMAT_1_ONLY:
-            raise Failed(f"line {number}: a format 1 {item['type']} record in a format 2 "
-                         "bundle")
-        ended = feed(v, item)
-    return ended
+        for line in run:
+            number += 1
+            ended = _line(v, line, number, ended)
+
+
+def _line(v: Verifier, line: str, number: int,
+          ended: dict[str, Any] | None) -> dict[str, Any] | None:
+    """One line of a format 2 bundle; returns the end record once it has been read."""
+    if ended is not None:
+        if line.strip():
+            raise Failed("records after the end record")
+        return ended
+    if line[:1] == EVENT_START:
+        if not fast_line(v, line):
+            slow_line(v, line, number)
+        return None
+    item = read_record(line, number)
+    if item is None:
+        return None
+    if item["type"] in FORMAT_1_ONLY:
+        raise Failed(f"line {number}: a format 1 {item['type']} record in a format 2 "
+                     "bundle")
+    return feed(v, item)

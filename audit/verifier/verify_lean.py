@@ -69,8 +69,9 @@ def lean_event(data: bytes, seq: int, escalation: Any, version: Any, at: Any,
             or type(n) is not type(version) or t != at or type(t) is not type(at)):
         return None
     a = obj.get("a")
-    if (type(a) is str and a in SPECIAL_ACTIONS) or '"commitment"' in text:
-        return None  # a clear payload field shaped like a commitment counts as one
+    if (type(a) is str and a in SPECIAL_ACTIONS) or '"commitment"' in text or "\\u" in text:
+        return None  # a clear payload field shaped like a commitment counts as one (its
+        # key may be spelt with \u escapes: canonical JSON writes them for controls only)
     commits: Commits = {}
     committed = obj.get(event_record.COMMITMENTS)
     if committed is not None:

@@ -237,6 +237,10 @@ class Verifier:
         if seq + 1 == self.next_due or len(pending) >= BATCH:
             self.grow(pending)
             self.pending = []
+        self.progressed(seq)
+
+    def progressed(self, seq: int) -> None:
+        """Say how far the events are verified, at every PROGRESS_EVERY-th seq."""
         if self.progress is not None and not seq % PROGRESS_EVERY and seq:
             of = f"/{self.total}" if self.total else ""
             self.progress.write(f"\rverified {seq}{of} events")

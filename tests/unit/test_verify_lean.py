@@ -106,3 +106,11 @@ def test_the_usual_event_is_read_lean_and_the_rest_is_not() -> None:
     for beside in (("esc-2", 2, AT), ("esc-1", 3, AT), ("esc-1", "2", AT),
                    ("esc-1", 2, "2026")):
         assert lean_event(compact(GOOD), 7, *beside, {3: POLICY}.get) is None
+
+
+def test_a_clear_commitment_spelt_with_escapes_is_left_to_record_of() -> None:
+    escaped = compact(GOOD).replace(b'"payload":{', b'"payload":{"y":{"commitmen\\u0074":"00"},')
+    assert record_answer(escaped) is not None and "y" in record_answer(escaped)[1]
+    lean = lean_event(escaped, 7, "esc-1", 2, AT, {3: POLICY}.get)
+    assert lean is None or record_answer(escaped) == (
+        lean[0], {k: v.hex() for k, v in lean[1].items()})
