@@ -7,15 +7,15 @@ import subprocess
 from pathlib import Path
 
 from api.testbed import BATON
+from tests.cli_here import set_up
 
 
 def start_witness(cwd: Path, name: str, log_vkey: str, env: dict[str, str] | None = None
                   ) -> tuple[subprocess.Popen[str], str, str]:
     """(the process, its verifier key, its URL); the caller stops the process."""
     key = cwd / f"{name}.key"
-    vkey = subprocess.run([*BATON, "witness", "keygen", "--key", str(key), "--name",
-                           f"{name}.example"], env=env, text=True, capture_output=True,
-                          check=True).stdout.strip()
+    vkey = set_up(env, "witness", "keygen", "--key", str(key), "--name",
+                  f"{name}.example").stdout.strip()
     proc = subprocess.Popen([*BATON, "witness", "serve", "--key", str(key), "--state",
                              str(cwd / f"{name}.state"), "--log", log_vkey, "--port", "0"],
                             env=env, text=True, stdout=subprocess.PIPE,

@@ -12,21 +12,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from click.testing import CliRunner
 
-from api.cli import DEMO, main
+from api.cli import DEMO
 from api.testbed import BATON, add_actors, start
-
-
-def baton_here(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """`baton ARGS` run in this process (click's CliRunner) with `env`'s BATON_ settings:
-    its exit status and what it printed, as from a process, without each command importing
-    the app again (a second of CPU). An exception other than an exit is raised here, where
-    the real command would have printed a traceback."""
-    done = CliRunner().invoke(main, list(args), catch_exceptions=False,
-                              env={k: v for k, v in env.items() if k.startswith("BATON_")})
-    return subprocess.CompletedProcess([*BATON, *args], done.exit_code, done.stdout,
-                                       done.stderr)
+from tests.cli_here import baton_here, set_up
 
 
 @dataclass
@@ -70,8 +59,7 @@ def server(request: pytest.FixtureRequest,
     cwd = tmp_path_factory.mktemp("e2e")
     env = prepare(request, cwd)
     # A simulation: the tests sweep at times of their choosing (baton sla sweep --now).
-    subprocess.run([*BATON, "init", "--simulation"], cwd=cwd, env=env, check=True,
-                   capture_output=True)
+    set_up(env, "init", "--simulation")
     tokens = add_actors(env, DEMO)
     proc, url = start(cwd, env)
     try:
@@ -88,8 +76,7 @@ def served_with(request: pytest.FixtureRequest, cwd: Path, policy: str,
     (its URL, the demo actors' tokens, its environment)."""
     env = {**prepare(request, cwd), **settings}
     (cwd / "policy.toml").write_text(policy)
-    subprocess.run([*BATON, "init", "--policy", str(cwd / "policy.toml")], cwd=cwd,
-                   env=env, check=True, capture_output=True)
+    set_up(env, "init", "--policy", str(cwd / "policy.toml"))
     tokens = add_actors(env, DEMO)
     proc, url = start(cwd, env, workers=2)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -13,14 +12,15 @@ import pytest
 import requests
 
 from api.cli import DEMO
-from tests.e2e.conftest import BATON, Server, add_actors, prepare, start
+from tests.cli_here import set_up
+from tests.e2e.conftest import Server, add_actors, prepare, start
 from tests.initialised_app import OPEN
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def crashable(request: pytest.FixtureRequest, tmp_path) -> Iterator[Server]:  # type: ignore[no-untyped-def]
     env = prepare(request, tmp_path)
-    subprocess.run([*BATON, "init"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    set_up(env, "init")
     tokens = add_actors(env, DEMO[:2])
     yield Server("", tokens, env, tmp_path)
 
@@ -63,9 +63,12 @@ def test_no_acknowledged_write_is_lost_across_kill_9(crashable: Server) -> None:
             t.join(timeout=30)
 
     assert len(acknowledged) > 10, "the load wrote something before each kill"
+    # The auditor is added while nothing runs: beside the restarted server's worker, whose
+    # first writes follow its start, the helper's read-then-write transaction could meet
+    # SQLite's refusal of a stale snapshot ("database is locked" at once, no busy wait).
+    root = add_actors(crashable.env, [("aud", ["auditor"], None)])["aud"]
     proc, url = start(crashable.cwd, crashable.env, workers=1)
     try:
-        root = add_actors(crashable.env, [("aud", ["auditor"], None)])["aud"]
         s = requests.Session()
         s.headers["Authorization"] = f"Bearer {root}"
         for seq, eid, action in acknowledged:

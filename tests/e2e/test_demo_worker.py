@@ -19,6 +19,7 @@ import requests
 from api.testbed import BATON, free_port
 from audit.store import actor_emails, db
 from audit.store.deflated import unpack
+from tests.cli_here import set_up
 from tests.mail_sink import Mail, MailSink
 from tests.webhook_receiver import Receiver
 from workflow import policy_loader
@@ -71,9 +72,7 @@ def test_the_demo_announces_a_breach_with_no_second_command(
            "BATON_SIGNING_KEY": str(tmp_path / "signing.key"),
            "BATON_WEBHOOK_ALLOW_INSECURE": "1", "BATON_WEBHOOK_ALLOW_PRIVATE": "1",
            "BATON_SMTP_URL": sink.url, "BATON_WORKER_POLL": "0.1"}
-    run = {"cwd": tmp_path, "env": env, "check": True, "capture_output": True,
-           "text": True, "timeout": 120}
-    subprocess.run([*BATON, "init", "--policy", str(policy)], **run)  # type: ignore[call-overload]
+    set_up(env, "init", "--policy", str(policy))
     proc, url, tokens = _demo(tmp_path, env)
     try:
         engine = db.make_engine(database)

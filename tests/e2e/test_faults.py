@@ -25,6 +25,7 @@ from api.cli import DEMO
 from api.testbed import BATON, Cluster, add_actors, start
 from audit.store import db
 from tests.availability import unavailable
+from tests.cli_here import set_up
 from tests.initialised_app import OPEN
 
 # Root ignores file modes; without these capabilities it obeys them (setpriv, util-linux).
@@ -83,7 +84,7 @@ def served(cwd: Path, url: str, baton: list[str] | None = None,
            ) -> tuple[subprocess.Popen[bytes], str, dict[str, str], str]:
     env = {**os.environ, "BATON_DATABASE_URL": url,
            "BATON_SIGNING_KEY": str(cwd / "signing.key"), "BATON_CHECKPOINT_EVERY": "50"}
-    subprocess.run([*BATON, "init"], cwd=cwd, env=env, check=True, capture_output=True)
+    set_up(env, "init")
     token = add_actors(env, [a for a in DEMO if a[0] == "alice"])["alice"]
     proc, server = start(cwd, env, baton=baton or BATON)
     return proc, server, env, token
@@ -127,7 +128,7 @@ def healthz(server: str) -> tuple[int, dict[str, Any]]:
 def test_serve_refuses_to_start_without_a_signing_key(tmp_path: Path) -> None:
     env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
            "BATON_SIGNING_KEY": str(tmp_path / "signing.key")}
-    subprocess.run([*BATON, "init"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    set_up(env, "init")
     (tmp_path / "signing.key").unlink()
     done = subprocess.run([*BATON, "serve", "--port", "1"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60)
@@ -144,7 +145,7 @@ def test_serve_and_worker_refuse_a_database_whose_schema_is_behind(
 
     env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
            "BATON_SIGNING_KEY": str(tmp_path / "signing.key")}
-    subprocess.run([*BATON, "init"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    set_up(env, "init")
     engine = db.make_engine(env["BATON_DATABASE_URL"])
     migrate.downgrade(engine, "0017")
     engine.dispose()

@@ -22,6 +22,7 @@ import requests
 
 from api.cli import DEMO
 from api.testbed import BATON, add_actors, children, free_port
+from tests.cli_here import set_up
 from tests.initialised_app import OPEN
 
 FIFTY_MB = 50 * 1024 * 1024
@@ -61,7 +62,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{cwd / 'baton.db'}",
            "BATON_SIGNING_KEY": str(cwd / "signing.key")}
     env.pop("BATON_TRUST_PROXY", None)
-    subprocess.run([*BATON, "init"], cwd=cwd, env=env, check=True, capture_output=True)
+    set_up(env, "init")
     tokens = add_actors(env, DEMO)
     proc, port = _serve(cwd, env)
     try:

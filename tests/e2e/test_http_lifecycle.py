@@ -16,6 +16,7 @@ import requests
 
 from api.cli import default_workers
 from api.testbed import children
+from tests.cli_here import set_up
 from tests.e2e.conftest import BATON, Server, start
 from tests.initialised_app import LIFECYCLE, OPEN
 from tests.threads import run_together
@@ -292,7 +293,7 @@ def test_commands_on_a_database_that_was_never_initialised(tmp_path) -> None:  #
 def test_serve_runs_twice_as_many_workers_as_cores_by_default(tmp_path: Path) -> None:
     env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
            "BATON_SIGNING_KEY": str(tmp_path / "signing.key")}
-    subprocess.run([*BATON, "init"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    set_up(env, "init")
     proc, url = start(tmp_path, env, workers=None)
     try:
         # gunicorn's workers are the children of the arbiter that `baton serve` became.

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from api.cli import DEMO
 from api.testbed import BATON, Cluster, add_actors, start
 from audit.store import db
+from tests.cli_here import set_up
 from tests.initialised_app import OPEN
 from tests.webhook_receiver import Receiver
 from workflow import policy_loader
@@ -58,8 +59,7 @@ def test_two_servers_three_workers_one_killed(pg_cluster: Cluster, tmp_path: Pat
            "BATON_SIGNING_KEY": str(tmp_path / "signing.key"), "BATON_CHECKPOINT_EVERY": "5",
            "BATON_WEBHOOK_ALLOW_INSECURE": "1", "BATON_WEBHOOK_ALLOW_PRIVATE": "1",
            "BATON_OUTBOX_LEASE": "3"}
-    subprocess.run([*BATON, "init", "--policy", str(_policy(tmp_path))], cwd=tmp_path,
-                   env=env, check=True, capture_output=True)
+    set_up(env, "init", "--policy", str(_policy(tmp_path)))
     tokens = add_actors(env, DEMO)
     receiver = Receiver(delay=0.05)  # slow enough that a killed worker holds claims
     servers = [start(tmp_path, env, workers=1, worker=False) for _ in range(2)]

@@ -16,6 +16,7 @@ import pytest
 from api.testbed import BATON
 from audit.store import db
 from audit.store.uow import SqlUnitOfWork
+from tests.cli_here import set_up
 from tests.unit.fakes import DEMO_ACTORS
 from tests.unit.scenario import OPEN
 from tests.webhook_receiver import Receiver
@@ -42,12 +43,9 @@ def test_kill_9_mid_delivery_loses_nothing(tmp_path: Path, receiver: Receiver) -
            "BATON_WEBHOOK_ALLOW_INSECURE": "1", "BATON_WEBHOOK_ALLOW_PRIVATE": "1",
            "BATON_OUTBOX_LEASE": "1", "BATON_WEBHOOK_TIMEOUT": "3",
            "BATON_WORKER_POLL": "0.05", "BATON_WEBHOOK_RETRY_SCHEDULE": "0s,0.2s,0.5s,1s,2s"}
-    run = {"cwd": tmp_path, "env": env, "check": True, "capture_output": True, "text": True}
-    subprocess.run([*BATON, "init"], **run)  # type: ignore[call-overload]
-    subprocess.run([*BATON, "actors", "add", "alice", "--role", "agent", "--team",
-                    "frontline"], **run)  # type: ignore[call-overload]
-    added = subprocess.run([*BATON, "webhooks", "add", receiver.url, "--events", "*"],
-                           **run)  # type: ignore[call-overload]
+    set_up(env, "init")
+    set_up(env, "actors", "add", "alice", "--role", "agent", "--team", "frontline")
+    added = set_up(env, "webhooks", "add", receiver.url, "--events", "*")
     receiver.secrets.append(json.loads(added.stdout)["secret"])
     engine = db.make_engine(url)
     alice: Actor = DEMO_ACTORS["alice"]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from api.testbed import BATON, start
+from api.testbed import start
+from tests.cli_here import set_up
 
 
 def _workers_of(session: int) -> list[str]:
@@ -23,8 +24,7 @@ def _workers_of(session: int) -> list[str]:
 def test_serve_runs_one_worker_unless_told_not_to(tmp_path: Path, worker: bool) -> None:
     env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
            "BATON_SIGNING_KEY": str(tmp_path / "signing.key")}
-    subprocess.run([*BATON, "init"], cwd=tmp_path, env=env, check=True,
-                   capture_output=True)
+    set_up(env, "init")
     proc, _url = start(tmp_path, env, workers=1, worker=worker)
     try:
         time.sleep(1)  # the worker is launched before gunicorn answers; let it settle
@@ -43,8 +43,7 @@ def test_serve_runs_one_worker_unless_told_not_to(tmp_path: Path, worker: bool) 
 def test_the_worker_ends_when_its_server_is_killed_outright(tmp_path: Path) -> None:
     env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
            "BATON_SIGNING_KEY": str(tmp_path / "signing.key")}
-    subprocess.run([*BATON, "init"], cwd=tmp_path, env=env, check=True,
-                   capture_output=True)
+    set_up(env, "init")
     proc, _url = start(tmp_path, env, workers=1)
     try:
         deadline = time.monotonic() + 10

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 
 from api.cli import DEMO
 from api.testbed import BATON, add_actors, free_port
+from tests.cli_here import set_up
 from tests.e2e.conftest import prepare
 
 TITLE = "Zebulon Quirrell-Fantastico charged twice"
@@ -37,8 +38,7 @@ FAIL_STORING = {
 @pytest.fixture(params=["sqlite", "postgresql"])
 def logged(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, dict, Path]]:
     env = prepare(request, tmp_path)
-    subprocess.run([*BATON, "init", "--simulation"], cwd=tmp_path, env=env, check=True,
-                   capture_output=True)
+    set_up(env, "init", "--simulation")
     tokens = add_actors(env, DEMO)
     port = free_port()
     log = tmp_path / "server.log"

@@ -17,13 +17,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from api.testbed import BATON
 from audit.log import signed_note
+from tests.cli_here import set_up
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, Path]]:
     key = tmp_path / "w.key"
-    subprocess.run([*BATON, "witness", "keygen", "--key", str(key), "--name", "w.example"],
-                   check=True, capture_output=True)
+    set_up({}, "witness", "keygen", "--key", str(key), "--name", "w.example")
     log_vkey = signed_note.verifier_key("log.example/ledger",
                                         Ed25519PrivateKey.generate().public_key())
     err = tmp_path / "err.log"

@@ -29,6 +29,7 @@ import requests
 from api.cli import DEMO
 from api.testbed import BATON, add_actors, start
 from audit.log import signed_note, witness, witness_policy
+from tests.cli_here import set_up
 from tests.e2e.test_witnesses import _rewrite, _until
 from tests.initialised_app import OPEN
 from tests.witness_process import start_witness
@@ -144,10 +145,9 @@ def _site(tmp_path: Path, *, worker: bool, checkpoint_every: int) -> Iterator[Si
     env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
            "BATON_SIGNING_KEY": str(tmp_path / "signing.key"),
            "BATON_CHECKPOINT_EVERY": str(checkpoint_every), "BATON_WORKER_POLL": "0.1"}
-    subprocess.run([*BATON, "init"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    set_up(env, "init")
     tokens = add_actors(env, DEMO)
-    log_vkey = subprocess.run([*BATON, "audit", "public-key"], cwd=tmp_path, env=env,
-                              text=True, capture_output=True, check=True).stdout.strip()
+    log_vkey = set_up(env, "audit", "public-key").stdout.strip()
     procs: list[subprocess.Popen[str] | subprocess.Popen[bytes]] = []
     recorders: dict[str, Recorder] = {}
     witness_urls: dict[str, str] = {}

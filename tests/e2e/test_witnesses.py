@@ -23,6 +23,7 @@ from api.cli import DEMO
 from api.testbed import BATON, add_actors, start
 from audit.log import cosignature, merkle, signed_note, witness, witness_policy
 from audit.store.deflated import unpack
+from tests.cli_here import set_up
 from tests.initialised_app import OPEN
 from tests.witness_process import start_witness
 
@@ -39,10 +40,9 @@ def setup(tmp_path: Path) -> Iterator[dict[str, object]]:
     env = {**os.environ, "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
            "BATON_SIGNING_KEY": str(tmp_path / "signing.key"), "BATON_CHECKPOINT_EVERY": "3",
            "BATON_WORKER_POLL": "0.1"}
-    subprocess.run([*BATON, "init"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    set_up(env, "init")
     tokens = add_actors(env, DEMO)
-    log_vkey = subprocess.run([*BATON, "audit", "public-key"], cwd=tmp_path, env=env,
-                              text=True, capture_output=True, check=True).stdout.strip()
+    log_vkey = set_up(env, "audit", "public-key").stdout.strip()
     procs = []
     lines = [f"log {log_vkey}"]
     for name in ("w1", "w2"):
