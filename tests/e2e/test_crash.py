@@ -80,5 +80,5 @@ def test_no_acknowledged_write_is_lost_across_kill_9(crashable: Server) -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
-    assert crashable.baton("audit", "verify", "--db").stdout.startswith("OK: ")
-    assert crashable.baton("audit", "replay", "--check").stdout.startswith("OK")
+    assert crashable.baton_here("audit", "verify", "--db").stdout.startswith("OK: ")
+    assert crashable.baton_here("audit", "replay", "--check").stdout.startswith("OK")

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from api.cli import DEMO
 from api.testbed import BATON, Cluster, add_actors, start
 from audit.store import db
-from tests.cli_here import set_up
+from tests.cli_here import baton_here, set_up
 from tests.initialised_app import OPEN
 from tests.webhook_receiver import Receiver
 from workflow import policy_loader
@@ -107,8 +107,7 @@ def test_two_servers_three_workers_one_killed(pg_cluster: Cluster, tmp_path: Pat
             assert by_id.setdefault(got.msg_id, got.body) == got.body, "a retry, same bytes"
         seqs = Counter(r.json["data"]["seq"] for r in receiver.delivered().values())
         assert len(seqs) == total and set(seqs.values()) == {1}, "each event once per id"
-        verified = subprocess.run([*BATON, "audit", "verify", "--db"], cwd=tmp_path, env=env,
-                                  capture_output=True, text=True, timeout=120)
+        verified = baton_here(env, "audit", "verify", "--db")
         assert verified.returncode == 0, verified.stdout + verified.stderr
     finally:
         for w in workers:

@@ -111,7 +111,7 @@ class Site:
 
     def checkpoint(self) -> tuple[str, int]:
         """Sign a checkpoint of the whole log now (`baton audit checkpoint`)."""
-        note = self.baton("audit", "checkpoint").stdout
+        note = set_up(self.env, "audit", "checkpoint").stdout
         return note, signed_note.open_note(note, self.log_vkey).size
 
     def consistency(self, old: int, new: int) -> list[bytes]:

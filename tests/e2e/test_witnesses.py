@@ -11,7 +11,6 @@ import base64
 import hashlib
 import os
 import sqlite3
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 import requests
 
 from api.cli import DEMO
-from api.testbed import BATON, add_actors, start
+from api.testbed import add_actors, start
 from audit.log import cosignature, merkle, signed_note, witness, witness_policy
 from audit.store.deflated import unpack
 from tests.cli_here import set_up
@@ -124,8 +123,7 @@ def test_two_witnesses_a_rewrite_and_a_fork(setup: dict[str, object]) -> None:
     _rewrite(cwd / "baton.db")
     assert requests.post(f"{url}/api/v1/escalations", json=OPEN, headers=alice,
                          timeout=10).status_code == 201
-    rewritten = subprocess.run([*BATON, "audit", "checkpoint"], cwd=cwd, env=env, text=True,
-                               capture_output=True, check=True).stdout
+    rewritten = set_up(env, "audit", "checkpoint").stdout
     cp = signed_note.open_note(rewritten, str(setup["log_vkey"]))
     proof = requests.get(f"{url}/api/v1/audit/proof/consistency",
                          params={"from": size, "to": cp.size}, headers=aud,
