@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -140,8 +142,9 @@ def worker(baton: Baton, once: bool, interval: float) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     baton.policy()
     running = Worker(baton, interval=interval)
-    signal.signal(signal.SIGTERM, lambda *_: _wind_down(running.stop))
-    signal.signal(signal.SIGINT, lambda *_: _wind_down(running.stop))
+    handler = _stop_on_request(running.stop)
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
     if beside:  # started by `baton serve`: end with it
         threading.Thread(target=_end_with, args=(int(server), running.stop), daemon=True,
                          name="beside").start()
@@ -152,6 +155,23 @@ def worker(baton: Baton, once: bool, interval: float) -> None:
 # a delivery or sweep cut short is not lost (its lease expires and another worker, or
 # this one's successor, takes it up again: at least once).
 WIND_DOWN_SECONDS = 15.0
+
+
+def _stop_on_request(stop: threading.Event) -> Callable[[int, Any], None]:
+    """The worker's SIGTERM and SIGINT handler: the first winds the worker down, later ones
+    change nothing. A handler runs in the main thread between any two bytecodes, also while
+    that thread holds the stop event's lock (inside its wait, or inside a first handler's
+    set): setting the event there would wait on itself for ever. So the handler only puts
+    on a SimpleQueue (reentrant, safe in a handler), and a thread of its own winds down."""
+    asked: queue.SimpleQueue[int] = queue.SimpleQueue()
+    threading.Thread(target=_wind_down_when_asked, args=(asked, stop), daemon=True,
+                     name="wind-down").start()
+    return lambda number, _frame: asked.put(number)
+
+
+def _wind_down_when_asked(asked: queue.SimpleQueue[int], stop: threading.Event) -> None:
+    asked.get()
+    _wind_down(stop)
 
 
 def _wind_down(stop: threading.Event) -> None:
