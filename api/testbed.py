@@ -23,6 +23,7 @@ import psycopg
 import requests
 
 from audit.store import actors, db
+from audit.store.uow import SqlUnitOfWork
 
 # Processes
 
@@ -166,8 +167,11 @@ def add_actors(env: dict[str, str], who: Sequence[tuple[str, list[str], str | No
     returns their tokens by handle."""
     engine = db.make_engine(env["BATON_DATABASE_URL"])
     now = datetime.now(UTC)
-    with engine.begin() as conn:
-        tokens = {h: actors.add(conn, h, roles, team, now) for h, roles, team in who}
+    # A writer's transaction (BEGIN IMMEDIATE and the writer lock on SQLite): a deferred
+    # one read first, and a running server's write in between refused its INSERT at once.
+    with SqlUnitOfWork(engine) as uow:
+        tokens = {h: actors.add(uow.conn, h, roles, team, now) for h, roles, team in who}
+        uow.commit()
     engine.dispose()
     return tokens
 
