@@ -225,14 +225,10 @@ class Baton:
     def policy(self, conn: Any = None, version: str | None = None) -> Policy:
         """The policy in force; `version`: its version, read already (by the request's
         authentication), so that only a version not seen before is read."""
-        if version is not None:
-            return policies.of_version(conn if conn is not None else request_connection(),
-                                       version)
         if conn is None:
             with self.engine.connect() as c:
-                found = policies.active(c)
-        else:
-            found = policies.active(conn)
+                return self.policy(c, version)
+        found = policies.active(conn) if version is None else policies.of_version(conn, version)
         if found is None:
             raise NotInitialised("no policy has been applied: run `baton init`")
         return found

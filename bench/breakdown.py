@@ -127,7 +127,7 @@ def _app(url: str, key: Path) -> tuple[Flask, dict[str, str]]:
     return app, tokens
 
 
-def measure(name: str, url: str, _server: int | None, escalations: int,
+def measure(_name: str, url: str, _server: int | None, escalations: int,
             rounds: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         app, tokens = _app(url, Path(tmp) / "signing.key")

@@ -71,16 +71,10 @@ def revoke(conn: Connection, handle: str, now: datetime) -> None:
         raise ActorError(f"no active actor {handle!r}")
 
 
-_BY_TOKEN_SQL = ("SELECT handle, roles, team FROM actors "
-                 "WHERE token_hash = :h AND revoked_at IS NULL")
-
-
 def by_token(conn: Connection, token: str) -> Actor | None:
     """The active actor holding a token, or None."""
-    row = fast_path.read_one(conn, _BY_TOKEN_SQL, {"h": token_hash(token)})
-    if row is None:
-        return None
-    return Actor(row[0], tuple(json.loads(row[1])), row[2])
+    found = signed_in(conn, token)
+    return None if found is None else found[0]
 
 
 # A request's authentication reads the policy version in force in the same statement:

@@ -84,10 +84,10 @@ def _key(query: Query, params: Mapping[str, Any]) -> tuple[Query, tuple[Any, ...
     return query, tuple(sorted(params.items()))
 
 
-def _pipeline(conn: Connection, recorder: Any = None) -> Pipeline | None:
-    """The unit of work's pipeline on `conn`; with the connection's `recorder` given, none
-    where its database has none (SQLite) without looking."""
-    if recorder is not None and not recorder.pipelines:
+def _pipeline(conn: Connection, recorder: Any) -> Pipeline | None:
+    """The unit of work's pipeline on `conn` (whose recorder is `recorder`): none where
+    its database has none (SQLite), without looking."""
+    if not recorder.pipelines:
         return None
     found: Pipeline | None = conn.info.get(PIPELINE)
     return found
@@ -146,7 +146,7 @@ def write_one_row(conn: Connection, text: str, params: Mapping[str, Any],
         if cursor.rowcount != 1:
             otherwise()
 
-    pipeline = _pipeline(conn)
+    pipeline = _pipeline(conn, recorder_of(conn))
     if pipeline is None:
         check()
     else:
@@ -172,5 +172,5 @@ def _write(conn: Connection, text: str, params: Any, many: bool = False) -> Any:
 
 def reads_waiting(conn: Connection) -> int:
     """How many reads sent ahead in the connection's unit of work are not yet taken."""
-    pipeline = _pipeline(conn)
+    pipeline = _pipeline(conn, recorder_of(conn))
     return 0 if pipeline is None else pipeline.waiting()

@@ -207,6 +207,13 @@ _PENDING = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP \
     | getattr(select, "POLLRDHUP", 0)
 
 
+def _pending(fd: int) -> bool:
+    """Whether the server wrote to the socket (or hung up) since it was last read."""
+    poller = select.poll()
+    poller.register(fd, _PENDING)
+    return bool(poller.poll(0))
+
+
 def _ping_from_the_socket(engine: Engine) -> None:
     """The pool's ping before each checkout, without a round trip when the socket says
     enough: an idle connection the server has not written to since (nothing to read, no
@@ -223,12 +230,7 @@ def _ping_from_the_socket(engine: Engine) -> None:
             fd = dbapi_connection.pgconn.socket
         except psycopg.Error:
             return select_one(dbapi_connection)  # closed or broken: let SELECT 1 say so
-        if idle:
-            poller = select.poll()
-            poller.register(fd, _PENDING)
-            if not poller.poll(0):
-                return True
-        return select_one(dbapi_connection)
+        return (idle and not _pending(fd)) or select_one(dbapi_connection)
 
     dialect.do_ping = do_ping
 

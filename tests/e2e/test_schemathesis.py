@@ -36,6 +36,10 @@ HEADERS = {"Authorization": f"Bearer {CLIENT.tokens['sam']}"}
 BOUNDED_PERIOD = ("/api/v1/metrics/escalations", "/api/v1/actors/{handle}/ownership")
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", CLIENT.app)
+# Invalid data refused also when it is refused for its size: a negative case can be over
+# the route's body limit (a 1.26 MB debrief did), which the API answers 413, a problem.
+_REFUSED = schema.config.checks.negative_data_rejection
+_REFUSED.expected_statuses = [*_REFUSED.expected_statuses, "413"]
 # One test per operation, as schema.parametrize() makes them, but each built when it runs:
 # the plugin builds every operation's test (its coverage cases: ~20 s of CPU) at collection,
 # in each xdist worker, whichever worker then runs it. Its lazy loader would do this but
