@@ -14,6 +14,7 @@ from api import (
     config,
     container,
     http_transaction,
+    json_provider,
     openapi_doc,
     problems,
     request_guard,
@@ -66,6 +67,7 @@ class BatonApi(Api):  # type: ignore[misc]
 def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     """The app factory: settings, wiring, error handling, authentication, blueprints."""
     app = Flask(__name__)
+    json_provider.init_app(app)
     app.config.update(
         API_TITLE="Baton", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json",

@@ -8,6 +8,7 @@ from dataclasses import MISSING, fields
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, RowMapping, select
 
 from audit.store import fast_path
@@ -48,9 +49,10 @@ _LOAD_SQL = f"SELECT snapshot, {', '.join(_LOADED)} FROM escalations WHERE id = 
 # load_stored()'s reads, parameter :id; a unit of work about to act sends LOCKED ahead.
 LOAD = fast_path.Query(_LOAD_SQL)
 LOCKED = fast_path.Query(_LOAD_SQL, lock="FOR UPDATE")
-# The snapshot's text: sorted keys, compact. One encoder for every write (json.dumps with
-# arguments builds one per call); the state holds no cycles to look for.
-_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), check_circular=False).encode
+# The standard library's snapshot text, for what orjson will not write (a lone surrogate,
+# a number beyond 64 bits): sorted keys, compact, no cycles to look for.
+_json_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"),
+                                check_circular=False).encode
 _VERSION_SQL = "SELECT version FROM escalations WHERE id = :id"
 _UPDATES: dict[tuple[str, ...], str] = {}
 _OPEN_SPAN_SQL = ("INSERT INTO ownership_spans (escalation_id, owner, kind, started_at, "
@@ -68,6 +70,22 @@ def _update_sql(columns: tuple[str, ...]) -> str:
     return sql
 
 
+def _encode(data: dict[str, Any]) -> str:
+    """The snapshot's text: JSON, sorted keys, compact (orjson: a tenth of the time)."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return _json_encode(data)
+
+
+def _decode(text: str) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = orjson.loads(text)
+    except orjson.JSONDecodeError:  # what only the standard library writes (see _encode)
+        data = json.loads(text)
+    return data
+
+
 def parse_time(text: str | None) -> datetime | None:
     """An RFC 3339 string from the ledger back to an aware datetime (None stays None)."""
     return parse_rfc3339(text) if text is not None else None
@@ -76,7 +94,7 @@ def parse_time(text: str | None) -> datetime | None:
 def from_row(row: Mapping[str, Any] | RowMapping) -> Escalation:
     """An Escalation from its row (STATE_COLUMNS at least): the snapshot's fields, those
     it left at their default, and those its columns hold."""
-    data = json.loads(row["snapshot"])
+    data = _decode(row["snapshot"])
     for name in HELD:
         data[name] = row[name]
     return _built(data)

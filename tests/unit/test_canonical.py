@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
+from audit.log import canonical
 from audit.log.canonical import canonical_bytes, commitment, content_text
 
 names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
@@ -59,3 +63,48 @@ def test_commitment_binds_salt_and_text() -> None:
     assert c != commitment(bytes(32), "Ada Lovelace")
     assert content_text(["a", "é"]) == json.dumps(["a", "é"], ensure_ascii=False,
                                                   separators=(",", ":"))
+
+
+# orjson encodes the usual event (ASCII keys, exact types); the standard library's encoder
+# is the fallback and what the offline verifier runs without orjson. Both give the same bytes.
+every_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+ascii_names = st.text(st.characters(max_codepoint=127), max_size=12)
+ascii_documents = st.dictionaries(ascii_names, st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**53) + 1, 2**53 - 1), every_text),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(ascii_names, inner, max_size=4)),
+    max_leaves=12), max_size=6)
+
+
+@given(ascii_documents)
+def test_orjson_and_the_standard_library_write_the_same_bytes(doc: dict) -> None:
+    assert canonical._orjson_dumps is not None  # installed with Baton: the fast way is taken
+    assert canonical.canonical_bytes(doc) == canonical._SORTED.encode(doc).encode("utf-8")
+
+
+def test_every_character_is_escaped_alike() -> None:
+    for code in [*range(0, 0xD800), *range(0xE000, 0x11000), 0x10FFFF, 0x1F600]:
+        doc = {"k": f"a{chr(code)}b"}
+        assert canonical.canonical_bytes(doc) == canonical._SORTED.encode(doc).encode()
+
+
+def test_what_orjson_refuses_takes_the_standard_librarys_way() -> None:
+    with pytest.raises(UnicodeEncodeError):  # as before orjson: a lone surrogate
+        canonical_bytes({"x": "\ud800"})
+    deep: list = []
+    doc = {"x": deep}
+    for _ in range(300):  # deeper than orjson's limit
+        deep.append([])
+        deep = deep[0]
+    assert canonical_bytes(doc) == b'{"x":' + b"[" * 301 + b"]" * 301 + b"}"
+
+
+def test_without_orjson_the_same_bytes_and_the_verifier_imports() -> None:
+    doc = {"a": "é\n\x01", "b": [1, None, True], "c": {"z": "\u2028"}}
+    code = ("import sys; sys.modules['orjson'] = None\n"
+            "from audit.log import canonical; import audit.verifier.verify\n"
+            "assert canonical._orjson_dumps is None\n"
+            f"sys.stdout.buffer.write(canonical.canonical_bytes({doc!r}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
+                         cwd=Path(__file__).parents[2])
+    assert out.stdout == canonical_bytes(doc) == rfc8785.dumps(doc)
