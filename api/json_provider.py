@@ -38,7 +38,8 @@ class OrjsonProvider(DefaultJSONProvider):
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         # orjson reads an integer beyond 64 bits as a float, json.loads as an integer
-        if not kwargs and (_LONG_DIGITS if isinstance(s, str) else _LONG_BYTES)(s) is None:
+        long = _LONG_DIGITS(s) if isinstance(s, str) else _LONG_BYTES(s)
+        if not kwargs and long is None:
             try:
                 return orjson.loads(s)
             except orjson.JSONDecodeError:
