@@ -9,7 +9,6 @@ option it does not know) takes Flask's own way, so nothing answers differently."
 
 from __future__ import annotations
 
-import re
 from typing import Any, cast
 
 import orjson
@@ -17,12 +16,12 @@ from flask import Flask, Response
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.sansio.response import Response as AnyResponse
 
+from audit.log import fast_json
+
 # Dates, datetimes and dataclasses go to Flask's conversion (`default`), as before.
 _OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
             | orjson.OPT_PASSTHROUGH_DATACLASS)
 _COMPACT = {"separators": (",", ":")}
-_LONG_DIGITS = re.compile(r"\d{20}").search
-_LONG_BYTES = re.compile(rb"\d{20}").search
 
 
 class OrjsonProvider(DefaultJSONProvider):
@@ -37,14 +36,7 @@ class OrjsonProvider(DefaultJSONProvider):
         return super().dumps(obj, **kwargs) if data is None else data.decode()
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        # orjson reads an integer beyond 64 bits as a float, json.loads as an integer
-        long = _LONG_DIGITS(s) if isinstance(s, str) else _LONG_BYTES(s)
-        if not kwargs and long is None:
-            try:
-                return orjson.loads(s)
-            except orjson.JSONDecodeError:
-                pass  # not UTF-8, NaN, a number out of range...: json.loads decides
-        return super().loads(s, **kwargs)
+        return super().loads(s, **kwargs) if kwargs else fast_json.loads(s)
 
     def response(self, *args: Any, **kwargs: Any) -> AnyResponse:
         obj = self._prepare_response_obj(args, kwargs)

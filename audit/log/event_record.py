@@ -19,10 +19,10 @@ reader never sees a format. Standard library only (the offline verifier imports 
 from __future__ import annotations
 
 import binascii
-import json
 from collections.abc import Callable
 from typing import Any
 
+from audit.log import fast_json
 from audit.log.canonical import canonical_bytes
 
 FORMAT_1, FORMAT_2 = 1, 2
@@ -122,7 +122,7 @@ def encoded_bytes(record: dict[str, Any], policy_seq: int | None) -> bytes:
 def parse(data: bytes) -> dict[str, Any]:
     """The JSON object of signed bytes; RecordError when they are not one."""
     try:
-        obj = json.loads(data)
+        obj = fast_json.loads(data)
     except ValueError:
         raise RecordError("not JSON") from None
     if not isinstance(obj, dict):

@@ -12,7 +12,7 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit.log import canonical
+from audit.log import canonical, fast_json
 from audit.log.canonical import canonical_bytes, commitment, content_text
 
 names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
@@ -78,7 +78,7 @@ ascii_documents = st.dictionaries(ascii_names, st.recursive(
 
 @given(ascii_documents)
 def test_orjson_and_the_standard_library_write_the_same_bytes(doc: dict) -> None:
-    assert canonical._orjson_dumps is not None  # installed with Baton: the fast way is taken
+    assert fast_json.orjson is not None  # installed with Baton: the fast way is taken
     assert canonical.canonical_bytes(doc) == canonical._SORTED.encode(doc).encode("utf-8")
 
 
@@ -102,8 +102,8 @@ def test_what_orjson_refuses_takes_the_standard_librarys_way() -> None:
 def test_without_orjson_the_same_bytes_and_the_verifier_imports() -> None:
     doc = {"a": "é\n\x01", "b": [1, None, True], "c": {"z": "\u2028"}}
     code = ("import sys; sys.modules['orjson'] = None\n"
-            "from audit.log import canonical; import audit.verifier.verify\n"
-            "assert canonical._orjson_dumps is None\n"
+            "from audit.log import canonical, fast_json; import audit.verifier.verify\n"
+            "assert fast_json.orjson is None\n"
             f"sys.stdout.buffer.write(canonical.canonical_bytes({doc!r}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
                          cwd=Path(__file__).parents[2])

@@ -9,7 +9,8 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit.store.projection import _decode, _encode, _json_encode
+from audit.log.fast_json import loads as _decode
+from audit.store.projection import _encode, _json_encode
 
 texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
 snapshots = st.dictionaries(texts, st.recursive(
