@@ -7,6 +7,7 @@ test_ledger_time_migration.py, ...)."""
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import sqlite3
 import tempfile
@@ -21,6 +22,7 @@ def _made() -> Path:
     global _template
     if _template is None:
         folder = Path(tempfile.mkdtemp(prefix="baton-schema-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # one per test process
         path = folder / "template.db"
         engine = db.make_engine(f"sqlite:///{path}")
         migrate.upgrade(engine)

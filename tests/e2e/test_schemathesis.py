@@ -5,6 +5,7 @@ auth refused, deleted resources gone."""
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 import uuid
@@ -23,6 +24,7 @@ from api.rate_limit import FailureBackoff
 from tests.initialised_app import make_client
 
 _DIR = Path(tempfile.mkdtemp(prefix="baton-schemathesis-"))
+atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
 CLIENT = make_client(_DIR)
 # Schemathesis sends wrong tokens on purpose, from the one address it also sends the right
 # one from: no back-off for this client (api.auth; tested in test_request_guard.py).
