@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import psycopg
-from sqlalchemy import Connection, Engine, Select, Table, create_engine, text
+from sqlalchemy import Connection, Engine, Select, Table, create_engine, make_url, text
 from sqlalchemy.dialects import postgresql
 
 from audit.errors import (
@@ -219,8 +219,9 @@ def _ping_from_the_socket(engine: Engine) -> None:
     enough: an idle connection the server has not written to since (nothing to read, no
     hang-up) is alive as far as SELECT 1 could tell; one it has written to (a shutdown's
     FATAL, a terminated backend's EOF) or not idle is pinged with SELECT 1 as before,
-    which finds it dead and has it replaced. A host gone without a word is found by
-    neither until TCP gives up. Saves a round trip on every request (issue #29)."""
+    which finds it dead and has it replaced. A host gone without a word is found once the
+    keepalives fail (TCP_DEFAULTS: the socket then reports the error). Saves a round
+    trip on every request (issue #29)."""
     dialect: Any = engine.dialect
     select_one = dialect.do_ping
 
@@ -233,6 +234,16 @@ def _ping_from_the_socket(engine: Engine) -> None:
         return (idle and not _pending(fd)) or select_one(dbapi_connection)
 
     dialect.do_ping = do_ping
+
+
+# libpq's TCP settings unless the URL's query sets them (docs/postgresql.md): a server
+# whose host is gone without a word (a failover, a cut link) is given up on after about a
+# minute, not TCP's ~15 minutes of retries with a worker stuck waiting on it. Keepalives
+# probe an idle or waiting connection after 30 s, every 10 s, 3 times; data sent and not
+# acknowledged for 30 s ends the connection. libpq ignores them on a Unix socket.
+TCP_DEFAULTS: dict[str, int] = {"keepalives": 1, "keepalives_idle": 30,
+                                "keepalives_interval": 10, "keepalives_count": 3,
+                                "tcp_user_timeout": 30_000}
 
 
 class PostgresRecorder:
@@ -260,7 +271,10 @@ class PostgresRecorder:
         """A pooled engine whose connections are pinged before use (from the socket when
         it can: _ping_from_the_socket); a unit of work's queue is sent before any
         SQLAlchemy statement on its connection (that statement reads its own results at
-        once, which a pipeline cannot give it)."""
+        once, which a pipeline cannot give it). TCP_DEFAULTS where the URL does not say."""
+        given = make_url(url).query
+        kw["connect_args"] = {**{k: v for k, v in TCP_DEFAULTS.items() if k not in given},
+                              **kw.get("connect_args", {})}
         engine = create_engine(url, pool_pre_ping=True, **kw)
         _send_queued_first(engine)
         _ping_from_the_socket(engine)

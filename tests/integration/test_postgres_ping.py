@@ -1,10 +1,13 @@
 """The pool's ping before a checkout on PostgreSQL (issue 29): an idle pooled connection
 is vouched for by its socket, without a SELECT 1 on every request; one whose backend was
-terminated is found out at checkout and replaced, so the request it serves succeeds."""
+terminated is found out at checkout and replaced, so the request it serves succeeds; a
+host gone without a word is given up on by TCP keepalives in about a minute."""
 
 from __future__ import annotations
 
+import socket
 import time
+from typing import Any
 
 from sqlalchemy import text
 
@@ -53,3 +56,29 @@ def test_a_terminated_backend_is_replaced_at_checkout(pg_cluster) -> None:  # ty
     finally:
         engine.dispose()
         killer.dispose()
+
+
+def _tcp(conn: Any) -> dict[str, int]:
+    """The socket options the kernel holds for the connection's socket."""
+    fd = conn.connection.driver_connection.pgconn.socket
+    with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as sock:  # a duplicate fd
+        return {"keepalive": sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                **{name: sock.getsockopt(socket.IPPROTO_TCP, option) for name, option in (
+                    ("idle", socket.TCP_KEEPIDLE), ("interval", socket.TCP_KEEPINTVL),
+                    ("count", socket.TCP_KEEPCNT), ("user_timeout", socket.TCP_USER_TIMEOUT))}}
+
+
+def test_a_silent_host_is_given_up_on_by_keepalives_unless_the_url_says(pg_cluster) -> None:  # type: ignore[no-untyped-def]
+    url = pg_cluster.new_database()
+    assert "@127.0.0.1:" in url or "@localhost:" in url  # TCP: the options apply
+    engine, tuned = db.make_engine(url), db.make_engine(f"{url}?keepalives_idle=120")
+    try:
+        with engine.connect() as conn:
+            assert _tcp(conn) == {"keepalive": 1, "idle": 30, "interval": 10, "count": 3,
+                                  "user_timeout": 30_000}
+        with tuned.connect() as conn:  # the URL's setting wins, the others stay
+            assert _tcp(conn) == {"keepalive": 1, "idle": 120, "interval": 10, "count": 3,
+                                  "user_timeout": 30_000}
+    finally:
+        engine.dispose()
+        tuned.dispose()
