@@ -24,6 +24,7 @@ from audit.errors import (
     DatabaseBusy,
     DatabaseFailed,
     DatabaseUnavailable,
+    OutcomeUnknown,
     ReadOnly,
     RowRefused,
     SchemaMissing,
@@ -241,6 +242,9 @@ def _ping_from_the_socket(engine: Engine) -> None:
 # minute, not TCP's ~15 minutes of retries with a worker stuck waiting on it. Keepalives
 # probe an idle or waiting connection after 30 s, every 10 s, 3 times; data sent and not
 # acknowledged for 30 s ends the connection. libpq ignores them on a Unix socket.
+# A transaction that writes a WAL record and commits synchronously: its commit waits for
+# the WAL to be flushed past every commit before it (flush, commit_and_flush).
+FLUSH_SQL = "SELECT pg_logical_emit_message(true, 'baton', 'flush')"
 TCP_DEFAULTS: dict[str, int] = {"keepalives": 1, "keepalives_idle": 30,
                                 "keepalives_interval": 10, "keepalives_count": 3,
                                 "tcp_user_timeout": 30_000}
@@ -316,12 +320,33 @@ class PostgresRecorder:
         was = driver.autocommit  # type: ignore[union-attr]
         driver.autocommit = True  # type: ignore[union-attr]
         try:
-            driver.execute(  # type: ignore[union-attr]
-                "SELECT pg_logical_emit_message(true, 'baton', 'flush')")
+            driver.execute(FLUSH_SQL)  # type: ignore[union-attr]
         except Exception as exc:
             _reraise(exc)
         finally:
             driver.autocommit = was  # type: ignore[union-attr]
+
+    def commit_and_flush(self, conn: Connection) -> bool:
+        """COMMIT and the flush in one round trip, where libpq has pipeline mode (False,
+        nothing done, where it has not): one pipeline block, in which the flush's
+        statement after the COMMIT runs in the block's implicit transaction, committed
+        synchronously at its end. The transaction's row locks go at the COMMIT, before
+        the flush waits on the disk, as when the two went apart. OutcomeUnknown when the
+        COMMIT went through and the flush did not (audit.store.db.flush)."""
+        if not psycopg.Pipeline.is_supported():
+            return False
+        driver: Any = conn.connection.driver_connection
+        commit = driver.cursor()
+        try:
+            with driver.pipeline():
+                commit.execute("COMMIT")
+                driver.cursor().execute(FLUSH_SQL)
+        except Exception as exc:
+            if commit.statusmessage == "COMMIT":
+                raise OutcomeUnknown(f"the commit's flush failed: {type(exc).__name__}"
+                                     ) from exc
+            _reraise(exc)
+        return True
 
     def lock_rows(self, conn: Connection, query: Select[Any]) -> None:
         """SELECT … FOR UPDATE."""

@@ -99,6 +99,11 @@ class Recorder(Protocol):
     def flush(self, conn: Connection) -> None:
         """Make every commit made so far durable (after a relaxed commit)."""
 
+    def commit_and_flush(self, conn: Connection) -> bool:
+        """COMMIT the transaction and make it durable together, in one round trip, when
+        the database can (True); False, with nothing done, when not: COMMIT, then flush.
+        OutcomeUnknown when the commit went through and its flush did not."""
+
     def lock_rows(self, conn: Connection, query: Select[Any]) -> None:
         """Lock the rows `query` selects until the transaction ends, or nothing."""
 

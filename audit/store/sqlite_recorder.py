@@ -266,6 +266,10 @@ class SqliteRecorder:
         """No pipeline: each statement runs when called."""
         return None
 
+    def commit_and_flush(self, conn: Connection) -> bool:
+        """False: the commit, then the WAL file's fdatasync (flush)."""
+        return False
+
     def flush(self, conn: Connection) -> None:
         """fdatasync of the WAL file."""
         database = conn.engine.url.database

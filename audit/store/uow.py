@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from audit.errors import DatabaseFailed
+from audit.errors import DatabaseFailed, OutcomeUnknown
 from audit.log import ledger
 from audit.reads import escalation_ids
 from audit.store import db, fast_path, policies, projection, search_index
@@ -278,13 +278,22 @@ class SqlUnitOfWork:
         pipeline, self._pipeline = self._pipeline, None
         if pipeline is not None:
             pipeline.finish()  # every queued write sent and its row count checked
-        self.conn.commit()
+        flushed, unknown = False, None
+        if self.relaxed:  # PostgreSQL: COMMIT and the flush in one round trip
+            try:
+                flushed = self._recorder.commit_and_flush(self.conn)
+            except OutcomeUnknown as exc:
+                flushed, unknown = True, exc
+        self.conn.commit()  # the driver's COMMIT, unless committed above: then its own end
         self._head = None
         self._done = True
         self._release()
         self.conn.info.pop(db.WRITING, None)
         if self.relaxed:
-            db.flush(self.conn)
+            if unknown is not None:
+                raise unknown
+            if not flushed:
+                db.flush(self.conn)
             if due is not None:
                 self._sign_checkpoint(due)
         if self.content.erased:
