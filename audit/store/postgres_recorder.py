@@ -237,14 +237,14 @@ def _ping_from_the_socket(engine: Engine) -> None:
     dialect.do_ping = do_ping
 
 
+# A transaction that writes a WAL record and commits synchronously: its commit waits for
+# the WAL to be flushed past every commit before it (flush, commit_and_flush).
+FLUSH_SQL = "SELECT pg_logical_emit_message(true, 'baton', 'flush')"
 # libpq's TCP settings unless the URL's query sets them (docs/postgresql.md): a server
 # whose host is gone without a word (a failover, a cut link) is given up on after about a
 # minute, not TCP's ~15 minutes of retries with a worker stuck waiting on it. Keepalives
 # probe an idle or waiting connection after 30 s, every 10 s, 3 times; data sent and not
 # acknowledged for 30 s ends the connection. libpq ignores them on a Unix socket.
-# A transaction that writes a WAL record and commits synchronously: its commit waits for
-# the WAL to be flushed past every commit before it (flush, commit_and_flush).
-FLUSH_SQL = "SELECT pg_logical_emit_message(true, 'baton', 'flush')"
 TCP_DEFAULTS: dict[str, int] = {"keepalives": 1, "keepalives_idle": 30,
                                 "keepalives_interval": 10, "keepalives_count": 3,
                                 "tcp_user_timeout": 30_000}

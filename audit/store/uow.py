@@ -284,14 +284,18 @@ class SqlUnitOfWork:
                 flushed = self._recorder.commit_and_flush(self.conn)
             except OutcomeUnknown as exc:
                 flushed, unknown = True, exc
-        self.conn.commit()  # the driver's COMMIT, unless committed above: then its own end
+        try:
+            self.conn.commit()  # the driver's COMMIT, unless committed above: then its end
+        except (SQLAlchemyError, DatabaseFailed):
+            if unknown is None:
+                raise  # committed, then the connection lost: the outcome is what is said
         self._head = None
         self._done = True
         self._release()
+        if unknown is not None:
+            raise unknown  # (its connection may be gone: its info is not read)
         self.conn.info.pop(db.WRITING, None)
         if self.relaxed:
-            if unknown is not None:
-                raise unknown
             if not flushed:
                 db.flush(self.conn)
             if due is not None:

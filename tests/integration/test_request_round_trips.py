@@ -109,3 +109,17 @@ def test_a_write_whose_flush_fails_after_its_commit_is_outcome_unknown(
     again = pg_client.post("/escalations", "alice", OPEN, **key)
     assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
     assert len(pg_client.get("/escalations", "aud").json["items"]) == 1  # written once
+
+
+def test_a_write_whose_connection_is_lost_after_its_commit_is_outcome_unknown(
+        pg_client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server goes away while the flush waits: the COMMIT's answer came, the flush's not.
+    monkeypatch.setattr(postgres_recorder, "FLUSH_SQL",
+                        "SELECT pg_terminate_backend(pg_backend_pid())")
+    key = {"Idempotency-Key": "flush-pg-2"}
+    r = pg_client.post("/escalations", "alice", OPEN, **key)
+    assert r.status_code == 503 and r.json["type"].endswith("outcome-unknown"), r.json
+    monkeypatch.undo()
+    again = pg_client.post("/escalations", "alice", OPEN, **key)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert len(pg_client.get("/escalations", "aud").json["items"]) == 1  # written once
