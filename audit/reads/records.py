@@ -127,7 +127,8 @@ def _one_record(conn: Connection, rows: list[Any]) -> dict[str, Any] | None:
     # cursor: the same record as decode() gives.
     if not rows:
         return None
-    seq, body = rows[0][0], policy_refs.record(conn, rows[0][1])
+    seq = rows[0][0]
+    body = policy_refs.record_at(conn, seq, rows[0][1])  # decoded once a process
     texts = {(seq, r[2]): r[3] for r in rows if r[2] is not None}
     erased = {}
     if len(texts) != len(_committed(body)):

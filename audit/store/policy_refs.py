@@ -25,6 +25,12 @@ class _Refs:
     by_version: dict[str, int] = field(default_factory=dict)
     by_seq: dict[int, str] = field(default_factory=dict)
     floor: int = 0  # seqs below it are committed
+    records: dict[int, dict[str, Any]] = field(default_factory=dict)  # record_at's
+
+
+# Records record_at keeps (an escalation's opening event, its latest hand-off: what every
+# write's response shows again); emptied when full.
+RECORDS_KEPT = 4096
 
 
 _CACHE: weakref.WeakKeyDictionary[Engine, _Refs] = weakref.WeakKeyDictionary()
@@ -97,6 +103,22 @@ def policy_of_seq(conn: Connection) -> Callable[[int], str | None]:
 def record(conn: Connection, body: bytes | memoryview | str) -> dict[str, Any]:
     """The record of one ledger body of either format (audit.log.event_record.record_of)."""
     return records(conn, [body])[0]
+
+
+def record_at(conn: Connection, seq: int, body: bytes | memoryview | str) -> dict[str, Any]:
+    """record(conn, body) of ledger row `seq`, decoded once while kept when the row is
+    committed: a committed row never changes (its triggers refuse UPDATE and DELETE), so
+    neither does its record. A row of a transaction still open is decoded every time.
+    Each caller gets a copy of its own top level (records._restore replaces keys)."""
+    refs = _refs(conn)
+    found = refs.records.get(seq)
+    if found is None:
+        found = record(conn, body)
+        if seq < refs.floor:
+            if len(refs.records) >= RECORDS_KEPT:
+                refs.records.clear()
+            refs.records[seq] = found
+    return dict(found)
 
 
 def records(conn: Connection, bodies: list[Any]) -> list[dict[str, Any]]:
