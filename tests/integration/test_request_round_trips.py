@@ -99,24 +99,13 @@ def test_a_write_commits_and_flushes_in_one_round_trip(
     assert pg_client.get(f"/escalations/{eid}", "alice").json["state"] == "acknowledged"
 
 
-def test_a_write_whose_flush_fails_after_its_commit_is_outcome_unknown(
-        pg_client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(postgres_recorder, "FLUSH_SQL", "SELECT 1 / 0")  # after the COMMIT
-    key = {"Idempotency-Key": "flush-pg-1"}
-    r = pg_client.post("/escalations", "alice", OPEN, **key)
-    assert r.status_code == 503 and r.json["type"].endswith("outcome-unknown"), r.json
-    monkeypatch.undo()
-    again = pg_client.post("/escalations", "alice", OPEN, **key)
-    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
-    assert len(pg_client.get("/escalations", "aud").json["items"]) == 1  # written once
-
-
-def test_a_write_whose_connection_is_lost_after_its_commit_is_outcome_unknown(
-        pg_client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The server goes away while the flush waits: the COMMIT's answer came, the flush's not.
-    monkeypatch.setattr(postgres_recorder, "FLUSH_SQL",
-                        "SELECT pg_terminate_backend(pg_backend_pid())")
-    key = {"Idempotency-Key": "flush-pg-2"}
+# After the COMMIT's answer: the flush fails, or the server goes away while it waits.
+@pytest.mark.parametrize("flush", ["SELECT 1 / 0", "SELECT pg_terminate_backend(pg_backend_pid())"],
+                         ids=["flush-fails", "connection-lost"])
+def test_a_write_committed_but_not_flushed_is_outcome_unknown_and_its_retry_replays(
+        pg_client: Client, monkeypatch: pytest.MonkeyPatch, flush: str) -> None:
+    monkeypatch.setattr(postgres_recorder, "FLUSH_SQL", flush)
+    key = {"Idempotency-Key": "flush-pg"}
     r = pg_client.post("/escalations", "alice", OPEN, **key)
     assert r.status_code == 503 and r.json["type"].endswith("outcome-unknown"), r.json
     monkeypatch.undo()
