@@ -332,7 +332,8 @@ class PostgresRecorder:
         statement after the COMMIT runs in the block's implicit transaction, committed
         synchronously at its end. The transaction's row locks go at the COMMIT, before
         the flush waits on the disk, as when the two went apart. OutcomeUnknown when the
-        COMMIT went through and the flush did not (audit.store.db.flush)."""
+        COMMIT went through and the flush did not (audit.store.db.flush), or when the
+        connection was lost once the COMMIT was sent."""
         if not psycopg.Pipeline.is_supported():
             return False
         driver: Any = conn.connection.driver_connection
@@ -342,7 +343,10 @@ class PostgresRecorder:
                 commit.execute("COMMIT")
                 driver.cursor().execute(FLUSH_SQL)
         except Exception as exc:
-            if commit.statusmessage == "COMMIT":
+            # Committed, or the connection lost with the COMMIT sent (its answer may have
+            # been lost with it): either may have committed. A COMMIT refused by the server
+            # (a deferred trigger) rolled back: the error as it is.
+            if commit.statusmessage == "COMMIT" or driver.broken:
                 raise OutcomeUnknown(f"the commit's flush failed: {type(exc).__name__}"
                                      ) from exc
             _reraise(exc)

@@ -99,7 +99,8 @@ def test_a_write_commits_and_flushes_in_one_round_trip(
     assert pg_client.get(f"/escalations/{eid}", "alice").json["state"] == "acknowledged"
 
 
-# After the COMMIT's answer: the flush fails, or the server goes away while it waits.
+# Once the COMMIT is sent: the flush fails after it, or the server goes away (whether its
+# answer to the COMMIT arrives first is a race; either way the write may have committed).
 @pytest.mark.parametrize("flush", ["SELECT 1 / 0", "SELECT pg_terminate_backend(pg_backend_pid())"],
                          ids=["flush-fails", "connection-lost"])
 def test_a_write_committed_but_not_flushed_is_outcome_unknown_and_its_retry_replays(
