@@ -67,8 +67,9 @@ class ReadOnly(DatabaseUnavailable):
 
 
 class OutcomeUnknown(DatabaseFailed):
-    """The write committed but the flush that makes it durable failed: it is in the
-    database unless the database itself then lost it; a retry with the same
+    """The write committed but the flush that makes it durable failed (or, on PostgreSQL,
+    the connection was lost once its COMMIT was sent, so it may have committed): it is in
+    the database unless the database itself then lost it; a retry with the same
     Idempotency-Key returns it instead of writing again."""
 
 

@@ -209,7 +209,7 @@ def main() -> None:
         not args.no_postgres)
     for name, found in figures.items():
         report(name, found)
-    print(f"\nwritten to {save('breakdown', info, figures)}")
+    save("breakdown", info, figures)  # it says where
 
 
 if __name__ == "__main__":

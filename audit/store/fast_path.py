@@ -140,25 +140,26 @@ def write_one_row(conn: Connection, text: str, params: Mapping[str, Any],
                   otherwise: Callable[[], None]) -> None:
     """Execute a write that must touch exactly one row; when it touches none or more,
     `otherwise` runs (and raises): at once, or once the queue is sent, before COMMIT."""
-    cursor = _write(conn, text, params)
+    cursor, pipeline = _write(conn, text, params)
 
     def check() -> None:
         if cursor.rowcount != 1:
             otherwise()
 
-    pipeline = _pipeline(conn, recorder_of(conn))
     if pipeline is None:
         check()
     else:
         pipeline.check_later(check)
 
 
-def _write(conn: Connection, text: str, params: Any, many: bool = False) -> Any:
+def _write(conn: Connection, text: str, params: Any, many: bool = False
+           ) -> tuple[Any, Pipeline | None]:
+    """The write's cursor (queued, when `conn` has a pipeline), and that pipeline."""
     recorder = recorder_of(conn)
     sql = recorder.render(text, "")
     pipeline = _pipeline(conn, recorder)
     if pipeline is not None:
-        return pipeline.write(sql, params, many)
+        return pipeline.write(sql, params, many), pipeline
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if many:
@@ -167,7 +168,7 @@ def _write(conn: Connection, text: str, params: Any, many: bool = False) -> Any:
             cursor.execute(sql, params)
     except Exception as exc:
         reraise(exc)
-    return cursor
+    return cursor, None
 
 
 def reads_waiting(conn: Connection) -> int:

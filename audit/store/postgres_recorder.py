@@ -347,8 +347,9 @@ class PostgresRecorder:
             # been lost with it): either may have committed. A COMMIT refused by the server
             # (a deferred trigger) rolled back: the error as it is.
             if commit.statusmessage == "COMMIT" or driver.broken:
-                raise OutcomeUnknown(f"the commit's flush failed: {type(exc).__name__}"
-                                     ) from exc
+                after = ("the commit's flush" if commit.statusmessage == "COMMIT"
+                         else "the COMMIT's answer")
+                raise OutcomeUnknown(f"{after} failed: {type(exc).__name__}") from exc
             _reraise(exc)
         return True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -278,22 +279,17 @@ class SqlUnitOfWork:
         pipeline, self._pipeline = self._pipeline, None
         if pipeline is not None:
             pipeline.finish()  # every queued write sent and its row count checked
-        flushed, unknown = False, None
+        flushed = False
         if self.relaxed:  # PostgreSQL: COMMIT and the flush in one round trip
             try:
                 flushed = self._recorder.commit_and_flush(self.conn)
-            except OutcomeUnknown as exc:
-                flushed, unknown = True, exc
-        try:
-            self.conn.commit()  # the driver's COMMIT, unless committed above: then its end
-        except (SQLAlchemyError, DatabaseFailed):
-            if unknown is None:
-                raise  # committed, then the connection lost: the outcome is what is said
-        self._head = None
-        self._done = True
-        self._release()
-        if unknown is not None:
-            raise unknown  # (its connection may be gone: its info is not read)
+            except OutcomeUnknown:
+                with suppress(SQLAlchemyError, DatabaseFailed):  # its connection may be gone
+                    self.conn.commit()  # SQLAlchemy's end of the transaction
+                self._ended()
+                raise
+        self.conn.commit()  # the driver's COMMIT, unless committed above: then its end
+        self._ended()
         self.conn.info.pop(db.WRITING, None)
         if self.relaxed:
             if not flushed:
@@ -303,6 +299,12 @@ class SqlUnitOfWork:
         if self.content.erased:
             self.content.erased = False
             self._empty_wal()
+
+    def _ended(self) -> None:
+        # The transaction is over: no more appends, and the writer lock goes (SQLite).
+        self._head = None
+        self._done = True
+        self._release()
 
     def _empty_wal(self) -> None:
         # The erasure is committed: what it deleted must not stay readable in the WAL.
