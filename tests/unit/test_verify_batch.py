@@ -1,6 +1,7 @@
 """Format 2 event lines a run at a time (audit/verifier/verify_batch.py): whatever a log
 could have signed in the middle of a run, the verifier's answer (first problem, events,
-content fields, erasures) is the one it gives a line at a time."""
+content fields, erasures) is the one it gives a line at a time, whether msgspec reads the
+run (verify_typed) or the standard library does."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from audit.log import merkle, signed_note
 from audit.log.event_record import encode
-from audit.verifier import verify_batch, verify_embedded
+from audit.verifier import verify_batch, verify_embedded, verify_typed
 from audit.verifier.verify import Report, verify_bundle
 from tests.unit.test_verify_speed import KEY, ORIGIN, VKEY, at_of, problem
 
@@ -31,18 +32,21 @@ def _committed(text: str, listed: bool) -> dict[str, Any]:
 
 
 def usual(seq: int) -> tuple[Obj, Content]:
-    """A usual event of format 2 (two committed fields, one a list) and its content."""
+    """A usual event of format 2 (two committed fields, one a list) and its content; one
+    in five with text beyond ASCII, in the event and in its content."""
+    over = "övér ✓" if seq % 5 == 0 else "over"
     record = {"v": 1, "seq": seq, "escalation_id": f"esc-{seq // 10}", "version": seq % 10,
-              "action": "update", "actor": "fiona", "role": "finance", "at": at_of(seq),
+              "action": "update", "actor": "fiöna" if seq % 5 == 0 else "fiona",
+              "role": "finance", "at": at_of(seq),
               "from_state": "acknowledged", "to_state": "acknowledged",
               "payload": {"to": "sue", "when": {"at": at_of(seq)},
-                          "context": _committed("over", False),
+                          "context": _committed(over, False),
                           "names": _committed('["a"]', True)},
               "policy_version": POLICY, "rule": "owner.acts"}
     if seq % 3 == 0:  # no content at all
         record["payload"] = {"n": seq}
         return encode(record, 0), []
-    return encode(record, 0), [["context", SALT.hex(), "over"],
+    return encode(record, 0), [["context", SALT.hex(), over],
                                ["names", SALT.hex(), '["a"]']]
 
 
@@ -97,6 +101,10 @@ def _raw(text: Callable[[str], str]) -> Callable[[Obj, Content], tuple[Obj | byt
     return edit
 
 
+def _payload_first(text: str) -> Callable[[Obj, Content], tuple[Obj | bytes, Content]]:
+    return _raw(lambda t: t.replace('"payload":{', '"payload":{' + text + ",", 1))
+
+
 CASES: dict[str, Callable[[Obj, Content], tuple[Obj | bytes, Content]]] = {
     "untouched": lambda obj, content: (obj, content),
     "s off by one": _obj(s=ODD + 1), "s a float": _obj(s=float(ODD)), "s missing": _obj(s=...),
@@ -128,7 +136,40 @@ CASES: dict[str, Callable[[Obj, Content], tuple[Obj | bytes, Content]]] = {
     "text a number": _content(lambda c: [[c[0][0], c[0][1], 5]] + c[1:]),
     "no content": _content(lambda c: []),
     "bytes not an object": lambda obj, content: (b"[1]", content),
+    # where msgspec and the standard library could read the same bytes differently
+    "a key twice": _raw(lambda t: t.replace('"a":', '"a":"policy-applied","a":', 1)),
+    "a key escaped": _raw(lambda t: t.replace('"payload":', '"p\\u0061yload":', 1)),
+    "a number beyond a double": _payload_first('"x":1e400'),
+    "an integer beyond 64 bits": _obj(payload={"n": 10 ** 30}),
+    "a lone surrogate": _payload_first('"x":"\\ud800"'),
+    "a surrogate pair": _payload_first('"x":"\\ud83d\\ude00"'),
+    "a control character": _payload_first('"x":"\x01"'),
+    "a trailing comma": _payload_first('"x":1,}'),
+    "deep nesting": _obj(payload={"x": json.loads("[" * 200 + "]" * 200)}),
 }
+# Edits of the line around the event's bytes (which stay as signed).
+LINES: dict[str, Callable[[str], str]] = {
+    "a space after the event": lambda line: line.replace("},[[", "} ,[[", 1),
+    "a space in the content": lambda line: line.replace("},[[", "},[ [", 1),
+    "a space before the end": lambda line: line[:-2] + " ]\n",
+    "a space after the end": lambda line: line[:-1] + " \n",
+    "CRLF": lambda line: line[:-1] + "\r\n",
+    "erased records": lambda line: line[:-2] + ',[["context","2026-01-01T00:00:00Z","x"]]]\n',
+    "content an object": lambda line: line.replace(
+        line[line.index("},[[") + 2:-2], '{"context":"over"}') if "},[[" in line else line,
+    "content empty": lambda line: line[:-2] + ",[]]\n" if "},[[" not in line else line,
+    "content zero": lambda line: line[:-2] + ",0]\n" if "},[[" not in line else line,
+    "the chain hash escaped": lambda line: line.replace('",{', '\\u0022,{', 1),
+}
+
+
+@pytest.fixture(params=["msgspec", "standard library"], autouse=True)
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test with each reading of a run's lines."""
+    assert verify_typed.READ is not None  # installed with Baton: the fast way is taken
+    if request.param == "standard library":
+        monkeypatch.setattr(verify_typed, "READ", None)
+    return str(request.param)
 
 
 def answers(lines: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[Report, Report]:
@@ -154,6 +195,19 @@ def test_a_run_holding_any_event_is_read_as_a_line_at_a_time_reads_it(
         (plain.events, plain.contents, plain.erased)
     if name == "untouched":
         assert runs.ok and runs.events == EVENTS, runs.problems
+
+
+@pytest.mark.parametrize("name", list(LINES))
+@pytest.mark.parametrize("odd", [ODD, ODD + 1])
+def test_a_run_holding_any_line_is_read_as_a_line_at_a_time_reads_it(
+        name: str, odd: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = bundle([(policy_applied(), [])] + [usual(seq) for seq in range(1, EVENTS)])
+    at = 1 + 2 + odd  # the head and the two checkpoints come first
+    lines[at] = LINES[name](lines[at])
+    runs, plain = answers(lines, monkeypatch)
+    assert problem(runs) == problem(plain)
+    assert (runs.events, runs.contents, runs.erased) == \
+        (plain.events, plain.contents, plain.erased)
 
 
 def test_usual_events_are_read_a_run_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
