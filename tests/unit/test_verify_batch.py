@@ -19,8 +19,9 @@ from audit.verifier.verify import Report, verify_bundle
 from tests.unit.test_verify_speed import KEY, ORIGIN, VKEY, at_of, problem
 
 POLICY = "ab" * 32
-EVENTS = 100
-ODD = 45  # the event each case edits, in the middle of a run
+RUN = verify_batch.RUN
+EVENTS = 3 * RUN + 4  # the runs after the first (the head's) are all events but the last
+ODD = RUN + RUN // 2 - 3  # the event each case edits, in the middle of the second run
 SALT = bytes(range(32))
 Obj = dict[str, Any]
 Content = list[Any]
