@@ -123,7 +123,7 @@ def parse(data: bytes) -> dict[str, Any]:
     """The JSON object of signed bytes; RecordError when they are not one."""
     try:
         obj = fast_json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than a parser follows: refused
         raise RecordError("not JSON") from None
     if not isinstance(obj, dict):
         raise RecordError("not a JSON object")

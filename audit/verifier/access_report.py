@@ -189,7 +189,7 @@ def _event(line: str) -> tuple[int, bytes] | None:
         if not isinstance(item, dict) or item.get("type") != "event":
             return None
         return int(item["seq"]), base64.b64decode(item["bytes"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
 
 

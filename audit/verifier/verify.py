@@ -179,7 +179,7 @@ def _binary(path: str, public_key: str | None, trusted: Iterable[str],
 def _record(payload: bytes) -> dict[str, Any]:
     try:
         item = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise BundleError("a record frame is not JSON") from None
     if not isinstance(item, dict) or "type" not in item:
         raise BundleError("a record frame is not a bundle record")
@@ -254,7 +254,7 @@ def trusted_checkpoint(path: str) -> str:
         return text
     try:
         note = json.loads(text).get("note")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         note = None
     if not isinstance(note, str):
         raise BundleError(f"{path}: JSON without a checkpoint `note`; save the signed note "

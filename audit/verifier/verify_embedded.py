@@ -206,7 +206,7 @@ def _split(line: str, number: int, after: int) -> tuple[int, str, bytes, list[An
     elif tail[:1] == ",":
         try:
             rest = json.loads("[" + tail[1:])
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     if type(rest) is not list or len(rest) > 2 or not all(type(x) is list for x in rest):
         raise Failed(f"seq {seq}: line {number} is not [seq,\"chain hash\",event] with at "

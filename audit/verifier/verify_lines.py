@@ -110,7 +110,7 @@ def read_record(line: str, number: int) -> dict[str, Any] | None:
         return None
     try:
         item = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting deeper than json follows: not a record
         raise BundleError(f"line {number}: not JSON (is this a JSON Lines bundle?)") \
             from None
     if not isinstance(item, dict) or "type" not in item:

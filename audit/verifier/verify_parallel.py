@@ -305,5 +305,5 @@ def binary_parallel(v: Verifier, path: str, jobs: int) -> dict[str, Any] | None:
                 raise Fallback("records after the end record")
             ended = feed(v, json.loads(payload))
         return ended
-    except (Failed, ValueError, KeyError, TypeError) as exc:
+    except (Failed, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise Fallback(str(exc)) from None

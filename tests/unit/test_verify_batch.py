@@ -147,6 +147,7 @@ CASES: dict[str, Callable[[Obj, Content], tuple[Obj | bytes, Content]]] = {
     "a control character": _payload_first('"x":"\x01"'),
     "a trailing comma": _payload_first('"x":1,}'),
     "deep nesting": _obj(payload={"x": json.loads("[" * 200 + "]" * 200)}),
+    "nesting beyond both parsers' limits": _payload_first('"x":' + "[" * 5000 + "]" * 5000),
 }
 # Edits of the line around the event's bytes (which stay as signed).
 LINES: dict[str, Callable[[str], str]] = {
