@@ -24,7 +24,10 @@ from typing import Any
 
 try:
     import msgspec
-except ImportError:  # the offline verifier's standard-library-only install
+    # An older msgspec where the verifier is copied to lacks what is used here: without.
+    if tuple(map(int, msgspec.__version__.split(".")[:2])) < (0, 18):
+        msgspec = None  # type: ignore[assignment]
+except (ImportError, AttributeError, ValueError):  # the standard-library-only install
     msgspec = None  # type: ignore[assignment]
 
 _SHA = hashlib.sha256

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -121,3 +122,14 @@ def test_without_msgspec_the_verifier_reads_a_run_by_the_standard_library(
     assert int(contents) == 2 * len([s for s in range(1, 400) if s % 3])
     assert int(runs) >= 400 // verify_batch.RUN - 1  # but the head's and the end's
     assert verify_embedded.fast_run is verify_batch.fast_run
+
+
+@pytest.mark.parametrize("version", ["0.10.0", "unknown"])
+def test_an_older_msgspec_where_the_verifier_is_copied_is_left_aside(version: str) -> None:
+    code = ("import sys, types\n"
+            f"sys.modules['msgspec'] = types.SimpleNamespace(__version__={version!r})\n"
+            "from audit.verifier import verify_typed\n"
+            "print(verify_typed.READ is None)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parents[2])
+    assert out.stdout.strip() == "True"
