@@ -22,6 +22,9 @@ from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
+from audit.log.event_record import POLICY_REF
+from audit.verifier.verify_lean import SHORT_KEYS
+
 try:
     import msgspec
     # An older msgspec where the verifier is copied to lacks what is used here: without.
@@ -57,29 +60,14 @@ def struct_keys_known(objs: list[Any], known: frozenset[str]) -> bool:
 READ: Callable[[int, bytes, list[str], Any], bool] | None = None
 
 if msgspec is not None:
-    class Event(msgspec.Struct, forbid_unknown_fields=True):
-        """Format 2's keys (verify_lean.SHORT_KEYS); v and s are required, as the dict
-        reading's checks require them. Absent, a key reads as dict.get would: None, and
-        `...` for the policy reference (verify_batch.fast_run's `absent`)."""
-        v: Any
-        s: Any
-        a: Any = None
-        by: Any = None
-        c: Any = None
-        e: Any = None
-        fo: Any = None
-        fs: Any = None
-        n: Any = None
-        payload: Any = None
-        pr: Any = ...
-        pv: Any = None
-        r: Any = None
-        ru: Any = None
-        t: Any = None
-        ti: Any = None
-        to: Any = None
-        ts: Any = None
-        vi: Any = None
+    # Format 2's keys, any other refused; v and s required, as the dict reading's checks
+    # require them. Absent, a key reads as dict.get would: None, and `...` for the policy
+    # reference (verify_batch.fast_run's `absent`).
+    Event = msgspec.defstruct(
+        "Event", [("v", Any), ("s", Any),
+                  *[(key, Any, ... if key == POLICY_REF else None)
+                    for key in sorted(SHORT_KEYS - {"v", "s"})]],
+        forbid_unknown_fields=True, module=__name__)
 
     _SPLIT = msgspec.json.Decoder(list[msgspec.Raw]).decode
     _EVENT = msgspec.json.Decoder(Event).decode
