@@ -1,5 +1,6 @@
 """The per-line pass of a run of event lines (verify_batch) read by msgspec, when it is
-installed (issue #29): the same findings as verify_batch._read, in half the time.
+installed (issue #29): the same findings as verify_batch._read, in about two thirds of
+its time (3.6 µs a line against 5.2; the whole verify in about four fifths).
 
 msgspec splits each line into its raw elements, reads the event's bytes into a struct of
 format 2's keys (any other key refuses), and reads the content. The leaf is the hash of
