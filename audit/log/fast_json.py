@@ -14,9 +14,10 @@ try:
 except ImportError:  # tests/unit/test_canonical.py runs the verifier without it
     orjson = None  # type: ignore[assignment]
 
-# orjson reads an integer literal beyond 64 bits as a float, json.loads as an integer.
-_LONG_TEXT = re.compile(r"\d{20}").search
-_LONG_BYTES = re.compile(rb"\d{20}").search
+# orjson reads an integer literal beyond 64 bits as a float, json.loads as an integer:
+# below -2**63 that is from 19 digits on (-9223372036854775809), above 2**64-1 from 20.
+_LONG_TEXT = re.compile(r"\d{19}").search
+_LONG_BYTES = re.compile(rb"\d{19}").search
 
 
 def loads(data: str | bytes) -> Any:

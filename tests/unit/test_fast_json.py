@@ -28,9 +28,22 @@ def test_any_json_reads_as_json_loads_reads_it(value: object) -> None:
         assert type(fast_json.loads(text)) is type(value)
 
 
+@given(st.integers(min_value=-10 ** 21, max_value=10 ** 21)
+       | st.sampled_from([-2 ** 63 - 1, -2 ** 63, 2 ** 64 - 1, 2 ** 64, -(10 ** 19) + 1]))
+def test_any_integer_reads_as_the_same_integer(value: int) -> None:
+    for text in (str(value), f'{{"e": {value}}}', f"[{value}]"):
+        mine = fast_json.loads(text)
+        assert mine == json.loads(text)
+        assert type(mine if isinstance(mine, int) else next(iter(
+            mine.values() if isinstance(mine, dict) else mine))) is int
+
+
 @pytest.mark.parametrize("text", [
     "123456789012345678901234567890", "[18446744073709551616]", '"\\ud800"', "[NaN]",
-    '{"a": Infinity}', '{"a": 1, "a": 2}', '"\\u0000"', "-0", "1E400"])
+    '{"a": Infinity}', '{"a": 1, "a": 2}', '"\\u0000"', "-0", "1E400",
+    # orjson reads these as floats: below -2**63 from 19 digits on, above 2**64-1
+    "-9223372036854775809", "[-9999999999999999999]", '{"e": -10000000000000000000}',
+    "18446744073709551616"])
 def test_where_orjson_would_differ_the_value_is_json_loads(text: str) -> None:
     mine, theirs = fast_json.loads(text), json.loads(text)
     assert repr(mine) == repr(theirs) or (math.isnan(mine[0]) and math.isnan(theirs[0]))
