@@ -121,9 +121,11 @@ def encoded_bytes(record: dict[str, Any], policy_seq: int | None) -> bytes:
 
 def parse(data: bytes) -> dict[str, Any]:
     """The JSON object of signed bytes; RecordError when they are not one."""
+    if fast_json.too_deep(data):
+        raise RecordError(f"nested deeper than {fast_json.MAX_DEPTH} levels")
     try:
         obj = fast_json.loads(data)
-    except (ValueError, RecursionError):  # nested deeper than a parser follows: refused
+    except (ValueError, RecursionError):
         raise RecordError("not JSON") from None
     if not isinstance(obj, dict):
         raise RecordError("not a JSON object")

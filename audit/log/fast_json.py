@@ -14,10 +14,37 @@ try:
 except ImportError:  # tests/unit/test_canonical.py runs the verifier without it
     orjson = None  # type: ignore[assignment]
 
+# JSON nested deeper than this is refused by the ledger's readers and the offline verifier
+# before any parser sees it: a parser's own limit depends on how deep the call stack
+# already is (json) or on the parser (orjson 254), so a verdict near it would depend on
+# which path read the line, and where. Baton writes nothing near it (the API refuses a
+# body nested deeper than 32 levels).
+MAX_DEPTH = 500
+IN_A_LINE = MAX_DEPTH + 1  # a bundle's event line: the event, content, erasures in an array
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL).sub
+_BRACKETS = re.compile(r"[][{}]").findall
+
 # orjson reads an integer literal beyond 64 bits as a float, json.loads as an integer:
 # below -2**63 that is from 19 digits on (-9223372036854775809), above 2**64-1 from 20.
 _LONG_TEXT = re.compile(r"\d{19}").search
 _LONG_BYTES = re.compile(rb"\d{19}").search
+
+
+def too_deep(data: str | bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON text nests arrays and objects deeper than `limit` (brackets inside
+    strings do not count). Cheap for what cannot: shorter text, or fewer brackets."""
+    if len(data) <= 2 * limit:
+        return False
+    # Latin-1 keeps every byte, and JSON's brackets, quotes and backslashes are ASCII.
+    text = data if isinstance(data, str) else data.decode("latin-1")
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for bracket in _BRACKETS(_STRINGS("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > limit:
+            return True
+    return False
 
 
 def loads(data: str | bytes) -> Any:

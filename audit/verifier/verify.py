@@ -39,6 +39,7 @@ from typing import Any, TextIO
 
 from audit.errors import AuditError, BundleError, KeyFileError
 from audit.log import signed_note
+from audit.log.fast_json import MAX_DEPTH, too_deep
 from audit.log.witness_policy import PolicyFileError, TrustPolicy
 from audit.log.witness_policy import load as load_policy
 from audit.verifier import (
@@ -177,6 +178,8 @@ def _binary(path: str, public_key: str | None, trusted: Iterable[str],
 
 
 def _record(payload: bytes) -> dict[str, Any]:
+    if too_deep(payload):
+        raise BundleError(f"a record frame is nested deeper than {MAX_DEPTH} levels")
     try:
         item = json.loads(payload)
     except (ValueError, RecursionError):

@@ -22,8 +22,9 @@ from collections.abc import Iterator
 from itertools import chain, compress
 from typing import Any
 
+from audit.log.fast_json import IN_A_LINE, too_deep
 from audit.verifier import verify_typed
-from audit.verifier.verify_lean import SCAN, SHORT_KEYS, SPECIAL_ACTIONS
+from audit.verifier.verify_lean import SCAN, SPECIAL_ACTIONS
 from audit.verifier.verify_log import BATCH, PROGRESS_EVERY, Verifier
 
 RUN = 64  # lines a run (msgspec: 64 beat 32 and 128; more keeps more events alive)
@@ -58,13 +59,14 @@ def fast_run(v: Verifier, lines: list[str]) -> bool:
     """Verify a run of event lines as the export writes them, each the usual event of
     format 2 with all its committed fields' text. False (nothing changed) when any line
     is anything else; then read the run a line at a time."""
-    if v.structural or not lines:
-        return False
+    if v.structural or not lines or (max(map(len, lines)) > 2 * IN_A_LINE
+                                     and any(too_deep(line, IN_A_LINE) for line in lines)):
+        return False  # too deep: slow_line refuses it by name
     try:
         run = _read(v.seq, v.chain, lines)
         if run is None or not _said(run, v.seq + 1) or not _contents(run):
             return False
-        refs = list(run.field(run.objs, "pr", ...))  # ...: none
+        refs = list(run.field(run.objs, "pr"))  # ...: none (verify_typed.ABSENT)
         if not set(map(type, refs)) <= {int, _ABSENT}:
             return False
     except _FAILED:
@@ -130,7 +132,7 @@ def _said(run: _Run, first: int) -> bool:
     payloads = list(field(objs, "payload"))
     if not (list(field(objs, "v")) == [2] * n and said == list(range(first, first + n))
             and set(map(type, said)) == {int}
-            and run.keys_known(objs, SHORT_KEYS)
+            and run.keys_known(objs)
             and SPECIAL_ACTIONS.isdisjoint(field(objs, "a"))
             and set(map(type, payloads)) <= {dict, _NONE}):
         return False

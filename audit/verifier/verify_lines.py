@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from audit.errors import BundleError
+from audit.log.fast_json import MAX_DEPTH, too_deep
 from audit.verifier.verify_lean import lean_event
 from audit.verifier.verify_log import ABSENT, Failed, Verifier
 
@@ -108,9 +109,11 @@ def read_record(line: str, number: int) -> dict[str, Any] | None:
     """One bundle record (None for a blank line); BundleError when it is not one."""
     if not line.strip():
         return None
+    if too_deep(line):
+        raise BundleError(f"line {number}: nested deeper than {MAX_DEPTH} levels")
     try:
         item = json.loads(line)
-    except (ValueError, RecursionError):  # nesting deeper than json follows: not a record
+    except (ValueError, RecursionError):
         raise BundleError(f"line {number}: not JSON (is this a JSON Lines bundle?)") \
             from None
     if not isinstance(item, dict) or "type" not in item:

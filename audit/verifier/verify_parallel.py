@@ -237,7 +237,7 @@ def _lines_part(path: str, start: int, end: int, vkey: str, origin: str,
         with open(path, "rb") as fh:
             ended = feeder(v, _range_lines(fh, start, end, v, prev))
         return v.part(ended)
-    except (Failed, ValueError, KeyError, TypeError) as exc:
+    except (Failed, ValueError, KeyError, TypeError, RecursionError) as exc:
         return Part(problem=str(exc) or type(exc).__name__)
 
 

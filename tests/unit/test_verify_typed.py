@@ -55,9 +55,8 @@ def _both(line: str, seq: int) -> tuple[Any, Any]:
 def _same(typed: Any, plain: Any) -> None:
     assert plain is not None, "msgspec read what the standard library refuses"
     for key in sorted(SHORT_KEYS):
-        absent = ... if key == "pr" else None
         assert list(verify_typed.struct_field(typed.objs, key)) == \
-            list(verify_typed.dict_field(plain.objs, key, absent)), key
+            list(verify_typed.dict_field(plain.objs, key)), key
     assert (typed.leaves, typed.contents, typed.chain, typed.chain_hex) == \
         (plain.leaves, plain.contents, plain.chain, plain.chain_hex)
 
@@ -154,3 +153,16 @@ def test_the_verdict_is_the_same_with_the_accelerators_and_without(tmp_path: Pat
                for how in ("with", "without")]
     assert answers[0] == answers[1]
     assert answers[0].startswith("False 0 ['seq 10 field context: committed, but neither")
+
+
+def test_a_msgspec_that_reads_otherwise_is_left_aside(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe at import: the installed msgspec reads as the checks assume; one that took
+    the first of a key twice, or read NaN, would leave the standard library to read."""
+    assert verify_typed._reads_as_json()
+    first_wins = verify_typed._EVENT
+    monkeypatch.setattr(verify_typed, "_EVENT", lambda text: first_wins(
+        text.replace('"v":1,"v":2', '"v":2,"v":1')))
+    assert not verify_typed._reads_as_json()
+    monkeypatch.undo()
+    monkeypatch.setattr(verify_typed, "_ANY", json.loads)  # reads NaN
+    assert not verify_typed._reads_as_json()
