@@ -21,7 +21,10 @@ except ImportError:  # tests/unit/test_canonical.py runs the verifier without it
 # body nested deeper than 32 levels).
 MAX_DEPTH = 500
 IN_A_LINE = MAX_DEPTH + 1  # a bundle's event line: the event, content, erasures in an array
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL).sub
+# An escape first (a backslash and what follows), then what is left of a string: a quote
+# to the next quote, or to the end when none closes it. Linear; no backtracking.
+_ESCAPES = re.compile(r"\\.", re.DOTALL).sub
+_STRINGS = re.compile(r'"[^"]*"?').sub
 _BRACKETS = re.compile(r"[][{}]").findall
 
 # orjson reads an integer literal beyond 64 bits as a float, json.loads as an integer:
@@ -35,12 +38,17 @@ def too_deep(data: str | bytes, limit: int = MAX_DEPTH) -> bool:
     strings do not count). Cheap for what cannot: shorter text, or fewer brackets."""
     if len(data) <= 2 * limit:
         return False
-    # Latin-1 keeps every byte, and JSON's brackets, quotes and backslashes are ASCII.
-    text = data if isinstance(data, str) else data.decode("latin-1")
+    if isinstance(data, str):
+        text = data
+    else:  # as json.loads reads bytes: UTF-8, -16 or -32 (what it cannot read it refuses)
+        try:
+            text = data.decode(json.detect_encoding(data), "surrogatepass")
+        except UnicodeDecodeError:
+            return False
     if text.count("[") + text.count("{") <= limit:
         return False
     depth = 0
-    for bracket in _BRACKETS(_STRINGS("", text)):
+    for bracket in _BRACKETS(_STRINGS("", _ESCAPES("", text))):
         depth += 1 if bracket in "[{" else -1
         if depth > limit:
             return True

@@ -128,6 +128,14 @@ def _hex(value: Any, where: str) -> bytes:
         raise Failed(f"{where}: not hex") from None
 
 
+def _seq_of(v: Verifier, item: dict[str, Any]) -> int:
+    """The seq a content or erased record names (-1, out of place, when it names none)."""
+    seq = item.get("seq", -1)
+    if type(seq) is not int:
+        raise Failed(f"a {item['type']} record after seq {v.seq}: its seq is not an integer")
+    return seq
+
+
 def feed(v: Verifier, item: dict[str, Any]) -> dict[str, Any] | None:
     """One parsed record into the verifier; returns the end record when it is one."""
     kind = item["type"]
@@ -153,12 +161,12 @@ def feed(v: Verifier, item: dict[str, Any]) -> dict[str, Any] | None:
                                             for k, key in EVENT_LINE_FIELDS.items()})
     elif kind == "content":
         if not v.structural:
-            v.content(item.get("seq", -1), str(item.get("field")),
+            v.content(_seq_of(v, item), str(item.get("field")),
                       _hex(item.get("salt"), f"seq {item.get('seq')}"),
                       str(item.get("text", "")))
     elif kind == "erased":
         if not v.structural:
-            v.erased(item.get("seq", -1), str(item.get("field")),
+            v.erased(_seq_of(v, item), str(item.get("field")),
                      item.get("erased_at"), item.get("erased_by"))
     elif kind == "end":
         return item

@@ -330,7 +330,8 @@ class Verifier:
         escalation = body.get("escalation_id")
         for named in fields:
             where, _, name = str(named).partition(":")
-            if not where.isdigit():
+            # ASCII digits only ("²".isdigit() too), and few enough for int() to read
+            if not (where.isascii() and where.isdigit() and len(where) <= 20):
                 raise Failed(f"seq {seq}: the content-erased event names {named!r}, "
                              "not seq:field")
             key = (int(where), name)

@@ -23,6 +23,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from audit.errors import BundleError
+from audit.log.fast_json import too_deep
 from audit.verifier import verify_binary, verify_embedded
 from audit.verifier.verify_lines import EVENT_PREFIX, feed, feed_lines
 from audit.verifier.verify_log import NEVER, Failed, Verifier
@@ -279,11 +281,24 @@ def _blocks_part(path: str, blocks: list[tuple[int, int]], vkey: str, origin: st
         return Part(problem=str(exc) or type(exc).__name__)
 
 
+def _record(payload: bytes) -> dict[str, Any]:
+    """A record frame's JSON (Fallback: one process names what is wrong with it)."""
+    if too_deep(payload):
+        raise Fallback("a record frame nested too deep")
+    item = json.loads(payload)
+    if not isinstance(item, dict) or "type" not in item:
+        raise Fallback("a record frame is not a bundle record")
+    return item
+
+
 def binary_parallel(v: Verifier, path: str, jobs: int) -> dict[str, Any] | None:
     """Verify a binary bundle's blocks on `jobs` processes into `v` (header already
     read); the J records around them are fed here. Fallback on any problem."""
-    with open(path, "rb") as fh:
-        frames = list(verify_binary.frames(fh, skip_blocks=True))[1:]
+    try:  # a frame the file cannot hold is named by one process, in the file's order
+        with open(path, "rb") as fh:
+            frames = list(verify_binary.frames(fh, skip_blocks=True))[1:]
+    except BundleError as exc:
+        raise Fallback(str(exc)) from None
     blocks = [(off, n) for kind, off, n, _ in frames if kind == verify_binary.EVENTS]
     if not blocks:
         raise Fallback("no blocks")
@@ -293,7 +308,7 @@ def binary_parallel(v: Verifier, path: str, jobs: int) -> dict[str, Any] | None:
         raise Fallback("records between blocks")
     try:
         for _, _, _, payload in frames[:first]:
-            if feed(v, json.loads(payload)) is not None:
+            if feed(v, _record(payload)) is not None:
                 raise Fallback("an end record before the events")
         per = -(-len(blocks) // jobs)
         runs = [blocks[i:i + per] for i in range(0, len(blocks), per)]
@@ -303,7 +318,7 @@ def binary_parallel(v: Verifier, path: str, jobs: int) -> dict[str, Any] | None:
         for _, _, _, payload in frames[last + 1:]:
             if ended is not None:
                 raise Fallback("records after the end record")
-            ended = feed(v, json.loads(payload))
+            ended = feed(v, _record(payload))
         return ended
     except (Failed, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise Fallback(str(exc)) from None

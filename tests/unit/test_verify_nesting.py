@@ -6,6 +6,7 @@ that depends on which path read the line or how deep the stack was."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,11 +15,12 @@ from typing import Any
 
 import pytest
 
+from audit.log import merkle, signed_note
 from audit.log.fast_json import MAX_DEPTH, too_deep
-from audit.verifier import verify_embedded
+from audit.verifier import verify_binary, verify_embedded
 from audit.verifier.verify import BundleError, verify_bundle, verify_path
 from tests.unit.test_verify_batch import EVENTS, ODD, _raw, bundle, policy_applied, usual
-from tests.unit.test_verify_speed import VKEY, problem
+from tests.unit.test_verify_speed import KEY, ORIGIN, VKEY, at_of, problem
 
 ROOT = Path(__file__).parents[2]
 V1 = ROOT / "tests" / "data" / "v1_export"
@@ -159,3 +161,71 @@ def test_without_the_accelerators_the_same_verdicts(tmp_path: Path) -> None:
 ])
 def test_the_depth_of_json_text(text: str, deep: bool) -> None:
     assert too_deep(text) is deep and too_deep(text.encode()) is deep
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "utf-16", "utf-32"])
+def test_the_depth_of_bytes_is_read_as_json_reads_them(encoding: str) -> None:
+    """json.loads reads UTF-16 and -32 bytes too: there an escaped quote is not a
+    backslash and a quote byte next to each other (a second review found the depth of
+    such bytes miscounted, and the parser's own limit deciding again)."""
+    text = '{"seq":97,"x":"\\"","y":' + "[" * 3000 + "]" * 3000 + ',"z":1}'
+    assert too_deep(text.encode(encoding))
+    assert not too_deep(text.replace("[" * 3000 + "]" * 3000, "[]").encode(encoding))
+
+
+def test_an_unclosed_string_is_read_once() -> None:
+    """Quotes that never close, each after a backslash (the depth's first count scanned to
+    the end from each one: 3 s for 32 KB, hours for 1 MB)."""
+    assert too_deep("[" * 501 + '"\\' * 200_000)
+    assert not too_deep("[" * 500 + '"\\' * 200_000 + "[" * 5)
+
+
+def _binary(tmp_path: Path, deep_in: str, tamper: bool = False) -> Path:
+    """A binary bundle of 50 events, a record frame (head, checkpoint or end) nested
+    deeper than MAX_DEPTH when `deep_in` names it; `tamper`: event 10's bytes edited and
+    a frame the file cannot hold after the end."""
+    bodies = [json.dumps({"v": 1, "seq": i, "at": at_of(i)}, sort_keys=True,
+                         separators=(",", ":")).encode() for i in range(50)]
+    chain, leaves, rows = merkle.GENESIS, [], []
+    for body in bodies:
+        leaf = merkle.leaf_hash(body)
+        chain = merkle.chain_hash(chain, leaf)
+        leaves.append(leaf)
+        rows.append((chain, body))
+    note = signed_note.sign(ORIGIN, 50, merkle.root_of(leaves), KEY, ORIGIN)
+    records = {"head": {"type": "baton-ledger-export", "format": 2, "origin": ORIGIN,
+                        "public_key": VKEY, "size": 50, "exported_at": at_of(0)},
+               "checkpoint": {"type": "checkpoint", "note": note, "cosignatures": []},
+               "end": {"type": "end", "size": 50}}
+
+    def record(name: str) -> bytes:
+        text = json.dumps(records[name], separators=(",", ":"))
+        if name == deep_in:
+            text = text[:-1] + ',"x":' + "[" * 600 + "]" * 600 + "}"
+        return verify_binary.frame(verify_binary.RECORD, text.encode())
+    data = (verify_binary.MAGIC + record("head") + record("checkpoint")
+            + verify_binary.block(0, merkle.GENESIS, rows) + record("end"))
+    if tamper:
+        at = data.index(b'"seq":10')
+        data = data[:at] + b'"seq":11' + data[at + 8:] + b"X\x00\x00\x00\x00"
+    path = tmp_path / "bundle.bin"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("deep_in", ["checkpoint", "end"])
+def test_a_binary_bundle_s_nested_record_is_refused_in_one_process_and_several(
+        tmp_path: Path, deep_in: str) -> None:
+    path = _binary(tmp_path, deep_in)
+    answers = {_answer(path, VKEY, jobs) for jobs in (1, 2)}
+    assert answers == {f"a record frame is nested deeper than {MAX_DEPTH} levels"}
+    assert _answer(_binary(tmp_path, "none"), VKEY, 2) is None
+
+
+def test_a_binary_bundle_s_first_problem_is_the_same_in_one_process_and_several(
+        tmp_path: Path) -> None:
+    """Several processes list the frames first: a frame the file cannot hold, after a
+    tampered event, used to be named instead of the event."""
+    path = _binary(tmp_path, "none", tamper=True)
+    assert {_answer(path, VKEY, jobs) for jobs in (1, 2)} == \
+        {"seq 10: chain hash does not match the bytes and the chain so far"}
