@@ -242,9 +242,13 @@ def verify_path(path: str, public_key: str | None = None, trusted: Iterable[str]
                                    jobs)
         except (verify_parallel.Fallback, BundleError, UnicodeDecodeError):
             pass  # the serial path names the problem
-    with open(path, encoding="utf-8") as fh:
-        return verify_bundle(fh, public_key, held, progress, policy=policy,
-                             structural=structural)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return verify_bundle(fh, public_key, held, progress, policy=policy,
+                                 structural=structural)
+    except UnicodeDecodeError:  # a bundle is UTF-8 text, every line of it
+        raise BundleError("the bundle is not UTF-8 text (a byte no UTF-8 character "
+                          "holds)") from None
 
 
 def trusted_checkpoint(path: str) -> str:

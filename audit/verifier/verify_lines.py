@@ -116,7 +116,7 @@ def read_record(line: str, number: int) -> dict[str, Any] | None:
     except (ValueError, RecursionError):
         raise BundleError(f"line {number}: not JSON (is this a JSON Lines bundle?)") \
             from None
-    if not isinstance(item, dict) or "type" not in item:
+    if not isinstance(item, dict) or type(item.get("type")) is not str:
         raise BundleError(f"line {number}: not a bundle record")
     return item
 
@@ -146,11 +146,11 @@ def feed(v: Verifier, item: dict[str, Any]) -> dict[str, Any] | None:
         v.checkpoint(str(item.get("note", "")), [str(c) for c in cosigned])
     elif kind == "event":
         seq = item.get("seq")
-        if not isinstance(seq, int):
+        if type(seq) is not int:  # not true for 1, nor 1.0
             raise Failed(f"event after seq {v.seq}: no seq")
         try:
             data = base64.b64decode(item["bytes"], validate=True)
-        except (KeyError, TypeError, binascii.Error):
+        except (KeyError, TypeError, ValueError):  # binascii.Error; a non-ASCII str
             raise Failed(f"seq {seq}: bytes are not base64") from None
         try:
             hashes = (bytes.fromhex(item["leaf_hash"]), bytes.fromhex(item["prev_chain"]),

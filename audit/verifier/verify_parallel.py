@@ -239,7 +239,8 @@ def _lines_part(path: str, start: int, end: int, vkey: str, origin: str,
         with open(path, "rb") as fh:
             ended = feeder(v, _range_lines(fh, start, end, v, prev))
         return v.part(ended)
-    except (Failed, ValueError, KeyError, TypeError, RecursionError) as exc:
+    except (Failed, ValueError, KeyError, TypeError, RecursionError, IndexError,
+            OverflowError) as exc:
         return Part(problem=str(exc) or type(exc).__name__)
 
 
@@ -277,7 +278,7 @@ def _blocks_part(path: str, blocks: list[tuple[int, int]], vkey: str, origin: st
                     v.begin(first, prev)
                 verify_binary.feed_block(v, payload)
         return v.part(None)
-    except (Failed, ValueError) as exc:
+    except (Failed, ValueError, IndexError, KeyError, TypeError, OverflowError) as exc:
         return Part(problem=str(exc) or type(exc).__name__)
 
 
