@@ -55,6 +55,13 @@ def too_deep(data: str | bytes, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
+def any_too_deep(texts: list[str], limit: int = MAX_DEPTH) -> bool:
+    """Whether any of `texts` is too_deep: one look at the longest first (a run of
+    lines as an export writes them is all far shorter than deep nesting needs)."""
+    return (max(map(len, texts), default=0) > 2 * limit
+            and any(too_deep(text, limit) for text in texts))
+
+
 def loads(data: str | bytes) -> Any:
     """json.loads(data): by orjson when it reads the same value, else by json.loads, which
     decides what orjson refuses (it accepts NaN, a lone surrogate's escape, UTF-16 bytes;

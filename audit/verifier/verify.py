@@ -39,7 +39,6 @@ from typing import Any, TextIO
 
 from audit.errors import AuditError, BundleError, KeyFileError
 from audit.log import signed_note
-from audit.log.fast_json import MAX_DEPTH, too_deep
 from audit.log.witness_policy import PolicyFileError, TrustPolicy
 from audit.log.witness_policy import load as load_policy
 from audit.verifier import (
@@ -148,7 +147,7 @@ def _binary(path: str, public_key: str | None, trusted: Iterable[str],
     with open(path, "rb") as fh:
         frames = verify_binary.frames(fh)
         kind, _, _, payload = next(frames, (b"", 0, 0, b""))
-        header = _record(payload) if kind == verify_binary.RECORD else None
+        header = verify_binary.read_record(payload) if kind == verify_binary.RECORD else None
         v, notes = _open(header, public_key, trusted, progress, policy, True)
         if isinstance(v, Report):
             return v
@@ -171,22 +170,10 @@ def _binary(path: str, public_key: str | None, trusted: Iterable[str],
                 if kind == verify_binary.EVENTS:
                     verify_binary.feed_block(v, payload)
                 else:
-                    ended = feed(v, _record(payload))
+                    ended = feed(v, verify_binary.read_record(payload))
             return ended
 
         return _run(v, notes, read)
-
-
-def _record(payload: bytes) -> dict[str, Any]:
-    if too_deep(payload):
-        raise BundleError(f"a record frame is nested deeper than {MAX_DEPTH} levels")
-    try:
-        item = json.loads(payload)
-    except (ValueError, RecursionError):
-        raise BundleError("a record frame is not JSON") from None
-    if not isinstance(item, dict) or "type" not in item:
-        raise BundleError("a record frame is not a bundle record")
-    return item
 
 
 def _lines_parallel(path: str, public_key: str | None, trusted: list[str],

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from itertools import chain, compress
 from typing import Any
 
-from audit.log.fast_json import IN_A_LINE, too_deep
+from audit.log.fast_json import IN_A_LINE, any_too_deep
 from audit.verifier import verify_typed
 from audit.verifier.verify_lean import SCAN, SPECIAL_ACTIONS
 from audit.verifier.verify_log import BATCH, PROGRESS_EVERY, Verifier
@@ -59,8 +59,7 @@ def fast_run(v: Verifier, lines: list[str]) -> bool:
     """Verify a run of event lines as the export writes them, each the usual event of
     format 2 with all its committed fields' text. False (nothing changed) when any line
     is anything else; then read the run a line at a time."""
-    if v.structural or not lines or (max(map(len, lines)) > 2 * IN_A_LINE
-                                     and any(too_deep(line, IN_A_LINE) for line in lines)):
+    if v.structural or not lines or any_too_deep(lines, IN_A_LINE):
         return False  # too deep: slow_line refuses it by name
     try:
         run = _read(v.seq, v.chain, lines)

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from audit.errors import BundleError
-from audit.log.fast_json import too_deep
 from audit.verifier import verify_binary, verify_embedded
 from audit.verifier.verify_lines import EVENT_PREFIX, feed, feed_lines
 from audit.verifier.verify_log import NEVER, Failed, Verifier
@@ -32,6 +31,12 @@ from audit.verifier.verify_tree import Subtree, Tree
 
 _EVENT = EVENT_PREFIX.encode()
 _EMBEDDED = verify_embedded.EVENT_START.encode()
+
+
+# What a range's or a block's verification may fail with on hostile input: named by the
+# part, and then by one process in the file's order (never escaping a worker).
+_PART_FAILED = (Failed, ValueError, KeyError, TypeError, IndexError, OverflowError,
+                RecursionError)
 
 
 class Fallback(Exception):
@@ -239,8 +244,7 @@ def _lines_part(path: str, start: int, end: int, vkey: str, origin: str,
         with open(path, "rb") as fh:
             ended = feeder(v, _range_lines(fh, start, end, v, prev))
         return v.part(ended)
-    except (Failed, ValueError, KeyError, TypeError, RecursionError, IndexError,
-            OverflowError) as exc:
+    except _PART_FAILED as exc:
         return Part(problem=str(exc) or type(exc).__name__)
 
 
@@ -278,18 +282,8 @@ def _blocks_part(path: str, blocks: list[tuple[int, int]], vkey: str, origin: st
                     v.begin(first, prev)
                 verify_binary.feed_block(v, payload)
         return v.part(None)
-    except (Failed, ValueError, IndexError, KeyError, TypeError, OverflowError) as exc:
+    except _PART_FAILED as exc:
         return Part(problem=str(exc) or type(exc).__name__)
-
-
-def _record(payload: bytes) -> dict[str, Any]:
-    """A record frame's JSON (Fallback: one process names what is wrong with it)."""
-    if too_deep(payload):
-        raise Fallback("a record frame nested too deep")
-    item = json.loads(payload)
-    if not isinstance(item, dict) or "type" not in item:
-        raise Fallback("a record frame is not a bundle record")
-    return item
 
 
 def binary_parallel(v: Verifier, path: str, jobs: int) -> dict[str, Any] | None:
@@ -309,7 +303,7 @@ def binary_parallel(v: Verifier, path: str, jobs: int) -> dict[str, Any] | None:
         raise Fallback("records between blocks")
     try:
         for _, _, _, payload in frames[:first]:
-            if feed(v, _record(payload)) is not None:
+            if feed(v, verify_binary.read_record(payload)) is not None:
                 raise Fallback("an end record before the events")
         per = -(-len(blocks) // jobs)
         runs = [blocks[i:i + per] for i in range(0, len(blocks), per)]
@@ -319,7 +313,7 @@ def binary_parallel(v: Verifier, path: str, jobs: int) -> dict[str, Any] | None:
         for _, _, _, payload in frames[last + 1:]:
             if ended is not None:
                 raise Fallback("records after the end record")
-            ended = feed(v, _record(payload))
+            ended = feed(v, verify_binary.read_record(payload))
         return ended
-    except (Failed, ValueError, KeyError, TypeError, RecursionError) as exc:
+    except (BundleError, *_PART_FAILED) as exc:  # one process names it in order
         raise Fallback(str(exc)) from None
