@@ -58,8 +58,9 @@ def too_deep(data: str | bytes, limit: int = MAX_DEPTH) -> bool:
 def any_too_deep(texts: list[str], limit: int = MAX_DEPTH) -> bool:
     """Whether any of `texts` is too_deep: one look at the longest first (a run of
     lines as an export writes them is all far shorter than deep nesting needs)."""
-    return (max(map(len, texts), default=0) > 2 * limit
-            and any(too_deep(text, limit) for text in texts))
+    if max(map(len, texts), default=0) <= 2 * limit:
+        return False
+    return any(too_deep(text, limit) for text in [t for t in texts if len(t) > 2 * limit])
 
 
 def loads(data: str | bytes) -> Any:

@@ -2,11 +2,12 @@
 installed (issue #29): the same findings as verify_batch._read, in about two thirds of
 its time (3.6 µs a line against 5.2; the whole verify in about four fifths).
 
-msgspec splits each line into its raw elements, reads the event's bytes into a struct of
-format 2's keys (any other key refuses), and reads the content. The leaf is the hash of
-the element's raw bytes, which are exactly the bytes between the chain hash and what
-follows: the line's length is checked to be its elements' lengths and the separators, so
-there is no room for anything else. Whatever msgspec reads it reads as json.loads would,
+msgspec reads each line as a typed array (the seq an integer, the chain hash a string,
+the event's and the content's raw bytes; no fifth element), reads the event's bytes into a
+struct of format 2's keys (any other key refuses), and reads the content. The leaf is the
+hash of the element's raw bytes, which are exactly the bytes between the chain hash and
+what follows: the line's length is checked to be its elements' lengths and the
+separators, so there is no room for anything else. Whatever msgspec reads it reads as json.loads would,
 or refuses (it is the stricter: no lone surrogate, no number out of a double's range);
 a refusal, like any line not in the export's layout, sends the run to the standard
 library's reading (tests/unit/test_verify_typed.py holds both to that). A line nested
@@ -77,42 +78,51 @@ if msgspec is not None:
                   *[(key, Any, ABSENT.get(key)) for key in sorted(SHORT_KEYS - {"v", "s"})]],
         forbid_unknown_fields=True, module=__name__)
 
-    _SPLIT = msgspec.json.Decoder(list[msgspec.Raw]).decode
+    # An event line's elements: its seq, the chain hash, the event's raw bytes and, when
+    # it has any, the raw content (a fifth element, or a float or bool for the seq, refuse).
+    Line = msgspec.defstruct(
+        "Line", [("seq", int), ("chain", str), ("event", msgspec.Raw),
+                 ("content", msgspec.Raw, None)],
+        array_like=True, forbid_unknown_fields=True, module=__name__)
+
+    _LINE = msgspec.json.Decoder(Line).decode
     _EVENT = msgspec.json.Decoder(Event).decode
     _ANY = msgspec.json.Decoder().decode
 
     def read(seq: int, link: bytes, lines: list[str], run: Any) -> bool:
         """verify_batch._read's pass by msgspec: fills the run's events, leaves, contents
         and chain; False when a line is not in the export's layout."""
-        sha, split, event, anything = _SHA, _SPLIT, _EVENT, _ANY
+        sha, line_of, event, anything = _SHA, _LINE, _EVENT, _ANY
         objs, leaves, contents = run.objs, run.leaves, run.contents
-        i = 0
+        parts = None
         for line in lines:
             seq += 1
-            head = f'[{seq},"'
-            i = len(head)
-            if not line.startswith(head) or not line.startswith('",{', i + 64):
-                return False
-            parts = split(line)
-            raw = parts[2]
+            parts = line_of(line)
+            raw = parts.event
             leaf = sha(b"\x00" + raw).digest()
             link = sha(b"\x02" + link + leaf).digest()
-            if line[i:i + 64] != link.hex() or not line.endswith("]\n"):
+            if parts.seq != seq or parts.chain != link.hex() or not line.endswith("]\n"):
                 return False
-            # bytes: '[' seq ',"' chain '",' event [',' content] ']' '\n'
+            # bytes: '[' seq ',"' chain '",' event [',' content] ']' '\n': the chain hash
+            # is 64 characters (equal to hex), the seq as str() writes it (an int, and
+            # JSON has no other way to write it as short)
             size = len(line) if line.isascii() else len(line.encode())
-            if len(parts) == 3 and size == i + 68 + len(raw):
+            content = parts.content
+            if content is None:
+                if size != len(str(seq)) + 71 + len(raw):
+                    return False
                 contents.append(None)
-            elif len(parts) == 4 and size == i + 69 + len(raw) + len(parts[3]):
-                content = anything(parts[3])
+            else:
+                if size != len(str(seq)) + 72 + len(raw) + len(content):
+                    return False
+                content = anything(content)
                 if type(content) is not list:
                     return False
                 contents.append(content)
-            else:
-                return False
             objs.append(event(raw))
             leaves.append(leaf)
-        run.chain, run.chain_hex = link, lines[-1][i:i + 64]
+        if parts is not None:
+            run.chain, run.chain_hex = link, parts.chain
         return True
 
     def _reads_as_json() -> bool:

@@ -162,6 +162,18 @@ LINES: dict[str, Callable[[str], str]] = {
     "content empty": lambda line: line[:-2] + ",[]]\n" if "},[[" not in line else line,
     "content zero": lambda line: line[:-2] + ",0]\n" if "},[[" not in line else line,
     "the chain hash escaped": lambda line: line.replace('",{', '\\u0022,{', 1),
+    # the seq written otherwise (msgspec reads the elements as a typed array)
+    "the seq one more": lambda line: f"[{int(line[1:line.index(',')]) + 1}" + line[
+        line.index(","):],
+    "the seq as a float": lambda line: line.replace(",", ".0,", 1),
+    "the seq with an exponent": lambda line: line.replace(",", "e0,", 1),
+    "the seq true": lambda line: "[true" + line[line.index(","):],
+    "the seq a string": lambda line: '["' + line[1:line.index(",")] + '"' + line[line.index(","):],
+    "a space after the start": lambda line: "[ " + line[1:],
+    "a fifth element": lambda line: (line[:-2] + ",[]]\n" if "},[[" in line
+                                     else line[:-2] + ",[],[]]\n"),
+    "content null": lambda line: line[:-2] + ",null]\n" if "},[[" not in line else line,
+    "content a string": lambda line: line[:-2] + ',"x"]\n' if "},[[" not in line else line,
 }
 
 
