@@ -3,17 +3,17 @@ installed (issue #29): the same findings as verify_batch._read, in about two thi
 its time (3.6 µs a line against 5.2; the whole verify in about four fifths).
 
 msgspec reads each line as a typed array (the seq an integer, the chain hash a string,
-the event's and the content's raw bytes; no fifth element), reads the event's bytes into a
-struct of format 2's keys (any other key refuses), and reads the content. The leaf is the
-hash of the element's raw bytes, which are exactly the bytes between the chain hash and
-what follows: the line's length is checked to be its elements' lengths and the
-separators, so there is no room for anything else. Whatever msgspec reads it reads as json.loads would,
-or refuses (it is the stricter: no lone surrogate, no number out of a double's range);
-a refusal, like any line not in the export's layout, sends the run to the standard
-library's reading (tests/unit/test_verify_typed.py holds both to that). A line nested
-deeper than fast_json.MAX_DEPTH reaches neither: every path refuses it by name. At import
-a few answers are checked (a key twice, NaN, a lone surrogate, a trailing comma, an
-unknown key): a msgspec that gives another is left aside.
+the event's and the content's raw bytes; no fifth element), reads the event's bytes into
+a struct of format 2's keys (any other key refuses), and reads the content. The leaf is
+the hash of the element's raw bytes, which are exactly the bytes between the chain hash
+and what follows: the line's length is checked to be its elements' lengths and the
+separators, so there is no room for anything else. Whatever msgspec reads it reads as
+json.loads would, or refuses (it is the stricter: no lone surrogate, no number out of a
+double's range); a refusal, like any line not in the export's layout, sends the run to
+the standard library's reading (tests/unit/test_verify_typed.py holds both to that). A
+line nested deeper than fast_json.MAX_DEPTH reaches neither: every path refuses it by
+name. At import a few answers are checked (a key twice, NaN, a lone surrogate, a
+trailing comma, an unknown key): a msgspec that gives another is left aside.
 
 The offline verifier runs without msgspec: then `READ` is None and verify_batch reads
 with the standard library only.
@@ -80,10 +80,13 @@ if msgspec is not None:
 
     # An event line's elements: its seq, the chain hash, the event's raw bytes and, when
     # it has any, the raw content (a fifth element, or a float or bool for the seq, refuse).
-    Line = msgspec.defstruct(
-        "Line", [("seq", int), ("chain", str), ("event", msgspec.Raw),
-                 ("content", msgspec.Raw, None)],
-        array_like=True, forbid_unknown_fields=True, module=__name__)
+    class Line(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
+        """An event line: [seq, chain hash, event, content]."""
+
+        seq: int
+        chain: str
+        event: msgspec.Raw
+        content: msgspec.Raw = msgspec.Raw()  # none: empty
 
     _LINE = msgspec.json.Decoder(Line).decode
     _EVENT = msgspec.json.Decoder(Event).decode
@@ -94,7 +97,7 @@ if msgspec is not None:
         and chain; False when a line is not in the export's layout."""
         sha, line_of, event, anything = _SHA, _LINE, _EVENT, _ANY
         objs, leaves, contents = run.objs, run.leaves, run.contents
-        parts = None
+        parts: Line | None = None
         for line in lines:
             seq += 1
             parts = line_of(line)
@@ -108,17 +111,17 @@ if msgspec is not None:
             # JSON has no other way to write it as short)
             size = len(line) if line.isascii() else len(line.encode())
             content = parts.content
-            if content is None:
+            if not content:
                 if size != len(str(seq)) + 71 + len(raw):
                     return False
                 contents.append(None)
             else:
                 if size != len(str(seq)) + 72 + len(raw) + len(content):
                     return False
-                content = anything(content)
-                if type(content) is not list:
+                read_content = anything(content)
+                if type(read_content) is not list:
                     return False
-                contents.append(content)
+                contents.append(read_content)
             objs.append(event(raw))
             leaves.append(leaf)
         if parts is not None:
