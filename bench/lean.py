@@ -9,7 +9,10 @@ SQLite commit per transition (WAL, synchronous=FULL), by
   (b) eventsourcing: the library's Application and its SQLite recorder, an aggregate with
       the same steps and payloads (skipped, and said so, when it is not installed);
   (c) core: SQLAlchemy Core, UPDATE of a state row + INSERT of an event row;
-  (d) sqlite3: the same two statements on the driver.
+  (d) sqlite3: the same two statements on the driver;
+  (e) baton-sql: the statements (a) sends, noted once and replayed on the driver alone,
+      transaction by transaction (bench/lean_floor.py): the floor of Baton's schema,
+      what SQLite itself does for its tables, indexes and commits.
 Each round runs the four in turn on fresh database files; rates are medians over the
 rounds. Bytes per event: the database file and its WAL after a checkpoint, over the
 workload's events; then where Baton's bytes go, table by table (SQLite's dbstat).
@@ -36,6 +39,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from audit.store.uow import SqlUnitOfWork
+from bench import lean_floor
 from bench.harness import RESULTS, initialised, machine
 from bench.workload import ACTORS, LIFECYCLE, OPEN
 from workflow import policy_loader, services
@@ -248,12 +252,14 @@ def on_disk(path: Path) -> int:
     return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
 
-def one_round(names: list[str], tmp: Path, n: int) -> dict[str, dict[str, Any]]:
+def one_round(makers: dict[str, Callable[[Path], Runner]], tmp: Path, n: int
+              ) -> dict[str, dict[str, Any]]:
     """One round: a fresh file each, then slices of SLICE escalations taken in turn by each
     system (the machine is shared: its disk and CPU change from second to second, so
     each system's time is made of the same seconds as far as can be)."""
+    names = list(makers)
     paths = {k: tmp / f"{k}.db" for k in names}
-    runners = {k: RUNNERS[k](paths[k]) for k in names}
+    runners = {k: makers[k](paths[k]) for k in names}
     # Before the workload: the schema (and Baton's policy and actors).
     before = {k: on_disk(paths[k]) for k in names}
     wall, cpu = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0)
@@ -308,12 +314,14 @@ def dbstat_available() -> bool:
 
 def measure(n: int, rounds: int) -> dict[str, Any]:
     """The rounds; then where the bytes of Baton's last file go."""
-    names = [k for k in RUNNERS if k != "eventsourcing" or Application is not None]
+    makers = {k: RUNNERS[k] for k in RUNNERS if k != "eventsourcing" or Application is not None}
+    makers["baton-sql"] = lean_floor.runner(lean_floor.record(run_baton, n))
+    names = list(makers)
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in names}
     tables: list[dict[str, Any]] | str | None = None
     for r in range(rounds):
         with tempfile.TemporaryDirectory() as tmp:
-            for k, figures in one_round(names, Path(tmp), n).items():
+            for k, figures in one_round(makers, Path(tmp), n).items():
                 runs[k].append(figures)
             print(f"  round {r + 1}/{rounds}: " + ", ".join(
                 f"{k} {runs[k][-1]['per_s']:.0f}/s ({runs[k][-1]['cpu_ms']:.3f} ms CPU)"
@@ -352,6 +360,13 @@ def report(figures: dict[str, Any], n: int, rounds: int) -> None:
                   f"{s['cpu_ms_per_transition'] / baton['cpu_ms_per_transition']:.2f} by CPU "
                   f"per transition; bytes per event "
                   f"{baton['bytes_per_event'] / s['bytes_per_event']:.1f}x")
+    floor = systems.get("baton-sql")
+    if floor is not None:
+        whole, sql = baton["cpu_ms_per_transition"], floor["cpu_ms_per_transition"]
+        print(f"of Baton's {whole:.3f} ms CPU a transition, SQLite's own work on its "
+              f"statements (baton-sql) is {sql:.3f} ms and the rest, {whole - sql:.3f} ms, is "
+              f"Baton's Python (use case, authority, canonical bytes, hashes, unit of work, "
+              f"SQLAlchemy)")
     if "eventsourcing" not in systems:
         print("eventsourcing: not installed (pip install -e '.[bench]'): not measured")
     tables = figures["baton_bytes"]

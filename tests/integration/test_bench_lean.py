@@ -27,19 +27,26 @@ def lean(*args: str, prelude: str = "pass") -> str:
     return done.stdout
 
 
-def test_all_four_side_by_side_with_the_bytes_of_each_table(tmp_path: Path) -> None:
+def test_all_five_side_by_side_with_the_bytes_of_each_table(tmp_path: Path) -> None:
     out = lean("--json", str(tmp_path / "lean.json"))
     assert re.search(r"^machine: cores=\d+, python=[\d.]+, sqlite=[\d.]+, ", out, re.M)
     assert "load_average=" in out and "commit=" in out
-    for name in ("baton", "eventsourcing", "core", "sqlite3"):
+    for name in ("baton", "eventsourcing", "core", "sqlite3", "baton-sql"):
         assert re.search(ROW.format(name), out, re.M), (name, out)
-    for name in ("eventsourcing", "core", "sqlite3"):
+    for name in ("eventsourcing", "core", "sqlite3", "baton-sql"):
         assert re.search(rf"^baton/{name}: [\d.]+ by transitions/s \(rounds [\d.]+\), "
                          rf"[\d.]+ by CPU per transition; bytes per event [\d.]+x$", out, re.M)
     assert re.search(r"^  ledger +\d+ B +[\d.]+ B/event: 41 rows", out, re.M), (
         "5 escalations x 8 transitions and the policy's event")
     saved = json.loads((tmp_path / "lean.json").read_text())
-    assert set(saved["figures"]["systems"]) == {"baton", "eventsourcing", "core", "sqlite3"}
+    systems = saved["figures"]["systems"]
+    assert set(systems) == {"baton", "eventsourcing", "core", "sqlite3", "baton-sql"}
+    # the replay of Baton's statements writes what Baton wrote
+    assert abs(systems["baton-sql"]["bytes"] - systems["baton"]["bytes"]) \
+        < 0.05 * systems["baton"]["bytes"], systems
+    assert re.search(r"^of Baton's [\d.]+ ms CPU a transition, SQLite's own work on its "
+                     r"statements \(baton-sql\) is [\d.]+ ms and the rest, [\d.]+ ms, is "
+                     r"Baton's Python", out, re.M), out
     assert {"ledger", "escalations", "content"} <= {
         t["of"] for t in saved["figures"]["baton_bytes"]}
     assert saved["machine"]["load_average"] and saved["escalations"] == 5
