@@ -11,8 +11,9 @@ SQLite commit per transition (WAL, synchronous=FULL), by
   (c) core: SQLAlchemy Core, UPDATE of a state row + INSERT of an event row;
   (d) sqlite3: the same two statements on the driver;
   (e) baton-sql: the statements (a) sends, noted once and replayed on the driver alone,
-      transaction by transaction (bench/lean_floor.py): the floor of Baton's schema,
-      what SQLite itself does for its tables, indexes and commits.
+      transaction by transaction, each write changing the rows it changed in (a)
+      (bench/lean_floor.py): the floor of Baton's schema, what the driver and SQLite do
+      for its tables, indexes and commits.
 Each round runs the four in turn on fresh database files; rates are medians over the
 rounds. Bytes per event: the database file and its WAL after a checkpoint, over the
 workload's events; then where Baton's bytes go, table by table (SQLite's dbstat).
@@ -363,10 +364,10 @@ def report(figures: dict[str, Any], n: int, rounds: int) -> None:
     floor = systems.get("baton-sql")
     if floor is not None:
         whole, sql = baton["cpu_ms_per_transition"], floor["cpu_ms_per_transition"]
-        print(f"of Baton's {whole:.3f} ms CPU a transition, SQLite's own work on its "
-              f"statements (baton-sql) is {sql:.3f} ms and the rest, {whole - sql:.3f} ms, is "
+        print(f"of Baton's {whole:.3f} ms CPU a transition, the driver and SQLite on its "
+              f"statements (baton-sql) take {sql:.3f} ms and the rest, {whole - sql:.3f} ms, is "
               f"Baton's Python (use case, authority, canonical bytes, hashes, unit of work, "
-              f"SQLAlchemy)")
+              f"SQLAlchemy) and its writer lock")
     if "eventsourcing" not in systems:
         print("eventsourcing: not installed (pip install -e '.[bench]'): not measured")
     tables = figures["baton_bytes"]

@@ -14,6 +14,7 @@ work, SQLAlchemy).
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import sqlite3.dbapi2
 import tempfile
@@ -23,12 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from audit.store.sqlite_recorder import CONNECTION_PRAGMAS
 from bench.harness import initialised
 
-# (statement, parameters, executemany?) as sent; "COMMIT" and "ROLLBACK" for the driver's
-Statement = tuple[str, Any, bool]
-PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
-           "PRAGMA secure_delete=ON", "PRAGMA busy_timeout=30000")
+# (statement, parameters, executemany?, rows it changed: sqlite3's rowcount) as sent;
+# "COMMIT" and "ROLLBACK" for the driver's
+Statement = tuple[str, Any, bool, int]
+PRAGMAS = ("PRAGMA journal_mode=WAL", *CONNECTION_PRAGMAS)  # Baton's, as it connects
 
 
 class _Noted:
@@ -39,15 +41,17 @@ class _Noted:
 
 class _Cursor(sqlite3.Cursor):
     def execute(self, sql: str, parameters: Any = ()) -> Any:  # type: ignore[override]
+        super().execute(sql, parameters)
         if _Noted.now is not None:
-            _Noted.now.append((sql, parameters, False))
-        return super().execute(sql, parameters)
+            _Noted.now.append((sql, parameters, False, self.rowcount))
+        return self
 
     def executemany(self, sql: str, seq: Any) -> Any:  # type: ignore[override]
         rows = list(seq)
+        super().executemany(sql, rows)
         if _Noted.now is not None:
-            _Noted.now.append((sql, rows, True))
-        return super().executemany(sql, rows)
+            _Noted.now.append((sql, rows, True, self.rowcount))
+        return self
 
 
 class _Connection(sqlite3.Connection):
@@ -57,14 +61,22 @@ class _Connection(sqlite3.Connection):
     def execute(self, sql: str, parameters: Any = ()) -> Any:  # type: ignore[override]
         return self.cursor().execute(sql, parameters)
 
+    def executemany(self, sql: str, seq: Any) -> Any:  # type: ignore[override]
+        return self.cursor().executemany(sql, seq)
+
+    def executescript(self, script: str) -> Any:  # type: ignore[override]
+        if _Noted.now is not None:
+            raise RuntimeError("a script cannot be noted statement by statement")
+        return super().executescript(script)
+
     def commit(self) -> None:
         if _Noted.now is not None and self.in_transaction:
-            _Noted.now.append(("COMMIT", (), False))
+            _Noted.now.append(("COMMIT", (), False, -1))
         super().commit()
 
     def rollback(self) -> None:
         if _Noted.now is not None and self.in_transaction:
-            _Noted.now.append(("ROLLBACK", (), False))
+            _Noted.now.append(("ROLLBACK", (), False, -1))
         super().rollback()
 
 
@@ -84,7 +96,8 @@ def _noting() -> Iterator[None]:
 
 
 def record(run_baton: Callable[[Path], Any], n: int) -> list[list[Statement]]:
-    """The statements of Baton's run of escalations 0..n-1, one list per escalation."""
+    """The statements of Baton's run of escalations 0..n-1, one list per escalation (kept
+    out of the collector's way: frozen, they are not walked again while the rows run)."""
     noted: list[list[Statement]] = []
     with tempfile.TemporaryDirectory() as tmp, _noting():
         work, close = run_baton(Path(tmp) / "noted.db")
@@ -96,6 +109,8 @@ def record(run_baton: Callable[[Path], Any], n: int) -> list[list[Statement]]:
         finally:
             _Noted.now = None
             close()
+    gc.collect()
+    gc.freeze()
     return noted
 
 
@@ -112,13 +127,18 @@ def runner(noted: list[list[Statement]]) -> Callable[[Path], Any]:
 
         def work(first: int, end: int) -> None:
             for statements in noted[first:end]:
-                for sql, parameters, many in statements:
+                for sql, parameters, many, changed in statements:
                     if many:
-                        conn.executemany(sql, parameters)
+                        cursor = conn.executemany(sql, parameters)
                     elif sql in ("COMMIT", "ROLLBACK"):
                         conn.execute(sql)
+                        continue
                     else:
-                        conn.execute(sql, parameters).fetchall()
+                        cursor = conn.execute(sql, parameters)
+                        cursor.fetchall()
+                    if cursor.rowcount != changed:  # the replay is not Baton's run
+                        raise RuntimeError(f"{sql[:60]}: {cursor.rowcount} rows, Baton's "
+                                           f"{changed}")
 
         return work, conn.close
 

@@ -166,6 +166,13 @@ class WriteLock:
             self._thread.release()
 
 
+# Each connection's settings, after journal_mode=WAL on a file (bench.lean_floor replays
+# Baton's statements with them too). secure_delete: erased personal data must not linger
+# in free pages of the file.
+CONNECTION_PRAGMAS = ("PRAGMA synchronous=FULL", "PRAGMA busy_timeout=30000",
+                      "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON")
+
+
 def _lock_unusable(exc: OSError) -> DatabaseFailed:
     # The lock file beside the database cannot be opened: its directory or the file is
     # not writable (read-only), or the disk has no room for it.
@@ -220,11 +227,8 @@ class SqliteRecorder:
                 # Before the WAL exists: SQLite gives -wal and -shm the file's mode.
                 private_files.restrict_sqlite(str(parsed.database))
                 cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA foreign_keys=ON")
-            # Erased personal data must not linger in free pages of the file.
-            cur.execute("PRAGMA secure_delete=ON")
+            for pragma in CONNECTION_PRAGMAS:
+                cur.execute(pragma)
             cur.close()
 
         _issue_begin(engine)
