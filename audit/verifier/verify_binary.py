@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from audit.errors import BundleError
-from audit.log.fast_json import MAX_DEPTH, too_deep
+from audit.verifier.verify_lines import parse_record
 from audit.verifier.verify_log import Failed, Verifier
 
 MAGIC = b"BATON-LEDGER-BINARY\n"
@@ -51,15 +51,7 @@ def record(item: dict[str, Any]) -> bytes:
 
 def read_record(payload: bytes) -> dict[str, Any]:
     """The JSON record of a J frame; BundleError when it is not one."""
-    if too_deep(payload):
-        raise BundleError(f"a record frame is nested deeper than {MAX_DEPTH} levels")
-    try:
-        item = json.loads(payload)
-    except (ValueError, RecursionError):
-        raise BundleError("a record frame is not JSON") from None
-    if not isinstance(item, dict) or "type" not in item:
-        raise BundleError("a record frame is not a bundle record")
-    return item
+    return parse_record(payload, "a record frame is")
 
 
 def block(first: int, prev: bytes, events: Iterable[tuple[bytes, bytes]]) -> bytes:

@@ -105,18 +105,27 @@ def fast_content(v: Verifier, line: str) -> bool:
     return True
 
 
+def parse_record(data: str | bytes, where: str, hint: str = "") -> dict[str, Any]:
+    """The JSON object of a bundle record, a line of JSON Lines or a binary bundle's J
+    frame; BundleError, its message starting with `where`, when it is nested too deep,
+    not JSON, or not an object with a type."""
+    if too_deep(data):
+        raise BundleError(f"{where} nested deeper than {MAX_DEPTH} levels")
+    try:
+        item = json.loads(data)
+    except (ValueError, RecursionError):
+        raise BundleError(f"{where} not JSON{hint}") from None
+    if not isinstance(item, dict) or "type" not in item:
+        raise BundleError(f"{where} not a bundle record")
+    return item
+
+
 def read_record(line: str, number: int) -> dict[str, Any] | None:
     """One bundle record (None for a blank line); BundleError when it is not one."""
     if not line.strip():
         return None
-    if too_deep(line):
-        raise BundleError(f"line {number}: nested deeper than {MAX_DEPTH} levels")
-    try:
-        item = json.loads(line)
-    except (ValueError, RecursionError):
-        raise BundleError(f"line {number}: not JSON (is this a JSON Lines bundle?)") \
-            from None
-    if not isinstance(item, dict) or type(item.get("type")) is not str:
+    item = parse_record(line, f"line {number}:", " (is this a JSON Lines bundle?)")
+    if type(item["type"]) is not str:  # a format 2 bundle looks it up in a set
         raise BundleError(f"line {number}: not a bundle record")
     return item
 
